@@ -1,0 +1,99 @@
+// Reverse-mode autograd. Each op links its output to its inputs with a backward closure (micrograd style);
+// `backward()` walks the graph in reverse topological order, accumulates gradients with `+`, and frees the graph.
+import { fmtShape } from '../backend/shape_info.js';
+import type { Tensor } from './tensor.js';
+
+/** How an op's output was made: its inputs and the rule that maps the output's gradient to theirs. */
+export interface GradFn {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** One gradient per input, `null` where an input needs none. Runs with grad recording off. */
+  readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
+}
+
+let gradEnabled = true;
+
+/** Whether ops currently record the graph. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` without recording the graph (inference, parameter updates, running statistics). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Records `out = name(inputs)` when any input needs a gradient; returns `out`. */
+export function record(out: Tensor, name: string, inputs: readonly Tensor[], backward: GradFn['backward']): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.gradFn = { name, inputs, backward };
+  }
+  return out;
+}
+
+/** Inputs before outputs, every node reachable from `root` exactly once (iterative DFS: deep graphs do not overflow). */
+function topoSort(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const inputs = top[0].gradFn?.inputs ?? [];
+    if (top[1] < inputs.length) {
+      const next = inputs[top[1]++];
+      if (next.requiresGrad && !seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      order.push(top[0]);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+/** Backpropagates `grad` (ones for a one-element root) into every leaf that requires a gradient. */
+export function backward(root: Tensor, grad: Tensor): void {
+  const grads = new Map<Tensor, Tensor>([[root, grad]]);
+  const order = topoSort(root);
+  noGrad(() => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      grads.delete(t); // free each intermediate gradient as soon as it has been used
+      if (!g) continue;
+      const fn = t.gradFn;
+      if (!fn) {
+        t.grad = t.grad ? t.grad.add(g) : g; // a leaf: accumulate, as PyTorch does
+        continue;
+      }
+      const inputGrads = fn.backward(g);
+      fn.inputs.forEach((input, k) => {
+        const gi = inputGrads[k];
+        if (!gi || !input.requiresGrad) return;
+        if (gi.shape.length !== input.shape.length || gi.shape.some((d, j) => d !== input.shape[j])) {
+          throw new Error(
+            `backward of ${fn.name}: gradient for input ${k} has shape ${fmtShape(gi.shape)}, expected ${fmtShape(input.shape)}`,
+          );
+        }
+        const prev = grads.get(input);
+        grads.set(input, prev ? prev.add(gi) : gi);
+      });
+    }
+  });
+  // Free the graph: intermediate tensors drop their links so everything they saved can be collected.
+  for (const t of order) {
+    if (t.gradFn) {
+      t.gradFn = null;
+      t.graphFreed = true;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+// Pooling. Max pooling routes each output's gradient to the input cell that won its window.
+import { activeBackend } from '../../backend/registry.js';
+import { type Pair, pool2dInfo, type Pool2dOptions } from '../../backend/shape_info.js';
+import { record } from '../engine.js';
+import { fromStorage, type Tensor } from '../tensor.js';
+import { expectRank } from './util.js';
+
+export interface MaxPoolResult {
+  values: Tensor;
+  /** PyTorch's `return_indices`: for each output, h·W + w of its maximum in the unpadded input plane. */
+  indices: Int32Array;
+}
+
+/** Max pooling with −∞ padding, returning the argmax positions too. */
+export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): MaxPoolResult {
+  expectRank('maxPool2d', 'input', x, 4, '(N, C, H, W)');
+  const info = pool2dInfo('maxPool2d', x.shape, kernelSize, opts);
+  const be = activeBackend();
+  const { values, indices } = be.maxPool2d(x.storageOn(be), info, x.dtype);
+  const shape = [info.batch, info.channels, info.outHeight, info.outWidth];
+  const out = record(fromStorage(values, shape, x.dtype), 'maxPool2d', [x], (g) => {
+    const b = activeBackend();
+    return [fromStorage(b.scatterAdd(g.storageOn(b), indices, x.size, x.dtype), x.shape, x.dtype)];
+  });
+  const plane = info.inHeight * info.inWidth;
+  return { values: out, indices: indices.map((i) => i % plane) };
+}
+
+/** Max pooling (stride defaults to the kernel size). */
+export function maxPool2d(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): Tensor {
+  return maxPool2dWithIndices(x, kernelSize, opts).values;
+}
+
+/** Average pooling; divides by kh·kw unless `countIncludePad` is false. */
+export function avgPool2d(x: Tensor, kernelSize: Pair, opts: Pool2dOptions = {}): Tensor {
+  expectRank('avgPool2d', 'input', x, 4, '(N, C, H, W)');
+  const info = pool2dInfo('avgPool2d', x.shape, kernelSize, opts);
+  const be = activeBackend();
+  const shape = [info.batch, info.channels, info.outHeight, info.outWidth];
+  return record(fromStorage(be.avgPool2d(x.storageOn(be), info, x.dtype), shape, x.dtype), 'avgPool2d', [x], (g) => {
+    const b = activeBackend();
+    return [fromStorage(b.avgPool2dBackward(g.storageOn(b), info, x.dtype), x.shape, x.dtype)];
+  });
+}
+
+/** Mean over H and W: (N, C, H, W) → (N, C). */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  expectRank('globalAvgPool2d', 'input', x, 4, '(N, C, H, W)');
+  return x.mean([2, 3]);
+}

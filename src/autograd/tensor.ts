@@ -1,0 +1,254 @@
+// The Tensor: a shape, a dtype, a storage handle owned by a backend, and the autograd links.
+// Methods are thin: each forwards to the op that defines forward and backward together (see ./ops).
+import type { Backend } from '../backend/backend.js';
+import { allocArray, type DType, type FloatArray } from '../backend/dtype.js';
+import { activeBackend, readyBackend } from '../backend/registry.js';
+import { fmtShape, sizeOf } from '../backend/shape_info.js';
+import { defaultGenerator, type Generator } from '../random.js';
+import { backward as runBackward, type GradFn } from './engine.js';
+import * as ew from './ops/elementwise.js';
+import { matmul } from './ops/matmul.js';
+import * as mv from './ops/movement.js';
+import * as red from './ops/reduce.js';
+import { logSoftmax, softmax } from './ops/softmax.js';
+
+export type Dims = number | readonly number[] | null | undefined;
+export interface ReduceOptions {
+  keepdim?: boolean;
+}
+export interface VarOptions extends ReduceOptions {
+  /** Divide by n − 1 (PyTorch's default) rather than n. */
+  unbiased?: boolean;
+}
+
+export class Tensor {
+  /** Whether backward() should compute a gradient for this tensor. */
+  requiresGrad = false;
+  /** The accumulated gradient after backward(); assignable, as in PyTorch. */
+  grad: Tensor | null = null;
+  /** How this tensor was computed; null for leaves and after the graph has been freed. */
+  gradFn: GradFn | null = null;
+  /** Set once backward() has freed the graph through this tensor. */
+  graphFreed = false;
+
+  /** @internal Use `tensor()`, `zeros()` and friends. */
+  constructor(
+    public storage: unknown,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    public backendName: string,
+  ) {}
+
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** The storage on `backend`, moving it there first if it lives on another backend (as tfjs moves data). */
+  storageOn(backend: Backend): unknown {
+    if (this.backendName !== backend.name) {
+      this.storage = backend.fromArray(this.data);
+      this.backendName = backend.name;
+    }
+    return this.storage;
+  }
+
+  /** A live view of the elements (row-major). Valid until the backend next allocates; writes go through. */
+  get data(): FloatArray {
+    return readyBackend(this.backendName).view(this.storage, this.size, this.dtype);
+  }
+
+  /** A copy of the elements as float32. */
+  toFloat32Array(): Float32Array {
+    return Float32Array.from(this.data);
+  }
+
+  /** A copy of the elements as plain numbers. */
+  toArray(): number[] {
+    return Array.from(this.data);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
+    return this.data[0];
+  }
+
+  /** Backpropagates from this tensor. `grad` defaults to 1 for a one-element tensor. */
+  backward(grad?: Tensor): void {
+    if (this.graphFreed) throw new Error('backward: the graph through this tensor was already freed by an earlier backward()');
+    if (!this.requiresGrad) throw new Error('backward: tensor does not require grad and has no graph');
+    if (!grad && this.size !== 1) {
+      throw new Error(`backward: an implicit gradient needs a one-element tensor, got shape ${fmtShape(this.shape)}; pass grad`);
+    }
+    const g = grad ?? full(this.shape, 1, { dtype: this.dtype });
+    if (g.size !== this.size) throw new Error(`backward: grad shape ${fmtShape(g.shape)} does not match tensor shape ${fmtShape(this.shape)}`);
+    runBackward(this, g.reshape(this.shape));
+  }
+
+  /** A tensor sharing this storage, cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.dtype, this.backendName);
+  }
+
+  /** A copy with its own storage, cut from the graph. */
+  clone(): Tensor {
+    const b = activeBackend();
+    return new Tensor(b.fromArray(this.data), this.shape, this.dtype, b.name);
+  }
+
+  /** Sets requiresGrad in place and returns this tensor. */
+  requiresGrad_(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  add(other: Tensor | number): Tensor { return ew.add(this, other); }
+  sub(other: Tensor | number): Tensor { return ew.sub(this, other); }
+  mul(other: Tensor | number): Tensor { return ew.mul(this, other); }
+  div(other: Tensor | number): Tensor { return ew.div(this, other); }
+  pow(other: Tensor | number): Tensor { return ew.pow(this, other); }
+  maximum(other: Tensor | number): Tensor { return ew.maximum(this, other); }
+  minimum(other: Tensor | number): Tensor { return ew.minimum(this, other); }
+  matmul(other: Tensor): Tensor { return matmul(this, other); }
+  neg(): Tensor { return ew.neg(this); }
+  exp(): Tensor { return ew.exp(this); }
+  log(): Tensor { return ew.log(this); }
+  sqrt(): Tensor { return ew.sqrt(this); }
+  abs(): Tensor { return ew.abs(this); }
+  relu(): Tensor { return ew.relu(this); }
+  sigmoid(): Tensor { return ew.sigmoid(this); }
+  tanh(): Tensor { return ew.tanh(this); }
+  square(): Tensor { return ew.mul(this, this); }
+  clamp(min: number, max: number): Tensor { return ew.clamp(this, min, max); }
+
+  sum(dim?: Dims, opts?: ReduceOptions): Tensor { return red.sum(this, dim, opts); }
+  mean(dim?: Dims, opts?: ReduceOptions): Tensor { return red.mean(this, dim, opts); }
+  max(dim?: Dims, opts?: ReduceOptions): Tensor { return red.max(this, dim, opts); }
+  var(dim?: Dims, opts?: VarOptions): Tensor { return red.variance(this, dim, opts); }
+  /** Indices of the maxima along `dim` (float tensor of integers); no gradient. */
+  argmax(dim: number, opts?: ReduceOptions): Tensor { return red.argmax(this, dim, opts); }
+
+  reshape(...shape: (number | readonly number[])[]): Tensor { return mv.reshape(this, shape.flat()); }
+  permute(...perm: (number | readonly number[])[]): Tensor { return mv.permute(this, perm.flat()); }
+  transpose(dim0: number, dim1: number): Tensor { return mv.transpose(this, dim0, dim1); }
+  /** Matrix transpose of the last two dimensions. */
+  get T(): Tensor { return mv.transpose(this, -2, -1); }
+  flatten(startDim = 0, endDim = -1): Tensor { return mv.flatten(this, startDim, endDim); }
+  unsqueeze(dim: number): Tensor { return mv.unsqueeze(this, dim); }
+  squeeze(dim?: number): Tensor { return mv.squeeze(this, dim); }
+  expand(...shape: (number | readonly number[])[]): Tensor { return mv.expand(this, shape.flat()); }
+  /** Elements `start … end−1` along `dim` (negative indices count from the end). */
+  slice(dim: number, start: number, end?: number): Tensor { return mv.narrow(this, dim, start, end); }
+  /** The `i`-th sub-tensor along dimension 0. */
+  index(i: number): Tensor { return mv.select(this, 0, i); }
+  softmax(dim: number): Tensor { return softmax(this, dim); }
+  logSoftmax(dim: number): Tensor { return logSoftmax(this, dim); }
+
+  toString(): string {
+    const d = this.data;
+    const shown = Array.from(d.subarray(0, 8), (v) => +v.toPrecision(4)).join(', ');
+    const grad = this.gradFn ? `, gradFn=${this.gradFn.name}` : this.requiresGrad ? ', requiresGrad=true' : '';
+    return `tensor(${fmtShape(this.shape)}, [${shown}${d.length > 8 ? ', …' : ''}]${this.dtype === 'float64' ? ', dtype=float64' : ''}${grad})`;
+  }
+}
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  dtype?: DType;
+}
+
+type Nested = number | readonly Nested[];
+
+function flattenNested(data: Nested, shape: number[], out: number[], depth: number): void {
+  if (typeof data === 'number') {
+    out.push(data);
+    return;
+  }
+  if (shape.length === depth) shape.push(data.length);
+  else if (shape[depth] !== data.length) throw new Error(`tensor: ragged nested array at depth ${depth}`);
+  for (const d of data) flattenNested(d, shape, out, depth + 1);
+}
+
+/** Wraps a backend storage handle as a tensor on the active backend. @internal */
+export function fromStorage(storage: unknown, shape: readonly number[], dtype: DType): Tensor {
+  return new Tensor(storage, shape, dtype, activeBackend().name);
+}
+
+/** A tensor of a dtype on the active backend, copied from `values`. */
+function fromValues(values: ArrayLike<number>, shape: readonly number[], opts: TensorOptions): Tensor {
+  const b = activeBackend();
+  const dtype = opts.dtype ?? 'float32';
+  if (!b.dtypes.includes(dtype)) throw new Error(`tensor: backend '${b.name}' does not support ${dtype}; use setBackend('js')`);
+  const arr = allocArray(values.length, dtype);
+  arr.set(values);
+  const t = new Tensor(b.fromArray(arr), shape, dtype, b.name);
+  t.requiresGrad = opts.requiresGrad ?? false;
+  return t;
+}
+
+/**
+ * Creates a tensor. `data` is a flat array (with `shape`), a typed array, a nested array, or a number; a shape of
+ * `[]` makes a 0-d scalar tensor. float32 unless `dtype: 'float64'`.
+ */
+export function tensor(data: Nested | ArrayLike<number>, shape?: readonly number[], opts: TensorOptions = {}): Tensor {
+  let flat: ArrayLike<number>;
+  let inferred: number[] = [];
+  if (typeof data === 'number') flat = [data];
+  else if (ArrayBuffer.isView(data) || !Array.isArray(data) || data.every((v) => typeof v === 'number')) {
+    flat = data as ArrayLike<number>;
+    inferred = [flat.length];
+  } else {
+    const out: number[] = [];
+    flattenNested(data as Nested, inferred, out, 0);
+    flat = out;
+  }
+  const finalShape = shape ? [...shape] : inferred;
+  if (finalShape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`tensor: invalid shape ${fmtShape(finalShape)}`);
+  if (sizeOf(finalShape) !== flat.length) {
+    throw new Error(`tensor: ${flat.length} values do not fill shape ${fmtShape(finalShape)} (${sizeOf(finalShape)} elements)`);
+  }
+  return fromValues(flat, finalShape, opts);
+}
+
+/** A tensor filled with `value`. */
+export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+  return fromValues(allocArray(sizeOf(shape), opts.dtype ?? 'float32').fill(value), shape, opts);
+}
+
+export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+/** Standard-normal samples from `generator` (the default generator if omitted). */
+export function randn(shape: readonly number[], opts: TensorOptions & { generator?: Generator } = {}): Tensor {
+  const g = opts.generator ?? defaultGenerator;
+  return fromValues(Array.from({ length: sizeOf(shape) }, () => g.normal()), shape, opts);
+}
+
+/** Uniform samples in [lo, hi). */
+export function rand(shape: readonly number[], lo = 0, hi = 1, opts: TensorOptions & { generator?: Generator } = {}): Tensor {
+  const g = opts.generator ?? defaultGenerator;
+  return fromValues(Array.from({ length: sizeOf(shape) }, () => g.uniform(lo, hi)), shape, opts);
+}
+
+/** The identity matrix (n, n). */
+export function eye(n: number, opts: TensorOptions = {}): Tensor {
+  const v = new Array<number>(n * n).fill(0);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  return fromValues(v, [n, n], opts);
+}
+
+/** 0, 1, …, n−1. */
+export function arange(n: number, opts: TensorOptions = {}): Tensor {
+  return fromValues(Array.from({ length: n }, (_, i) => i), [n], opts);
+}

@@ -1,0 +1,86 @@
+// The kernel contract. Every heavy computation in netdeconv is one of these kernels; the autograd ops call them
+// and every backend implements all of them. The names here are the shared list (tfjs-core's kernel_names.ts).
+//
+// Storage is opaque to the ops: a backend hands out handles (`S`) and turns them into typed-array views on demand.
+// Kernels take handles and plain shape information, never allocate anything the caller cannot see, and return new
+// handles. Shapes arrive already validated by the op layer (see shape_info.ts).
+import type { DType, FloatArray } from './dtype.js';
+import type { Conv2dInfo, Pool2dInfo } from './shape_info.js';
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh';
+
+/** Broadcasting binary ops. Comparisons return 1 or 0 in the input dtype. */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'gt' | 'ge';
+
+/** What im2col/col2im need: the conv geometry without the output channels and groups. */
+export type Im2colInfo = Omit<Conv2dInfo, 'outChannels' | 'groups'>;
+
+export interface ValuesAndIndices<S> {
+  values: S;
+  /** For each output element, the flat index into the input that produced it. */
+  indices: Int32Array;
+}
+
+export interface Kernels<S> {
+  /** Elementwise `op(x)`. */
+  unary(op: UnaryOp, x: S, size: number, dtype: DType): S;
+  /** `min(max(x, lo), hi)`. */
+  clamp(x: S, size: number, dtype: DType, lo: number, hi: number): S;
+  /** Elementwise `op(a, b)` with `a` and `b` broadcast to `outShape`. */
+  binary(op: BinaryOp, a: S, aShape: readonly number[], b: S, bShape: readonly number[], outShape: readonly number[], dtype: DType): S;
+  /** `cond ≠ 0 ? a : b`, all three broadcast to `outShape`. */
+  where(cond: S, cShape: readonly number[], a: S, aShape: readonly number[], b: S, bShape: readonly number[], outShape: readonly number[], dtype: DType): S;
+  /** Sum over `axes` (sorted, unique); the output keeps the reduced axes as size 1. */
+  reduceSum(x: S, shape: readonly number[], axes: readonly number[], dtype: DType): S;
+  /** Max over `axes`; the first maximum in row-major order wins ties. */
+  reduceMax(x: S, shape: readonly number[], axes: readonly number[], dtype: DType): ValuesAndIndices<S>;
+  /** `out[indices[i]] += values[i]` into a zero tensor of `outSize` elements (the adjoint of a gather). */
+  scatterAdd(values: S, indices: Int32Array, outSize: number, dtype: DType): S;
+  /** Copies `x` broadcast to `outShape`. */
+  expand(x: S, shape: readonly number[], outShape: readonly number[], dtype: DType): S;
+  /** Copies `x` with its axes reordered: output axis i is input axis `perm[i]`. */
+  permute(x: S, shape: readonly number[], perm: readonly number[], dtype: DType): S;
+  /** The box `begin … begin+size` of `x`. */
+  slice(x: S, shape: readonly number[], begin: readonly number[], size: readonly number[], dtype: DType): S;
+  /** `x` surrounded by `before[i]`/`after[i]` elements of `value` along each axis. */
+  pad(x: S, shape: readonly number[], before: readonly number[], after: readonly number[], value: number, dtype: DType): S;
+  /** Joins tensors along `axis`; all other dimensions agree. */
+  concat(xs: readonly S[], shapes: readonly (readonly number[])[], axis: number, dtype: DType): S;
+  /** Batched `op(a) @ op(b)`: a is (batch, m, k) or (batch, k, m) if transA; b is (batch, k, n) or (batch, n, k) if transB. */
+  matmul(a: S, b: S, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean, dtype: DType): S;
+  /** Cross-correlation, NCHW, grouped; no bias. */
+  conv2d(x: S, w: S, info: Conv2dInfo, dtype: DType): S;
+  /** ∂(Σ y∘dy)/∂x of conv2d. */
+  conv2dBackwardInput(dy: S, w: S, info: Conv2dInfo, dtype: DType): S;
+  /** ∂(Σ y∘dy)/∂w of conv2d. */
+  conv2dBackwardFilter(x: S, dy: S, info: Conv2dInfo, dtype: DType): S;
+  /** F.unfold: (N, C, H, W) → (N, C·kh·kw, Ho·Wo), row index c·kh·kw + ky·kw + kx; zero padding. */
+  im2col(x: S, info: Im2colInfo, dtype: DType): S;
+  /** The adjoint of im2col (F.fold): sums patches back into (N, C, H, W). */
+  col2im(cols: S, info: Im2colInfo, dtype: DType): S;
+  /** Max pooling with −∞ padding; indices are flat into x. */
+  maxPool2d(x: S, info: Pool2dInfo, dtype: DType): ValuesAndIndices<S>;
+  avgPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
+  avgPool2dBackward(dy: S, info: Pool2dInfo, dtype: DType): S;
+}
+
+/** The list of kernel names, shared by ops, backends and tests. */
+export const KERNEL_NAMES = [
+  'unary', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
+  'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
+  'avgPool2d', 'avgPool2dBackward',
+] as const satisfies readonly (keyof Kernels<unknown>)[];
+export type KernelName = (typeof KERNEL_NAMES)[number];
+
+/** A backend: a storage manager plus every kernel. */
+export interface Backend<S = unknown> extends Kernels<S> {
+  readonly name: string;
+  /** The dtypes this backend can store. */
+  readonly dtypes: readonly DType[];
+  /** A zero-filled buffer. */
+  alloc(size: number, dtype: DType): S;
+  /** A buffer holding a copy of `data`. */
+  fromArray(data: FloatArray): S;
+  /** A typed-array view of a buffer, valid until the backend next allocates. Writes through it change the buffer. */
+  view(s: S, size: number, dtype: DType): FloatArray;
+}

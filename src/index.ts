@@ -1,0 +1,18 @@
+// netdeconv: network-deconvolution CNNs, autograd and PyTorch-shaped nn for any JavaScript runtime.
+import './backend/index.js';
+
+export { Tensor, tensor, zeros, ones, full, randn, rand, eye, arange, type TensorOptions, type Dims } from './autograd/tensor.js';
+export { noGrad, isGradEnabled } from './autograd/engine.js';
+export {
+  add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, greater, equal,
+} from './autograd/ops/elementwise.js';
+export { sum, mean, max, variance, argmax } from './autograd/ops/reduce.js';
+export { reshape, permute, transpose, flatten, unsqueeze, squeeze, expand, narrow, select, concat, stack } from './autograd/ops/movement.js';
+export { matmul } from './autograd/ops/matmul.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { setBackend, getBackend, listBackends, KERNEL_NAMES, type Backend, type KernelName, type DType } from './backend/index.js';
+export { Generator, manualSeed, defaultGenerator } from './random.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export { fit, evaluate, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainResult, type StepInfo, type EvalResult } from './train/trainer.js';

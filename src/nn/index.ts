@@ -1,0 +1,12 @@
+// nn: PyTorch-shaped layers, functional ops, initialisation and models.
+export { Module, type StateDict, type StateValue, type LoadResult } from './module.js';
+export { Conv2d, type Conv2dOptions } from './layers/conv.js';
+export { Linear } from './layers/linear.js';
+export { BatchNorm2d, type BatchNorm2dOptions } from './layers/batchnorm.js';
+export { ReLU, Sigmoid, Tanh, Identity } from './layers/activation.js';
+export { MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './layers/pooling.js';
+export { Sequential, Flatten } from './layers/container.js';
+export { Dropout } from './layers/dropout.js';
+export * as functional from './functional.js';
+export * as init from './init.js';
+export { mnistCnn, type MnistCnnOptions } from './models/mnist_cnn.js';

@@ -1,0 +1,182 @@
+// Module: the PyTorch nn.Module contract. Parameters, buffers and submodules are registered by name, so
+// stateDict() keys are PyTorch's dotted names ("features.0.weight", "1.running_var") and weights move both ways.
+import { noGrad } from '../autograd/engine.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { fmtShape } from '../backend/shape_info.js';
+
+/** A state-dict value: a tensor, or plain data with its shape (as read from JSON or a file). */
+export type StateValue = Tensor | { shape: readonly number[]; data: ArrayLike<number> };
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+export abstract class Module {
+  /** Whether the module is in training mode (see train() and eval()). */
+  training = true;
+  private readonly _parameters = new Map<string, Tensor | null>();
+  private readonly _buffers = new Map<string, Tensor>();
+  private readonly _modules = new Map<string, Module>();
+
+  /** The computation. Subclasses define it; call it as `module.forward(x)`. */
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Registers a trainable tensor under `name` (readable and assignable as `this[name]`); null for an absent one. */
+  protected registerParameter(name: string, value: Tensor | null): void {
+    if (value) value.requiresGrad = true;
+    this._parameters.set(name, value);
+    this.defineSlot(name, this._parameters as Map<string, unknown>);
+  }
+
+  /** Registers a non-trainable tensor that belongs to the state dict (running statistics). */
+  protected registerBuffer(name: string, value: Tensor): void {
+    this._buffers.set(name, value);
+    this.defineSlot(name, this._buffers as Map<string, unknown>);
+  }
+
+  /** Registers a child module; its state appears under `name.`. */
+  registerModule(name: string, module: Module): void {
+    this._modules.set(name, module);
+    this.defineSlot(name, this._modules as Map<string, unknown>);
+  }
+
+  private defineSlot(name: string, map: Map<string, unknown>): void {
+    Object.defineProperty(this, name, {
+      get: () => map.get(name),
+      set: (v) => map.set(name, v),
+      enumerable: true,
+      configurable: true,
+    });
+  }
+
+  /** Direct children with their names. */
+  namedChildren(): [string, Module][] {
+    return [...this._modules];
+  }
+
+  children(): Module[] {
+    return [...this._modules.values()];
+  }
+
+  /** This module and every descendant, with dotted names ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, m] of this._modules) out.push(...m.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  /** Every parameter with its dotted name, each tensor once (shared parameters are not repeated). */
+  namedParameters(): [string, Tensor][] {
+    const seen = new Set<Tensor>();
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m._parameters) {
+        if (!p || seen.has(p)) continue;
+        seen.add(p);
+        out.push([prefix ? `${prefix}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m._buffers) out.push([prefix ? `${prefix}.${name}` : name, b]);
+    }
+    return out;
+  }
+
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  /** Parameters and buffers by dotted name, in registration order per module (PyTorch's order). */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [prefix, m] of this.namedModules()) {
+      const key = (name: string) => (prefix ? `${prefix}.${name}` : name);
+      for (const [name, p] of m._parameters) if (p) out[key(name)] = p;
+      for (const [name, b] of m._buffers) out[key(name)] = b;
+    }
+    return out;
+  }
+
+  /**
+   * Copies values into this module's parameters and buffers, in place (optimizers keep their references).
+   * Shape mismatches always throw, naming each key; with `strict` (the default) missing or unexpected keys throw too.
+   */
+  loadStateDict(dict: Record<string, StateValue>, opts: { strict?: boolean } = {}): LoadResult {
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in dict));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
+    const mismatched: string[] = [];
+    for (const [key, target] of Object.entries(own)) {
+      const v = dict[key];
+      if (!v) continue;
+      const shape = v.shape;
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (shape.length !== target.ndim || shape.some((d, i) => d !== target.shape[i]) || v.data.length !== size) {
+        mismatched.push(`${key}: checkpoint ${fmtShape(shape)} vs model ${fmtShape(target.shape)}`);
+      }
+    }
+    const problems: string[] = [];
+    if (mismatched.length) problems.push(`size mismatch for ${mismatched.join('; ')}`);
+    if (opts.strict ?? true) {
+      if (missingKeys.length) problems.push(`missing keys: ${missingKeys.join(', ')}`);
+      if (unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
+    }
+    if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);
+    noGrad(() => {
+      for (const [key, target] of Object.entries(own)) {
+        const v = dict[key];
+        if (v) target.data.set(v.data);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Sets training mode on this module and every descendant. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: BatchNorm and deconvolution layers use their running statistics; dropout is off. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's gradient (sets it to null, PyTorch's default). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Calls `fn` on every descendant and then on this module. */
+  apply(fn: (m: Module) => void): this {
+    for (const m of this._modules.values()) m.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Extra text inside the parentheses of toString(), as PyTorch's extra_repr. */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** PyTorch-style tree: `Sequential(\n  (0): Conv2d(1, 8, kernel_size=(3, 3), ...)\n)`. */
+  toString(): string {
+    const name = this.constructor.name;
+    const kids = [...this._modules];
+    if (!kids.length) return `${name}(${this.extraRepr()})`;
+    const lines = kids.map(([k, m]) => `  (${k}): ${m.toString().replace(/\n/g, '\n  ')}`);
+    const extra = this.extraRepr();
+    return `${name}(${extra ? `\n  ${extra}` : ''}\n${lines.join('\n')}\n)`;
+  }
+}

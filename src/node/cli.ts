@@ -1,0 +1,148 @@
+// The netdeconv command line: `netdeconv train` trains a CNN on the embedded MNIST digits and prints a results
+// table; `netdeconv lr-find` prints a learning-rate sweep.
+import { parseArgs } from 'node:util';
+import { crossEntropy } from '../autograd/ops/losses.js';
+import { getBackend, setBackend } from '../backend/index.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { mnistCnn } from '../nn/models/mnist_cnn.js';
+import { lrFinder } from '../optim/lr_finder.js';
+import { manualSeed } from '../random.js';
+import { DEFAULT_TRAIN_CONFIG, fit, makeOptimizer, type OptimizerName, type ScheduleName, type TrainConfig } from '../train/trainer.js';
+import { loadEmbeddedMnist } from './data.js';
+import { ProgressBar } from './progress.js';
+
+const HELP = `netdeconv — train CNNs on the CPU in JavaScript
+
+usage:
+  netdeconv train   [options]   train a CNN on the embedded MNIST digits, then print a results table
+  netdeconv lr-find [options]   sweep the learning rate and print the loss curve and a suggestion
+
+options:
+  --model NAME        mnist-cnn (default)
+  --epochs N          training epochs (default ${DEFAULT_TRAIN_CONFIG.epochs})
+  --batch-size N      mini-batch size (default ${DEFAULT_TRAIN_CONFIG.batchSize})
+  --lr X              peak learning rate for onecycle, start rate otherwise (default ${DEFAULT_TRAIN_CONFIG.lr})
+  --optimizer NAME    sgd | adam | adamw (default ${DEFAULT_TRAIN_CONFIG.optimizer})
+  --schedule NAME     onecycle | cosine | step | none (default ${DEFAULT_TRAIN_CONFIG.schedule})
+  --momentum X        SGD momentum (default ${DEFAULT_TRAIN_CONFIG.momentum})
+  --weight-decay X    weight decay (default ${DEFAULT_TRAIN_CONFIG.weightDecay})
+  --seed N            seeds initialisation, split and batch order (default 0)
+  --backend NAME      js | wasm (default js)
+  --test-size N       images held out for testing (default 2000 of 10000)
+  --limit N           use only the first N training images (quick runs)
+  -h, --help          this text
+`;
+
+const MODELS: Record<string, () => ReturnType<typeof mnistCnn>> = { 'mnist-cnn': () => mnistCnn() };
+
+function num(name: string, v: string | undefined, fallback: number, integer = false): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new Error(`--${name}: expected ${integer ? 'an integer' : 'a number'}, got '${v}'`);
+  return x;
+}
+
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (!allowed.includes(v as T)) throw new Error(`--${name}: '${v}' is not one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+function table(rows: [string, string][]): string {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const v = Math.max(...rows.map(([, x]) => x.length));
+  const line = `+${'-'.repeat(w + 2)}+${'-'.repeat(v + 2)}+`;
+  return [line, ...rows.map(([k, x]) => `| ${k.padEnd(w)} | ${x.padStart(v)} |`), line].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
+      optimizer: { type: 'string' }, schedule: { type: 'string' }, momentum: { type: 'string' },
+      'weight-decay': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
+      'test-size': { type: 'string' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'train';
+  if (values.help || command === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (command !== 'train' && command !== 'lr-find') throw new Error(`unknown command '${command}' (train, lr-find; see --help)`);
+  const d = DEFAULT_TRAIN_CONFIG;
+  const cfg: TrainConfig = {
+    epochs: num('epochs', values.epochs, d.epochs, true),
+    batchSize: num('batch-size', values['batch-size'], d.batchSize, true),
+    lr: num('lr', values.lr, d.lr),
+    optimizer: oneOf<OptimizerName>('optimizer', values.optimizer, ['sgd', 'adam', 'adamw'], d.optimizer),
+    schedule: oneOf<ScheduleName>('schedule', values.schedule, ['onecycle', 'cosine', 'step', 'none'], d.schedule),
+    momentum: num('momentum', values.momentum, d.momentum),
+    weightDecay: num('weight-decay', values['weight-decay'], d.weightDecay),
+    seed: num('seed', values.seed, d.seed, true),
+  };
+  const modelName = oneOf('model', values.model, Object.keys(MODELS), 'mnist-cnn');
+  await setBackend(values.backend ?? 'js');
+  manualSeed(cfg.seed);
+
+  const { train: rawTrain, test: rawTest } = loadEmbeddedMnist().split(num('test-size', values['test-size'], 2000, true), cfg.seed);
+  const limit = num('limit', values.limit, rawTrain.length, true);
+  const trainSet = limit < rawTrain.length ? rawTrain.subset(Int32Array.from({ length: limit }, (_, i) => i)) : rawTrain;
+  const { mean, std } = trainSet.channelStats();
+  const train = trainSet.normalize(mean, std);
+  const test = rawTest.normalize(mean, std);
+  const model = MODELS[modelName]();
+  const nParams = model.parameters().reduce((s, p) => s + p.size, 0);
+  console.log(`netdeconv ${command}: ${modelName} (${nParams} parameters) on ${train.length} embedded MNIST digits, ${test.length} held out; backend ${getBackend()}`);
+
+  if (command === 'lr-find') return lrFind(model, train, cfg);
+
+  const steps = train.numBatches(cfg.batchSize, true);
+  let bar = new ProgressBar(steps, 'epoch 1 ');
+  const result = fit(model, train, test, cfg, {
+    onStep: (s) => {
+      bar.update(s.step + 1, s.seconds, { loss: s.loss.toFixed(4), 'img/s': (s.imagesSeen / s.seconds).toFixed(0) });
+    },
+    onEpoch: (epoch, r) => {
+      bar.done();
+      console.log(`  epoch ${epoch + 1}: test loss ${r.loss.toFixed(4)}, test accuracy ${r.accuracy.toFixed(4)}`);
+      bar = new ProgressBar(steps, `epoch ${epoch + 2} `);
+    },
+  });
+  console.log(table([
+    ['model', modelName],
+    ['backend', getBackend()],
+    ['optimizer / schedule', `${cfg.optimizer} / ${cfg.schedule}`],
+    ['epochs x batch', `${cfg.epochs} x ${cfg.batchSize}`],
+    ['final train loss', result.finalTrainLoss.toFixed(4)],
+    ['test loss', result.test.loss.toFixed(4)],
+    ['test accuracy', result.test.accuracy.toFixed(4)],
+    ['seconds', result.seconds.toFixed(1)],
+    ['images/s', result.imagesPerSecond.toFixed(0)],
+  ]));
+}
+
+function lrFind(model: ReturnType<typeof mnistCnn>, train: ImageDataset, cfg: TrainConfig): void {
+  const opt = makeOptimizer(model, cfg);
+  const batches = [...train.batches(cfg.batchSize, { shuffle: true, seed: cfg.seed, dropLast: true })];
+  const r = lrFinder(model, opt, (i) => {
+    const { x, y } = batches[i % batches.length];
+    return crossEntropy(model.forward(x), y);
+  }, { startLr: 1e-5, endLr: 10, numIter: 80 });
+  const lo = Math.min(...r.smoothed);
+  const hi = Math.max(...r.smoothed.slice(0, Math.max(1, r.smoothed.length - 1)));
+  console.log('        lr   smoothed loss');
+  r.lrs.forEach((lr, i) => {
+    if (i % 4 !== 0 && i !== r.lrs.length - 1) return;
+    const bar = '#'.repeat(Math.min(40, Math.max(0, Math.round(((r.smoothed[i] - lo) / (hi - lo || 1)) * 40))));
+    console.log(`${lr.toExponential(2).padStart(10)}   ${r.smoothed[i].toFixed(4)}  ${bar}`);
+  });
+  console.log(`suggested lr (steepest descent): ${r.suggestion.toExponential(2)}; minimum-loss lr: ${r.minLossLr.toExponential(2)}${r.diverged ? '; the loss diverged and the sweep stopped early' : ''}`);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  console.error(`netdeconv: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,3 @@
+// Node-only helpers (file system, embedded data through require). Import from 'netdeconv/node'.
+export { loadEmbeddedMnist, loadIdxDataset, loadCifar10 } from './data.js';
+export { ProgressBar } from './progress.js';

@@ -1,0 +1,115 @@
+// The learning-rate range test (Smith 2015; fastai's lr_find): raise the rate exponentially every step, watch the
+// smoothed loss, stop when it diverges, and suggest the rate where the loss falls fastest.
+import type { Tensor } from '../autograd/tensor.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer } from './optimizer.js';
+
+export interface LrFinderOptions {
+  startLr?: number;
+  endLr?: number;
+  /** Number of steps of the sweep. */
+  numIter?: number;
+  /** Weight of the past in the loss's exponential moving average (bias-corrected). */
+  beta?: number;
+  /** Stop once the smoothed loss exceeds this multiple of the best smoothed loss. */
+  divergeThreshold?: number;
+}
+
+export interface LrFinderResult {
+  /** The rate of each step actually taken. */
+  lrs: number[];
+  /** The raw loss of each step. */
+  losses: number[];
+  /** The bias-corrected moving average of the losses (plot this against lrs on a log axis). */
+  smoothed: number[];
+  /** The rate where the smoothed loss falls fastest per unit of log(lr). */
+  suggestion: number;
+  /** The rate with the lowest smoothed loss, and a tenth of it (another common rule). */
+  minLossLr: number;
+  /** Whether the sweep stopped early because the loss diverged. */
+  diverged: boolean;
+}
+
+/**
+ * Runs the sweep with `closure(step)` computing one batch's loss, then restores the model's weights and the
+ * optimizer's state, so the sweep leaves no trace.
+ */
+export function lrFinder(
+  model: Module,
+  optimizer: Optimizer<object>,
+  closure: (step: number) => Tensor,
+  opts: LrFinderOptions = {},
+): LrFinderResult {
+  const startLr = opts.startLr ?? 1e-7;
+  const endLr = opts.endLr ?? 10;
+  const numIter = opts.numIter ?? 100;
+  const beta = opts.beta ?? 0.98;
+  const threshold = opts.divergeThreshold ?? 4;
+  if (!(startLr > 0 && endLr > startLr && numIter >= 2)) {
+    throw new Error(`lrFinder: need 0 < startLr < endLr and numIter ≥ 2, got ${startLr}, ${endLr}, ${numIter}`);
+  }
+  const savedModel = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.clone()]));
+  const savedOpt = optimizer.stateDict();
+  const wasTraining = model.training;
+  model.train();
+
+  const lrs: number[] = [];
+  const losses: number[] = [];
+  const smoothed: number[] = [];
+  let avg = 0;
+  let best = Infinity;
+  let diverged = false;
+  const ratio = (endLr / startLr) ** (1 / (numIter - 1));
+  try {
+    for (let i = 0; i < numIter; i++) {
+      const lr = startLr * ratio ** i;
+      for (const g of optimizer.paramGroups) g.lr = lr;
+      optimizer.zeroGrad();
+      let loss: number;
+      try {
+        const l = closure(i);
+        loss = l.item();
+        if (!Number.isFinite(loss)) throw new Error('non-finite loss');
+        l.backward();
+      } catch {
+        diverged = true; // a NaN or infinite loss is divergence, not a failure of the sweep
+        break;
+      }
+      optimizer.step();
+      avg = beta * avg + (1 - beta) * loss;
+      const s = avg / (1 - beta ** (i + 1));
+      lrs.push(lr);
+      losses.push(loss);
+      smoothed.push(s);
+      best = Math.min(best, s);
+      if (i > 0 && s > threshold * best) {
+        diverged = true;
+        break;
+      }
+    }
+  } finally {
+    model.loadStateDict(savedModel);
+    optimizer.loadStateDict(savedOpt);
+    model.train(wasTraining);
+  }
+  if (lrs.length < 3) throw new Error(`lrFinder: the loss diverged after ${lrs.length} step(s); lower startLr`);
+  return { lrs, losses, smoothed, diverged, ...suggest(lrs, smoothed) };
+}
+
+/** The steepest descent of the smoothed curve in log(lr), ignoring the noisy ends; and the minimum. */
+function suggest(lrs: number[], smoothed: number[]): { suggestion: number; minLossLr: number } {
+  const skipStart = Math.min(5, Math.floor(lrs.length / 10));
+  const end = Math.max(skipStart + 2, lrs.length - Math.max(1, Math.floor(lrs.length / 20)));
+  let steepest = skipStart;
+  let bestSlope = Infinity;
+  for (let i = skipStart; i < end - 1; i++) {
+    const slope = (smoothed[i + 1] - smoothed[i]) / Math.log(lrs[i + 1] / lrs[i]);
+    if (slope < bestSlope) {
+      bestSlope = slope;
+      steepest = i;
+    }
+  }
+  let minAt = 0;
+  for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[minAt]) minAt = i;
+  return { suggestion: lrs[steepest], minLossLr: lrs[minAt] };
+}

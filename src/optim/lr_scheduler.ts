@@ -1,0 +1,168 @@
+// Learning-rate schedules with PyTorch's step convention: the constructor performs "step 0" and sets the rate
+// used by the first optimizer step; call step() after each optimizer.step(). Rates come from closed forms.
+import type { Optimizer, ParamGroup } from './optimizer.js';
+
+export abstract class LRScheduler {
+  /** Index of the current step (0 after construction). */
+  lastEpoch = -1;
+  /** Each group's rate when the scheduler was created (PyTorch's `initial_lr`). */
+  readonly baseLrs: number[];
+
+  constructor(protected readonly optimizer: Optimizer<object>) {
+    this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** The rate of group `i` at step `t`. */
+  protected abstract lrAt(t: number, i: number, group: ParamGroup): number;
+
+  /** Advances one step and writes the new rates (and momenta, where the schedule has them) into the groups. */
+  step(): void {
+    this.lastEpoch += 1;
+    this.optimizer.paramGroups.forEach((g, i) => {
+      g.lr = this.lrAt(this.lastEpoch, i, g);
+    });
+  }
+
+  /** The rates currently set. */
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  stateDict(): { lastEpoch: number; baseLrs: number[] } {
+    return { lastEpoch: this.lastEpoch, baseLrs: [...this.baseLrs] };
+  }
+
+  loadStateDict(s: { lastEpoch: number; baseLrs: number[] }): void {
+    this.lastEpoch = s.lastEpoch;
+    this.baseLrs.splice(0, this.baseLrs.length, ...s.baseLrs);
+  }
+}
+
+/** lr = base · gamma^⌊t / stepSize⌋. */
+export class StepLR extends LRScheduler {
+  readonly stepSize: number;
+  readonly gamma: number;
+
+  constructor(optimizer: Optimizer<object>, opts: { stepSize: number; gamma?: number }) {
+    super(optimizer);
+    if (!(Number.isInteger(opts.stepSize) && opts.stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${opts.stepSize}`);
+    this.stepSize = opts.stepSize;
+    this.gamma = opts.gamma ?? 0.1;
+    this.step();
+  }
+
+  protected lrAt(t: number, i: number): number {
+    return this.baseLrs[i] * this.gamma ** Math.floor(t / this.stepSize);
+  }
+}
+
+/** lr = base · gamma^(number of milestones ≤ t). */
+export class MultiStepLR extends LRScheduler {
+  readonly milestones: number[];
+  readonly gamma: number;
+
+  constructor(optimizer: Optimizer<object>, opts: { milestones: number[]; gamma?: number }) {
+    super(optimizer);
+    this.milestones = [...opts.milestones].sort((a, b) => a - b);
+    this.gamma = opts.gamma ?? 0.1;
+    this.step();
+  }
+
+  protected lrAt(t: number, i: number): number {
+    return this.baseLrs[i] * this.gamma ** this.milestones.filter((m) => m <= t).length;
+  }
+}
+
+/** lr = etaMin + (base − etaMin)·(1 + cos(π t / tMax))/2; past tMax the cosine continues (PyTorch). */
+export class CosineAnnealingLR extends LRScheduler {
+  readonly tMax: number;
+  readonly etaMin: number;
+
+  constructor(optimizer: Optimizer<object>, opts: { tMax: number; etaMin?: number }) {
+    super(optimizer);
+    if (!(opts.tMax > 0)) throw new Error(`CosineAnnealingLR: tMax must be positive, got ${opts.tMax}`);
+    this.tMax = opts.tMax;
+    this.etaMin = opts.etaMin ?? 0;
+    this.step();
+  }
+
+  protected lrAt(t: number, i: number): number {
+    return this.etaMin + ((this.baseLrs[i] - this.etaMin) * (1 + Math.cos((Math.PI * t) / this.tMax))) / 2;
+  }
+}
+
+export interface OneCycleOptions {
+  maxLr: number | number[];
+  totalSteps: number;
+  pctStart?: number;
+  annealStrategy?: 'cos' | 'linear';
+  cycleMomentum?: boolean;
+  baseMomentum?: number;
+  maxMomentum?: number;
+  divFactor?: number;
+  finalDivFactor?: number;
+}
+
+/**
+ * The one-cycle policy (torch.optim.lr_scheduler.OneCycleLR, two phases): the rate rises from maxLr/divFactor to
+ * maxLr over pctStart of the steps, then anneals to maxLr/(divFactor·finalDivFactor); momentum (SGD) or beta1
+ * (Adam) moves the opposite way. The phase boundary pctStart·totalSteps − 1 stays fractional.
+ */
+export class OneCycleLR extends LRScheduler {
+  readonly totalSteps: number;
+  private readonly maxLrs: number[];
+  private readonly initialLrs: number[];
+  private readonly minLrs: number[];
+  private readonly phaseEnd: number;
+  private readonly anneal: (a: number, b: number, pct: number) => number;
+  private readonly opts: Required<Omit<OneCycleOptions, 'maxLr' | 'totalSteps'>>;
+
+  constructor(optimizer: Optimizer<object>, opts: OneCycleOptions) {
+    super(optimizer);
+    if (!(Number.isInteger(opts.totalSteps) && opts.totalSteps > 0)) throw new Error(`OneCycleLR: totalSteps must be a positive integer, got ${opts.totalSteps}`);
+    this.opts = {
+      pctStart: opts.pctStart ?? 0.3, annealStrategy: opts.annealStrategy ?? 'cos', cycleMomentum: opts.cycleMomentum ?? true,
+      baseMomentum: opts.baseMomentum ?? 0.85, maxMomentum: opts.maxMomentum ?? 0.95, divFactor: opts.divFactor ?? 25,
+      finalDivFactor: opts.finalDivFactor ?? 1e4,
+    };
+    const o = this.opts;
+    if (!(o.pctStart > 0 && o.pctStart < 1)) throw new Error(`OneCycleLR: pctStart must be in (0, 1), got ${o.pctStart}`);
+    this.totalSteps = opts.totalSteps;
+    const groups = optimizer.paramGroups;
+    this.maxLrs = Array.isArray(opts.maxLr) ? opts.maxLr : groups.map(() => opts.maxLr as number);
+    if (this.maxLrs.length !== groups.length) throw new Error(`OneCycleLR: ${this.maxLrs.length} maxLr values for ${groups.length} groups`);
+    this.initialLrs = this.maxLrs.map((m) => m / o.divFactor);
+    this.minLrs = this.initialLrs.map((l) => l / o.finalDivFactor);
+    this.phaseEnd = o.pctStart * this.totalSteps - 1;
+    this.anneal = o.annealStrategy === 'cos'
+      ? (a, b, pct) => b + ((a - b) / 2) * (1 + Math.cos(Math.PI * pct))
+      : (a, b, pct) => (b - a) * pct + a;
+    if (o.cycleMomentum) {
+      for (const g of groups) {
+        if (!('momentum' in g) && !('betas' in g)) throw new Error('OneCycleLR: cycleMomentum needs an optimizer with momentum or betas');
+      }
+    }
+    groups.forEach((g, i) => {
+      g.lr = this.initialLrs[i];
+    });
+    this.baseLrs.splice(0, this.baseLrs.length, ...this.initialLrs);
+    this.step();
+  }
+
+  protected lrAt(t: number, i: number, group: ParamGroup): number {
+    if (t > this.totalSteps) {
+      throw new Error(`OneCycleLR: stepped ${t} times, more than totalSteps = ${this.totalSteps}`);
+    }
+    const o = this.opts;
+    const e2 = this.totalSteps - 1;
+    const warm = t <= this.phaseEnd;
+    const pct = warm ? t / this.phaseEnd : (t - this.phaseEnd) / (e2 - this.phaseEnd);
+    const lr = warm ? this.anneal(this.initialLrs[i], this.maxLrs[i], pct) : this.anneal(this.maxLrs[i], this.minLrs[i], pct);
+    if (o.cycleMomentum) {
+      const mom = warm ? this.anneal(o.maxMomentum, o.baseMomentum, pct) : this.anneal(o.baseMomentum, o.maxMomentum, pct);
+      if ('betas' in group) group.betas = [mom, (group.betas as [number, number])[1]];
+      else group.momentum = mom;
+    }
+    return lr;
+  }
+}

@@ -1,0 +1,121 @@
+// The optimizer base: parameter groups with their hyper-parameters (which schedulers rewrite), per-parameter state,
+// zeroGrad(), and a state dict for checkpoints. Updates run in place on each parameter's storage, outside the graph.
+import { noGrad } from '../autograd/engine.js';
+import { type Tensor, zeros } from '../autograd/tensor.js';
+import type { FloatArray } from '../backend/dtype.js';
+
+export interface ParamGroup {
+  params: Tensor[];
+  lr: number;
+  [hyper: string]: unknown;
+}
+
+/** Either a list of tensors or a list of groups, each with its own overrides (PyTorch's param groups). */
+export type ParamsInput = Tensor[] | ({ params: Tensor[] } & Record<string, unknown>)[];
+
+/** Per-parameter optimizer state: named tensors plus a step count. */
+export interface ParamState {
+  step: number;
+  [buffer: string]: Tensor | number;
+}
+
+export interface OptimizerStateDict {
+  state: Record<number, Record<string, number[] | number>>;
+  paramGroups: Record<string, unknown>[];
+}
+
+export abstract class Optimizer<H extends object> {
+  readonly paramGroups: (ParamGroup & H)[];
+  readonly state = new Map<Tensor, ParamState>();
+
+  constructor(params: ParamsInput, defaults: H & { lr: number }) {
+    const groups = (params.length && !('params' in params[0]) ? [{ params: params as Tensor[] }] : params) as ({ params: Tensor[] } & Record<string, unknown>)[];
+    if (!groups.length || groups.every((g) => !g.params.length)) throw new Error(`${this.constructor.name}: got an empty parameter list`);
+    this.paramGroups = groups.map((g) => ({ ...defaults, ...g }) as ParamGroup & H);
+    for (const g of this.paramGroups) {
+      if (!(g.lr >= 0)) throw new Error(`${this.constructor.name}: invalid learning rate ${g.lr}`);
+    }
+  }
+
+  /** Applies one update to every parameter that has a gradient. */
+  step(): void {
+    noGrad(() => {
+      for (const group of this.paramGroups) {
+        for (const p of group.params) {
+          if (!p.grad) continue;
+          let st = this.state.get(p);
+          if (!st) {
+            st = { step: 0 };
+            this.state.set(p, st);
+          }
+          st.step += 1;
+          this.update(p, p.grad, group, st);
+        }
+      }
+    });
+  }
+
+  /** The update rule for one parameter. `st.step` already counts this step. */
+  protected abstract update(p: Tensor, grad: Tensor, group: ParamGroup & H, st: ParamState): void;
+
+  /** A zero state buffer shaped like `p`, created on first use. */
+  protected buffer(st: ParamState, name: string, p: Tensor): Tensor {
+    let b = st[name];
+    if (!(b && typeof b === 'object')) {
+      b = zeros(p.shape, { dtype: p.dtype });
+      st[name] = b;
+    }
+    return b;
+  }
+
+  /** Sets every parameter's gradient to null. */
+  zeroGrad(): void {
+    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  }
+
+  /** Hyper-parameters and state, keyed by parameter position (PyTorch's layout); plain data, JSON-safe. */
+  stateDict(): OptimizerStateDict {
+    const all = this.paramGroups.flatMap((g) => g.params);
+    const state: OptimizerStateDict['state'] = {};
+    all.forEach((p, i) => {
+      const st = this.state.get(p);
+      if (!st) return;
+      state[i] = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v.data)]));
+    });
+    const paramGroups = this.paramGroups.map(({ params, ...hyper }) => ({ ...hyper, params: params.map((p) => all.indexOf(p)) }));
+    return { state, paramGroups: structuredClone(paramGroups) };
+  }
+
+  /** Restores what stateDict() returned (for the same parameters in the same order). */
+  loadStateDict(dict: OptimizerStateDict): void {
+    const all = this.paramGroups.flatMap((g) => g.params);
+    if (dict.paramGroups.length !== this.paramGroups.length) {
+      throw new Error(`loadStateDict: ${dict.paramGroups.length} parameter groups in the state, the optimizer has ${this.paramGroups.length}`);
+    }
+    dict.paramGroups.forEach((g, i) => {
+      const { params: _p, ...hyper } = g;
+      Object.assign(this.paramGroups[i], structuredClone(hyper));
+    });
+    this.state.clear();
+    for (const [key, st] of Object.entries(dict.state)) {
+      const p = all[Number(key)];
+      if (!p) throw new Error(`loadStateDict: state for parameter ${key}, but the optimizer has ${all.length}`);
+      const restored: ParamState = { step: 0 };
+      for (const [k, v] of Object.entries(st)) {
+        if (typeof v === 'number') restored[k] = v;
+        else {
+          if (v.length !== p.size) throw new Error(`loadStateDict: state '${k}' of parameter ${key} has ${v.length} values, expected ${p.size}`);
+          const t = zeros(p.shape, { dtype: p.dtype });
+          t.data.set(v);
+          restored[k] = t;
+        }
+      }
+      this.state.set(p, restored);
+    }
+  }
+}
+
+/** Views of a parameter, its gradient and named state buffers, taken after every allocation (see view validity). */
+export function views(...ts: Tensor[]): FloatArray[] {
+  return ts.map((t) => t.data);
+}

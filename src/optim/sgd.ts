@@ -1,0 +1,41 @@
+import type { Tensor } from '../autograd/tensor.js';
+import { Optimizer, type ParamGroup, type ParamState, type ParamsInput, views } from './optimizer.js';
+
+export interface SGDOptions {
+  lr?: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+type SGDHyper = Required<Omit<SGDOptions, 'lr'>>;
+
+/**
+ * Stochastic gradient descent, exactly torch.optim.SGD:
+ *   g = grad + λp;  buf = g on the first step, else μ·buf + (1−τ)·g;  d = g + μ·buf if nesterov else buf;  p −= lr·d
+ */
+export class SGD extends Optimizer<SGDHyper> {
+  constructor(params: ParamsInput, opts: SGDOptions = {}) {
+    const hyper = { lr: opts.lr ?? 1e-3, momentum: opts.momentum ?? 0, dampening: opts.dampening ?? 0, weightDecay: opts.weightDecay ?? 0, nesterov: opts.nesterov ?? false };
+    if (hyper.nesterov && (hyper.momentum <= 0 || hyper.dampening !== 0)) throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
+    if (hyper.momentum < 0 || hyper.weightDecay < 0) throw new Error(`SGD: momentum ${hyper.momentum} and weightDecay ${hyper.weightDecay} must be ≥ 0`);
+    super(params, hyper);
+  }
+
+  protected update(p: Tensor, grad: Tensor, group: ParamGroup & SGDHyper, st: ParamState): void {
+    const { lr, momentum: mu, dampening, weightDecay: wd, nesterov } = group;
+    const buf = mu !== 0 ? this.buffer(st, 'momentum_buffer', p) : null;
+    const [pd, gd] = views(p, grad);
+    const bd = buf?.data;
+    for (let i = 0; i < pd.length; i++) {
+      const g = gd[i] + wd * pd[i];
+      let d = g;
+      if (bd) {
+        bd[i] = st.step === 1 ? g : mu * bd[i] + (1 - dampening) * g;
+        d = nesterov ? g + mu * bd[i] : bd[i];
+      }
+      pd[i] -= lr * d;
+    }
+  }
+}

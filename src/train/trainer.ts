@@ -1,0 +1,155 @@
+// A plain training loop shared by the CLI, the examples and the tests. It knows nothing of terminals or browsers:
+// progress goes to a callback.
+import { noGrad } from '../autograd/engine.js';
+import { crossEntropy } from '../autograd/ops/losses.js';
+import type { ImageDataset } from '../data/dataset.js';
+import type { Module } from '../nn/module.js';
+import { Adam, AdamW } from '../optim/adam.js';
+import { CosineAnnealingLR, type LRScheduler, OneCycleLR, StepLR } from '../optim/lr_scheduler.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { SGD } from '../optim/sgd.js';
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+export type ScheduleName = 'onecycle' | 'cosine' | 'step' | 'none';
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  /** Peak rate for onecycle, the starting rate otherwise. */
+  lr: number;
+  optimizer: OptimizerName;
+  schedule: ScheduleName;
+  momentum: number;
+  weightDecay: number;
+  /** Seeds the batch order. */
+  seed: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  epochs: 3, batchSize: 64, lr: 0.05, optimizer: 'sgd', schedule: 'onecycle', momentum: 0.9, weightDecay: 5e-4, seed: 0,
+};
+
+export interface StepInfo {
+  epoch: number;
+  /** Step within the epoch (0-based) and steps per epoch. */
+  step: number;
+  stepsPerEpoch: number;
+  loss: number;
+  lr: number;
+  imagesSeen: number;
+  seconds: number;
+}
+
+export interface EvalResult {
+  loss: number;
+  accuracy: number;
+}
+
+export interface TrainResult {
+  /** Loss of every training step. */
+  lossCurve: number[];
+  /** Test accuracy after each epoch. */
+  epochAccuracy: number[];
+  finalTrainLoss: number;
+  test: EvalResult;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** Builds the optimizer a config names. */
+export function makeOptimizer(model: Module, cfg: TrainConfig): Optimizer<object> {
+  const params = model.parameters();
+  switch (cfg.optimizer) {
+    case 'sgd':
+      return new SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
+    case 'adam':
+      return new Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    case 'adamw':
+      return new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    default:
+      throw new Error(`unknown optimizer '${cfg.optimizer}' (sgd, adam, adamw)`);
+  }
+}
+
+/** Builds the per-step schedule a config names, or null for a constant rate. */
+export function makeSchedule(opt: Optimizer<object>, cfg: TrainConfig, totalSteps: number): LRScheduler | null {
+  switch (cfg.schedule) {
+    case 'onecycle':
+      return new OneCycleLR(opt, { maxLr: cfg.lr, totalSteps });
+    case 'cosine':
+      return new CosineAnnealingLR(opt, { tMax: totalSteps });
+    case 'step':
+      return new StepLR(opt, { stepSize: Math.max(1, Math.floor(totalSteps / 3)), gamma: 0.1 });
+    case 'none':
+      return null;
+    default:
+      throw new Error(`unknown schedule '${cfg.schedule}' (onecycle, cosine, step, none)`);
+  }
+}
+
+/** Mean loss and accuracy of `model` (in eval mode) on a dataset. */
+export function evaluate(model: Module, data: ImageDataset, batchSize = 256): EvalResult {
+  const wasTraining = model.training;
+  model.eval();
+  let lossSum = 0;
+  let correct = 0;
+  noGrad(() => {
+    for (const { x, y } of data.batches(batchSize)) {
+      const logits = model.forward(x);
+      lossSum += crossEntropy(logits, y).item() * y.length;
+      const pred = logits.argmax(1).data;
+      for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
+    }
+  });
+  model.train(wasTraining);
+  return { loss: lossSum / data.length, accuracy: correct / data.length };
+}
+
+/** Trains a classifier with cross entropy; calls `onStep` after every step and `onEpoch` after every evaluation. */
+export function fit(
+  model: Module,
+  train: ImageDataset,
+  test: ImageDataset,
+  cfg: TrainConfig,
+  hooks: { onStep?: (s: StepInfo) => void; onEpoch?: (epoch: number, r: EvalResult) => void } = {},
+): TrainResult {
+  const stepsPerEpoch = train.numBatches(cfg.batchSize, true);
+  if (stepsPerEpoch === 0) throw new Error(`fit: ${train.length} training images are fewer than one batch of ${cfg.batchSize}`);
+  const opt = makeOptimizer(model, cfg);
+  const sched = makeSchedule(opt, cfg, cfg.epochs * stepsPerEpoch);
+  const lossCurve: number[] = [];
+  const epochAccuracy: number[] = [];
+  const start = performance.now();
+  let imagesSeen = 0;
+  let test_: EvalResult = { loss: NaN, accuracy: NaN };
+  model.train();
+  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+    let step = 0;
+    for (const { x, y } of train.batches(cfg.batchSize, { shuffle: true, seed: cfg.seed * 1000 + epoch, dropLast: true })) {
+      opt.zeroGrad();
+      const loss = crossEntropy(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      const lr = opt.paramGroups[0].lr;
+      sched?.step();
+      const l = loss.item();
+      lossCurve.push(l);
+      imagesSeen += y.length;
+      hooks.onStep?.({ epoch, step, stepsPerEpoch, loss: l, lr, imagesSeen, seconds: (performance.now() - start) / 1000 });
+      step++;
+    }
+    test_ = evaluate(model, test);
+    epochAccuracy.push(test_.accuracy);
+    hooks.onEpoch?.(epoch, test_);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const tail = lossCurve.slice(-Math.min(20, lossCurve.length));
+  return {
+    lossCurve,
+    epochAccuracy,
+    finalTrainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
+    test: test_,
+    seconds,
+    imagesPerSecond: imagesSeen / seconds,
+  };
+}
