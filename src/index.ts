@@ -7,7 +7,7 @@ export {
   add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, greater, equal,
 } from './autograd/ops/elementwise.js';
 export { sum, mean, max, variance, argmax } from './autograd/ops/reduce.js';
-export { reshape, permute, transpose, flatten, unsqueeze, squeeze, expand, narrow, select, concat, stack } from './autograd/ops/movement.js';
+export { reshape, permute, transpose, flatten, unsqueeze, squeeze, expand, narrow, select, concat, stack, pad } from './autograd/ops/movement.js';
 export { matmul } from './autograd/ops/matmul.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { setBackend, getBackend, listBackends, KERNEL_NAMES, type Backend, type KernelName, type DType } from './backend/index.js';

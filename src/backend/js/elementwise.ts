@@ -1,8 +1,8 @@
 // Elementwise reference kernels: unary ops, clamp, broadcasting binary ops, where.
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
-import { sizeOf } from '../shape_info.js';
-import { broadcastIndex } from './indexing.js';
+import { sizeOf, stridesOf } from '../shape_info.js';
+import { broadcastStrides, forEachRun } from './indexing.js';
 
 const UNARY: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
@@ -44,23 +44,35 @@ export function clamp(x: FloatArray, size: number, dtype: DType, lo: number, hi:
   return out;
 }
 
+/** One run of a binary op. The four arithmetic ops get their own loops: they dominate training time. */
+function binaryRun(op: BinaryOp, out: FloatArray, o: number, a: FloatArray, ia: number, da: number, b: FloatArray, ib: number, db: number, n: number): void {
+  switch (op) {
+    case 'add':
+      for (let j = 0; j < n; j++) out[o + j] = a[ia + j * da] + b[ib + j * db];
+      return;
+    case 'sub':
+      for (let j = 0; j < n; j++) out[o + j] = a[ia + j * da] - b[ib + j * db];
+      return;
+    case 'mul':
+      for (let j = 0; j < n; j++) out[o + j] = a[ia + j * da] * b[ib + j * db];
+      return;
+    case 'div':
+      for (let j = 0; j < n; j++) out[o + j] = a[ia + j * da] / b[ib + j * db];
+      return;
+    default: {
+      const f = BINARY[op];
+      for (let j = 0; j < n; j++) out[o + j] = f(a[ia + j * da], b[ib + j * db]);
+    }
+  }
+}
+
 export function binary(
   op: BinaryOp, a: FloatArray, aShape: readonly number[], b: FloatArray, bShape: readonly number[],
   outShape: readonly number[], dtype: DType,
 ): FloatArray {
-  const f = BINARY[op];
-  const n = sizeOf(outShape);
-  const out = allocArray(n, dtype);
-  if (a.length === n && b.length === n) {
-    for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
-  } else if (b.length === 1 && a.length === n) {
-    const s = b[0];
-    for (let i = 0; i < n; i++) out[i] = f(a[i], s);
-  } else {
-    const ia = broadcastIndex(aShape, outShape);
-    const ib = broadcastIndex(bShape, outShape);
-    for (let i = 0; i < n; i++) out[i] = f(a[ia[i]], b[ib[i]]);
-  }
+  const out = allocArray(sizeOf(outShape), dtype);
+  const strides = [stridesOf(outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)];
+  forEachRun(outShape, strides, ([o, ia, ib], n, [, da, db]) => binaryRun(op, out, o, a, ia, da, b, ib, db, n));
   return out;
 }
 
@@ -68,11 +80,10 @@ export function where(
   cond: FloatArray, cShape: readonly number[], a: FloatArray, aShape: readonly number[], b: FloatArray,
   bShape: readonly number[], outShape: readonly number[], dtype: DType,
 ): FloatArray {
-  const n = sizeOf(outShape);
-  const out = allocArray(n, dtype);
-  const ic = broadcastIndex(cShape, outShape);
-  const ia = broadcastIndex(aShape, outShape);
-  const ib = broadcastIndex(bShape, outShape);
-  for (let i = 0; i < n; i++) out[i] = cond[ic[i]] !== 0 ? a[ia[i]] : b[ib[i]];
+  const out = allocArray(sizeOf(outShape), dtype);
+  const strides = [stridesOf(outShape), broadcastStrides(cShape, outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)];
+  forEachRun(outShape, strides, ([o, ic, ia, ib], n, [, dc, da, db]) => {
+    for (let j = 0; j < n; j++) out[o + j] = cond[ic + j * dc] !== 0 ? a[ia + j * da] : b[ib + j * db];
+  });
   return out;
 }

@@ -1,0 +1,117 @@
+// nn: registration, PyTorch state-dict names, loading with checks, modes, printing, initialisation.
+import * as assert from 'uvu/assert';
+import { manualSeed, nn, ones, tensor } from '../src/index.js';
+import { forEachBackend } from './helpers.js';
+
+forEachBackend('nn', (test) => {
+  const net = () =>
+    new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.GlobalAvgPool2d(), new nn.Linear(4, 3));
+
+  test('stateDict keys are PyTorch dotted names, in PyTorch order', () => {
+    assert.equal(Object.keys(net().stateDict()), [
+      '0.weight', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked', '4.weight', '4.bias',
+    ]);
+    assert.equal(net().namedParameters().map(([k]) => k), ['0.weight', '1.weight', '1.bias', '4.weight', '4.bias']);
+  });
+
+  test('layers expose weight and bias; bias: false registers none', () => {
+    const c = new nn.Conv2d(2, 6, [3, 1], { groups: 2, bias: false });
+    assert.equal([...c.weight.shape], [6, 1, 3, 1]);
+    assert.is(c.bias, null);
+    assert.ok(c.weight.requiresGrad);
+    const l = new nn.Linear(5, 2);
+    assert.equal([...l.weight.shape], [2, 5]);
+    assert.equal([...l.bias!.shape], [2]);
+  });
+
+  test('default initialisation follows PyTorch bounds (U(±1/√fan_in))', () => {
+    manualSeed(1);
+    const c = new nn.Conv2d(3, 8, 3);
+    const bound = 1 / Math.sqrt(27);
+    const w = c.weight.toArray();
+    assert.ok(w.every((v) => Math.abs(v) <= bound));
+    assert.ok(Math.max(...w.map(Math.abs)) > 0.8 * bound, 'the range is used');
+    manualSeed(1);
+    assert.equal(new nn.Conv2d(3, 8, 3).weight.toArray(), w, 'seeded initialisation is reproducible');
+  });
+
+  test('loadStateDict copies in place and round-trips', () => {
+    const a = net();
+    const b = net();
+    const ref = b.parameters()[0];
+    b.loadStateDict(a.stateDict());
+    assert.is(b.parameters()[0], ref, 'parameters keep their identity');
+    assert.equal(b.parameters()[0].toArray(), a.parameters()[0].toArray());
+    const x = ones([2, 1, 5, 5]);
+    a.eval();
+    b.eval();
+    assert.equal(b.forward(x).toArray(), a.forward(x).toArray());
+  });
+
+  test('loadStateDict reports missing, unexpected and mismatched keys by name', () => {
+    const m = net();
+    const sd: Record<string, any> = { ...m.stateDict() };
+    delete sd['1.bias'];
+    sd['9.weight'] = ones([1]);
+    sd['4.weight'] = ones([3, 5]);
+    try {
+      m.loadStateDict(sd);
+      assert.unreachable();
+    } catch (e) {
+      const msg = (e as Error).message;
+      assert.match(msg, /size mismatch for 4\.weight: checkpoint \(3, 5\) vs model \(3, 4\)/);
+      assert.match(msg, /missing keys: 1\.bias/);
+      assert.match(msg, /unexpected keys: 9\.weight/);
+    }
+    delete sd['4.weight'];
+    const r = m.loadStateDict(sd, { strict: false });
+    assert.equal(r, { missingKeys: ['1.bias', '4.weight'], unexpectedKeys: ['9.weight'] });
+  });
+
+  test('train() and eval() reach every submodule; BatchNorm updates buffers only in training', () => {
+    const m = net();
+    m.eval();
+    assert.ok(m.namedModules().every(([, x]) => !x.training));
+    const bn = (m.at(1) as nn.BatchNorm2d);
+    m.forward(tensor(Array.from({ length: 50 }, (_, i) => i / 10), [2, 1, 5, 5]));
+    assert.is(bn.num_batches_tracked.item(), 0);
+    m.train();
+    m.forward(tensor(Array.from({ length: 50 }, (_, i) => i / 10), [2, 1, 5, 5]));
+    assert.is(bn.num_batches_tracked.item(), 1);
+    assert.ok(bn.running_var.toArray().some((v) => v !== 1));
+  });
+
+  test('toString reads like PyTorch', () => {
+    const s = net().toString();
+    assert.match(s, /^Sequential\(\n  \(0\): Conv2d\(1, 4, kernel_size=\(3, 3\), stride=\(1, 1\), padding=\(1, 1\), bias=False\)/);
+    assert.match(s, /\(1\): BatchNorm2d\(4, eps=0\.00001, momentum=0\.1, affine=True, track_running_stats=True\)/);
+    assert.match(s, /\(4\): Linear\(in_features=4, out_features=3, bias=True\)\n\)$/);
+  });
+
+  test('constructor errors name the values at fault', () => {
+    assert.throws(() => new nn.Conv2d(3, 4, 3, { groups: 2 }), /in channels 3 and out channels 4 must be divisible by groups 2/);
+    assert.throws(() => new nn.Dropout(1), /p must be in \[0, 1\)/);
+    assert.throws(() => new nn.BatchNorm2d(3).forward(ones([2, 4, 2, 2])), /BatchNorm2d\(3\): expected input \(N, 3, H, W\), got \(2, 4, 2, 2\)/);
+    assert.throws(() => new nn.BatchNorm2d(2).forward(ones([1, 2, 1, 1])), /more than 1 value per channel/);
+  });
+
+  test('Dropout zeroes and rescales in training, passes through in eval', () => {
+    const d = new nn.Dropout(0.5);
+    const y = d.forward(ones([1000])).toArray();
+    assert.ok(y.every((v) => v === 0 || v === 2));
+    const kept = y.filter((v) => v === 2).length;
+    assert.ok(kept > 400 && kept < 600, `kept ${kept}`);
+    d.eval();
+    assert.equal(d.forward(ones([3])).toArray(), [1, 1, 1]);
+  });
+
+  test('zeroGrad clears gradients; parameters() lists shared tensors once', () => {
+    const l = new nn.Linear(2, 2);
+    const s = new nn.Sequential(l, l);
+    assert.is(s.parameters().length, 2);
+    s.forward(ones([1, 2])).sum().backward();
+    assert.ok(l.weight.grad);
+    s.zeroGrad();
+    assert.is(l.weight.grad, null);
+  });
+});

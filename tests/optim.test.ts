@@ -1,0 +1,90 @@
+// Optimizers, schedules and the LR finder beyond the fixtures: errors, state round trips, the sweep.
+import * as assert from 'uvu/assert';
+import { manualSeed, nn, optim, type Tensor, tensor } from '../src/index.js';
+import { forEachBackend } from './helpers.js';
+
+forEachBackend('optim', (test) => {
+  test('SGD minimises a quadratic', () => {
+    const p = tensor([3, -2], [2], { requiresGrad: true });
+    const opt = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+    for (let i = 0; i < 200; i++) {
+      opt.zeroGrad();
+      p.mul(p).sum().backward();
+      opt.step();
+    }
+    assert.ok(p.toArray().every((v) => Math.abs(v) < 1e-3), `p = ${p.toArray()}`);
+  });
+
+  test('parameter groups take their own hyper-parameters', () => {
+    const a = tensor([1], [1], { requiresGrad: true });
+    const b = tensor([1], [1], { requiresGrad: true });
+    const opt = new optim.SGD([{ params: [a] }, { params: [b], lr: 0.5 }], { lr: 0.1 });
+    a.grad = tensor([1], [1]);
+    b.grad = tensor([1], [1]);
+    opt.step();
+    assert.ok(Math.abs(a.item() - 0.9) < 1e-7 && Math.abs(b.item() - 0.5) < 1e-7);
+  });
+
+  test('optimizer state dict round-trips and resumes identically', () => {
+    const run = (resumeAt: number | null) => {
+      const p = tensor([1, 2, 3], [3], { requiresGrad: true });
+      let opt = new optim.Adam([p], { lr: 0.1 });
+      for (let i = 0; i < 6; i++) {
+        if (i === resumeAt) {
+          const saved = JSON.parse(JSON.stringify(opt.stateDict()));
+          opt = new optim.Adam([p], { lr: 0.1 });
+          opt.loadStateDict(saved);
+        }
+        opt.zeroGrad();
+        p.mul(p).mul(tensor([1, 2, 3], [3])).sum().backward();
+        opt.step();
+      }
+      return p.toArray();
+    };
+    assert.equal(run(3), run(null));
+  });
+
+  test('invalid hyper-parameters are rejected', () => {
+    const p = [tensor([1], [1], { requiresGrad: true })];
+    assert.throws(() => new optim.SGD(p, { lr: -1 }), /invalid learning rate -1/);
+    assert.throws(() => new optim.SGD(p, { nesterov: true }), /nesterov needs momentum > 0/);
+    assert.throws(() => new optim.Adam(p, { betas: [1, 0.9] }), /betas must be in \[0, 1\)/);
+    assert.throws(() => new optim.SGD([], {}), /empty parameter list/);
+  });
+
+  test('OneCycleLR refuses to step past totalSteps + 1, as PyTorch', () => {
+    const opt = new optim.SGD([tensor([1], [1], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
+    const s = new optim.lrScheduler.OneCycleLR(opt, { maxLr: 1, totalSteps: 4 });
+    for (let i = 0; i < 4; i++) s.step();
+    assert.throws(() => s.step(), /stepped 5 times, more than totalSteps = 4/);
+  });
+
+  test('MultiStepLR decays at each milestone', () => {
+    const opt = new optim.SGD([tensor([1], [1], { requiresGrad: true })], { lr: 1 });
+    const s = new optim.lrScheduler.MultiStepLR(opt, { milestones: [2, 4], gamma: 0.5 });
+    const lrs = [opt.paramGroups[0].lr];
+    for (let i = 0; i < 5; i++) {
+      s.step();
+      lrs.push(opt.paramGroups[0].lr);
+    }
+    assert.equal(lrs, [1, 1, 0.5, 0.5, 0.25, 0.25]);
+  });
+
+  test('lrFinder sweeps exponentially, suggests a sensible rate and restores the model', () => {
+    manualSeed(3);
+    // A linear regression where any rate in roughly [1e-3, 1] learns and larger ones diverge.
+    const model = new nn.Linear(4, 1);
+    const before = model.weight.toArray();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+    const x = tensor(Array.from({ length: 64 * 4 }, (_, i) => Math.sin(i * 1.7)), [64, 4]);
+    const y = x.matmul(tensor([1, -2, 3, 0.5], [4, 1])).detach();
+    const r = optim.lrFinder(model, opt, () => nn.functional.mseLoss(model.forward(x) as Tensor, y), { startLr: 1e-5, endLr: 100, numIter: 60, beta: 0.9 });
+    assert.ok(r.lrs.length >= 10 && r.lrs.length === r.smoothed.length);
+    for (let i = 1; i < r.lrs.length; i++) assert.ok(r.lrs[i] > r.lrs[i - 1]);
+    assert.ok(r.diverged, 'a rate of 100 diverges');
+    assert.ok(r.suggestion > 1e-4 && r.suggestion < 2, `suggestion ${r.suggestion}`);
+    assert.ok(Math.min(...r.smoothed) < r.smoothed[0] / 2, 'the loss fell during the sweep');
+    assert.equal(model.weight.toArray(), before, 'weights restored');
+    assert.is(opt.paramGroups[0].lr, 0.01, 'learning rate restored');
+  });
+});

@@ -1,0 +1,45 @@
+// End to end: a CNN learns the embedded digits on every backend, and the CLI prints its results table.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as assert from 'uvu/assert';
+import { evaluate, fit, manualSeed, nn } from '../src/index.js';
+import { loadEmbeddedMnist } from '../src/node/data.js';
+import { forEachBackend } from './helpers.js';
+
+const { train, test: held } = loadEmbeddedMnist().split(500, 0);
+const { mean, std } = train.channelStats();
+const small = train.subset(Int32Array.from({ length: 1536 }, (_, i) => i)).normalize(mean, std);
+const testSet = held.normalize(mean, std);
+
+forEachBackend('training', (test, backend) => {
+  test('a small CNN learns MNIST digits well above chance in one short epoch', () => {
+    manualSeed(0);
+    const model = nn.mnistCnn();
+    const before = evaluate(model, testSet);
+    const r = fit(model, small, testSet, { epochs: 1, batchSize: 32, lr: 0.05, optimizer: 'sgd', schedule: 'onecycle', momentum: 0.9, weightDecay: 5e-4, seed: 0 });
+    const first = r.lossCurve.slice(0, 5).reduce((a, b) => a + b) / 5;
+    assert.ok(r.finalTrainLoss < first / 2, `${backend}: loss ${first} → ${r.finalTrainLoss}`);
+    assert.ok(r.test.accuracy > 0.8, `${backend}: accuracy ${r.test.accuracy} (before training ${before.accuracy})`);
+  });
+});
+
+forEachBackend('cli', (test, backend) => {
+  test('netdeconv train prints a results table with the test accuracy', () => {
+    assert.ok(existsSync('dist/cli.js'), 'dist/cli.js is built (npm run build)');
+    const out = execFileSync(process.execPath, ['dist/cli.js', 'train', '--limit', '640', '--epochs', '1', '--test-size', '300', '--backend', backend], { encoding: 'utf8' });
+    const acc = Number(out.match(/\| test accuracy\s+\|\s+([0-9.]+) \|/)?.[1]);
+    assert.ok(acc > 0.5, `accuracy ${acc} in:\n${out}`);
+    assert.match(out, new RegExp(`\\| backend\\s+\\|\\s+${backend} \\|`));
+  });
+
+  test('bad CLI arguments give a clear error and exit code 1', () => {
+    try {
+      execFileSync(process.execPath, ['dist/cli.js', 'train', '--optimizer', 'lion'], { encoding: 'utf8', stdio: 'pipe' });
+      assert.unreachable();
+    } catch (e) {
+      const err = e as { status: number; stderr: string };
+      assert.is(err.status, 1);
+      assert.match(err.stderr, /--optimizer: 'lion' is not one of sgd, adam, adamw/);
+    }
+  });
+});
