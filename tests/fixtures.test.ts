@@ -147,7 +147,7 @@ const runOptimizers = (fx: Fixture) => {
   const opt =
     c.optimizer === 'SGD'
       ? new optim.SGD(params, { lr: h.lr, momentum: h.momentum, dampening: h.dampening, nesterov: h.nesterov, weightDecay: h.weight_decay })
-      : new (c.optimizer === 'Adam' ? optim.Adam : optim.AdamW)(params, { lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: h.weight_decay });
+      : new (c.optimizer === 'Adam' ? optim.Adam : optim.AdamW)(params, { lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: h.weight_decay, amsgrad: h.amsgrad });
   const after = names.map(() => [] as number[]);
   const deltas = names.map(() => [] as number[]);
   for (let s = 0; s < c.steps; s++) {
@@ -177,15 +177,20 @@ const runSchedules = (fx: Fixture) => {
   const p = zeros([3], { requiresGrad: true });
   const opt = c.optimizer.type === 'SGD' ? new optim.SGD([p], { lr: c.optimizer.lr, momentum: c.optimizer.momentum }) : new optim.Adam([p], { lr: c.optimizer.lr, betas: c.optimizer.betas });
   const S = optim.lrScheduler;
-  const sched =
-    c.scheduler === 'OneCycleLR'
-      ? new S.OneCycleLR(opt, {
-          maxLr: a.max_lr, totalSteps: a.total_steps, pctStart: a.pct_start, annealStrategy: a.anneal_strategy, cycleMomentum: a.cycle_momentum,
-          baseMomentum: a.base_momentum, maxMomentum: a.max_momentum, divFactor: a.div_factor, finalDivFactor: a.final_div_factor,
-        })
-      : c.scheduler === 'CosineAnnealingLR'
-        ? new S.CosineAnnealingLR(opt, { tMax: a.T_max, etaMin: a.eta_min })
-        : new S.StepLR(opt, { stepSize: a.step_size, gamma: a.gamma });
+  const make: Record<string, () => optim.lrScheduler.LRScheduler> = {
+    OneCycleLR: () =>
+      new S.OneCycleLR(opt, {
+        maxLr: a.max_lr, totalSteps: a.total_steps, pctStart: a.pct_start, annealStrategy: a.anneal_strategy, cycleMomentum: a.cycle_momentum,
+        baseMomentum: a.base_momentum, maxMomentum: a.max_momentum, divFactor: a.div_factor, finalDivFactor: a.final_div_factor,
+        threePhase: a.three_phase,
+      }),
+    CosineAnnealingLR: () => new S.CosineAnnealingLR(opt, { tMax: a.T_max, etaMin: a.eta_min }),
+    StepLR: () => new S.StepLR(opt, { stepSize: a.step_size, gamma: a.gamma }),
+    MultiStepLR: () => new S.MultiStepLR(opt, { milestones: a.milestones, gamma: a.gamma }),
+    ExponentialLR: () => new S.ExponentialLR(opt, { gamma: a.gamma }),
+  };
+  assert.ok(make[c.scheduler], `no scheduler ${c.scheduler}`);
+  const sched = make[c.scheduler]();
   const g = opt.paramGroups[0];
   const rec: Record<string, number[]> = { lr: [], momentum: [], beta1: [] };
   const record = () => {

@@ -59,6 +59,51 @@ forEachBackend('optim', (test) => {
     assert.throws(() => s.step(), /stepped 5 times, more than totalSteps = 4/);
   });
 
+  test('OneCycleLR threePhase: up to maxLr, back to the initial rate, then down to the minimum', () => {
+    const opt = new optim.SGD([tensor([1], [1], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
+    const s = new optim.lrScheduler.OneCycleLR(opt, { maxLr: 1, totalSteps: 21, pctStart: 0.25, threePhase: true });
+    const lrs = [opt.paramGroups[0].lr];
+    const moms = [opt.paramGroups[0].momentum as number];
+    for (let i = 0; i < 20; i++) {
+      s.step();
+      lrs.push(opt.paramGroups[0].lr);
+      moms.push(opt.paramGroups[0].momentum as number);
+    }
+    const close = (a: number, b: number) => Math.abs(a - b) < 1e-12;
+    // Phase ends: 0.25·21 − 1 = 4.25, 2·0.25·21 − 2 = 8.5, 20.
+    assert.ok(close(lrs[0], 1 / 25) && close(lrs[20], 1 / 25 / 1e4), `${lrs[0]} … ${lrs[20]}`);
+    assert.ok(lrs[4] > 0.99 && lrs[5] < lrs[4] && lrs[8] < 0.08 && lrs[9] < 1 / 25, `${lrs.slice(3, 10)}`);
+    assert.ok(lrs.slice(9).every((v, i, a) => i === 0 || v < a[i - 1]), 'the last phase only decreases');
+    assert.ok(close(moms[0], 0.95) && moms[4] < 0.851 && close(moms[20], 0.95));
+  });
+
+  test('ExponentialLR multiplies by gamma every step', () => {
+    const opt = new optim.SGD([tensor([1], [1], { requiresGrad: true })], { lr: 2 });
+    const s = new optim.lrScheduler.ExponentialLR(opt, { gamma: 0.5 });
+    s.step();
+    s.step();
+    assert.is(opt.paramGroups[0].lr, 0.5);
+  });
+
+  test('Adam amsgrad keeps the running maximum of the second moment', () => {
+    const run = (amsgrad: boolean) => {
+      const p = tensor([0], [1], { requiresGrad: true });
+      const opt = new optim.Adam([p], { lr: 0.1, amsgrad });
+      for (const g of [10, 0.1, 0.1]) {
+        p.grad = tensor([g], [1]);
+        opt.step();
+      }
+      return { p: p.item(), st: opt.state.get(p)! };
+    };
+    const a = run(true);
+    const b = run(false);
+    const vmax = (a.st.max_exp_avg_sq as any).item();
+    assert.ok(vmax >= (a.st.exp_avg_sq as any).item());
+    assert.ok(Math.abs(vmax - 100 * 0.001) < 1e-6, `max_exp_avg_sq ${vmax}`); // (1−β2)·10² after step 1, the maximum
+    assert.ok(Math.abs(a.p) < Math.abs(b.p), 'the larger denominator takes smaller steps');
+    assert.not.ok('max_exp_avg_sq' in b.st);
+  });
+
   test('MultiStepLR decays at each milestone', () => {
     const opt = new optim.SGD([tensor([1], [1], { requiresGrad: true })], { lr: 1 });
     const s = new optim.lrScheduler.MultiStepLR(opt, { milestones: [2, 4], gamma: 0.5 });

@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<void> {
   let bar = new ProgressBar(steps, 'epoch 1 ');
   const result = fit(model, train, test, cfg, {
     onStep: (s) => {
-      bar.update(s.step + 1, s.seconds, { loss: s.loss.toFixed(4), 'img/s': (s.imagesSeen / s.seconds).toFixed(0) });
+      bar.update(s.step + 1, s.epochSeconds, { loss: s.loss.toFixed(4), 'img/s': (s.imagesSeen / s.seconds).toFixed(0) });
     },
     onEpoch: (epoch, r) => {
       bar.done();

@@ -6,23 +6,29 @@ export interface AdamOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
+  /** Use the running maximum of the second moment (Reddi et al. 2018). */
+  amsgrad?: boolean;
 }
 
-type AdamHyper = { betas: [number, number]; eps: number; weightDecay: number };
+type AdamHyper = { betas: [number, number]; eps: number; weightDecay: number; amsgrad: boolean };
+
+type Arr = Float32Array | Float64Array;
 
 /**
- * One Adam step on raw arrays: m, v moments with bias correction; eps added after the square root.
- * `g` already includes any L2 term.
+ * One Adam step on raw arrays: m, v moments with bias correction; eps added after the square root. `g` already
+ * includes any L2 term. With `vmax` (amsgrad) the denominator uses the running maximum of v.
  */
-function adamUpdate(pd: Float32Array | Float64Array, g: (i: number) => number, md: Float32Array | Float64Array, vd: Float32Array | Float64Array, lr: number, b1: number, b2: number, eps: number, t: number): void {
-  const c1 = 1 - b1 ** t;
+function adamUpdate(pd: Arr, g: (i: number) => number, md: Arr, vd: Arr, vmax: Arr | null, h: AdamHyper & { lr: number }, t: number): void {
+  const [b1, b2] = h.betas;
   const c2 = Math.sqrt(1 - b2 ** t);
-  const stepSize = lr / c1;
+  const stepSize = h.lr / (1 - b1 ** t);
   for (let i = 0; i < pd.length; i++) {
     const gi = g(i);
     md[i] = b1 * md[i] + (1 - b1) * gi;
     vd[i] = b2 * vd[i] + (1 - b2) * gi * gi;
-    pd[i] -= (stepSize * md[i]) / (Math.sqrt(vd[i]) / c2 + eps);
+    let v = vd[i];
+    if (vmax) v = vmax[i] = Math.max(vmax[i], v);
+    pd[i] -= (stepSize * md[i]) / (Math.sqrt(v) / c2 + h.eps);
   }
 }
 
@@ -35,7 +41,7 @@ function checkAdam(name: string, h: AdamHyper & { lr: number }): void {
 /** Adam (torch.optim.Adam): weight decay is L2, added to the gradient before the moments. */
 export class Adam extends Optimizer<AdamHyper> {
   constructor(params: ParamsInput, opts: AdamOptions = {}) {
-    const hyper = { lr: opts.lr ?? 1e-3, betas: opts.betas ?? [0.9, 0.999] as [number, number], eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0 };
+    const hyper = { lr: opts.lr ?? 1e-3, betas: opts.betas ?? [0.9, 0.999] as [number, number], eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0, amsgrad: opts.amsgrad ?? false };
     checkAdam('Adam', hyper);
     super(params, hyper);
   }
@@ -43,16 +49,17 @@ export class Adam extends Optimizer<AdamHyper> {
   protected update(p: Tensor, grad: Tensor, group: ParamGroup & AdamHyper, st: ParamState): void {
     const m = this.buffer(st, 'exp_avg', p);
     const v = this.buffer(st, 'exp_avg_sq', p);
+    const vmax = group.amsgrad ? this.buffer(st, 'max_exp_avg_sq', p) : null;
     const [pd, gd, md, vd] = views(p, grad, m, v);
     const wd = group.weightDecay;
-    adamUpdate(pd, (i) => gd[i] + wd * pd[i], md, vd, group.lr, group.betas[0], group.betas[1], group.eps, st.step);
+    adamUpdate(pd, (i) => gd[i] + wd * pd[i], md, vd, vmax?.data ?? null, group, st.step);
   }
 }
 
 /** AdamW (torch.optim.AdamW): decoupled decay p ← p·(1 − lr·λ) first, then Adam with the raw gradient. */
 export class AdamW extends Optimizer<AdamHyper> {
   constructor(params: ParamsInput, opts: AdamOptions = {}) {
-    const hyper = { lr: opts.lr ?? 1e-3, betas: opts.betas ?? [0.9, 0.999] as [number, number], eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 1e-2 };
+    const hyper = { lr: opts.lr ?? 1e-3, betas: opts.betas ?? [0.9, 0.999] as [number, number], eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 1e-2, amsgrad: opts.amsgrad ?? false };
     checkAdam('AdamW', hyper);
     super(params, hyper);
   }
@@ -60,9 +67,10 @@ export class AdamW extends Optimizer<AdamHyper> {
   protected update(p: Tensor, grad: Tensor, group: ParamGroup & AdamHyper, st: ParamState): void {
     const m = this.buffer(st, 'exp_avg', p);
     const v = this.buffer(st, 'exp_avg_sq', p);
+    const vmax = group.amsgrad ? this.buffer(st, 'max_exp_avg_sq', p) : null;
     const [pd, gd, md, vd] = views(p, grad, m, v);
     const decay = 1 - group.lr * group.weightDecay;
     for (let i = 0; i < pd.length; i++) pd[i] *= decay;
-    adamUpdate(pd, (i) => gd[i], md, vd, group.lr, group.betas[0], group.betas[1], group.eps, st.step);
+    adamUpdate(pd, (i) => gd[i], md, vd, vmax?.data ?? null, group, st.step);
   }
 }

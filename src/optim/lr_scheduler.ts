@@ -56,6 +56,18 @@ export class StepLR extends LRScheduler {
   }
 }
 
+/** lr = base · gamma^t. */
+export class ExponentialLR extends LRScheduler {
+  constructor(optimizer: Optimizer<object>, readonly opts: { gamma: number }) {
+    super(optimizer);
+    this.step();
+  }
+
+  protected lrAt(t: number, i: number): number {
+    return this.baseLrs[i] * this.opts.gamma ** t;
+  }
+}
+
 /** lr = base · gamma^(number of milestones ≤ t). */
 export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
@@ -101,19 +113,29 @@ export interface OneCycleOptions {
   maxMomentum?: number;
   divFactor?: number;
   finalDivFactor?: number;
+  /** Three phases (up, back down to the initial rate, then to the minimum) instead of two. */
+  threePhase?: boolean;
+}
+
+/** One phase of the cycle: from `start` to `end` of the rate and of the momentum, ending at step `endStep`. */
+interface Phase {
+  endStep: number;
+  lr: [number, number];
+  momentum: [number, number];
 }
 
 /**
  * The one-cycle policy (torch.optim.lr_scheduler.OneCycleLR, two phases): the rate rises from maxLr/divFactor to
  * maxLr over pctStart of the steps, then anneals to maxLr/(divFactor·finalDivFactor); momentum (SGD) or beta1
- * (Adam) moves the opposite way. The phase boundary pctStart·totalSteps − 1 stays fractional.
+ * (Adam) moves the opposite way. The phase boundary pctStart·totalSteps − 1 stays fractional. With threePhase the
+ * rate first returns to the initial rate, then anneals to the minimum.
  */
 export class OneCycleLR extends LRScheduler {
   readonly totalSteps: number;
   private readonly maxLrs: number[];
   private readonly initialLrs: number[];
   private readonly minLrs: number[];
-  private readonly phaseEnd: number;
+  private readonly phases: Phase[];
   private readonly anneal: (a: number, b: number, pct: number) => number;
   private readonly opts: Required<Omit<OneCycleOptions, 'maxLr' | 'totalSteps'>>;
 
@@ -123,7 +145,7 @@ export class OneCycleLR extends LRScheduler {
     this.opts = {
       pctStart: opts.pctStart ?? 0.3, annealStrategy: opts.annealStrategy ?? 'cos', cycleMomentum: opts.cycleMomentum ?? true,
       baseMomentum: opts.baseMomentum ?? 0.85, maxMomentum: opts.maxMomentum ?? 0.95, divFactor: opts.divFactor ?? 25,
-      finalDivFactor: opts.finalDivFactor ?? 1e4,
+      finalDivFactor: opts.finalDivFactor ?? 1e4, threePhase: opts.threePhase ?? false,
     };
     const o = this.opts;
     if (!(o.pctStart > 0 && o.pctStart < 1)) throw new Error(`OneCycleLR: pctStart must be in (0, 1), got ${o.pctStart}`);
@@ -133,7 +155,19 @@ export class OneCycleLR extends LRScheduler {
     if (this.maxLrs.length !== groups.length) throw new Error(`OneCycleLR: ${this.maxLrs.length} maxLr values for ${groups.length} groups`);
     this.initialLrs = this.maxLrs.map((m) => m / o.divFactor);
     this.minLrs = this.initialLrs.map((l) => l / o.finalDivFactor);
-    this.phaseEnd = o.pctStart * this.totalSteps - 1;
+    // Rates are indices into [initial, max, min] per group; the boundaries stay fractional, as in PyTorch.
+    const up = o.pctStart * this.totalSteps - 1;
+    const [lo, hi] = [o.baseMomentum, o.maxMomentum];
+    this.phases = o.threePhase
+      ? [
+          { endStep: up, lr: [0, 1], momentum: [hi, lo] },
+          { endStep: 2 * o.pctStart * this.totalSteps - 2, lr: [1, 0], momentum: [lo, hi] },
+          { endStep: this.totalSteps - 1, lr: [0, 2], momentum: [hi, hi] },
+        ]
+      : [
+          { endStep: up, lr: [0, 1], momentum: [hi, lo] },
+          { endStep: this.totalSteps - 1, lr: [1, 2], momentum: [lo, hi] },
+        ];
     this.anneal = o.annealStrategy === 'cos'
       ? (a, b, pct) => b + ((a - b) / 2) * (1 + Math.cos(Math.PI * pct))
       : (a, b, pct) => (b - a) * pct + a;
@@ -153,16 +187,17 @@ export class OneCycleLR extends LRScheduler {
     if (t > this.totalSteps) {
       throw new Error(`OneCycleLR: stepped ${t} times, more than totalSteps = ${this.totalSteps}`);
     }
-    const o = this.opts;
-    const e2 = this.totalSteps - 1;
-    const warm = t <= this.phaseEnd;
-    const pct = warm ? t / this.phaseEnd : (t - this.phaseEnd) / (e2 - this.phaseEnd);
-    const lr = warm ? this.anneal(this.initialLrs[i], this.maxLrs[i], pct) : this.anneal(this.maxLrs[i], this.minLrs[i], pct);
-    if (o.cycleMomentum) {
-      const mom = warm ? this.anneal(o.maxMomentum, o.baseMomentum, pct) : this.anneal(o.baseMomentum, o.maxMomentum, pct);
+    const rates = [this.initialLrs[i], this.maxLrs[i], this.minLrs[i]];
+    let start = 0;
+    let k = 0;
+    while (t > this.phases[k].endStep && k < this.phases.length - 1) start = this.phases[k++].endStep;
+    const phase = this.phases[k];
+    const pct = (t - start) / (phase.endStep - start);
+    if (this.opts.cycleMomentum) {
+      const mom = this.anneal(phase.momentum[0], phase.momentum[1], pct);
       if ('betas' in group) group.betas = [mom, (group.betas as [number, number])[1]];
       else group.momentum = mom;
     }
-    return lr;
+    return this.anneal(rates[phase.lr[0]], rates[phase.lr[1]], pct);
   }
 }

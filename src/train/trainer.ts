@@ -37,7 +37,9 @@ export interface StepInfo {
   loss: number;
   lr: number;
   imagesSeen: number;
+  /** Seconds since training began, and since this epoch began. */
   seconds: number;
+  epochSeconds: number;
 }
 
 export interface EvalResult {
@@ -125,6 +127,7 @@ export function fit(
   model.train();
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     let step = 0;
+    const epochStart = performance.now();
     for (const { x, y } of train.batches(cfg.batchSize, { shuffle: true, seed: cfg.seed * 1000 + epoch, dropLast: true })) {
       opt.zeroGrad();
       const loss = crossEntropy(model.forward(x), y);
@@ -135,7 +138,7 @@ export function fit(
       const l = loss.item();
       lossCurve.push(l);
       imagesSeen += y.length;
-      hooks.onStep?.({ epoch, step, stepsPerEpoch, loss: l, lr, imagesSeen, seconds: (performance.now() - start) / 1000 });
+      hooks.onStep?.({ epoch, step, stepsPerEpoch, loss: l, lr, imagesSeen, seconds: (performance.now() - start) / 1000, epochSeconds: (performance.now() - epochStart) / 1000 });
       step++;
     }
     test_ = evaluate(model, test);
