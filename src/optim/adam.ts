@@ -40,10 +40,15 @@ function checkAdam(name: string, h: AdamHyper & { lr: number }): void {
 
 /** Adam (torch.optim.Adam): weight decay is L2, added to the gradient before the moments. */
 export class Adam extends Optimizer<AdamHyper> {
+  /** AdamW's decoupled decay instead of L2. */
+  protected readonly decoupled: boolean = false;
+
   constructor(params: ParamsInput, opts: AdamOptions = {}) {
-    const hyper = { lr: opts.lr ?? 1e-3, betas: opts.betas ?? [0.9, 0.999] as [number, number], eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0, amsgrad: opts.amsgrad ?? false };
-    checkAdam('Adam', hyper);
-    super(params, hyper);
+    super(params, {
+      lr: opts.lr ?? 1e-3, betas: opts.betas ?? [0.9, 0.999], eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0,
+      amsgrad: opts.amsgrad ?? false,
+    });
+    for (const g of this.paramGroups) checkAdam(this.constructor.name, g);
   }
 
   protected update(p: Tensor, grad: Tensor, group: ParamGroup & AdamHyper, st: ParamState): void {
@@ -52,25 +57,21 @@ export class Adam extends Optimizer<AdamHyper> {
     const vmax = group.amsgrad ? this.buffer(st, 'max_exp_avg_sq', p) : null;
     const [pd, gd, md, vd] = views(p, grad, m, v);
     const wd = group.weightDecay;
-    adamUpdate(pd, (i) => gd[i] + wd * pd[i], md, vd, vmax?.data ?? null, group, st.step);
+    if (this.decoupled) {
+      const decay = 1 - group.lr * wd;
+      for (let i = 0; i < pd.length; i++) pd[i] *= decay;
+      adamUpdate(pd, (i) => gd[i], md, vd, vmax?.data ?? null, group, st.step);
+    } else {
+      adamUpdate(pd, (i) => gd[i] + wd * pd[i], md, vd, vmax?.data ?? null, group, st.step);
+    }
   }
 }
 
-/** AdamW (torch.optim.AdamW): decoupled decay p ← p·(1 − lr·λ) first, then Adam with the raw gradient. */
-export class AdamW extends Optimizer<AdamHyper> {
-  constructor(params: ParamsInput, opts: AdamOptions = {}) {
-    const hyper = { lr: opts.lr ?? 1e-3, betas: opts.betas ?? [0.9, 0.999] as [number, number], eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 1e-2, amsgrad: opts.amsgrad ?? false };
-    checkAdam('AdamW', hyper);
-    super(params, hyper);
-  }
+/** AdamW (torch.optim.AdamW): decoupled decay p ← p·(1 − lr·λ) first, then Adam with the raw gradient; λ = 0.01 by default. */
+export class AdamW extends Adam {
+  protected readonly decoupled = true;
 
-  protected update(p: Tensor, grad: Tensor, group: ParamGroup & AdamHyper, st: ParamState): void {
-    const m = this.buffer(st, 'exp_avg', p);
-    const v = this.buffer(st, 'exp_avg_sq', p);
-    const vmax = group.amsgrad ? this.buffer(st, 'max_exp_avg_sq', p) : null;
-    const [pd, gd, md, vd] = views(p, grad, m, v);
-    const decay = 1 - group.lr * group.weightDecay;
-    for (let i = 0; i < pd.length; i++) pd[i] *= decay;
-    adamUpdate(pd, (i) => gd[i], md, vd, vmax?.data ?? null, group, st.step);
+  constructor(params: ParamsInput, opts: AdamOptions = {}) {
+    super(params, { ...opts, weightDecay: opts.weightDecay ?? 1e-2 });
   }
 }
