@@ -15,4 +15,5 @@ export { Generator, manualSeed, defaultGenerator } from './random.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
+export * as linalg from './linalg/index.js';
 export { fit, evaluate, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainResult, type StepInfo, type EvalResult } from './train/trainer.js';

@@ -1,7 +1,7 @@
 // Every PyTorch reference fixture in ../shared/fixtures, on every backend. Each kind has a runner that follows the
 // procedure in the fixture folder's README; a kind without a runner fails loudly instead of being skipped.
 import * as assert from 'uvu/assert';
-import { nn, optim, type Tensor, tensor, zeros } from '../src/index.js';
+import { linalg, nn, optim, type Tensor, tensor, zeros } from '../src/index.js';
 import { assertClose, assertExact, type Fixture, forEachBackend, loadFixtures, t, type Tol } from './helpers.js';
 
 const F = nn.functional;
@@ -226,6 +226,10 @@ function buildTrainNet(layers: [string, Record<string, any>][]): nn.Sequential {
         return new nn.GlobalAvgPool2d();
       case 'Linear':
         return new nn.Linear(kw.in_features, kw.out_features);
+      case 'FastDeconv2d':
+        return fastDeconvFrom(kw);
+      case 'Delinear':
+        return new nn.Delinear(kw.in_features, kw.out_features, { block: kw.block, bias: kw.bias, eps: kw.eps, nIter: kw.n_iter, momentum: kw.momentum });
       default:
         throw new Error(`train_steps: layer ${type} is not implemented yet`);
     }
@@ -260,7 +264,116 @@ const runTrainSteps = (fx: Fixture) => {
   for (const key of Object.keys(fx.expected.state_after)) check(fx, `state_after/${key}`, state[key].data);
 };
 
+/** A FastDeconv2d from the official constructor's keyword arguments (absent ones keep their defaults). */
+function fastDeconvFrom(kw: Record<string, any>): nn.FastDeconv2d {
+  return new nn.FastDeconv2d(kw.in_channels, kw.out_channels, kw.kernel_size, {
+    stride: kw.stride, padding: kw.padding, dilation: kw.dilation, groups: kw.groups, bias: kw.bias, eps: kw.eps, nIter: kw.n_iter,
+    momentum: kw.momentum, block: kw.block, samplingStride: kw.sampling_stride, freeze: kw.freeze, freezeIter: kw.freeze_iter,
+  });
+}
+
+const runIsqrt = (fx: Fixture) => {
+  const A = t(fx.inputs.A, true);
+  const D = linalg.isqrtNewtonSchulz(A, fx.config.n_iter);
+  check(fx, 'D', D.data);
+  backpropWith(D, t(fx.inputs.G));
+  check(fx, 'grad_A', A.grad!.data);
+};
+
+const runFastDeconv = (fx: Fixture) => {
+  const m = fastDeconvFrom(fx.config);
+  m.loadStateDict(fx.inputs.state);
+  m.eval();
+  check(fx, 'y_eval', m.forward(t(fx.inputs.x)).data);
+  m.train();
+  const x = t(fx.inputs.x, true);
+  const y = m.forward(x);
+  check(fx, 'y_train', y.data);
+  backpropWith(y, t(fx.inputs.grad_y));
+  check(fx, 'grad_x', x.grad!.data);
+  check(fx, 'grad_weight', m.weight.grad!.data);
+  if (fx.config.bias) check(fx, 'grad_bias', m.bias!.grad!.data);
+  check(fx, 'state_after_train/running_mean', m.running_mean.data);
+  check(fx, 'state_after_train/running_deconv', m.running_deconv.data);
+};
+
+const runFastDeconvFreeze = (fx: Fixture) => {
+  const c = fx.config;
+  const m = fastDeconvFrom(c);
+  m.loadStateDict(fx.inputs.state);
+  m.train();
+  const xs = fx.inputs.xs;
+  const per = xs.data.length / c.steps;
+  const updated: boolean[] = [];
+  const counters: number[] = [];
+  const sumsq: number[] = [];
+  for (let step = 0; step < c.steps; step++) {
+    const before = m.running_deconv.toArray().concat(m.running_mean.toArray());
+    const x = tensor(Float32Array.from(xs.data.slice(step * per, (step + 1) * per)), xs.shape.slice(1), { requiresGrad: step === c.steps - 1 });
+    const y = m.forward(x);
+    const after = m.running_deconv.toArray().concat(m.running_mean.toArray());
+    updated.push(after.some((v, i) => v !== before[i]));
+    counters.push(m.counter);
+    sumsq.push(y.mul(y).sum().item());
+    if (step === c.steps - 1) {
+      check(fx, 'y_last', y.data);
+      backpropWith(y, t(fx.inputs.grad_y_last));
+      check(fx, 'grad_x_last', x.grad!.data);
+      check(fx, 'grad_weight_last', m.weight.grad!.data);
+      if (c.bias) check(fx, 'grad_bias_last', m.bias!.grad!.data);
+    }
+  }
+  assert.equal(updated, fx.expected.buffers_updated, `${fx.name}: buffers_updated`);
+  assert.equal(counters, fx.expected.counter_after, `${fx.name}: counter_after`);
+  check(fx, 'y_sumsq_per_step', sumsq);
+  check(fx, 'state_after/running_mean', m.running_mean.data);
+  check(fx, 'state_after/running_deconv', m.running_deconv.data);
+};
+
+const runChannelDeconv = (fx: Fixture) => {
+  const c = fx.config;
+  const m = new nn.ChannelDeconv(c.block, { eps: c.eps, nIter: c.n_iter, momentum: c.momentum, samplingStride: c.sampling_stride });
+  m.loadStateDict(fx.inputs.state);
+  const checkState = (prefix: string) => {
+    for (const [k, v] of Object.entries(m.stateDict())) check(fx, `${prefix}/${k}`, v.data);
+  };
+  m.train();
+  const x1 = t(fx.inputs.x1, true);
+  const y1 = m.forward(x1);
+  check(fx, 'y1_train', y1.data);
+  backpropWith(y1, t(fx.inputs.grad_y1));
+  check(fx, 'grad_x1', x1.grad!.data);
+  checkState('state_after_step1');
+  check(fx, 'y2_train', m.forward(t(fx.inputs.x2)).data);
+  checkState('state_after_step2');
+  m.eval();
+  check(fx, 'y3_eval', m.forward(t(fx.inputs.x3)).data);
+};
+
+const runDelinear = (fx: Fixture) => {
+  const c = fx.config;
+  const m = new nn.Delinear(c.in_features, c.out_features, { bias: c.bias, eps: c.eps, nIter: c.n_iter, momentum: c.momentum, block: c.block });
+  m.loadStateDict(fx.inputs.state);
+  m.eval();
+  check(fx, 'y_eval', m.forward(t(fx.inputs.x)).data);
+  m.train();
+  const x = t(fx.inputs.x, true);
+  const y = m.forward(x);
+  check(fx, 'y_train', y.data);
+  backpropWith(y, t(fx.inputs.grad_y));
+  check(fx, 'grad_x', x.grad!.data);
+  check(fx, 'grad_weight', m.weight.grad!.data);
+  if (c.bias) check(fx, 'grad_bias', m.bias!.grad!.data);
+  check(fx, 'state_after_train/running_mean', m.running_mean.data);
+  check(fx, 'state_after_train/running_deconv', m.running_deconv.data);
+};
+
 const RUNNERS: Record<string, (fx: Fixture) => void> = {
+  isqrt_newton_schulz: runIsqrt,
+  fast_deconv2d: runFastDeconv,
+  fast_deconv2d_freeze: runFastDeconvFreeze,
+  channel_deconv: runChannelDeconv,
+  delinear: runDelinear,
   conv2d: runConv2d,
   pool: runPool,
   batchnorm2d: runBatchnorm,
@@ -273,18 +386,14 @@ const RUNNERS: Record<string, (fx: Fixture) => void> = {
 
 const ops = loadFixtures('ops');
 const deconv = loadFixtures('deconv');
-// The deconvolution layers (FastDeconv2d, ChannelDeconv, Delinear, Newton–Schulz) belong to the deconvolution
-// issue; until they land, their fixtures are listed here rather than silently dropped.
-const pending = deconv.filter((fx) => !RUNNERS[fx.kind] || (fx.kind === 'train_steps' && fx.config.net !== 'batchnorm'));
-const runnable = [...ops, ...deconv.filter((fx) => !pending.includes(fx))];
-if (pending.length) console.log(`fixtures: ${pending.length} deconvolution fixtures wait for the deconvolution layers (${[...new Set(pending.map((f) => f.kind))].join(', ')})`);
+const all = [...ops, ...deconv];
 
 forEachBackend('fixtures', (test) => {
-  test('every ops fixture is known to a runner', () => {
-    assert.ok(ops.length >= 90, `found ${ops.length} ops fixtures`);
-    for (const fx of ops) assert.ok(RUNNERS[fx.kind], `no runner for kind ${fx.kind}`);
+  test('every fixture in both folders is known to a runner', () => {
+    assert.ok(ops.length >= 90 && deconv.length >= 47, `found ${ops.length} ops and ${deconv.length} deconv fixtures`);
+    for (const fx of all) assert.ok(RUNNERS[fx.kind], `no runner for kind ${fx.kind}`);
   });
-  for (const fx of runnable) {
+  for (const fx of all) {
     test(fx.name, () => RUNNERS[fx.kind](fx));
   }
 });

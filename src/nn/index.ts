@@ -10,3 +10,4 @@ export { Dropout } from './layers/dropout.js';
 export * as functional from './functional.js';
 export * as init from './init.js';
 export { mnistCnn, type MnistCnnOptions } from './models/mnist_cnn.js';
+export { FastDeconv2d, ChannelDeconv, Delinear, effectiveBlock, type FastDeconv2dOptions, type ChannelDeconvOptions, type DelinearOptions } from './deconv/index.js';

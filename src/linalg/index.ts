@@ -1,0 +1,2 @@
+// linalg: matrix functions used by the deconvolution layers.
+export { isqrtNewtonSchulz } from './isqrt.js';

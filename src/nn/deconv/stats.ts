@@ -1,0 +1,66 @@
+// Shared pieces of the deconvolution layers: the effective block size, row and column subsampling that stays
+// differentiable, the centred covariance, and the running-average update.
+import { noGrad } from '../../autograd/engine.js';
+import { narrow, padBox } from '../../autograd/ops/movement.js';
+import { eye, type Tensor } from '../../autograd/tensor.js';
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The official rule for the number of channels whitened together: C if block > C, gcd(block, C) if block does not
+ * divide C, else block; grouped convolutions force C/groups.
+ */
+export function effectiveBlock(channels: number, block: number, groups = 1): number {
+  if (groups > 1) return channels / groups;
+  if (block > channels) return channels;
+  return channels % block !== 0 ? gcd(block, channels) : block;
+}
+
+/** Rows 0, step, 2·step, … of a (rows, cols) matrix, as a differentiable op (pad, reshape, take the first). */
+export function everyNthRow(x: Tensor, step: number): Tensor {
+  if (step <= 1) return x;
+  const [rows, cols] = x.shape;
+  const keep = Math.ceil(rows / step);
+  const padded = padBox(x, [0, 0], [keep * step - rows, 0]);
+  return narrow(padded.reshape([keep, step, cols]), 1, 0, 1).reshape([keep, cols]);
+}
+
+/** Columns 0, step, 2·step, … of a (rows, cols) matrix. */
+export function everyNthColumn(x: Tensor, step: number): Tensor {
+  if (step <= 1) return x;
+  const [rows, cols] = x.shape;
+  const keep = Math.ceil(cols / step);
+  const padded = padBox(x, [0, 0], [0, keep * step - cols]);
+  return narrow(padded.reshape([rows, keep, step]), 2, 0, 1).reshape([rows, keep]);
+}
+
+/** Xᵀ X / n + eps·I for centred rows X (n, d), or per batch for X (b, n, d). */
+export function covariance(xc: Tensor, eps: number): Tensor {
+  const n = xc.shape[xc.ndim - 2];
+  const d = xc.shape[xc.ndim - 1];
+  return xc.transpose(-2, -1).matmul(xc).div(n).add(eye(d, { dtype: xc.dtype }).mul(eps));
+}
+
+/** buffer ← (1 − m)·buffer + m·value, in place and outside the graph. */
+export function updateRunning(buffer: Tensor, value: Tensor, momentum: number): void {
+  noGrad(() => {
+    const b = buffer.data;
+    const v = value.data;
+    for (let i = 0; i < b.length; i++) b[i] = (1 - momentum) * b[i] + momentum * v[i];
+  });
+}
+
+/** buffer ← value, in place. */
+export function copyInto(buffer: Tensor, value: Tensor): void {
+  noGrad(() => buffer.data.set(value.data));
+}
+
+/** Shared option checks; each error names the layer and the value. */
+export function checkDeconvOptions(layer: string, o: { eps: number; nIter: number; momentum: number; block: number }): void {
+  if (!(Number.isInteger(o.block) && o.block > 0)) throw new Error(`${layer}: block must be a positive integer, got ${o.block}`);
+  if (!(o.eps > 0)) throw new Error(`${layer}: eps must be positive (it keeps the covariance invertible), got ${o.eps}`);
+  if (!(Number.isInteger(o.nIter) && o.nIter >= 1)) throw new Error(`${layer}: nIter must be a positive integer, got ${o.nIter}`);
+  if (!(o.momentum >= 0 && o.momentum <= 1)) throw new Error(`${layer}: momentum must be in [0, 1], got ${o.momentum}`);
+}
