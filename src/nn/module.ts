@@ -27,28 +27,44 @@ export abstract class Module {
   protected registerParameter(name: string, value: Tensor | null): void {
     if (value) value.requiresGrad = true;
     this._parameters.set(name, value);
-    this.defineSlot(name, this._parameters as Map<string, unknown>);
+    this.defineSlot(name, '_parameters');
   }
 
   /** Registers a non-trainable tensor that belongs to the state dict (running statistics). */
   protected registerBuffer(name: string, value: Tensor): void {
     this._buffers.set(name, value);
-    this.defineSlot(name, this._buffers as Map<string, unknown>);
+    this.defineSlot(name, '_buffers');
   }
 
-  /** Registers a child module; its state appears under `name.`. */
+  /** Registers a child module, or replaces the one of that name; its state appears under `name.`. */
   registerModule(name: string, module: Module): void {
     this._modules.set(name, module);
-    this.defineSlot(name, this._modules as Map<string, unknown>);
+    this.defineSlot(name, '_modules');
   }
 
-  private defineSlot(name: string, map: Map<string, unknown>): void {
+  /** `this[name]` reads and writes the registry entry (through `this`, so clones get their own). */
+  private defineSlot(name: string, registry: '_parameters' | '_buffers' | '_modules'): void {
     Object.defineProperty(this, name, {
-      get: () => map.get(name),
-      set: (v) => map.set(name, v),
+      get(this: Module) {
+        return this[registry].get(name);
+      },
+      set(this: Module, v: never) {
+        this[registry].set(name, v);
+      },
       enumerable: true,
       configurable: true,
     });
+  }
+
+  /** A deep copy: same structure and options, its own copies of every parameter and buffer. */
+  clone(): this {
+    const copy = Object.create(Object.getPrototypeOf(this)) as this;
+    Object.defineProperties(copy, Object.getOwnPropertyDescriptors(this));
+    const own = copy as unknown as { _parameters: Module['_parameters']; _buffers: Module['_buffers']; _modules: Module['_modules'] };
+    own._parameters = new Map([...this._parameters].map(([k, p]) => [k, p ? p.clone().requiresGrad_(p.requiresGrad) : null]));
+    own._buffers = new Map([...this._buffers].map(([k, b]) => [k, b.clone()]));
+    own._modules = new Map([...this._modules].map(([k, m]) => [k, m.clone()]));
+    return copy;
   }
 
   /** Direct children with their names. */

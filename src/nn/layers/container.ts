@@ -3,27 +3,25 @@ import { Module } from '../module.js';
 
 /** Runs its layers in order; they are named "0", "1", … in the state dict, as in PyTorch. */
 export class Sequential extends Module {
-  private readonly layers: Module[];
-
   constructor(...layers: Module[]) {
     super();
-    this.layers = layers;
     layers.forEach((m, i) => this.registerModule(String(i), m));
   }
 
-  /** The i-th layer. */
+  /** The i-th layer (negative counts from the end). */
   at(i: number): Module {
-    const m = this.layers[i < 0 ? i + this.layers.length : i];
-    if (!m) throw new Error(`Sequential: no layer ${i} (has ${this.layers.length})`);
+    const layers = this.children();
+    const m = layers[i < 0 ? i + layers.length : i];
+    if (!m) throw new Error(`Sequential: no layer ${i} (has ${layers.length})`);
     return m;
   }
 
   get length(): number {
-    return this.layers.length;
+    return this.children().length;
   }
 
   forward(x: Tensor): Tensor {
-    return this.layers.reduce((h, m) => m.forward(h), x);
+    return this.children().reduce((h, m) => m.forward(h), x);
   }
 }
 

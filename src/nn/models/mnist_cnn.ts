@@ -5,6 +5,7 @@ import { ReLU } from '../layers/activation.js';
 import { MaxPool2d } from '../layers/pooling.js';
 import { Flatten } from '../layers/container.js';
 import { Linear } from '../layers/linear.js';
+import { convertToDeconv } from '../utils.js';
 
 export interface MnistCnnOptions {
   /** Input channels (1 for MNIST). */
@@ -14,6 +15,8 @@ export interface MnistCnnOptions {
   /** Channels of the two conv blocks. */
   width?: [number, number];
   numClasses?: number;
+  /** The deconvolution twin: FastDeconv2d instead of Conv2d+BatchNorm2d, Delinear instead of Linear. */
+  deconv?: boolean;
 }
 
 /**
@@ -25,7 +28,7 @@ export function mnistCnn(opts: MnistCnnOptions = {}): Sequential {
   const [c1, c2] = opts.width ?? [8, 16];
   const size = opts.size ?? 28;
   const after = Math.floor(Math.floor(size / 2) / 2);
-  return new Sequential(
+  const model = new Sequential(
     new Conv2d(inC, c1, 3, { padding: 1, bias: false }),
     new BatchNorm2d(c1),
     new ReLU(),
@@ -37,4 +40,5 @@ export function mnistCnn(opts: MnistCnnOptions = {}): Sequential {
     new Flatten(),
     new Linear(c2 * after * after, opts.numClasses ?? 10),
   );
+  return opts.deconv ? convertToDeconv(model) : model;
 }
