@@ -1,10 +1,14 @@
 // The netdeconv command line: `netdeconv train` trains a CNN on the embedded MNIST digits and prints a results
 // table; `netdeconv lr-find` prints a learning-rate sweep.
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { crossEntropy } from '../autograd/ops/losses.js';
 import { getBackend, setBackend } from '../backend/index.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { mnistCnn } from '../nn/models/mnist_cnn.js';
+import type { Module } from '../nn/module.js';
+import { compareBnDeconv, summarize } from '../train/compare.js';
+import { compareReportHtml } from '../train/report.js';
 import { lrFinder } from '../optim/lr_finder.js';
 import { manualSeed } from '../random.js';
 import { DEFAULT_TRAIN_CONFIG, fit, makeOptimizer, type OptimizerName, type ScheduleName, type TrainConfig } from '../train/trainer.js';
@@ -14,7 +18,9 @@ import { ProgressBar } from './progress.js';
 const HELP = `netdeconv — train CNNs on the CPU in JavaScript
 
 usage:
-  netdeconv train   [options]   train a CNN on the embedded MNIST digits, then print a results table
+  netdeconv compare [options]   train the BatchNorm CNN and its deconvolution twin from the same seeds on the
+                                embedded MNIST digits; print a table and write an HTML report (npm start)
+  netdeconv train   [options]   train one CNN on the embedded MNIST digits, then print a results table
   netdeconv lr-find [options]   sweep the learning rate and print the loss curve and a suggestion
 
 options:
@@ -30,10 +36,14 @@ options:
   --backend NAME      js | wasm (default js)
   --test-size N       images held out for testing (default 2000 of 10000)
   --limit N           use only the first N training images (quick runs)
+  --deconv            train: use the deconvolution twin (FastDeconv2d/Delinear instead of Conv2d+BN/Linear)
+  --seeds N           compare: number of seeds (default 3; epochs default to 1)
+  --json FILE         compare: write {"runs":[{model, seed, testAccuracy, seconds, lossCurve, …}]}
+  --report FILE       compare: the HTML report (default netdeconv-report.html; 'none' to skip)
   -h, --help          this text
 `;
 
-const MODELS: Record<string, () => ReturnType<typeof mnistCnn>> = { 'mnist-cnn': () => mnistCnn() };
+const MODELS: Record<string, (deconv: boolean) => Module> = { 'mnist-cnn': (deconv) => mnistCnn({ deconv }) };
 
 function num(name: string, v: string | undefined, fallback: number, integer = false): number {
   if (v === undefined) return fallback;
@@ -64,6 +74,7 @@ async function main(argv: string[]): Promise<void> {
       optimizer: { type: 'string' }, schedule: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
       'test-size': { type: 'string' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      deconv: { type: 'boolean' }, seeds: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
     },
   });
   const command = positionals[0] ?? 'train';
@@ -71,10 +82,10 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (command !== 'train' && command !== 'lr-find') throw new Error(`unknown command '${command}' (train, lr-find; see --help)`);
+  if (!['train', 'lr-find', 'compare'].includes(command)) throw new Error(`unknown command '${command}' (compare, train, lr-find; see --help)`);
   const d = DEFAULT_TRAIN_CONFIG;
   const cfg: TrainConfig = {
-    epochs: num('epochs', values.epochs, d.epochs, true),
+    epochs: num('epochs', values.epochs, command === 'compare' ? 1 : d.epochs, true),
     batchSize: num('batch-size', values['batch-size'], d.batchSize, true),
     lr: num('lr', values.lr, d.lr),
     optimizer: oneOf<OptimizerName>('optimizer', values.optimizer, ['sgd', 'adam', 'adamw'], d.optimizer),
@@ -93,9 +104,10 @@ async function main(argv: string[]): Promise<void> {
   const { mean, std } = trainSet.channelStats();
   const train = trainSet.normalize(mean, std);
   const test = rawTest.normalize(mean, std);
-  const model = MODELS[modelName]();
+  if (command === 'compare') return compare(modelName, train, test, cfg, values);
+  const model = MODELS[modelName](values.deconv ?? false);
   const nParams = model.parameters().reduce((s, p) => s + p.size, 0);
-  console.log(`netdeconv ${command}: ${modelName} (${nParams} parameters) on ${train.length} embedded MNIST digits, ${test.length} held out; backend ${getBackend()}`);
+  console.log(`netdeconv ${command}: ${modelName}${values.deconv ? ' (deconvolution)' : ''} (${nParams} parameters) on ${train.length} embedded MNIST digits, ${test.length} held out; backend ${getBackend()}`);
 
   if (command === 'lr-find') return lrFind(model, train, cfg);
 
@@ -124,7 +136,51 @@ async function main(argv: string[]): Promise<void> {
   ]));
 }
 
-function lrFind(model: ReturnType<typeof mnistCnn>, train: ImageDataset, cfg: TrainConfig): void {
+function compare(modelName: string, train: ImageDataset, test: ImageDataset, cfg: TrainConfig, values: { seeds?: string; json?: string; report?: string }): void {
+  const nSeeds = num('seeds', values.seeds, 3, true);
+  if (nSeeds < 1) throw new Error(`--seeds: need at least 1, got ${nSeeds}`);
+  const seeds = Array.from({ length: nSeeds }, (_, i) => cfg.seed + i);
+  console.log(`netdeconv compare: ${modelName} with BatchNorm vs its deconvolution twin, ${seeds.length} seed(s), ${cfg.epochs} epoch(s) each, on ${train.length} embedded MNIST digits (${test.length} held out); backend ${getBackend()}`);
+  const steps = cfg.epochs * train.numBatches(cfg.batchSize, true);
+  let bar = new ProgressBar(steps);
+  const runs = compareBnDeconv({
+    makeModel: (v) => MODELS[modelName](v === 'deconv'),
+    train, test, cfg, seeds,
+    onStart: (v, seed) => {
+      bar = new ProgressBar(steps, `${v.padEnd(6)} seed ${seed} `);
+    },
+    onStep: (_v, _seed, s) => bar.update(s.epoch * s.stepsPerEpoch + s.step + 1, s.seconds, { loss: s.loss.toFixed(4), 'img/s': (s.imagesSeen / s.seconds).toFixed(0) }),
+    onRun: (r) => {
+      bar.done();
+      console.log(`  ${r.model.padEnd(6)} seed ${r.seed}: test accuracy ${r.testAccuracy.toFixed(4)}, final loss ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`);
+    },
+  });
+  const summary = summarize(runs);
+  const header = ['model', 'test accuracy (mean ± std)', 'final train loss', 'images/s'];
+  const body = summary.map((s) => [s.model, `${s.accuracyMean.toFixed(4)} ± ${s.accuracyStd.toFixed(4)}`, s.finalLoss.toFixed(4), s.imagesPerSecond.toFixed(0)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  const row = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log([line, row(header), line, ...body.map(row), line].join('\n'));
+  const [bn, de] = summary;
+  if (bn && de) console.log(`deconvolution step cost: ${(bn.imagesPerSecond / de.imagesPerSecond).toFixed(2)}x the BatchNorm model's time per image`);
+  if (values.json) {
+    writeFileSync(values.json, JSON.stringify({ runs }, null, 1));
+    console.log(`wrote ${values.json}`);
+  }
+  const reportFile = values.report ?? 'netdeconv-report.html';
+  if (reportFile !== 'none') {
+    const meta = {
+      data: `embedded MNIST, ${train.length} train / ${test.length} test`, model: modelName, backend: getBackend(),
+      recipe: `${cfg.optimizer}, ${cfg.schedule}, lr ${cfg.lr}, momentum ${cfg.momentum}, weight decay ${cfg.weightDecay}, batch ${cfg.batchSize}, ${cfg.epochs} epoch(s)`,
+      seeds: seeds.join(', '), date: new Date().toISOString(),
+    };
+    writeFileSync(reportFile, compareReportHtml(runs, summary, meta));
+    console.log(`wrote ${reportFile}`);
+  }
+}
+
+function lrFind(model: Module, train: ImageDataset, cfg: TrainConfig): void {
   const opt = makeOptimizer(model, cfg);
   const batches = [...train.batches(cfg.batchSize, { shuffle: true, seed: cfg.seed, dropLast: true })];
   const r = lrFinder(model, opt, (i) => {
