@@ -1,10 +1,16 @@
 // Loads the kernel module: the relaxed-SIMD build where the runtime validates it (fused multiply-add), otherwise
 // the baseline SIMD build. JS owns the memory (imported), so it can grow it and re-derive views.
+import { MAX_PAGES } from './arena.js';
 import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './kernels.bytes.js';
 
-/** The exports of assembly/index.ts: pointer-and-size kernels that never allocate. */
+type Ptr = number;
+
+/** The exports of assembly/index.ts: pointer-and-size kernels that never allocate (see assembly/kernels). */
 export interface KernelExports {
-  matmul_f32(out: number, a: number, b: number, m: number, k: number, n: number): void;
+  gemm_f32(c: Ptr, a: Ptr, b: Ptr, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
+  gemm_scratch_floats(n: number): number;
+  im2col_f32(cols: Ptr, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
+  col2im_f32(x: Ptr, cols: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
 }
 
 export interface LoadedKernels {
@@ -31,7 +37,7 @@ export async function loadKernels(): Promise<LoadedKernels> {
   const useRelaxed = WebAssembly.validate(relaxed);
   const bytes = useRelaxed ? relaxed : decodeBase64(SIMD_WASM_BASE64);
   if (!useRelaxed && !WebAssembly.validate(bytes)) throw new Error('this runtime does not support WebAssembly SIMD');
-  const memory = new WebAssembly.Memory({ initial: 1 });
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
   const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
   return { exports: instance.exports as unknown as KernelExports, memory, flavour: useRelaxed ? 'relaxed-simd' : 'simd' };
 }

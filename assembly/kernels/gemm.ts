@@ -1,0 +1,152 @@
+// GEMM, f32, row-major: C[m×n] (+)= op(A)[m×k] · op(B)[k×n], op(X) = X or Xᵀ as stored.
+// Pointer-and-size arguments only; the caller passes scratch for the packed panels, nothing is allocated here.
+//
+// BLIS-style blocking: for each KC-deep slice of the product, B is packed into NR-wide column panels and A into
+// MR-tall row panels (transposes are absorbed by the packing, and tails are zero-padded), then an MR×NR register
+// tile accumulates kc rank-1 updates. MR×NR = 4×8 keeps 8 v128 accumulators plus 2 B vectors and a broadcast
+// A value live: well under the ~15 v128 values past which V8 starts spilling.
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+/** Depth of one packed slice: an MR×KC panel of A (4 KiB) and a KC×NR panel of B (8 KiB) stay in L1. */
+export const GEMM_KC: i32 = 256;
+/** Rows of A packed at once: MC×KC floats (96 KiB) stay in L2. */
+export const GEMM_MC: i32 = 96;
+
+// @ts-ignore: decorator
+@inline function madd(acc: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+// @ts-ignore: decorator
+@inline function at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+/** Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of MR rows: panel r holds kc groups of MR values. */
+function packA(dst: usize, a: usize, m: i32, k: i32, transA: i32, i0: i32, mc: i32, p0: i32, kc: i32): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const panel = dst + (<usize>(ir * kc) << 2);
+    for (let p = 0; p < kc; p++) {
+      for (let r = 0; r < MR; r++) {
+        const i = i0 + ir + r;
+        let v: f32 = 0;
+        if (ir + r < mc) v = transA ? load<f32>(at(a, (p0 + p) * m + i)) : load<f32>(at(a, i * k + p0 + p));
+        store<f32>(at(panel, p * MR + r), v);
+      }
+    }
+  }
+}
+
+/** Packs op(B)[p0:p0+kc, j0:j0+nc] as panels of NR columns: panel c holds kc rows of NR values. */
+function packB(dst: usize, b: usize, k: i32, n: i32, transB: i32, p0: i32, kc: i32, j0: i32, nc: i32): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const panel = dst + (<usize>(jr * kc) << 2);
+    const cols = min(NR, nc - jr);
+    if (!transB && cols == NR) {
+      for (let p = 0; p < kc; p++) {
+        const src = at(b, (p0 + p) * n + j0 + jr);
+        v128.store(at(panel, p * NR), v128.load(src));
+        v128.store(at(panel, p * NR + 4), v128.load(src, 16));
+      }
+      continue;
+    }
+    for (let c = 0; c < NR; c++) {
+      const j = j0 + jr + c;
+      for (let p = 0; p < kc; p++) {
+        let v: f32 = 0;
+        if (c < cols) v = transB ? load<f32>(at(b, j * k + p0 + p)) : load<f32>(at(b, (p0 + p) * n + j));
+        store<f32>(at(panel, p * NR + c), v);
+      }
+    }
+  }
+}
+
+/**
+ * C[MR×NR tile] (+)= packed A panel · packed B panel. A partial tile (rows < MR or cols < NR) goes through `tile`.
+ */
+function microkernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols: i32, add: bool, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(c00, a, b0);
+    c01 = madd(c01, a, b1);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(c10, a, b0);
+    c11 = madd(c11, a, b1);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(c20, a, b0);
+    c21 = madd(c21, a, b1);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(c30, a, b0);
+    c31 = madd(c31, a, b1);
+    ap += MR << 2;
+    bp += NR << 2;
+  }
+  const full = rows == MR && cols == NR;
+  const out = full ? c : tile;
+  const ld: usize = full ? <usize>ldc << 2 : <usize>NR << 2;
+  const addHere = add && full;
+  let r0 = out;
+  v128.store(r0, addHere ? f32x4.add(v128.load(r0), c00) : c00);
+  v128.store(r0, addHere ? f32x4.add(v128.load(r0, 16), c01) : c01, 16);
+  r0 += ld;
+  v128.store(r0, addHere ? f32x4.add(v128.load(r0), c10) : c10);
+  v128.store(r0, addHere ? f32x4.add(v128.load(r0, 16), c11) : c11, 16);
+  r0 += ld;
+  v128.store(r0, addHere ? f32x4.add(v128.load(r0), c20) : c20);
+  v128.store(r0, addHere ? f32x4.add(v128.load(r0, 16), c21) : c21, 16);
+  r0 += ld;
+  v128.store(r0, addHere ? f32x4.add(v128.load(r0), c30) : c30);
+  v128.store(r0, addHere ? f32x4.add(v128.load(r0, 16), c31) : c31, 16);
+  if (full) return;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const dst = at(c, i * ldc + j);
+      const v = load<f32>(at(tile, i * NR + j));
+      store<f32>(dst, add ? load<f32>(dst) + v : v);
+    }
+  }
+}
+
+/** Floats of scratch gemm_f32 needs for packing A, for packing B (given n), and for the edge tile. */
+export function gemm_scratch_floats(n: i32): i32 {
+  const nPanels = (n + NR - 1) / NR;
+  return GEMM_MC * GEMM_KC + nPanels * NR * GEMM_KC + MR * NR;
+}
+
+/**
+ * C[m×n] = op(A)·op(B), or C += op(A)·op(B) when `accumulate`. A is (m×k), or (k×m) when transA; B is (k×n), or
+ * (n×k) when transB; all row-major and densely packed. `scratch` holds gemm_scratch_floats(n) floats, 16-byte aligned.
+ */
+export function gemm_f32(c: usize, a: usize, b: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32, accumulate: i32, scratch: usize): void {
+  if (k == 0) {
+    if (!accumulate) memory.fill(c, 0, <usize>(m * n) << 2);
+    return;
+  }
+  const pa = scratch;
+  const pb = at(scratch, GEMM_MC * GEMM_KC);
+  const tile = at(pb, ((n + NR - 1) / NR) * NR * GEMM_KC);
+  for (let p0 = 0; p0 < k; p0 += GEMM_KC) {
+    const kc = min(GEMM_KC, k - p0);
+    const add = accumulate != 0 || p0 > 0;
+    packB(pb, b, k, n, transB, p0, kc, 0, n);
+    for (let i0 = 0; i0 < m; i0 += GEMM_MC) {
+      const mc = min(GEMM_MC, m - i0);
+      packA(pa, a, m, k, transA, i0, mc, p0, kc);
+      for (let jr = 0; jr < n; jr += NR) {
+        const bp = at(pb, jr * kc);
+        const cols = min(NR, n - jr);
+        for (let ir = 0; ir < mc; ir += MR) {
+          microkernel(kc, at(pa, ir * kc), bp, at(c, (i0 + ir) * n + jr), n, min(MR, mc - ir), cols, add, tile);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// im2col and its adjoint col2im, f32, one image at a time: x (C, H, W) ↔ cols (C·kh·kw, Ho·Wo), row index
+// c·kh·kw + ky·kw + kx, zero padding. For each (row, output line) the in-bounds output columns form one interval,
+// computed once, so the inner loop has no bounds checks (and is a memory.copy when the stride is 1).
+
+// @ts-ignore: decorator
+@inline function at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+/** First output column j with 0 ≤ j·s − p + off, and one past the last with j·s − p + off < size. */
+// @ts-ignore: decorator
+@inline function lo(s: i32, p: i32, off: i32): i32 {
+  const num = p - off;
+  return num <= 0 ? 0 : (num + s - 1) / s;
+}
+
+// @ts-ignore: decorator
+@inline function hi(s: i32, p: i32, off: i32, size: i32, outSize: i32): i32 {
+  const num = size - 1 + p - off;
+  return num < 0 ? 0 : min(outSize, num / s + 1);
+}
+
+export function im2col_f32(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, Ho: i32, Wo: i32): void {
+  const L = Ho * Wo;
+  for (let c = 0; c < C; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const row = at(cols, ((c * kh + ky) * kw + kx) * L);
+        const j0 = lo(sw, pw, kx * dw);
+        const j1 = max(j0, hi(sw, pw, kx * dw, W, Wo));
+        for (let i = 0; i < Ho; i++) {
+          const dst = at(row, i * Wo);
+          const y = i * sh - ph + ky * dh;
+          if (y < 0 || y >= H) {
+            memory.fill(dst, 0, <usize>Wo << 2);
+            continue;
+          }
+          memory.fill(dst, 0, <usize>j0 << 2);
+          const src = at(x, (c * H + y) * W - pw + kx * dw);
+          if (sw == 1) memory.copy(at(dst, j0), at(src, j0), <usize>(j1 - j0) << 2);
+          else for (let j = j0; j < j1; j++) store<f32>(at(dst, j), load<f32>(at(src, j * sw)));
+          memory.fill(at(dst, j1), 0, <usize>(Wo - j1) << 2);
+        }
+      }
+    }
+  }
+}
+
+/** x (C, H, W) += the patches of cols scattered back (the adjoint of im2col_f32). */
+export function col2im_f32(x: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, Ho: i32, Wo: i32): void {
+  const L = Ho * Wo;
+  for (let c = 0; c < C; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const row = at(cols, ((c * kh + ky) * kw + kx) * L);
+        const j0 = lo(sw, pw, kx * dw);
+        const j1 = max(j0, hi(sw, pw, kx * dw, W, Wo));
+        for (let i = 0; i < Ho; i++) {
+          const y = i * sh - ph + ky * dh;
+          if (y < 0 || y >= H) continue;
+          const src = at(row, i * Wo);
+          const dst = at(x, (c * H + y) * W - pw + kx * dw);
+          if (sw == 1) {
+            let j = j0;
+            for (; j + 4 <= j1; j += 4) {
+              const d = at(dst, j);
+              v128.store(d, f32x4.add(v128.load(d), v128.load(at(src, j))));
+            }
+            for (; j < j1; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + load<f32>(at(src, j)));
+          } else {
+            for (let j = j0; j < j1; j++) {
+              const d = at(dst, j * sw);
+              store<f32>(d, load<f32>(d) + load<f32>(at(src, j)));
+            }
+          }
+        }
+      }
+    }
+  }
+}
