@@ -1,99 +1,122 @@
-// Benchmarks (npm run bench): matmul GFLOP/s and MNIST-CNN training throughput on each backend, measured
-// alternately in one process so the ratios share the machine's noise; the cost of deconvolution next to
-// BatchNorm. The TensorFlow.js comparison columns come with the WASM SIMD backend issue.
+// Benchmarks (npm run bench): netdeconv's wasm backend next to TensorFlow.js's wasm backend (1 thread, same
+// process, runs alternating so both see the same machine noise), and next to netdeconv's reference backend.
+// Speed is measured here, never in tests.
 import { activeBackend, setBackend } from '../src/backend/index.js';
+import { conv2dInfo } from '../src/backend/shape_info.js';
 import { crossEntropy } from '../src/autograd/ops/losses.js';
 import { eye, Generator, linalg, manualSeed, nn, noGrad, optim, randn, type Tensor, tensor } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
+import { initTfjs, tfConv, tfMatmul, tfNewtonSchulz } from './tfjs.js';
 
-const BACKENDS = ['js', 'wasm'];
+const quick = process.argv.includes('--quick');
 
-/** Median seconds of `reps` runs of fn after one warm-up. */
-function time(fn: () => void, reps: number): number {
-  fn();
-  const ts: number[] = [];
+/** Median seconds of each of two callables, measured alternately after a warm-up. */
+function race(a: () => void, b: (() => void) | null, reps: number): [number, number] {
+  a();
+  b?.();
+  const ta: number[] = [];
+  const tb: number[] = [];
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push((performance.now() - t0) / 1000);
-  }
-  return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)];
-}
-
-async function matmulRow(n: number): Promise<string> {
-  const a = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i));
-  const b = Float32Array.from({ length: n * n }, (_, i) => Math.cos(i));
-  const gflops: number[] = [];
-  for (const name of BACKENDS) {
-    await setBackend(name);
-    const be = activeBackend();
-    const sa = be.fromArray(a);
-    const sb = be.fromArray(b);
-    const s = time(() => be.matmul(sa, sb, 1, n, n, n, false, false, 'float32'), n >= 512 ? 3 : 7);
-    gflops.push((2 * n ** 3) / s / 1e9);
-  }
-  return `| matmul ${n} | ${gflops.map((g) => g.toFixed(2)).join(' | ')} | ${(gflops[1] / gflops[0]).toFixed(2)}x |`;
-}
-
-async function trainRow(deconv: boolean): Promise<string> {
-  const { train } = loadEmbeddedMnist().split(2000, 0);
-  const batch = [...train.batches(64, { shuffle: true, seed: 0 })][0];
-  const ips: number[] = [];
-  for (const name of BACKENDS) {
-    await setBackend(name);
-    manualSeed(0);
-    const model = nn.mnistCnn({ deconv });
-    const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-    const s = time(() => {
-      opt.zeroGrad();
-      crossEntropy(model.forward(batch.x), batch.y).backward();
-      opt.step();
-    }, 10);
-    ips.push(64 / s);
-  }
-  return `| MNIST CNN${deconv ? ' (deconvolution twin)' : ' (BatchNorm)'} train step, batch 64 (images/s) | ${ips.map((v) => v.toFixed(0)).join(' | ')} | ${(ips[1] / ips[0]).toFixed(2)}x |`;
-}
-
-/** Forward+backward of one layer on a batch, in ms. */
-function layerMs(layer: nn.Module, x: Tensor): number {
-  return 1000 * time(() => {
-    const xx = x.detach().requiresGrad_();
-    layer.forward(xx).sum().backward();
-  }, 5);
-}
-
-async function deconvRows(): Promise<string[]> {
-  const rows: string[] = [];
-  for (const d of [144, 576]) {
-    const ms: number[] = [];
-    for (const name of BACKENDS) {
-      await setBackend(name);
-      const g = new Generator(1);
-      const m = tensor(Array.from({ length: d * d }, () => g.normal()), [d, d]);
-      const A = noGrad(() => m.T.matmul(m).div(d).add(eye(d).mul(0.1)));
-      ms.push(1000 * time(() => noGrad(() => linalg.isqrtNewtonSchulz(A, 5)), 3));
+    let t0 = performance.now();
+    a();
+    ta.push(performance.now() - t0);
+    if (b) {
+      t0 = performance.now();
+      b();
+      tb.push(performance.now() - t0);
     }
-    rows.push(`| Newton–Schulz d=${d}, 5 iterations (ms) | ${ms.map((v) => v.toFixed(1)).join(' | ')} | ${(ms[0] / ms[1]).toFixed(2)}x |`);
   }
-  const x = randn([32, 16, 16, 16]);
-  for (const [label, make] of [
-    ['Conv2d+BatchNorm2d 16→16, 3x3, (32,16,16,16) fwd+bwd (ms)', () => new nn.Sequential(new nn.Conv2d(16, 16, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(16))],
-    ['FastDeconv2d 16→16, 3x3, same input, fwd+bwd (ms)', () => new nn.FastDeconv2d(16, 16, 3, { padding: 1 })],
+  const med = (v: number[]) => (v.length ? v.sort((x, y) => x - y)[Math.floor(v.length / 2)] / 1000 : NaN);
+  return [med(ta), med(tb)];
+}
+
+const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const rows: string[] = [];
+function row(label: string, unit: string, ours: number, peer: number, higherIsBetter = true): void {
+  const ratio = higherIsBetter ? ours / peer : peer / ours;
+  rows.push(`| ${label} | ${unit} | ${fmt(ours)} | ${fmt(peer)} | ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a'} |`);
+  console.log(rows[rows.length - 1]);
+}
+
+await initTfjs();
+await setBackend('wasm');
+const be = activeBackend() as ReturnType<typeof activeBackend> & { flavour?: string };
+console.log(`netdeconv benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, one thread, netdeconv wasm (${be.flavour}) vs @tensorflow/tfjs-backend-wasm 4.22\n`);
+console.log('| case | unit | netdeconv | tfjs-wasm | netdeconv / tfjs |');
+console.log('|---|---|---|---|---|');
+
+for (const n of quick ? [256] : [128, 256, 512, 1024]) {
+  const a = be.fromArray(Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)));
+  const b = be.fromArray(Float32Array.from({ length: n * n }, (_, i) => Math.cos(i)));
+  const [ours, peer] = race(() => be.matmul(a, b, 1, n, n, n, false, false, 'float32'), tfMatmul(n), n >= 512 ? 5 : 15);
+  row(`matmul ${n}`, 'GFLOP/s', (2 * n ** 3) / ours / 1e9, (2 * n ** 3) / peer / 1e9);
+}
+
+for (const [batch, hw, cin, cout] of quick ? [[64, 16, 64, 64]] : [[64, 32, 3, 32], [64, 16, 64, 64], [64, 8, 128, 128]]) {
+  const info = conv2dInfo('bench', [batch, cin, hw, hw], [cout, cin, 3, 3], { padding: 1 });
+  const flops = 2 * batch * hw * hw * cout * cin * 9;
+  const x = be.fromArray(Float32Array.from({ length: batch * cin * hw * hw }, (_, i) => Math.sin(i)));
+  const w = be.fromArray(Float32Array.from({ length: cout * cin * 9 }, (_, i) => Math.cos(i)));
+  const dy = be.fromArray(Float32Array.from({ length: batch * cout * hw * hw }, (_, i) => Math.sin(2 * i)));
+  const label = `conv ${batch}x${hw}x${hw}, ${cin}→${cout}, 3x3 pad 1`;
+  for (const [kind, fn] of [
+    ['forward', () => be.conv2d(x, w, info, 'float32')],
+    ['backward wrt input', () => be.conv2dBackwardInput(dy, w, info, 'float32')],
+    ['backward wrt filter', () => be.conv2dBackwardFilter(x, dy, info, 'float32')],
   ] as const) {
-    const ms: number[] = [];
-    for (const name of BACKENDS) {
-      await setBackend(name);
-      ms.push(layerMs(make(), x));
-    }
-    rows.push(`| ${label} | ${ms.map((v) => v.toFixed(1)).join(' | ')} | ${(ms[0] / ms[1]).toFixed(2)}x |`);
+    const peer = tfConv(kind === 'forward' ? 'forward' : kind === 'backward wrt input' ? 'input' : 'filter', batch, hw, cin, cout);
+    const [ours, theirs] = race(fn, peer, 3);
+    row(`${label} ${kind}`, 'GFLOP/s', flops / ours / 1e9, flops / theirs / 1e9);
   }
-  return rows;
 }
 
-console.log(`netdeconv benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, single thread\n`);
-console.log('| case | js | wasm | speed-up wasm vs js |');
-console.log('|---|---|---|---|');
-for (const n of [128, 256, 512]) console.log(await matmulRow(n));
-console.log(await trainRow(false));
-console.log(await trainRow(true));
-for (const row of await deconvRows()) console.log(row);
+for (const d of [144, 576]) {
+  const g = new Generator(1);
+  const m = tensor(Array.from({ length: d * d }, () => g.normal()), [d, d]);
+  const A = noGrad(() => m.T.matmul(m).div(d).add(eye(d).mul(0.1)));
+  const [ours, peer] = race(() => noGrad(() => linalg.isqrtNewtonSchulz(A, 5).data), tfNewtonSchulz(d), 5);
+  row(`Newton–Schulz inverse sqrt d=${d}, 5 iterations`, 'ms', ours * 1000, peer * 1000, false);
+}
+
+// Training throughput: tfjs-wasm has no conv filter-gradient kernel, so it cannot train these nets; the peer
+// column is netdeconv's own reference backend, measured alternately in the same way.
+console.log('\n| training step (forward, backward, SGD) | unit | wasm | js (reference) | wasm / js |');
+console.log('|---|---|---|---|---|');
+async function stepTime(backend: string, make: () => nn.Module, x: Tensor, y: Int32Array): Promise<() => void> {
+  await setBackend(backend);
+  manualSeed(0);
+  const model = make();
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  return () => {
+    opt.zeroGrad();
+    crossEntropy(model.forward(x), y).backward();
+    opt.step();
+  };
+}
+/** `withJs: false` skips the reference column where one step would take minutes (deconvolution ResNet: d = 576). */
+async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<void> {
+  const w = await stepTime('wasm', make, x, y);
+  const j = withJs ? await stepTime('js', make, x, y) : null;
+  // Each closure runs on the backend it was built for: switch around every call.
+  const onWasm = () => { setBackendSync('wasm'); w(); };
+  const onJs = j && (() => { setBackendSync('js'); j(); });
+  const [tw, tj] = race(onWasm, onJs, quick ? 2 : 4);
+  const n = x.shape[0];
+  rows.push(`| ${label} | images/s | ${fmt(n / tw, 0)} | ${fmt(n / tj, 0)} | ${Number.isFinite(tj) ? `${(tj / tw).toFixed(2)}x` : 'n/a'} |`);
+  console.log(rows[rows.length - 1]);
+}
+const ready = new Map<string, Awaited<ReturnType<typeof setBackend>>>();
+for (const name of ['js', 'wasm']) ready.set(name, await setBackend(name));
+function setBackendSync(name: string): void {
+  void setBackend(name); // already initialised: takes effect at once
+}
+
+const { train } = loadEmbeddedMnist().split(2000, 0);
+const mnist = [...train.batches(64, { shuffle: true, seed: 0 })][0];
+await trainRow('MNIST CNN (BatchNorm), batch 64', () => nn.mnistCnn(), mnist.x, mnist.y);
+await trainRow('MNIST CNN (deconvolution twin), batch 64', () => nn.mnistCnn({ deconv: true }), mnist.x, mnist.y);
+const cifarX = randn([32, 3, 32, 32]);
+const cifarY = Int32Array.from({ length: 32 }, (_, i) => i % 10);
+const small = { widthMultiplier: 0.25 };
+await trainRow('ResNet-18/4 (CIFAR 32x32x3, BatchNorm), batch 32', () => nn.resnet18(small), cifarX, cifarY);
+await trainRow('ResNet-18/4 (CIFAR 32x32x3, deconvolution), batch 32', () => nn.utils.convertToDeconv(nn.resnet18(small), { blockFc: 16 }), cifarX, cifarY, false);

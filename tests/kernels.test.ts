@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend/backend.js';
 import { activeBackend, setBackend } from '../src/backend/index.js';
-import { conv2dInfo } from '../src/backend/shape_info.js';
+import { conv2dInfo, pool2dInfo } from '../src/backend/shape_info.js';
 
 const test = suite('kernels: wasm vs js');
 let js: Backend;
@@ -103,6 +103,90 @@ test('conv2d forward, backward wrt input and wrt filter; im2col and col2im', () 
       closeTo(v, r, info.kernelH * info.kernelW, `col2im ${tag}`);
     }),
     { numRuns: 200 },
+  );
+});
+
+/** A shape and a broadcast partner: some dims squashed to 1, some leading dims dropped. */
+const broadcastPair = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 0, maxLength: 4 }).chain((out) =>
+  fc.tuple(fc.constant(out), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }), fc.integer({ min: 0, max: out.length }), fc.boolean()),
+);
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+test('binary ops with broadcasting (either side), every op', () => {
+  const ops = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'gt', 'ge'] as const;
+  fc.assert(
+    fc.property(broadcastPair, fc.constantFrom(...ops), fc.integer({ min: 0, max: 1 << 30 }), ([out, ones, drop, swap], op, seed) => {
+      const small = out.map((d, i) => (ones[i] ? 1 : d)).slice(drop);
+      const [aShape, bShape] = swap ? [small, out] : [out, small];
+      let s = seed;
+      // Positive values for pow; a coarse grid so that eq/gt/ge meet ties.
+      const rnd = (n: number) => Float32Array.from({ length: n }, () => 0.25 + Math.floor(((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 12) / 4);
+      const a = rnd(size(aShape));
+      const b = rnd(size(bShape));
+      const [r, w] = both((be, [sa, sb]) => view(be, be.binary(op, sa, aShape, sb, bShape, out, 'float32'), size(out)), [a, b]);
+      closeTo(w, r, 1, `${op} ${JSON.stringify(aShape)} ${JSON.stringify(bShape)}`);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('unary ops and clamp, tails included', () => {
+  const ops = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'] as const;
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 37 }), fc.constantFrom(...ops), (n, op) => {
+      const x = Float32Array.from({ length: n }, (_, i) => (op === 'log' || op === 'sqrt' ? 0.1 + i * 0.37 : Math.sin(i * 1.3) * 6));
+      const [r, w] = both((be, [sx]) => view(be, be.unary(op, sx, n, 'float32'), n), [x]);
+      for (let i = 0; i < n; i++) {
+        if (!(Math.abs(w[i] - r[i]) <= 1e-5 * (1 + Math.abs(r[i])))) assert.unreachable(`${op}: element ${i} is ${w[i]}, reference ${r[i]}`);
+      }
+      const [rc, wc] = both((be, [sx]) => view(be, be.clamp(sx, n, -0.5, 1.25, 'float32'), n), [x]);
+      assert.equal(Array.from(wc), Array.from(rc));
+    }),
+    { numRuns: 120 },
+  );
+  const nan = Float32Array.from([NaN, 1, -3, 5, NaN]);
+  const [r, w] = both((be, [sx]) => view(be, be.clamp(sx, 5, 0, 2, 'float32'), 5), [nan]);
+  assert.equal(Array.from(w).map(String), Array.from(r).map(String), 'NaN passes through clamp');
+});
+
+test('sum over any set of axes', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 15 }), (shape, mask) => {
+      const axes = shape.map((_, i) => i).filter((i) => (mask >> i) & 1);
+      const x = Float32Array.from({ length: size(shape) }, (_, i) => Math.cos(i * 0.7));
+      const out = size(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+      const [r, w] = both((be, [sx]) => view(be, be.reduceSum(sx, shape, axes, 'float32'), out), [x]);
+      closeTo(w, r, size(shape), `sum ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('max and average pooling, forward and backward', () => {
+  const pools = fc
+    .record({
+      batch: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }),
+      kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }),
+      ph: fc.integer({ min: 0, max: 1 }), pw: fc.integer({ min: 0, max: 1 }), countIncludePad: fc.boolean(),
+    })
+    .filter((p) => 2 * p.ph <= p.kh && 2 * p.pw <= p.kw && p.h + 2 * p.ph >= p.kh && p.w + 2 * p.pw >= p.kw);
+  fc.assert(
+    fc.property(pools, (p) => {
+      const info = pool2dInfo('test', [p.batch, p.c, p.h, p.w], [p.kh, p.kw], { stride: [p.sh, p.sw], padding: [p.ph, p.pw], countIncludePad: p.countIncludePad });
+      const inSize = p.batch * p.c * p.h * p.w;
+      const outSize = p.batch * p.c * info.outHeight * info.outWidth;
+      const x = Float32Array.from({ length: inSize }, (_, i) => Math.sin(i * 2.1) - 0.5);
+      const rm = js.maxPool2d(js.fromArray(x), info, 'float32');
+      const wm = wasm.maxPool2d(wasm.fromArray(x), info, 'float32');
+      assert.equal(Array.from(wasm.view(wm.values, outSize, 'float32')), Array.from(js.view(rm.values, outSize, 'float32')));
+      assert.equal(Array.from(wm.indices), Array.from(rm.indices));
+      let [r, w] = both((be, [sx]) => view(be, be.avgPool2d(sx, info, 'float32'), outSize), [x]);
+      closeTo(w, r, p.kh * p.kw, `avgPool2d ${JSON.stringify(p)}`);
+      const dy = Float32Array.from({ length: outSize }, (_, i) => Math.cos(i));
+      [r, w] = both((be, [sdy]) => view(be, be.avgPool2dBackward(sdy, info, 'float32'), inSize), [dy]);
+      closeTo(w, r, p.kh * p.kw, `avgPool2dBackward ${JSON.stringify(p)}`);
+    }),
+    { numRuns: 150 },
   );
 });
 

@@ -25,7 +25,7 @@ export interface Kernels<S> {
   /** Elementwise `op(x)`. */
   unary(op: UnaryOp, x: S, size: number, dtype: DType): S;
   /** `min(max(x, lo), hi)`. */
-  clamp(x: S, size: number, dtype: DType, lo: number, hi: number): S;
+  clamp(x: S, size: number, lo: number, hi: number, dtype: DType): S;
   /** Elementwise `op(a, b)` with `a` and `b` broadcast to `outShape`. */
   binary(op: BinaryOp, a: S, aShape: readonly number[], b: S, bShape: readonly number[], outShape: readonly number[], dtype: DType): S;
   /** `cond ≠ 0 ? a : b`, all three broadcast to `outShape`. */

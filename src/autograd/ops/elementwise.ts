@@ -65,7 +65,7 @@ export function tanh(x: Tensor): Tensor {
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   if (!(lo <= hi)) throw new Error(`clamp: min ${lo} must not exceed max ${hi}`);
   const b = activeBackend();
-  const out = fromStorage(b.clamp(x.storageOn(b), x.size, x.dtype, lo, hi), x.shape, x.dtype);
+  const out = fromStorage(b.clamp(x.storageOn(b), x.size, lo, hi, x.dtype), x.shape, x.dtype);
   return record(out, 'clamp', [x], (g) => {
     const inside = binaryKernel('ge', x, constLike(lo, x)).mul(binaryKernel('ge', constLike(hi, x), x));
     return [g.mul(inside)];

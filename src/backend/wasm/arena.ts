@@ -1,5 +1,6 @@
 // The wasm scratch arena. Kernels run on pointers into linear memory; the arena lays out the buffers of one kernel
-// call from offset 0, reusing the same memory on every call, and grows it when a call needs more. Tensor storage
+// call from `base` (above the module's static data, which holds the math library's tables), reusing the same
+// memory on every call, and grows it when a call needs more. Tensor storage
 // itself stays in JS typed arrays, so the garbage collector frees it — even inside a synchronous training loop —
 // and memory stays flat without dispose(). Views of the memory are re-derived after every growth.
 
@@ -12,7 +13,11 @@ const GAP = 64;
 export class Arena {
   private view = new Float32Array(0);
 
-  constructor(readonly memory: WebAssembly.Memory) {}
+  private readonly base: number;
+
+  constructor(readonly memory: WebAssembly.Memory, heapBase: number) {
+    this.base = Math.ceil(heapBase / 16) * 16;
+  }
 
   /**
    * Byte offsets of consecutive buffers of the given float counts (16-byte aligned), after growing the memory
@@ -20,7 +25,7 @@ export class Arena {
    */
   layout(what: string, ...floats: number[]): number[] {
     const offsets: number[] = [];
-    let end = 0;
+    let end = this.base;
     for (const f of floats) {
       offsets.push(end);
       end += Math.ceil((f * 4 + GAP) / 16) * 16;

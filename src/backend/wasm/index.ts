@@ -7,6 +7,7 @@ import type { DType, FloatArray } from '../dtype.js';
 import { createJsBackend } from '../js/index.js';
 import type { Conv2dInfo } from '../shape_info.js';
 import { Arena } from './arena.js';
+import { makeElementwiseKernels } from './elementwise.js';
 import { type KernelExports, loadKernels } from './loader.js';
 
 /** Throws (instead of letting wasm read out of bounds) when a buffer is not the size the shapes say. */
@@ -133,7 +134,9 @@ export function makeWasmKernels(k: KernelExports, arena: Arena) {
 export async function createWasmBackend(): Promise<Backend<FloatArray>> {
   const { exports, memory, flavour } = await loadKernels();
   const ref = createJsBackend();
-  const w = makeWasmKernels(exports, new Arena(memory));
+  const arena = new Arena(memory, exports.heap_base());
+  const w = makeWasmKernels(exports, arena);
+  const e = makeElementwiseKernels(exports, arena);
   return {
     ...ref,
     name: 'wasm',
@@ -146,5 +149,12 @@ export async function createWasmBackend(): Promise<Backend<FloatArray>> {
     conv2dBackwardFilter: f32Only(w.conv2dBackwardFilter, ref.conv2dBackwardFilter),
     im2col: f32Only(w.im2col, ref.im2col),
     col2im: f32Only(w.col2im, ref.col2im),
+    unary: f32Only(e.unary, ref.unary),
+    binary: f32Only(e.binary, ref.binary),
+    reduceSum: f32Only(e.reduceSum, ref.reduceSum),
+    maxPool2d: f32Only(e.maxPool2d, ref.maxPool2d),
+    avgPool2d: f32Only(e.avgPool2d, ref.avgPool2d),
+    avgPool2dBackward: f32Only(e.avgPool2dBackward, ref.avgPool2dBackward),
+    clamp: f32Only(e.clamp, ref.clamp),
   } as Backend<FloatArray>;
 }

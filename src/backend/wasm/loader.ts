@@ -9,8 +9,16 @@ type Ptr = number;
 export interface KernelExports {
   gemm_f32(c: Ptr, a: Ptr, b: Ptr, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_scratch_floats(n: number): number;
+  heap_base(): Ptr;
   im2col_f32(cols: Ptr, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
   col2im_f32(x: Ptr, cols: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
+  binary_f32(op: number, out: Ptr, a: Ptr, sa: number, b: Ptr, sb: number, n: number): void;
+  unary_f32(op: number, out: Ptr, x: Ptr, n: number): void;
+  clamp_f32(out: Ptr, x: Ptr, n: number, lo: number, hi: number): void;
+  sum_run_f32(acc: Ptr, sacc: number, x: Ptr, sx: number, n: number): void;
+  max_pool2d_f32(out: Ptr, indices: Ptr, x: Ptr, planes: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
+  avg_pool2d_f32(out: Ptr, x: Ptr, planes: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
+  avg_pool2d_backward_f32(dx: Ptr, dy: Ptr, planes: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
 }
 
 export interface LoadedKernels {

@@ -1,0 +1,130 @@
+// Elementwise kernels, f32. Broadcasting is decomposed by the caller into runs: each call handles one run of n
+// outputs, reading a with element stride sa and b with stride sb (0 for a broadcast operand, 1 for a contiguous
+// one). The unit-stride and broadcast cases use f32x4; other strides fall back to a scalar loop.
+
+// Operation codes, shared with src/backend/wasm/ops.ts.
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5, EQ = 6, GT = 7, GE = 8, POW = 9;
+const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, SIGMOID = 7, TANH = 8;
+
+// @ts-ignore: decorator
+@inline function at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+// @ts-ignore: decorator
+@inline function vop(op: i32, a: v128, b: v128): v128 {
+  switch (op) {
+    case ADD: return f32x4.add(a, b);
+    case SUB: return f32x4.sub(a, b);
+    case MUL: return f32x4.mul(a, b);
+    case DIV: return f32x4.div(a, b);
+    case EQ: return v128.and(f32x4.eq(a, b), f32x4.splat(1));
+    case GT: return v128.and(f32x4.gt(a, b), f32x4.splat(1));
+    case GE: return v128.and(f32x4.ge(a, b), f32x4.splat(1));
+    default: return a; // MAXIMUM, MINIMUM and POW take the scalar path (NaN rules, pow)
+  }
+}
+
+// @ts-ignore: decorator
+@inline function sop(op: i32, a: f32, b: f32): f32 {
+  switch (op) {
+    case ADD: return a + b;
+    case SUB: return a - b;
+    case MUL: return a * b;
+    case DIV: return a / b;
+    case MAXIMUM: return a != a || b != b ? NaN : a > b ? a : b;
+    case MINIMUM: return a != a || b != b ? NaN : a < b ? a : b;
+    case EQ: return a == b ? 1 : 0;
+    case GT: return a > b ? 1 : 0;
+    case GE: return a >= b ? 1 : 0;
+    default: return Mathf.pow(a, b);
+  }
+}
+
+/** out[o + j] = op(a[ia + j·sa], b[ib + j·sb]) for j < n. */
+export function binary_f32(op: i32, out: usize, a: usize, sa: i32, b: usize, sb: i32, n: i32): void {
+  let j = 0;
+  if (op <= DIV || (op >= EQ && op <= GE)) {
+    if (sa == 1 && sb == 1) {
+      for (; j + 4 <= n; j += 4) v128.store(at(out, j), vop(op, v128.load(at(a, j)), v128.load(at(b, j))));
+    } else if (sa == 1 && sb == 0) {
+      const vb = v128.load32_splat(b);
+      for (; j + 4 <= n; j += 4) v128.store(at(out, j), vop(op, v128.load(at(a, j)), vb));
+    } else if (sa == 0 && sb == 1) {
+      const va = v128.load32_splat(a);
+      for (; j + 4 <= n; j += 4) v128.store(at(out, j), vop(op, va, v128.load(at(b, j))));
+    }
+  }
+  for (; j < n; j++) store<f32>(at(out, j), sop(op, load<f32>(at(a, j * sa)), load<f32>(at(b, j * sb))));
+}
+
+// @ts-ignore: decorator
+@inline function uop(op: i32, x: f32): f32 {
+  switch (op) {
+    case NEG: return -x;
+    case EXP: return Mathf.exp(x);
+    case LOG: return Mathf.log(x);
+    case SQRT: return Mathf.sqrt(x);
+    case ABS: return Mathf.abs(x);
+    case SIGN: return x > 0 ? 1 : x < 0 ? -1 : x; // keeps ±0 and NaN, as Math.sign
+    case RELU: return x > 0 ? x : 0;
+    case SIGMOID: {
+      // Neither branch overflows: exp is only taken of a non-positive number.
+      if (x >= 0) return 1 / (1 + Mathf.exp(-x));
+      const e = Mathf.exp(x);
+      return e / (1 + e);
+    }
+    default: return Mathf.tanh(x);
+  }
+}
+
+/** out[j] = op(x[j]) for j < n. */
+export function unary_f32(op: i32, out: usize, x: usize, n: i32): void {
+  let j = 0;
+  if (op == NEG || op == SQRT || op == ABS || op == RELU) {
+    const zero = f32x4.splat(0);
+    for (; j + 4 <= n; j += 4) {
+      const v = v128.load(at(x, j));
+      const r = op == NEG ? f32x4.neg(v) : op == SQRT ? f32x4.sqrt(v) : op == ABS ? f32x4.abs(v) : v128.and(v, f32x4.gt(v, zero));
+      v128.store(at(out, j), r);
+    }
+  }
+  for (; j < n; j++) store<f32>(at(out, j), uop(op, load<f32>(at(x, j))));
+}
+
+/** out[j] = min(max(x[j], lo), hi). */
+export function clamp_f32(out: usize, x: usize, n: i32, lo: f32, hi: f32): void {
+  let j = 0;
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  for (; j + 4 <= n; j += 4) {
+    // Selects rather than min/max, so that a NaN passes through as in the reference.
+    const v = v128.load(at(x, j));
+    const r = v128.bitselect(vlo, v, f32x4.lt(v, vlo));
+    v128.store(at(out, j), v128.bitselect(vhi, r, f32x4.gt(v, vhi)));
+  }
+  for (; j < n; j++) {
+    const v = load<f32>(at(x, j));
+    store<f32>(at(out, j), v < lo ? lo : v > hi ? hi : v);
+  }
+}
+
+/** acc[j·sacc] += x[j·sx] for j < n: one run of a sum reduction (sacc 0 sums the run into one slot). */
+export function sum_run_f32(acc: usize, sacc: i32, x: usize, sx: i32, n: i32): void {
+  let j = 0;
+  if (sacc == 0 && sx == 1) {
+    let v = f32x4.splat(0);
+    for (; j + 4 <= n; j += 4) v = f32x4.add(v, v128.load(at(x, j)));
+    let s = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+    for (; j < n; j++) s += load<f32>(at(x, j));
+    store<f32>(acc, load<f32>(acc) + s);
+    return;
+  }
+  if (sacc == 1 && sx == 1) {
+    for (; j + 4 <= n; j += 4) v128.store(at(acc, j), f32x4.add(v128.load(at(acc, j)), v128.load(at(x, j))));
+  }
+  for (; j < n; j++) {
+    const d = at(acc, j * sacc);
+    store<f32>(d, load<f32>(d) + load<f32>(at(x, j * sx)));
+  }
+}
