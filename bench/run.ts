@@ -1,6 +1,7 @@
 // Benchmarks (npm run bench): netdeconv's wasm backend next to TensorFlow.js's wasm backend (1 thread, same
 // process, runs alternating so both see the same machine noise), and next to netdeconv's reference backend.
 // Speed is measured here, never in tests.
+import './relaxed.js';
 import { activeBackend, setBackend } from '../src/backend/index.js';
 import { conv2dInfo } from '../src/backend/shape_info.js';
 import { crossEntropy } from '../src/autograd/ops/losses.js';

@@ -1,9 +1,9 @@
 // BatchNorm versus network deconvolution on the embedded MNIST digits: the same CNN, the same seed, the same
 // batches; only the normalisation differs. Run: npx tsx examples/bn_vs_deconv.ts
-import { fit, manualSeed, nn, setBackend } from '../src/index.js';
+import { fit, manualSeed, nn } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/index.js';
 
-await setBackend('js');
+// The wasm backend is the default; `await setBackend('js')` would run the readable reference kernels instead.
 const { train: rawTrain, test: rawTest } = loadEmbeddedMnist().split(2000, 0);
 const { mean, std } = rawTrain.channelStats();
 const train = rawTrain.normalize(mean, std);

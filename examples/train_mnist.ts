@@ -1,9 +1,9 @@
 // Train a small CNN on the embedded MNIST digits: the same job as `npm start`, written out.
 // Run: npx tsx examples/train_mnist.ts
-import { evaluate, manualSeed, nn, noGrad, optim, setBackend } from '../src/index.js';
+import { evaluate, manualSeed, nn, noGrad, optim } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/index.js';
 
-await setBackend('js');
+// The wasm backend is the default; `await setBackend('js')` would run the readable reference kernels instead.
 manualSeed(0);
 
 // 10,000 real digits: 8,000 to train on, 2,000 held out; normalised with the training set's statistics.

@@ -1,5 +1,8 @@
 // netdeconv: network-deconvolution CNNs, autograd and PyTorch-shaped nn for any JavaScript runtime.
-import './backend/index.js';
+import { initDefaultBackend } from './backend/index.js';
+
+// The default backend is ready as soon as the import resolves: wasm where WebAssembly SIMD runs, else 'js'.
+await initDefaultBackend();
 
 export { Tensor, tensor, zeros, ones, full, randn, rand, eye, arange, type TensorOptions, type Dims } from './autograd/tensor.js';
 export { noGrad, isGradEnabled } from './autograd/engine.js';

@@ -1,5 +1,6 @@
 // im2col and its adjoint col2im, f32, one image at a time: x (C, H, W) ↔ cols (C·kh·kw, Ho·Wo), row index
-// c·kh·kw + ky·kw + kx, zero padding. For each (row, output line) the in-bounds output columns form one interval,
+// c·kh·kw + ky·kw + kx, zero padding. Rows of cols are `ld` floats apart, so several images can sit side by side
+// in one wide matrix (ld = images·Ho·Wo) and feed a single GEMM. For each (row, output line) the in-bounds output columns form one interval,
 // computed once, so the inner loop has no bounds checks (and is a memory.copy when the stride is 1).
 
 // @ts-ignore: decorator
@@ -20,12 +21,11 @@
   return num < 0 ? 0 : min(outSize, num / s + 1);
 }
 
-export function im2col_f32(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, Ho: i32, Wo: i32): void {
-  const L = Ho * Wo;
+export function im2col_f32(cols: usize, ld: i32, x: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, Ho: i32, Wo: i32): void {
   for (let c = 0; c < C; c++) {
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
-        const row = at(cols, ((c * kh + ky) * kw + kx) * L);
+        const row = at(cols, ((c * kh + ky) * kw + kx) * ld);
         const j0 = lo(sw, pw, kx * dw);
         const j1 = max(j0, hi(sw, pw, kx * dw, W, Wo));
         for (let i = 0; i < Ho; i++) {
@@ -47,12 +47,11 @@ export function im2col_f32(cols: usize, x: usize, C: i32, H: i32, W: i32, kh: i3
 }
 
 /** x (C, H, W) += the patches of cols scattered back (the adjoint of im2col_f32). */
-export function col2im_f32(x: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, Ho: i32, Wo: i32): void {
-  const L = Ho * Wo;
+export function col2im_f32(x: usize, cols: usize, ld: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, Ho: i32, Wo: i32): void {
   for (let c = 0; c < C; c++) {
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
-        const row = at(cols, ((c * kh + ky) * kw + kx) * L);
+        const row = at(cols, ((c * kh + ky) * kw + kx) * ld);
         const j0 = lo(sw, pw, kx * dw);
         const j1 = max(j0, hi(sw, pw, kx * dw, W, Wo));
         for (let i = 0; i < Ho; i++) {

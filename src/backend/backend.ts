@@ -83,4 +83,6 @@ export interface Backend<S = unknown> extends Kernels<S> {
   fromArray(data: FloatArray): S;
   /** A typed-array view of a buffer, valid until the backend next allocates. Writes through it change the buffer. */
   view(s: S, size: number, dtype: DType): FloatArray;
+  /** Bytes of WebAssembly memory the backend holds (0 for a backend without any). */
+  wasmMemoryBytes(): number;
 }

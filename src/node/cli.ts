@@ -14,6 +14,7 @@ import { manualSeed } from '../random.js';
 import { DEFAULT_TRAIN_CONFIG, fit, makeOptimizer, type OptimizerName, type ScheduleName, type TrainConfig } from '../train/trainer.js';
 import { loadEmbeddedMnist } from './data.js';
 import { ProgressBar } from './progress.js';
+import { enableRelaxedSimd } from './relaxed_simd.js';
 
 const HELP = `netdeconv — train CNNs on the CPU in JavaScript
 
@@ -33,7 +34,7 @@ options:
   --momentum X        SGD momentum (default ${DEFAULT_TRAIN_CONFIG.momentum})
   --weight-decay X    weight decay (default ${DEFAULT_TRAIN_CONFIG.weightDecay})
   --seed N            seeds initialisation, split and batch order (default 0)
-  --backend NAME      js | wasm (default js)
+  --backend NAME      wasm | js (default wasm; js is the readable reference)
   --test-size N       images held out for testing (default 2000 of 10000)
   --limit N           use only the first N training images (quick runs)
   --deconv            train: use the deconvolution twin (FastDeconv2d/Delinear instead of Conv2d+BN/Linear)
@@ -95,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
     seed: num('seed', values.seed, d.seed, true),
   };
   const modelName = oneOf('model', values.model, Object.keys(MODELS), 'mnist-cnn');
-  await setBackend(values.backend ?? 'js');
+  await setBackend(values.backend ?? 'wasm');
   manualSeed(cfg.seed);
 
   const { train: rawTrain, test: rawTest } = loadEmbeddedMnist().split(num('test-size', values['test-size'], 2000, true), cfg.seed);
@@ -198,6 +199,7 @@ function lrFind(model: Module, train: ImageDataset, cfg: TrainConfig): void {
   console.log(`suggested lr (steepest descent): ${r.suggestion.toExponential(2)}; minimum-loss lr: ${r.minLossLr.toExponential(2)}${r.diverged ? '; the loss diverged and the sweep stopped early' : ''}`);
 }
 
+enableRelaxedSimd(); // before the first setBackend compiles the kernels
 main(process.argv.slice(2)).catch((e: unknown) => {
   console.error(`netdeconv: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

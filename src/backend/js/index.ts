@@ -16,6 +16,7 @@ export function createJsBackend(): Backend<FloatArray> {
     alloc: allocArray,
     fromArray: (data) => data.slice(),
     view: (s) => s,
+    wasmMemoryBytes: () => 0,
     unary, clamp, binary, where, reduceSum, reduceMax, scatterAdd, expand, permute, slice, pad, concat, matmul,
     conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im, maxPool2d, avgPool2d, avgPool2dBackward,
   };

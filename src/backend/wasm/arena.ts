@@ -66,3 +66,8 @@ export class Arena {
 }
 
 export { MAX_PAGES };
+
+/** Throws (instead of letting a kernel read past a buffer) when an input is not the size its shapes say. */
+export function expectSize(kernel: string, name: string, a: ArrayLike<number>, size: number): void {
+  if (a.length !== size) throw new Error(`wasm ${kernel}: ${name} has ${a.length} elements, the shapes need ${size}`);
+}

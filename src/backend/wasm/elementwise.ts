@@ -4,16 +4,12 @@ import type { BinaryOp, UnaryOp, ValuesAndIndices } from '../backend.js';
 import type { DType, FloatArray } from '../dtype.js';
 import { forEachRun, broadcastStrides, reducedStrides } from '../js/indexing.js';
 import { type Pool2dInfo, sizeOf, stridesOf } from '../shape_info.js';
-import type { Arena } from './arena.js';
+import { type Arena, expectSize } from './arena.js';
 import type { KernelExports } from './loader.js';
 
 /** Operation codes of assembly/kernels/elementwise.ts. */
 const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, gt: 7, ge: 8, pow: 9 };
 const UNARY_CODE: Record<UnaryOp, number> = { neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, relu: 6, sigmoid: 7, tanh: 8 };
-
-function expectSize(kernel: string, name: string, a: FloatArray, size: number): void {
-  if (a.length !== size) throw new Error(`wasm ${kernel}: ${name} has ${a.length} elements, the shapes need ${size}`);
-}
 
 export function makeElementwiseKernels(k: KernelExports, arena: Arena) {
   function unary(op: UnaryOp, x: FloatArray, size: number, _dtype: DType): FloatArray {

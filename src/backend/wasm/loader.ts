@@ -10,8 +10,9 @@ export interface KernelExports {
   gemm_f32(c: Ptr, a: Ptr, b: Ptr, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_scratch_floats(n: number): number;
   heap_base(): Ptr;
-  im2col_f32(cols: Ptr, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
-  col2im_f32(x: Ptr, cols: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
+  im2col_f32(cols: Ptr, ld: number, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
+  col2im_f32(x: Ptr, cols: Ptr, ld: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
+  copy2d_f32(dst: Ptr, d1: number, d2: number, src: Ptr, s1: number, s2: number, n1: number, n2: number, len: number): void;
   binary_f32(op: number, out: Ptr, a: Ptr, sa: number, b: Ptr, sb: number, n: number): void;
   unary_f32(op: number, out: Ptr, x: Ptr, n: number): void;
   clamp_f32(out: Ptr, x: Ptr, n: number, lo: number, hi: number): void;

@@ -1,0 +1,124 @@
+// Convolution on the wasm kernels. A chunk of images is unfolded side by side into one wide patch matrix
+// cols (C·kh·kw, images·L), so each group is ONE large GEMM per chunk rather than one small GEMM per image:
+//   forward          Y_g (og, images·L) = W_g (og, kk) · cols_g (kk, images·L), then Y is re-laid out as NCHW
+//   backward input   dcols_g = W_gᵀ · dYᵀ_g, then col2im per image
+//   backward filter  dW_g += dYᵀ_g · cols_gᵀ
+// where dYᵀ (Cout, images·L) is dy re-laid out. Chunks bound the scratch memory.
+import type { Im2colInfo } from '../backend.js';
+import type { DType, FloatArray } from '../dtype.js';
+import type { Conv2dInfo } from '../shape_info.js';
+import { type Arena, expectSize } from './arena.js';
+import type { KernelExports } from './loader.js';
+
+/** Floats of patch matrix per chunk (16 MiB): big enough for full-speed GEMMs, small enough to stay modest. */
+const CHUNK_FLOATS = 1 << 22;
+const F = 4; // bytes per float
+
+export function makeConvKernels(k: KernelExports, arena: Arena) {
+  function dims(info: Conv2dInfo | Im2colInfo) {
+    const groups = 'groups' in info ? info.groups : 1;
+    const cout = 'outChannels' in info ? info.outChannels : 0;
+    const rows = info.inChannels * info.kernelH * info.kernelW;
+    const L = info.outHeight * info.outWidth;
+    const plane = info.inChannels * info.inHeight * info.inWidth;
+    const chunk = Math.max(1, Math.min(info.batch, Math.floor(CHUNK_FLOATS / (Math.max(rows, cout) * L))));
+    return { groups, cout, og: cout / groups, kk: rows / groups, rows, L, plane, chunk };
+  }
+
+  /** Calls `body(first image, images)` for each chunk of the batch. */
+  function chunks(batch: number, chunk: number, body: (n0: number, nb: number) => void): void {
+    for (let n0 = 0; n0 < batch; n0 += chunk) body(n0, Math.min(chunk, batch - n0));
+  }
+
+  function im2colAt(cols: number, ld: number, x: number, info: Im2colInfo): void {
+    k.im2col_f32(cols, ld, x, info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth);
+  }
+
+  function col2imAt(x: number, cols: number, ld: number, info: Im2colInfo): void {
+    k.col2im_f32(x, cols, ld, info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth);
+  }
+
+  /** Unfolds images n0 … n0+nb−1 side by side: row stride nb·L. */
+  function unfoldChunk(cols: number, x: number, n0: number, nb: number, info: Im2colInfo, L: number, plane: number): void {
+    for (let i = 0; i < nb; i++) im2colAt(cols + i * L * F, nb * L, x + (n0 + i) * plane * F, info);
+  }
+
+  /** (images, C, L) at `nchw` ↔ (C, images·L) at `wide`. */
+  function toWide(wide: number, nchw: number, nb: number, c: number, L: number): void {
+    k.copy2d_f32(wide, L, nb * L, nchw, c * L, L, nb, c, L);
+  }
+  function fromWide(nchw: number, wide: number, nb: number, c: number, L: number): void {
+    k.copy2d_f32(nchw, c * L, L, wide, L, nb * L, nb, c, L);
+  }
+
+  function conv2d(x: FloatArray, w: FloatArray, info: Conv2dInfo, _dtype: DType): FloatArray {
+    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
+    expectSize('conv2d', 'input', x, info.batch * plane);
+    expectSize('conv2d', 'weight', w, cout * kk);
+    const ySize = info.batch * cout * L;
+    const [px, pw, py, pcols, pwide, ps] = arena.layout('conv2d', x.length, w.length, ySize, rows * chunk * L, cout * chunk * L, k.gemm_scratch_floats(chunk * L));
+    arena.put(px, x);
+    arena.put(pw, w);
+    chunks(info.batch, chunk, (n0, nb) => {
+      const width = nb * L;
+      unfoldChunk(pcols, px, n0, nb, info, L, plane);
+      for (let g = 0; g < groups; g++) k.gemm_f32(pwide + g * og * width * F, pw + g * og * kk * F, pcols + g * kk * width * F, og, width, kk, 0, 0, 0, ps);
+      fromWide(py + n0 * cout * L * F, pwide, nb, cout, L);
+    });
+    return arena.take(py, ySize);
+  }
+
+  function conv2dBackwardInput(dy: FloatArray, w: FloatArray, info: Conv2dInfo, _dtype: DType): FloatArray {
+    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
+    expectSize('conv2dBackwardInput', 'dy', dy, info.batch * cout * L);
+    expectSize('conv2dBackwardInput', 'weight', w, cout * kk);
+    const [pdy, pw, pdx, pcols, pwide, ps] = arena.layout('conv2dBackwardInput', dy.length, w.length, info.batch * plane, rows * chunk * L, cout * chunk * L, k.gemm_scratch_floats(chunk * L));
+    arena.put(pdy, dy);
+    arena.put(pw, w);
+    arena.zero(pdx, info.batch * plane);
+    chunks(info.batch, chunk, (n0, nb) => {
+      const width = nb * L;
+      toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
+      for (let g = 0; g < groups; g++) k.gemm_f32(pcols + g * kk * width * F, pw + g * og * kk * F, pwide + g * og * width * F, kk, width, og, 1, 0, 0, ps);
+      for (let i = 0; i < nb; i++) col2imAt(pdx + (n0 + i) * plane * F, pcols + i * L * F, width, info);
+    });
+    return arena.take(pdx, info.batch * plane);
+  }
+
+  function conv2dBackwardFilter(x: FloatArray, dy: FloatArray, info: Conv2dInfo, _dtype: DType): FloatArray {
+    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
+    expectSize('conv2dBackwardFilter', 'input', x, info.batch * plane);
+    expectSize('conv2dBackwardFilter', 'dy', dy, info.batch * cout * L);
+    const [px, pdy, pdw, pcols, pwide, ps] = arena.layout('conv2dBackwardFilter', x.length, dy.length, cout * kk, rows * chunk * L, cout * chunk * L, k.gemm_scratch_floats(kk));
+    arena.put(px, x);
+    arena.put(pdy, dy);
+    chunks(info.batch, chunk, (n0, nb) => {
+      const width = nb * L;
+      unfoldChunk(pcols, px, n0, nb, info, L, plane);
+      toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
+      for (let g = 0; g < groups; g++) k.gemm_f32(pdw + g * og * kk * F, pwide + g * og * width * F, pcols + g * kk * width * F, og, kk, width, 0, 1, n0 > 0 ? 1 : 0, ps);
+    });
+    return arena.take(pdw, cout * kk);
+  }
+
+  function im2col(x: FloatArray, info: Im2colInfo, _dtype: DType): FloatArray {
+    const { rows, L, plane } = dims(info);
+    expectSize('im2col', 'input', x, info.batch * plane);
+    const [px, pc] = arena.layout('im2col', x.length, info.batch * rows * L);
+    arena.put(px, x);
+    for (let n = 0; n < info.batch; n++) im2colAt(pc + n * rows * L * F, L, px + n * plane * F, info);
+    return arena.take(pc, info.batch * rows * L);
+  }
+
+  function col2im(cols: FloatArray, info: Im2colInfo, _dtype: DType): FloatArray {
+    const { rows, L, plane } = dims(info);
+    expectSize('col2im', 'cols', cols, info.batch * rows * L);
+    const [pc, px] = arena.layout('col2im', cols.length, info.batch * plane);
+    arena.put(pc, cols);
+    arena.zero(px, info.batch * plane);
+    for (let n = 0; n < info.batch; n++) col2imAt(px + n * plane * F, pc + n * rows * L * F, L, info);
+    return arena.take(px, info.batch * plane);
+  }
+
+  return { conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im };
+}
