@@ -19,4 +19,5 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as linalg from './linalg/index.js';
+export * as io from './io/index.js';
 export { fit, evaluate, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainResult, type StepInfo, type EvalResult } from './train/trainer.js';

@@ -89,7 +89,7 @@ export class Generator {
 
   setState(state: readonly number[]): void {
     this.s.set(state.slice(0, 4));
-    this.spare = Number.isNaN(state[4]) ? null : state[4];
+    this.spare = state[4] == null || Number.isNaN(state[4]) ? null : state[4]; // JSON turns the NaN marker into null
   }
 }
 

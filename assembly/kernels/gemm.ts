@@ -66,7 +66,7 @@ function packB(dst: usize, b: usize, k: i32, n: i32, transB: i32, p0: i32, kc: i
 /**
  * C[MR×NR tile] (+)= packed A panel · packed B panel. A partial tile (rows < MR or cols < NR) goes through `tile`.
  */
-function microkernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, cols: i32, add: bool, tile: usize): void {
+function microkernel(kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc: i32, rows: i32, cols: i32, add: bool, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -87,7 +87,7 @@ function microkernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i3
     c30 = madd(c30, a, b0);
     c31 = madd(c31, a, b1);
     ap += MR << 2;
-    bp += NR << 2;
+    bp += bstride;
   }
   const full = rows == MR && cols == NR;
   const out = full ? c : tile;
@@ -115,6 +115,13 @@ function microkernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i3
   }
 }
 
+/**
+ * Below this depth, packing B costs as much as the product itself (a first conv layer has k = C·9 = 27), so B is
+ * read in place: row p of an NR-wide panel is NR contiguous floats n apart. Reads past a row's end only reach
+ * lanes that a partial tile discards (the arena leaves a gap after every buffer).
+ */
+const DIRECT_B_MAX_K: i32 = 64;
+
 /** Floats of scratch gemm_f32 needs for packing A, for packing B (given n), and for the edge tile. */
 export function gemm_scratch_floats(n: i32): i32 {
   const nPanels = (n + NR - 1) / NR;
@@ -133,18 +140,20 @@ export function gemm_f32(c: usize, a: usize, b: usize, m: i32, n: i32, k: i32, t
   const pa = scratch;
   const pb = at(scratch, GEMM_MC * GEMM_KC);
   const tile = at(pb, ((n + NR - 1) / NR) * NR * GEMM_KC);
+  const direct = !transB && k <= DIRECT_B_MAX_K;
+  const bstride: usize = direct ? <usize>n << 2 : <usize>NR << 2;
   for (let p0 = 0; p0 < k; p0 += GEMM_KC) {
     const kc = min(GEMM_KC, k - p0);
     const add = accumulate != 0 || p0 > 0;
-    packB(pb, b, k, n, transB, p0, kc, 0, n);
+    if (!direct) packB(pb, b, k, n, transB, p0, kc, 0, n);
     for (let i0 = 0; i0 < m; i0 += GEMM_MC) {
       const mc = min(GEMM_MC, m - i0);
       packA(pa, a, m, k, transA, i0, mc, p0, kc);
       for (let jr = 0; jr < n; jr += NR) {
-        const bp = at(pb, jr * kc);
+        const bp = direct ? at(b, p0 * n + jr) : at(pb, jr * kc);
         const cols = min(NR, n - jr);
         for (let ir = 0; ir < mc; ir += MR) {
-          microkernel(kc, at(pa, ir * kc), bp, at(c, (i0 + ir) * n + jr), n, min(MR, mc - ir), cols, add, tile);
+          microkernel(kc, at(pa, ir * kc), bp, bstride, at(c, (i0 + ir) * n + jr), n, min(MR, mc - ir), cols, add, tile);
         }
       }
     }

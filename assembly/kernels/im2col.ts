@@ -26,7 +26,7 @@ export function im2col_f32(cols: usize, ld: i32, x: usize, C: i32, H: i32, W: i3
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
         const row = at(cols, ((c * kh + ky) * kw + kx) * ld);
-        const j0 = lo(sw, pw, kx * dw);
+        const j0 = min(Wo, lo(sw, pw, kx * dw)); // a tap can sit in the padding for every output column
         const j1 = max(j0, hi(sw, pw, kx * dw, W, Wo));
         for (let i = 0; i < Ho; i++) {
           const dst = at(row, i * Wo);
@@ -52,7 +52,7 @@ export function col2im_f32(x: usize, cols: usize, ld: i32, C: i32, H: i32, W: i3
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
         const row = at(cols, ((c * kh + ky) * kw + kx) * ld);
-        const j0 = lo(sw, pw, kx * dw);
+        const j0 = min(Wo, lo(sw, pw, kx * dw)); // a tap can sit in the padding for every output column
         const j1 = max(j0, hi(sw, pw, kx * dw, W, Wo));
         for (let i = 0; i < Ho; i++) {
           const y = i * sh - ph + ky * dh;

@@ -1,0 +1,73 @@
+// Saving and loading models (safetensors, PyTorch names and layouts) and whole training checkpoints (model,
+// optimizer state, schedule position and RNG state) that resume to bit-identical results.
+import type { Module } from '../nn/module.js';
+import type { LRScheduler } from '../optim/lr_scheduler.js';
+import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
+import { defaultGenerator, type Generator } from '../random.js';
+import { decodeSafetensors, encodeSafetensors, type NamedArray, stateDictArrays } from './safetensors.js';
+
+/** The model's state dict as safetensors bytes (`safetensors.torch.load_file` reads them). */
+export function save(model: Module): Uint8Array {
+  return encodeSafetensors(stateDictArrays(model.stateDict()), { format: 'pt', producer: 'netdeconv' });
+}
+
+/** Loads safetensors bytes into `model` (strict: names and shapes must match, errors name them). */
+export function load(model: Module, bytes: Uint8Array, opts: { strict?: boolean; source?: string } = {}): void {
+  const { tensors } = decodeSafetensors(bytes, opts.source);
+  model.loadStateDict(tensors, { strict: opts.strict ?? true });
+}
+
+export interface TrainingState {
+  model: Module;
+  optimizer: Optimizer<object>;
+  scheduler?: LRScheduler | null;
+  generator?: Generator;
+  /** Anything else worth keeping (epoch, step, config), JSON-serialisable. */
+  extra?: Record<string, unknown>;
+}
+
+const MODEL = 'model.';
+const OPT = 'optimizer.';
+
+/** A training checkpoint: model and optimizer tensors, plus the optimizer's hyper-parameters, schedule and RNG. */
+export function saveCheckpoint(s: TrainingState): Uint8Array {
+  const tensors: Record<string, NamedArray> = stateDictArrays(s.model.stateDict(), MODEL);
+  const opt = s.optimizer.stateDict();
+  const scalars: Record<string, Record<string, number>> = {};
+  for (const [index, st] of Object.entries(opt.state)) {
+    for (const [key, v] of Object.entries(st)) {
+      if (typeof v === 'number') (scalars[index] ??= {})[key] = v;
+      else tensors[`${OPT}${index}.${key}`] = { shape: [v.length], dtype: 'F32', data: Float32Array.from(v) };
+    }
+  }
+  const meta = {
+    paramGroups: opt.paramGroups,
+    scalars,
+    scheduler: s.scheduler?.stateDict() ?? null,
+    generator: (s.generator ?? defaultGenerator).getState(),
+    extra: s.extra ?? {},
+  };
+  return encodeSafetensors(tensors, { format: 'netdeconv-checkpoint', state: JSON.stringify(meta) });
+}
+
+/** Restores a checkpoint into an existing model, optimizer, scheduler and generator; returns its `extra`. */
+export function loadCheckpoint(s: TrainingState, bytes: Uint8Array, source = 'checkpoint'): Record<string, unknown> {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  if (metadata.format !== 'netdeconv-checkpoint' || !metadata.state) throw new Error(`${source}: not a netdeconv training checkpoint (use load() for model weights)`);
+  const meta = JSON.parse(metadata.state) as { paramGroups: OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>>; scheduler: { lastEpoch: number; baseLrs: number[] } | null; generator: number[]; extra: Record<string, unknown> };
+  const model: Record<string, { shape: number[]; data: Float32Array | Float64Array }> = {};
+  const state: OptimizerStateDict['state'] = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name.startsWith(MODEL)) model[name.slice(MODEL.length)] = t;
+    else if (name.startsWith(OPT)) {
+      const [index, key] = name.slice(OPT.length).split('.');
+      (state[Number(index)] ??= {})[key] = Array.from(t.data);
+    }
+  }
+  for (const [index, sc] of Object.entries(meta.scalars)) Object.assign((state[Number(index)] ??= {}), sc);
+  s.model.loadStateDict(model);
+  s.optimizer.loadStateDict({ state, paramGroups: meta.paramGroups });
+  if (s.scheduler && meta.scheduler) s.scheduler.loadStateDict(meta.scheduler);
+  (s.generator ?? defaultGenerator).setState(meta.generator);
+  return meta.extra;
+}

@@ -1,0 +1,2 @@
+export { save, load, saveCheckpoint, loadCheckpoint, type TrainingState } from './checkpoint.js';
+export { encodeSafetensors, decodeSafetensors, type NamedArray, type DecodedSafetensors } from './safetensors.js';
