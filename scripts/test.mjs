@@ -1,7 +1,14 @@
-// Runs the test suite (tests/run.ts under tsx) and ends with the plain line CI reads: "N passed, N failed".
+// Runs the test suite (tests/run.ts) under Node (through tsx) or, with --deno, under Deno (the `deno` npm
+// package's binary), and ends with the plain line CI reads: "N passed, N failed". Other arguments select test files.
 import { spawn } from 'node:child_process';
 
-const child = spawn(process.execPath, ['--import', 'tsx', 'tests/run.ts', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const args = process.argv.slice(2);
+const deno = args.includes('--deno');
+const filters = args.filter((a) => a !== '--deno');
+const [cmd, cmdArgs] = deno
+  ? ['node_modules/.bin/deno', ['run', '-A', '--sloppy-imports', '--no-lock', 'tests/run.ts', ...filters]]
+  : [process.execPath, ['--import', 'tsx', 'tests/run.ts', ...filters]];
+const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
@@ -20,6 +27,6 @@ child.on('close', (code) => {
     process.exit(1);
   }
   const failed = total - passed - skipped;
-  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  console.log(`${deno ? 'deno: ' : ''}${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(failed > 0 || code !== 0 ? 1 : 0);
 });

@@ -11,8 +11,8 @@ export interface MaxPoolResult {
   indices: Int32Array;
 }
 
-/** Max pooling with −∞ padding, returning the argmax positions too. */
-export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): MaxPoolResult {
+/** Max pooling with −∞ padding; `indices` are flat positions in x of each window's maximum. */
+function maxPoolWithFlatIndices(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'>) {
   expectRank('maxPool2d', 'input', x, 4, '(N, C, H, W)');
   const info = pool2dInfo('maxPool2d', x.shape, kernelSize, opts);
   const be = activeBackend();
@@ -22,13 +22,18 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: Omit<Poo
     const b = activeBackend();
     return [fromStorage(b.scatterAdd(g.storageOn(b), indices, x.size, x.dtype), x.shape, x.dtype)];
   });
-  const plane = info.inHeight * info.inWidth;
+  return { out, indices, plane: info.inHeight * info.inWidth };
+}
+
+/** Max pooling, returning the argmax positions too. */
+export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): MaxPoolResult {
+  const { out, indices, plane } = maxPoolWithFlatIndices(x, kernelSize, opts);
   return { values: out, indices: indices.map((i) => i % plane) };
 }
 
 /** Max pooling (stride defaults to the kernel size). */
 export function maxPool2d(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): Tensor {
-  return maxPool2dWithIndices(x, kernelSize, opts).values;
+  return maxPoolWithFlatIndices(x, kernelSize, opts).out;
 }
 
 /** Average pooling; divides by kh·kw unless `countIncludePad` is false. */
