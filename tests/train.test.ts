@@ -44,9 +44,10 @@ forEachBackend('memory', (test, backend) => {
     }
     // The wasm arena reaches the largest kernel's working set in the first steps and never grows again.
     assert.ok(wasmBytes.every((b) => b === wasmBytes[0]), `${backend}: wasm memory ${wasmBytes.join(', ')}`);
-    // Tensor storage is garbage-collected inside this synchronous loop: array-buffer memory stays bounded.
-    const [first, last] = [jsBuffers[0], jsBuffers[jsBuffers.length - 1]];
-    assert.ok(last < first * 3 + 64e6, `${backend}: array buffers ${jsBuffers.map((b) => (b / 1e6).toFixed(1)).join(', ')} MB`);
+    // Tensor storage is garbage-collected inside this synchronous loop: array-buffer memory stays bounded. (A leak
+    // of every step's tensors would add megabytes per step; the minimum of the last samples ignores a late GC.)
+    const settled = Math.min(...jsBuffers.slice(-3));
+    assert.ok(settled < jsBuffers[0] * 3 + 64e6, `${backend}: array buffers ${jsBuffers.map((b) => (b / 1e6).toFixed(1)).join(', ')} MB`);
   });
 });
 
