@@ -7,7 +7,7 @@ import { fmtShape } from '../../backend/shape_info.js';
 import { isqrtNewtonSchulz } from '../../linalg/isqrt.js';
 import { defaultWeightAndBias_ } from '../init.js';
 import { Module } from '../module.js';
-import { checkDeconvOptions, covariance, effectiveBlock, updateRunning } from './stats.js';
+import { batchOrRunning, checkDeconvOptions, covariance, effectiveBlock } from './stats.js';
 
 export interface DelinearOptions {
   bias?: boolean;
@@ -60,18 +60,12 @@ export class Delinear extends Module {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`Delinear(${this.inFeatures}, ${this.outFeatures}): input ${fmtShape(x.shape)} must end in ${this.inFeatures} features`);
     }
-    let mean: Tensor;
-    let deconv: Tensor;
-    if (this.training) {
+    const statistics = () => {
       const X = x.reshape([-1, this.block]);
-      mean = X.mean(0);
-      deconv = isqrtNewtonSchulz(covariance(X.sub(mean), this.eps), this.nIter);
-      updateRunning(this.running_mean, mean, this.momentum);
-      updateRunning(this.running_deconv, deconv, this.momentum);
-    } else {
-      mean = this.running_mean.detach();
-      deconv = this.running_deconv.detach();
-    }
+      const mean = X.mean(0);
+      return { mean, deconv: isqrtNewtonSchulz(covariance(X.sub(mean), this.eps), this.nIter) };
+    };
+    const { mean, deconv } = batchOrRunning(this.training, statistics, { mean: this.running_mean, deconv: this.running_deconv }, this.momentum);
     const { weight, bias } = this.foldedWeights(mean, deconv);
     return linear(x, weight, bias);
   }

@@ -8,7 +8,7 @@ import { fmtShape } from '../../backend/shape_info.js';
 import { isqrtNewtonSchulz } from '../../linalg/isqrt.js';
 import { defaultWeightAndBias_ } from '../init.js';
 import { Module } from '../module.js';
-import { checkDeconvOptions, covariance, effectiveBlock, everyNthRow, updateRunning } from './stats.js';
+import { batchOrRunning, checkDeconvOptions, covariance, effectiveBlock, everyNthRow } from './stats.js';
 
 export interface FastDeconv2dOptions {
   stride?: number;
@@ -153,16 +153,8 @@ export class FastDeconv2d extends Module {
     }
     const frozen = this.freeze && this.counter > this.freezeIter;
     if (this.training) this.counter = (this.counter + 1) % (10 * this.freezeIter);
-    let mean: Tensor;
-    let deconv: Tensor;
-    if (this.training && !frozen) {
-      ({ mean, deconv } = this.batchStatistics(x));
-      updateRunning(this.running_mean, mean, this.momentum);
-      updateRunning(this.running_deconv, deconv, this.momentum);
-    } else {
-      mean = this.running_mean.detach();
-      deconv = this.running_deconv.detach();
-    }
+    const running = { mean: this.running_mean, deconv: this.running_deconv };
+    const { mean, deconv } = batchOrRunning(this.training && !frozen, () => this.batchStatistics(x), running, this.momentum);
     const { weight, bias } = this.foldedWeights(mean, deconv);
     return conv2d(x, weight, bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
   }

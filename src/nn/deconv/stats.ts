@@ -52,6 +52,23 @@ export function updateRunning(buffer: Tensor, value: Tensor, momentum: number): 
   });
 }
 
+export interface Whitening {
+  mean: Tensor;
+  deconv: Tensor;
+}
+
+/**
+ * The whitening a layer uses this step: fresh batch statistics (which also update the running averages), or, in
+ * eval mode and on frozen steps, the running buffers as constants.
+ */
+export function batchOrRunning(fresh: boolean, compute: () => Whitening, running: Whitening, momentum: number): Whitening {
+  if (!fresh) return { mean: running.mean.detach(), deconv: running.deconv.detach() };
+  const w = compute();
+  updateRunning(running.mean, w.mean, momentum);
+  updateRunning(running.deconv, w.deconv, momentum);
+  return w;
+}
+
 /** buffer ← value, in place. */
 export function copyInto(buffer: Tensor, value: Tensor): void {
   noGrad(() => buffer.data.set(value.data));
