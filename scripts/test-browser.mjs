@@ -39,6 +39,8 @@ try {
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('ready'), null, { timeout: 60_000 });
   const ready = await page.textContent('#status');
   check('the worker loads the digits and the wasm backend', /backend wasm/.test(ready), ready);
+  const isolated = await page.evaluate(() => crossOriginIsolated);
+  check('the page is cross-origin isolated, so the kernels run on several threads', isolated && /\d+ threads/.test(ready), ready);
 
   await page.click('#lrfind');
   await page.waitForFunction(() => document.getElementById('status').textContent.includes('suggested peak lr'), null, { timeout: 120_000 });

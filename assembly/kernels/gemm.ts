@@ -39,14 +39,14 @@ function packA(dst: usize, a: usize, m: i32, k: i32, transA: i32, i0: i32, mc: i
   }
 }
 
-/** Packs op(B)[p0:p0+kc, j0:j0+nc] as panels of NR columns: panel c holds kc rows of NR values. */
-function packB(dst: usize, b: usize, k: i32, n: i32, transB: i32, p0: i32, kc: i32, j0: i32, nc: i32): void {
+/** Packs op(B)[p0:p0+kc, j0:j0+nc] as panels of NR columns: panel c holds kc rows of NR values. B's stored rows are ldb apart. */
+function packB(dst: usize, b: usize, ldb: i32, transB: i32, p0: i32, kc: i32, j0: i32, nc: i32): void {
   for (let jr = 0; jr < nc; jr += NR) {
     const panel = dst + (<usize>(jr * kc) << 2);
     const cols = min(NR, nc - jr);
     if (!transB && cols == NR) {
       for (let p = 0; p < kc; p++) {
-        const src = at(b, (p0 + p) * n + j0 + jr);
+        const src = at(b, (p0 + p) * ldb + j0 + jr);
         v128.store(at(panel, p * NR), v128.load(src));
         v128.store(at(panel, p * NR + 4), v128.load(src, 16));
       }
@@ -56,7 +56,7 @@ function packB(dst: usize, b: usize, k: i32, n: i32, transB: i32, p0: i32, kc: i
       const j = j0 + jr + c;
       for (let p = 0; p < kc; p++) {
         let v: f32 = 0;
-        if (c < cols) v = transB ? load<f32>(at(b, j * k + p0 + p)) : load<f32>(at(b, (p0 + p) * n + j));
+        if (c < cols) v = transB ? load<f32>(at(b, j * ldb + p0 + p)) : load<f32>(at(b, (p0 + p) * ldb + j));
         store<f32>(at(panel, p * NR + c), v);
       }
     }
@@ -129,31 +129,33 @@ export function gemm_scratch_floats(n: i32): i32 {
 }
 
 /**
- * C[m×n] = op(A)·op(B), or C += op(A)·op(B) when `accumulate`. A is (m×k), or (k×m) when transA; B is (k×n), or
- * (n×k) when transB; all row-major and densely packed. `scratch` holds gemm_scratch_floats(n) floats, 16-byte aligned.
+ * C[m×n] = op(A)·op(B), or C += op(A)·op(B) when `accumulate`. A is (m×k), or (k×m) when transA, densely packed;
+ * B is (k×n), or (n×k) when transB, with its stored rows ldb floats apart; C's rows are ldc floats apart (so a
+ * block of columns of a larger product is one call: the threaded split). `scratch` holds gemm_scratch_floats(n)
+ * floats, 16-byte aligned.
  */
-export function gemm_f32(c: usize, a: usize, b: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32, accumulate: i32, scratch: usize): void {
+export function gemm_f32(c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i32, n: i32, k: i32, transA: i32, transB: i32, accumulate: i32, scratch: usize): void {
   if (k == 0) {
-    if (!accumulate) memory.fill(c, 0, <usize>(m * n) << 2);
+    if (!accumulate) for (let i = 0; i < m; i++) memory.fill(at(c, i * ldc), 0, <usize>n << 2);
     return;
   }
   const pa = scratch;
   const pb = at(scratch, GEMM_MC * GEMM_KC);
   const tile = at(pb, ((n + NR - 1) / NR) * NR * GEMM_KC);
   const direct = !transB && k <= DIRECT_B_MAX_K;
-  const bstride: usize = direct ? <usize>n << 2 : <usize>NR << 2;
+  const bstride: usize = direct ? <usize>ldb << 2 : <usize>NR << 2;
   for (let p0 = 0; p0 < k; p0 += GEMM_KC) {
     const kc = min(GEMM_KC, k - p0);
     const add = accumulate != 0 || p0 > 0;
-    if (!direct) packB(pb, b, k, n, transB, p0, kc, 0, n);
+    if (!direct) packB(pb, b, ldb, transB, p0, kc, 0, n);
     for (let i0 = 0; i0 < m; i0 += GEMM_MC) {
       const mc = min(GEMM_MC, m - i0);
       packA(pa, a, m, k, transA, i0, mc, p0, kc);
       for (let jr = 0; jr < n; jr += NR) {
-        const bp = direct ? at(b, p0 * n + jr) : at(pb, jr * kc);
+        const bp = direct ? at(b, p0 * ldb + jr) : at(pb, jr * kc);
         const cols = min(NR, n - jr);
         for (let ir = 0; ir < mc; ir += MR) {
-          microkernel(kc, at(pa, ir * kc), bp, bstride, at(c, (i0 + ir) * n + jr), n, min(MR, mc - ir), cols, add, tile);
+          microkernel(kc, at(pa, ir * kc), bp, bstride, at(c, (i0 + ir) * ldc + jr), ldc, min(MR, mc - ir), cols, add, tile);
         }
       }
     }

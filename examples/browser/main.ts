@@ -88,7 +88,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   switch (m.type) {
     case 'ready':
-      status(`ready: ${m.train} training and ${m.test} test digits, backend ${m.backend}`);
+      status(`ready: ${m.train} training and ${m.test} test digits, backend ${m.backend}, ${m.threads} thread${m.threads > 1 ? 's' : ''}`);
       setRunning(false);
       break;
     case 'step': {

@@ -7,7 +7,7 @@ export type ToWorker =
   | { type: 'lrfind'; variant: Variant };
 
 export type FromWorker =
-  | { type: 'ready'; backend: string; train: number; test: number }
+  | { type: 'ready'; backend: string; threads: number; train: number; test: number }
   | { type: 'step'; variant: Variant; step: number; loss: number; imagesPerSecond: number }
   | { type: 'eval'; variant: Variant; step: number; accuracy: number }
   | { type: 'predictions'; variant: Variant; pixels: Uint8Array; labels: number[]; predicted: number[] }

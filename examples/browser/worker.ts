@@ -1,7 +1,7 @@
 // The training worker: loads the digits, builds the BatchNorm CNN and/or its deconvolution twin, and trains them
 // step by step (interleaved, from the same seed), posting losses, accuracies and predictions to the page. It yields
 // between steps so a 'stop' message is seen at once, and the page never blocks.
-import { data, evaluate, manualSeed, nn, noGrad, optim, getBackend, type Tensor } from '../../src/index.js';
+import { data, evaluate, getBackend, getNumThreads, manualSeed, nn, noGrad, optim, type Tensor } from '../../src/index.js';
 import type { FromWorker, ToWorker, Variant } from './protocol.js';
 
 const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
@@ -24,7 +24,7 @@ const train = split.train.normalize(mean, std);
 const test = split.test.normalize(mean, std);
 const gridBatch = test.subset(Int32Array.from({ length: 16 }, (_, i) => i));
 const gridPixels = Uint8Array.from(split.test.images.subarray(0, 16 * 784), (v) => Math.round(v * 255));
-post({ type: 'ready', backend: getBackend(), train: train.length, test: test.length });
+post({ type: 'ready', backend: getBackend(), threads: getNumThreads(), train: train.length, test: test.length });
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 

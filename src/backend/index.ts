@@ -1,10 +1,10 @@
 // Registers the backends. The reference backend ('js') is always available; 'wasm' compiles its module on first use.
 import { createJsBackend } from './js/index.js';
-import { registerBackend, setBackend } from './registry.js';
-import { createWasmBackend } from './wasm/index.js';
+import { initBackend, readyBackend, registerBackend, setBackend } from './registry.js';
+import { createWasmBackend, type WasmBackend } from './wasm/index.js';
 
 registerBackend('js', createJsBackend);
-registerBackend('wasm', createWasmBackend, true);
+registerBackend('wasm', () => createWasmBackend(), true);
 
 let warned = false;
 
@@ -24,7 +24,32 @@ export async function initDefaultBackend(): Promise<string> {
   }
 }
 
+/**
+ * Sets how many threads the wasm backend's GEMMs and convolutions use (the default: every core the runtime
+ * reports). Results are bit-identical for any count. Resolves to the count in effect: 1 where memory cannot be
+ * shared between threads (a web page without cross-origin isolation).
+ */
+export async function setNumThreads(n: number): Promise<number> {
+  const wasm = (await initBackend('wasm')) as WasmBackend;
+  return wasm.setThreads(n);
+}
+
+/** Threads the wasm backend uses (1 before it is initialised). */
+export function getNumThreads(): number {
+  return wasmIfReady()?.threads() ?? 1;
+}
+
 export { setBackend, getBackend, listBackends, activeBackend } from './registry.js';
 export type { Backend, Kernels, KernelName, UnaryOp, BinaryOp } from './backend.js';
 export { KERNEL_NAMES } from './backend.js';
 export type { DType, FloatArray } from './dtype.js';
+
+/** The wasm backend if it has been initialised. */
+function wasmIfReady(): WasmBackend | null {
+  try {
+    return readyBackend('wasm') as WasmBackend;
+  } catch {
+    return null;
+  }
+}
+

@@ -24,6 +24,12 @@ export function listBackends(): string[] {
  * Returns a Promise because a wasm backend compiles its module on first use; await it before computing.
  */
 export async function setBackend(name: string): Promise<Backend> {
+  current = await initBackend(name);
+  return current;
+}
+
+/** Makes a backend ready (compiling its module on first use) without making it the active one. */
+export async function initBackend(name: string): Promise<Backend> {
   const factory = factories.get(name);
   if (!factory) throw new Error(`setBackend: unknown backend '${name}' (available: ${listBackends().map((n) => `'${n}'`).join(', ')})`);
   let backend = ready.get(name);
@@ -31,7 +37,6 @@ export async function setBackend(name: string): Promise<Backend> {
     backend = await factory();
     ready.set(name, backend);
   }
-  current = backend;
   return backend;
 }
 

@@ -45,7 +45,9 @@ export class Arena {
 
   /** A float32 view of the whole memory (a new one after growth: growing detaches the old buffer). */
   get f32(): Float32Array {
-    if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
+    const buffer = this.memory.buffer;
+    // A grown memory detaches old views (or, when shared, leaves them at the old length): re-derive.
+    if (this.view.buffer !== buffer || this.view.byteLength !== buffer.byteLength) this.view = new Float32Array(buffer);
     return this.view;
   }
 

@@ -8,13 +8,14 @@ import type { Im2colInfo } from '../backend.js';
 import type { DType, FloatArray } from '../dtype.js';
 import type { Conv2dInfo } from '../shape_info.js';
 import { type Arena, expectSize } from './arena.js';
+import type { Gemm } from './gemm.js';
 import type { KernelExports } from './loader.js';
 
 /** Floats of patch matrix per chunk (16 MiB): big enough for full-speed GEMMs, small enough to stay modest. */
 const CHUNK_FLOATS = 1 << 22;
 const F = 4; // bytes per float
 
-export function makeConvKernels(k: KernelExports, arena: Arena) {
+export function makeConvKernels(k: KernelExports, gemm: Gemm, arena: Arena) {
   function dims(info: Conv2dInfo | Im2colInfo) {
     const groups = 'groups' in info ? info.groups : 1;
     const cout = 'outChannels' in info ? info.outChannels : 0;
@@ -56,13 +57,13 @@ export function makeConvKernels(k: KernelExports, arena: Arena) {
     expectSize('conv2d', 'input', x, info.batch * plane);
     expectSize('conv2d', 'weight', w, cout * kk);
     const ySize = info.batch * cout * L;
-    const [px, pw, py, pcols, pwide, ps] = arena.layout('conv2d', x.length, w.length, ySize, rows * chunk * L, cout * chunk * L, k.gemm_scratch_floats(chunk * L));
+    const [px, pw, py, pcols, pwide, ps] = arena.layout('conv2d', x.length, w.length, ySize, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(chunk * L));
     arena.put(px, x);
     arena.put(pw, w);
     chunks(info.batch, chunk, (n0, nb) => {
       const width = nb * L;
       unfoldChunk(pcols, px, n0, nb, info, L, plane);
-      for (let g = 0; g < groups; g++) k.gemm_f32(pwide + g * og * width * F, pw + g * og * kk * F, pcols + g * kk * width * F, og, width, kk, 0, 0, 0, ps);
+      for (let g = 0; g < groups; g++) gemm.run(ps, pwide + g * og * width * F, width, pw + g * og * kk * F, pcols + g * kk * width * F, width, og, width, kk, false, false, false);
       fromWide(py + n0 * cout * L * F, pwide, nb, cout, L);
     });
     return arena.take(py, ySize);
@@ -72,14 +73,14 @@ export function makeConvKernels(k: KernelExports, arena: Arena) {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2dBackwardInput', 'dy', dy, info.batch * cout * L);
     expectSize('conv2dBackwardInput', 'weight', w, cout * kk);
-    const [pdy, pw, pdx, pcols, pwide, ps] = arena.layout('conv2dBackwardInput', dy.length, w.length, info.batch * plane, rows * chunk * L, cout * chunk * L, k.gemm_scratch_floats(chunk * L));
+    const [pdy, pw, pdx, pcols, pwide, ps] = arena.layout('conv2dBackwardInput', dy.length, w.length, info.batch * plane, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(chunk * L));
     arena.put(pdy, dy);
     arena.put(pw, w);
     arena.zero(pdx, info.batch * plane);
     chunks(info.batch, chunk, (n0, nb) => {
       const width = nb * L;
       toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-      for (let g = 0; g < groups; g++) k.gemm_f32(pcols + g * kk * width * F, pw + g * og * kk * F, pwide + g * og * width * F, kk, width, og, 1, 0, 0, ps);
+      for (let g = 0; g < groups; g++) gemm.run(ps, pcols + g * kk * width * F, width, pw + g * og * kk * F, pwide + g * og * width * F, width, kk, width, og, true, false, false);
       for (let i = 0; i < nb; i++) col2imAt(pdx + (n0 + i) * plane * F, pcols + i * L * F, width, info);
     });
     return arena.take(pdx, info.batch * plane);
@@ -89,14 +90,14 @@ export function makeConvKernels(k: KernelExports, arena: Arena) {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2dBackwardFilter', 'input', x, info.batch * plane);
     expectSize('conv2dBackwardFilter', 'dy', dy, info.batch * cout * L);
-    const [px, pdy, pdw, pcols, pwide, ps] = arena.layout('conv2dBackwardFilter', x.length, dy.length, cout * kk, rows * chunk * L, cout * chunk * L, k.gemm_scratch_floats(kk));
+    const [px, pdy, pdw, pcols, pwide, ps] = arena.layout('conv2dBackwardFilter', x.length, dy.length, cout * kk, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk));
     arena.put(px, x);
     arena.put(pdy, dy);
     chunks(info.batch, chunk, (n0, nb) => {
       const width = nb * L;
       unfoldChunk(pcols, px, n0, nb, info, L, plane);
       toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-      for (let g = 0; g < groups; g++) k.gemm_f32(pdw + g * og * kk * F, pwide + g * og * width * F, pcols + g * kk * width * F, og, kk, width, 0, 1, n0 > 0 ? 1 : 0, ps);
+      for (let g = 0; g < groups; g++) gemm.run(ps, pdw + g * og * kk * F, kk, pwide + g * og * width * F, pcols + g * kk * width * F, width, og, kk, width, false, true, n0 > 0);
     });
     return arena.take(pdw, cout * kk);
   }

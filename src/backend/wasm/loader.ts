@@ -1,13 +1,13 @@
 // Loads the kernel module: the relaxed-SIMD build where the runtime validates it (fused multiply-add), otherwise
 // the baseline SIMD build. JS owns the memory (imported), so it can grow it and re-derive views.
 import { MAX_PAGES } from './arena.js';
-import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './kernels.bytes.js';
+import { RELAXED_SHARED_WASM_BASE64, RELAXED_WASM_BASE64, SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from './kernels.bytes.js';
 
 type Ptr = number;
 
 /** The exports of assembly/index.ts: pointer-and-size kernels that never allocate (see assembly/kernels). */
 export interface KernelExports {
-  gemm_f32(c: Ptr, a: Ptr, b: Ptr, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
+  gemm_f32(c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_scratch_floats(n: number): number;
   heap_base(): Ptr;
   im2col_f32(cols: Ptr, ld: number, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
@@ -25,8 +25,12 @@ export interface KernelExports {
 export interface LoadedKernels {
   exports: KernelExports;
   memory: WebAssembly.Memory;
+  /** The compiled module, for worker threads to instantiate on the same (shared) memory. */
+  module: WebAssembly.Module;
   /** Which binary was picked. */
   flavour: 'relaxed-simd' | 'simd';
+  /** Whether the memory is shared (the threaded build). */
+  shared: boolean;
 }
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
@@ -41,12 +45,14 @@ export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(decodeBase64(SIMD_WASM_BASE64));
 }
 
-export async function loadKernels(): Promise<LoadedKernels> {
-  const relaxed = decodeBase64(RELAXED_WASM_BASE64);
+/** Loads the kernels; with `shared`, the build whose memory is a shared WebAssembly.Memory (for threads). */
+export async function loadKernels(shared = false): Promise<LoadedKernels> {
+  const relaxed = decodeBase64(shared ? RELAXED_SHARED_WASM_BASE64 : RELAXED_WASM_BASE64);
   const useRelaxed = WebAssembly.validate(relaxed);
-  const bytes = useRelaxed ? relaxed : decodeBase64(SIMD_WASM_BASE64);
+  const bytes = useRelaxed ? relaxed : decodeBase64(shared ? SIMD_SHARED_WASM_BASE64 : SIMD_WASM_BASE64);
   if (!useRelaxed && !WebAssembly.validate(bytes)) throw new Error('this runtime does not support WebAssembly SIMD');
-  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
-  return { exports: instance.exports as unknown as KernelExports, memory, flavour: useRelaxed ? 'relaxed-simd' : 'simd' };
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared });
+  const module = await WebAssembly.compile(bytes);
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return { exports: instance.exports as unknown as KernelExports, memory, module, flavour: useRelaxed ? 'relaxed-simd' : 'simd', shared };
 }

@@ -1,0 +1,115 @@
+// Multi-threaded kernels: bit-identical to one thread over fast-check shapes; the pool starts and stops cleanly
+// (a process that used it exits by itself); a kernel failing in a worker surfaces as a clear error on the caller.
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Backend } from '../src/backend/backend.js';
+import { activeBackend, getNumThreads, setBackend, setNumThreads } from '../src/backend/index.js';
+import { conv2dInfo } from '../src/backend/shape_info.js';
+import { loadKernels } from '../src/backend/wasm/loader.js';
+import { ThreadPool, threadsSupported } from '../src/backend/wasm/pool.js';
+
+const test = suite('threads');
+let wasm: Backend;
+test.before(async () => {
+  wasm = await setBackend('wasm');
+});
+test.after(async () => {
+  await setNumThreads(2);
+});
+
+/** Deterministic pseudo-random floats from a seed (large inputs without fast-check generating every value). */
+function floats(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+}
+
+/** Runs `f` with 1 thread and with `threads`, returning both results. */
+async function oneAndMany<T>(threads: number, f: () => T): Promise<[T, T]> {
+  await setNumThreads(1);
+  const one = f();
+  await setNumThreads(threads);
+  return [one, f()];
+}
+
+test('shared memory is available here, and setNumThreads reports the count in effect', async () => {
+  assert.ok(threadsSupported());
+  assert.is(await setNumThreads(3), 3);
+  assert.is(getNumThreads(), 3);
+  try {
+    await setNumThreads(0);
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /setNumThreads: expected a positive integer, got 0/);
+  }
+});
+
+test('matmul: 2 and 3 threads give bit-identical results to 1, for every shape and transpose', async () => {
+  const shapes = fc.record({
+    m: fc.integer({ min: 1, max: 70 }), k: fc.integer({ min: 1, max: 300 }), n: fc.integer({ min: 16, max: 300 }),
+    transA: fc.boolean(), transB: fc.boolean(), threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(shapes, async (d) => {
+      const a = floats(d.m * d.k, d.seed);
+      const b = floats(d.k * d.n, d.seed + 1);
+      const [one, many] = await oneAndMany(d.threads, () => Array.from(wasm.view(wasm.matmul(a, b, 1, d.m, d.k, d.n, d.transA, d.transB, 'float32'), d.m * d.n, 'float32')));
+      return one.every((v, i) => Object.is(v, many[i]));
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test('conv2d forward and both backward passes: bit-identical across thread counts', async () => {
+  const geometry = fc.record({
+    batch: fc.integer({ min: 1, max: 5 }), c: fc.integer({ min: 1, max: 9 }), o: fc.integer({ min: 2, max: 17 }),
+    hw: fc.integer({ min: 4, max: 14 }), k: fc.constantFrom(1, 3), stride: fc.integer({ min: 1, max: 2 }), seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(geometry, async (g) => {
+      const info = conv2dInfo('t', [g.batch, g.c, g.hw, g.hw], [g.o, g.c, g.k, g.k], { stride: g.stride, padding: g.k >> 1 });
+      const x = floats(g.batch * g.c * g.hw * g.hw, g.seed);
+      const w = floats(g.o * g.c * g.k * g.k, g.seed + 1);
+      const dy = floats(g.batch * g.o * info.outHeight * info.outWidth, g.seed + 2);
+      const run = () => [
+        Array.from(wasm.conv2d(x, w, info, 'float32') as Float32Array),
+        Array.from(wasm.conv2dBackwardInput(dy, w, info, 'float32') as Float32Array),
+        Array.from(wasm.conv2dBackwardFilter(x, dy, info, 'float32') as Float32Array),
+      ];
+      const [one, many] = await oneAndMany(2, run);
+      return one.every((arr, j) => arr.every((v, i) => Object.is(v, many[j][i])));
+    }),
+    { numRuns: 25 },
+  );
+});
+
+test('a process that used the pool exits by itself when its work is done', () => {
+  const script = `
+    const m = await import('./dist/index.js');
+    await m.setNumThreads(3);
+    const a = m.tensor(Array.from({ length: 200 * 200 }, (_, i) => Math.sin(i)), [200, 200]);
+    console.log('threads', m.getNumThreads(), 'sum', a.matmul(a).sum().item().toFixed(3));
+  `;
+  const args = 'Deno' in globalThis ? ['eval', script] : ['--input-type=module', '-e', script];
+  const out = execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000 });
+  assert.match(out, /threads 3 sum -?\d/);
+});
+
+test('a kernel that fails in a worker surfaces on the caller with the worker\'s message', async () => {
+  const loaded = await loadKernels(true);
+  const pool = await ThreadPool.create(1, loaded.module, loaded.memory);
+  try {
+    // A C pointer far past the end of memory: the worker's store traps.
+    const bad = [0x7ffffff0, 8, 0, 0, 8, 8, 8, 8, 0, 0, 0, 1 << 20];
+    assert.throws(() => pool.run([bad], () => undefined), /wasm kernel failed in a worker thread: worker 0: .*out of bounds/);
+  } finally {
+    pool.close();
+  }
+});
+
+test('the active backend is left as the wasm backend', () => {
+  assert.is(activeBackend().name, 'wasm');
+});
+
+test.run();
