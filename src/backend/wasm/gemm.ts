@@ -8,7 +8,7 @@ import type { ThreadPool } from './pool.js';
 
 const NR = 8; // the kernel's register-tile width: column blocks are multiples of it
 /** Below this many multiply-adds a product runs on one thread (waking workers costs more). */
-const MIN_THREADED_WORK = 1 << 18;
+const MIN_THREADED_WORK = 1 << 22;
 
 export class Gemm {
   pool: ThreadPool | null = null;
