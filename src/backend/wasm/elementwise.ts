@@ -59,9 +59,14 @@ export function makeElementwiseKernels(k: KernelExports, arena: Arena) {
     return [info.batch * info.channels, info.inHeight, info.inWidth, info.outHeight, info.outWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW];
   }
 
+  /** Elements of a pooling call's input and output. */
+  function poolSizes(info: Pool2dInfo): { inSize: number; outSize: number } {
+    const planes = info.batch * info.channels;
+    return { inSize: planes * info.inHeight * info.inWidth, outSize: planes * info.outHeight * info.outWidth };
+  }
+
   function maxPool2d(x: FloatArray, info: Pool2dInfo, _dtype: DType): ValuesAndIndices<FloatArray> {
-    const inSize = info.batch * info.channels * info.inHeight * info.inWidth;
-    const outSize = info.batch * info.channels * info.outHeight * info.outWidth;
+    const { inSize, outSize } = poolSizes(info);
     expectSize('maxPool2d', 'x', x, inSize);
     const [px, po, pi] = arena.layout('maxPool2d', inSize, outSize, outSize);
     arena.put(px, x);
@@ -72,8 +77,7 @@ export function makeElementwiseKernels(k: KernelExports, arena: Arena) {
   }
 
   function avgPool2d(x: FloatArray, info: Pool2dInfo, _dtype: DType): FloatArray {
-    const inSize = info.batch * info.channels * info.inHeight * info.inWidth;
-    const outSize = info.batch * info.channels * info.outHeight * info.outWidth;
+    const { inSize, outSize } = poolSizes(info);
     expectSize('avgPool2d', 'x', x, inSize);
     const [px, po] = arena.layout('avgPool2d', inSize, outSize);
     arena.put(px, x);
@@ -82,8 +86,7 @@ export function makeElementwiseKernels(k: KernelExports, arena: Arena) {
   }
 
   function avgPool2dBackward(dy: FloatArray, info: Pool2dInfo, _dtype: DType): FloatArray {
-    const inSize = info.batch * info.channels * info.inHeight * info.inWidth;
-    const outSize = info.batch * info.channels * info.outHeight * info.outWidth;
+    const { inSize, outSize } = poolSizes(info);
     expectSize('avgPool2dBackward', 'dy', dy, outSize);
     const [pdy, pdx] = arena.layout('avgPool2dBackward', outSize, inSize);
     arena.put(pdy, dy);
