@@ -70,11 +70,11 @@ export function compareReportHtml(runs: CompareRun[], summary: CompareSummary[],
     .join('');
   const metaRows = Object.entries(meta).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>netdeconv: BatchNorm vs network deconvolution</title>
-<style>body{font-family:sans-serif;max-width:720px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>
+<style>body{font-family:sans-serif;max-width:720px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child,.setup td{text-align:left}</style></head><body>
 <h1>BatchNorm vs network deconvolution</h1>
 <table><tr><th>model</th><th>test accuracy (mean ± std)</th><th>final train loss</th><th>images/s</th><th>seeds</th></tr>${rows}</table>
 ${lineChart([{ label: 'BatchNorm', color: COLORS.bn, values: mean('bn') }, { label: 'deconvolution', color: COLORS.deconv, values: mean('deconv') }], 'Training loss (mean over seeds, smoothed)', 'cross-entropy loss')}
 ${accuracyChart(runs)}
-<h2>Setup</h2><table>${metaRows}</table></body></html>
+<h2>Setup</h2><table class="setup">${metaRows}</table></body></html>
 `;
 }
