@@ -280,8 +280,11 @@ const runIsqrt = (fx: Fixture) => {
   check(fx, 'grad_A', A.grad!.data);
 };
 
-const runFastDeconv = (fx: Fixture) => {
-  const m = fastDeconvFrom(fx.config);
+/**
+ * The procedure shared by fast_deconv2d and delinear: load the state, eval on x (buffers unchanged), then one
+ * training step on x, backpropagating sum(y ∘ grad_y), and the running buffers after it.
+ */
+function evalThenTrainStep(fx: Fixture, m: nn.FastDeconv2d | nn.Delinear): void {
   m.loadStateDict(fx.inputs.state);
   m.eval();
   check(fx, 'y_eval', m.forward(t(fx.inputs.x)).data);
@@ -295,7 +298,9 @@ const runFastDeconv = (fx: Fixture) => {
   if (fx.config.bias) check(fx, 'grad_bias', m.bias!.grad!.data);
   check(fx, 'state_after_train/running_mean', m.running_mean.data);
   check(fx, 'state_after_train/running_deconv', m.running_deconv.data);
-};
+}
+
+const runFastDeconv = (fx: Fixture) => evalThenTrainStep(fx, fastDeconvFrom(fx.config));
 
 const runFastDeconvFreeze = (fx: Fixture) => {
   const c = fx.config;
@@ -352,20 +357,7 @@ const runChannelDeconv = (fx: Fixture) => {
 
 const runDelinear = (fx: Fixture) => {
   const c = fx.config;
-  const m = new nn.Delinear(c.in_features, c.out_features, { bias: c.bias, eps: c.eps, nIter: c.n_iter, momentum: c.momentum, block: c.block });
-  m.loadStateDict(fx.inputs.state);
-  m.eval();
-  check(fx, 'y_eval', m.forward(t(fx.inputs.x)).data);
-  m.train();
-  const x = t(fx.inputs.x, true);
-  const y = m.forward(x);
-  check(fx, 'y_train', y.data);
-  backpropWith(y, t(fx.inputs.grad_y));
-  check(fx, 'grad_x', x.grad!.data);
-  check(fx, 'grad_weight', m.weight.grad!.data);
-  if (c.bias) check(fx, 'grad_bias', m.bias!.grad!.data);
-  check(fx, 'state_after_train/running_mean', m.running_mean.data);
-  check(fx, 'state_after_train/running_deconv', m.running_deconv.data);
+  evalThenTrainStep(fx, new nn.Delinear(c.in_features, c.out_features, { bias: c.bias, eps: c.eps, nIter: c.n_iter, momentum: c.momentum, block: c.block }));
 };
 
 const RUNNERS: Record<string, (fx: Fixture) => void> = {

@@ -40,11 +40,6 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** Whether this runtime can run WebAssembly SIMD at all. */
-export function wasmSimdSupported(): boolean {
-  return typeof WebAssembly === 'object' && WebAssembly.validate(decodeBase64(SIMD_WASM_BASE64));
-}
-
 /** Loads the kernels; with `shared`, the build whose memory is a shared WebAssembly.Memory (for threads). */
 export async function loadKernels(shared = false): Promise<LoadedKernels> {
   const relaxed = decodeBase64(shared ? RELAXED_SHARED_WASM_BASE64 : RELAXED_WASM_BASE64);
