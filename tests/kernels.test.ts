@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend/backend.js';
 import { activeBackend, setBackend } from '../src/backend/index.js';
 import { conv2dInfo, pool2dInfo } from '../src/backend/shape_info.js';
-import { Arena } from '../src/backend/wasm/arena.js';
+import { Heap } from '../src/backend/wasm/heap.js';
 
 const test = suite('kernels: wasm vs js');
 let js: Backend;
@@ -196,12 +196,12 @@ test('max and average pooling, forward and backward', () => {
 });
 
 test('a buffer of the wrong size is a clear error, not a wasm trap', () => {
-  assert.throws(() => wasm.matmul(new Float32Array(5), new Float32Array(6), 1, 2, 3, 2, false, false, 'float32'), /wasm matmul: a has 5 elements, the shapes need 6/);
+  assert.throws(() => wasm.matmul(wasm.fromArray(new Float32Array(5)), wasm.fromArray(new Float32Array(6)), 1, 2, 3, 2, false, false, 'float32'), /wasm matmul: a has 5 elements, the shapes need 6/);
 });
 
 test('running out of wasm memory is a clear error with the sizes', () => {
-  const arena = new Arena(new WebAssembly.Memory({ initial: 1, maximum: 2 }), 1024);
-  assert.throws(() => arena.layout('conv2d', 1 << 20), /wasm backend: out of memory in conv2d: it needs 4\.0 MiB of scratch, the memory holds 0\.1 MiB and cannot grow to it/);
+  const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 2 }), 1024);
+  assert.throws(() => heap.call('conv2d', [], [1 << 20], [], () => {}), /wasm backend: out of memory in conv2d: it needs 4\.0 MiB more, 0\.0 MiB is in use, the memory holds 0\.1 MiB and cannot grow to hold it/);
 });
 
 test('the active backend is restored', () => {

@@ -52,8 +52,8 @@ test('matmul: 2 and 3 threads give bit-identical results to 1, for every shape a
   });
   await fc.assert(
     fc.asyncProperty(shapes, async (d) => {
-      const a = floats(d.m * d.k, d.seed);
-      const b = floats(d.k * d.n, d.seed + 1);
+      const a = wasm.fromArray(floats(d.m * d.k, d.seed));
+      const b = wasm.fromArray(floats(d.k * d.n, d.seed + 1));
       const [one, many] = await oneAndMany(d.threads, () => Array.from(wasm.view(wasm.matmul(a, b, 1, d.m, d.k, d.n, d.transA, d.transB, 'float32'), d.m * d.n, 'float32')));
       return one.every((v, i) => Object.is(v, many[i]));
     }),
@@ -69,13 +69,14 @@ test('conv2d forward and both backward passes: bit-identical across thread count
   await fc.assert(
     fc.asyncProperty(geometry, async (g) => {
       const info = conv2dInfo('t', [g.batch, g.c, g.hw, g.hw], [g.o, g.c, g.k, g.k], { stride: g.stride, padding: g.k >> 1 });
-      const x = floats(g.batch * g.c * g.hw * g.hw, g.seed);
-      const w = floats(g.o * g.c * g.k * g.k, g.seed + 1);
-      const dy = floats(g.batch * g.o * info.outHeight * info.outWidth, g.seed + 2);
+      const x = wasm.fromArray(floats(g.batch * g.c * g.hw * g.hw, g.seed));
+      const w = wasm.fromArray(floats(g.o * g.c * g.k * g.k, g.seed + 1));
+      const dy = wasm.fromArray(floats(g.batch * g.o * info.outHeight * info.outWidth, g.seed + 2));
+      const values = (s: unknown) => Array.from(wasm.view(s, (s as { size: number }).size, 'float32'));
       const run = () => [
-        Array.from(wasm.conv2d(x, w, info, 'float32') as Float32Array),
-        Array.from(wasm.conv2dBackwardInput(dy, w, info, 'float32') as Float32Array),
-        Array.from(wasm.conv2dBackwardFilter(x, dy, info, 'float32') as Float32Array),
+        values(wasm.conv2d(x, w, info, 'float32')),
+        values(wasm.conv2dBackwardInput(dy, w, info, 'float32')),
+        values(wasm.conv2dBackwardFilter(x, dy, info, 'float32')),
       ];
       const [one, many] = await oneAndMany(2, run);
       return one.every((arr, j) => arr.every((v, i) => Object.is(v, many[j][i])));

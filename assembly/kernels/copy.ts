@@ -1,5 +1,5 @@
-// Strided block copies, f32: the layout changes around the batched convolution GEMMs
-// ((images, channels, L) ↔ (channels, images·L)).
+// Copies, f32: strided block copies for the layout changes around the batched convolution GEMMs
+// ((images, channels, L) ↔ (channels, images·L)), strided runs for data movement, fills, and scatter-add.
 
 /** For i < n1, j < n2: copy `len` floats from src + i·s1 + j·s2 to dst + i·d1 + j·d2 (strides in floats). */
 export function copy2d_f32(dst: usize, d1: i32, d2: i32, src: usize, s1: i32, s2: i32, n1: i32, n2: i32, len: i32): void {
@@ -9,4 +9,37 @@ export function copy2d_f32(dst: usize, d1: i32, d2: i32, src: usize, s1: i32, s2
       memory.copy(dst + (<usize>(i * d1 + j * d2) << 2), src + (<usize>(i * s1 + j * s2) << 2), bytes);
     }
   }
+}
+
+/** dst[j·dd] = src[j·ds] for j < n (strides in floats; ds = 0 broadcasts one value). */
+export function copy_run_f32(dst: usize, dd: i32, src: usize, ds: i32, n: i32): void {
+  if (dd == 1 && ds == 1) {
+    memory.copy(dst, src, <usize>n << 2);
+  } else if (dd == 1 && ds == 0) {
+    fill_f32(dst, n, load<f32>(src));
+  } else {
+    for (let j = 0; j < n; j++) store<f32>(dst + (<usize>(j * dd) << 2), load<f32>(src + (<usize>(j * ds) << 2)));
+  }
+}
+
+/** dst[j] = value for j < n. */
+export function fill_f32(dst: usize, n: i32, value: f32): void {
+  const v = f32x4.splat(value);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(dst + (<usize>j << 2), v);
+  for (; j < n; j++) store<f32>(dst + (<usize>j << 2), value);
+}
+
+/**
+ * out[indices[i]] += values[i] for i < n, the adjoint of a gather. Returns −1, or the position of the first index
+ * outside [0, outSize) (nothing is written from there on), so the caller can report it instead of corrupting memory.
+ */
+export function scatter_add_f32(out: usize, outSize: i32, values: usize, indices: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const k = load<i32>(indices + (<usize>i << 2));
+    if (<u32>k >= <u32>outSize) return i;
+    const p = out + (<usize>k << 2);
+    store<f32>(p, load<f32>(p) + load<f32>(values + (<usize>i << 2)));
+  }
+  return -1;
 }

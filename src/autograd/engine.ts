@@ -1,5 +1,6 @@
 // Reverse-mode autograd. Each op links its output to its inputs with a backward closure (micrograd style);
 // `backward()` walks the graph in reverse topological order, accumulates gradients with `+`, and frees the graph.
+import { activeBackend } from '../backend/registry.js';
 import { fmtShape } from '../backend/shape_info.js';
 import type { Tensor } from './tensor.js';
 
@@ -60,8 +61,35 @@ function topoSort(root: Tensor): Tensor[] {
   return order;
 }
 
-/** Backpropagates `grad` (ones for a one-element root) into every leaf that requires a gradient. */
+/**
+ * Backpropagates `grad` (ones for a one-element root) into every leaf that requires a gradient.
+ *
+ * The intermediate gradients exist only in here, so backward runs in a backend scope: when it ends, every storage
+ * it allocated is freed except the leaves' gradients (a wasm backend's memory is reused at once, with no wait for
+ * the garbage collector).
+ */
 export function backward(root: Tensor, grad: Tensor): void {
+  const backend = activeBackend();
+  backend.openScope?.();
+  let order: Tensor[];
+  try {
+    order = accumulateGradients(root, grad);
+  } catch (e) {
+    backend.abandonScope?.();
+    throw e;
+  }
+  backend.closeScope?.(new Set(order.filter((t) => !t.gradFn && t.grad).map((t) => t.grad!.storage)));
+  // Free the graph: intermediate tensors drop their links so everything they saved can be collected.
+  for (const t of order) {
+    if (t.gradFn) {
+      t.gradFn = null;
+      t.graphFreed = true;
+    }
+  }
+}
+
+/** The reverse sweep: each node's gradient through its rule, summed into its inputs; leaves accumulate `.grad`. */
+function accumulateGradients(root: Tensor, grad: Tensor): Tensor[] {
   const grads = new Map<Tensor, Tensor>([[root, grad]]);
   const order = topoSort(root);
   noGrad(() => {
@@ -89,11 +117,5 @@ export function backward(root: Tensor, grad: Tensor): void {
       });
     }
   });
-  // Free the graph: intermediate tensors drop their links so everything they saved can be collected.
-  for (const t of order) {
-    if (t.gradFn) {
-      t.gradFn = null;
-      t.graphFreed = true;
-    }
-  }
+  return order;
 }

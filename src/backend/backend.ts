@@ -85,4 +85,11 @@ export interface Backend<S = unknown> extends Kernels<S> {
   view(s: S, size: number, dtype: DType): FloatArray;
   /** Bytes of WebAssembly memory the backend holds (0 for a backend without any). */
   wasmMemoryBytes(): number;
+  /**
+   * Scopes, for backends whose storage the garbage collector cannot free promptly (wasm). backward() opens one;
+   * closing it frees every storage allocated inside except those in `keep`. `abandonScope` closes without freeing.
+   */
+  openScope?(): void;
+  closeScope?(keep: ReadonlySet<unknown>): void;
+  abandonScope?(): void;
 }

@@ -5,9 +5,9 @@
 //   backward filter  dW_g += dYᵀ_g · cols_gᵀ
 // where dYᵀ (Cout, images·L) is dy re-laid out. Chunks bound the scratch memory.
 import type { Im2colInfo } from '../backend.js';
-import type { DType, FloatArray } from '../dtype.js';
+import type { DType } from '../dtype.js';
 import type { Conv2dInfo } from '../shape_info.js';
-import { type Arena, expectSize } from './arena.js';
+import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { Gemm } from './gemm.js';
 import type { KernelExports } from './loader.js';
 
@@ -15,7 +15,7 @@ import type { KernelExports } from './loader.js';
 const CHUNK_FLOATS = 1 << 22;
 const F = 4; // bytes per float
 
-export function makeConvKernels(k: KernelExports, gemm: Gemm, arena: Arena) {
+export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
   function dims(info: Conv2dInfo | Im2colInfo) {
     const groups = 'groups' in info ? info.groups : 1;
     const cout = 'outChannels' in info ? info.outChannels : 0;
@@ -52,73 +52,65 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, arena: Arena) {
     k.copy2d_f32(nchw, c * L, L, wide, L, nb * L, nb, c, L);
   }
 
-  function conv2d(x: FloatArray, w: FloatArray, info: Conv2dInfo, _dtype: DType): FloatArray {
+  function conv2d(x: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2d', 'input', x, info.batch * plane);
     expectSize('conv2d', 'weight', w, cout * kk);
-    const ySize = info.batch * cout * L;
-    const [px, pw, py, pcols, pwide, ps] = arena.layout('conv2d', x.length, w.length, ySize, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(chunk * L));
-    arena.put(px, x);
-    arena.put(pw, w);
-    chunks(info.batch, chunk, (n0, nb) => {
-      const width = nb * L;
-      unfoldChunk(pcols, px, n0, nb, info, L, plane);
-      for (let g = 0; g < groups; g++) gemm.run(ps, pwide + g * og * width * F, width, pw + g * og * kk * F, pcols + g * kk * width * F, width, og, width, kk, false, false, false);
-      fromWide(py + n0 * cout * L * F, pwide, nb, cout, L);
-    });
-    return arena.take(py, ySize);
+    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(chunk * L)];
+    return heap.call('conv2d', [x, w], [info.batch * cout * L], scratch, ([px, pw], [py], [pcols, pwide, ps]) => {
+      chunks(info.batch, chunk, (n0, nb) => {
+        const width = nb * L;
+        unfoldChunk(pcols, px, n0, nb, info, L, plane);
+        for (let g = 0; g < groups; g++) gemm.run(ps, pwide + g * og * width * F, width, pw + g * og * kk * F, pcols + g * kk * width * F, width, og, width, kk, false, false, false);
+        fromWide(py + n0 * cout * L * F, pwide, nb, cout, L);
+      });
+    })[0];
   }
 
-  function conv2dBackwardInput(dy: FloatArray, w: FloatArray, info: Conv2dInfo, _dtype: DType): FloatArray {
+  function conv2dBackwardInput(dy: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2dBackwardInput', 'dy', dy, info.batch * cout * L);
     expectSize('conv2dBackwardInput', 'weight', w, cout * kk);
-    const [pdy, pw, pdx, pcols, pwide, ps] = arena.layout('conv2dBackwardInput', dy.length, w.length, info.batch * plane, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(chunk * L));
-    arena.put(pdy, dy);
-    arena.put(pw, w);
-    arena.zero(pdx, info.batch * plane);
-    chunks(info.batch, chunk, (n0, nb) => {
-      const width = nb * L;
-      toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-      for (let g = 0; g < groups; g++) gemm.run(ps, pcols + g * kk * width * F, width, pw + g * og * kk * F, pwide + g * og * width * F, width, kk, width, og, true, false, false);
-      for (let i = 0; i < nb; i++) col2imAt(pdx + (n0 + i) * plane * F, pcols + i * L * F, width, info);
-    });
-    return arena.take(pdx, info.batch * plane);
+    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(chunk * L)];
+    return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], scratch, ([pdy, pw], [pdx], [pcols, pwide, ps]) => {
+      chunks(info.batch, chunk, (n0, nb) => {
+        const width = nb * L;
+        toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
+        for (let g = 0; g < groups; g++) gemm.run(ps, pcols + g * kk * width * F, width, pw + g * og * kk * F, pwide + g * og * width * F, width, kk, width, og, true, false, false);
+        for (let i = 0; i < nb; i++) col2imAt(pdx + (n0 + i) * plane * F, pcols + i * L * F, width, info);
+      });
+    }, true)[0];
   }
 
-  function conv2dBackwardFilter(x: FloatArray, dy: FloatArray, info: Conv2dInfo, _dtype: DType): FloatArray {
+  function conv2dBackwardFilter(x: WasmStorage, dy: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2dBackwardFilter', 'input', x, info.batch * plane);
     expectSize('conv2dBackwardFilter', 'dy', dy, info.batch * cout * L);
-    const [px, pdy, pdw, pcols, pwide, ps] = arena.layout('conv2dBackwardFilter', x.length, dy.length, cout * kk, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk));
-    arena.put(px, x);
-    arena.put(pdy, dy);
-    chunks(info.batch, chunk, (n0, nb) => {
-      const width = nb * L;
-      unfoldChunk(pcols, px, n0, nb, info, L, plane);
-      toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-      for (let g = 0; g < groups; g++) gemm.run(ps, pdw + g * og * kk * F, kk, pwide + g * og * width * F, pcols + g * kk * width * F, width, og, kk, width, false, true, n0 > 0);
-    });
-    return arena.take(pdw, cout * kk);
+    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk)];
+    return heap.call('conv2dBackwardFilter', [x, dy], [cout * kk], scratch, ([px, pdy], [pdw], [pcols, pwide, ps]) => {
+      chunks(info.batch, chunk, (n0, nb) => {
+        const width = nb * L;
+        unfoldChunk(pcols, px, n0, nb, info, L, plane);
+        toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
+        for (let g = 0; g < groups; g++) gemm.run(ps, pdw + g * og * kk * F, kk, pwide + g * og * width * F, pcols + g * kk * width * F, width, og, kk, width, false, true, n0 > 0);
+      });
+    })[0];
   }
 
-  function im2col(x: FloatArray, info: Im2colInfo, _dtype: DType): FloatArray {
+  function im2col(x: WasmStorage, info: Im2colInfo, _dtype: DType): WasmStorage {
     const { rows, L, plane } = dims(info);
     expectSize('im2col', 'input', x, info.batch * plane);
-    const [px, pc] = arena.layout('im2col', x.length, info.batch * rows * L);
-    arena.put(px, x);
-    for (let n = 0; n < info.batch; n++) im2colAt(pc + n * rows * L * F, L, px + n * plane * F, info);
-    return arena.take(pc, info.batch * rows * L);
+    return heap.call('im2col', [x], [info.batch * rows * L], [], ([px], [pc]) => {
+      for (let n = 0; n < info.batch; n++) im2colAt(pc + n * rows * L * F, L, px + n * plane * F, info);
+    })[0];
   }
 
-  function col2im(cols: FloatArray, info: Im2colInfo, _dtype: DType): FloatArray {
+  function col2im(cols: WasmStorage, info: Im2colInfo, _dtype: DType): WasmStorage {
     const { rows, L, plane } = dims(info);
     expectSize('col2im', 'cols', cols, info.batch * rows * L);
-    const [pc, px] = arena.layout('col2im', cols.length, info.batch * plane);
-    arena.put(pc, cols);
-    arena.zero(px, info.batch * plane);
-    for (let n = 0; n < info.batch; n++) col2imAt(px + n * plane * F, pc + n * rows * L * F, L, info);
-    return arena.take(px, info.batch * plane);
+    return heap.call('col2im', [cols], [info.batch * plane], [], ([pc], [px]) => {
+      for (let n = 0; n < info.batch; n++) col2imAt(px + n * plane * F, pc + n * rows * L * F, L, info);
+    }, true)[0];
   }
 
   return { conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im };

@@ -1,8 +1,8 @@
 // GEMM on the wasm kernel, single- or multi-threaded: a large product is split into column blocks of C, one per
 // thread, each computed exactly as the single-threaded call computes those columns (so results are bit-identical
 // for any thread count). Also the batched matmul kernel of the contract.
-import type { DType, FloatArray } from '../dtype.js';
-import { type Arena, expectSize } from './arena.js';
+import type { DType } from '../dtype.js';
+import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
 import type { ThreadPool } from './pool.js';
 
@@ -52,14 +52,12 @@ export class Gemm {
   }
 }
 
-export function makeMatmulKernel(gemm: Gemm, arena: Arena) {
-  return function matmul(a: FloatArray, b: FloatArray, batch: number, m: number, kk: number, n: number, transA: boolean, transB: boolean, _dtype: DType): FloatArray {
+export function makeMatmulKernel(gemm: Gemm, heap: Heap) {
+  return function matmul(a: WasmStorage, b: WasmStorage, batch: number, m: number, kk: number, n: number, transA: boolean, transB: boolean, _dtype: DType): WasmStorage {
     expectSize('matmul', 'a', a, batch * m * kk);
     expectSize('matmul', 'b', b, batch * kk * n);
-    const [pa, pb, pc, ps] = arena.layout('matmul', a.length, b.length, batch * m * n, gemm.scratchFloats(n));
-    arena.put(pa, a);
-    arena.put(pb, b);
-    for (let t = 0; t < batch; t++) gemm.run(ps, pc + 4 * t * m * n, n, pa + 4 * t * m * kk, pb + 4 * t * kk * n, transB ? kk : n, m, n, kk, transA, transB, false);
-    return arena.take(pc, batch * m * n);
+    return heap.call('matmul', [a, b], [batch * m * n], [gemm.scratchFloats(n)], ([pa, pb], [pc], [ps]) => {
+      for (let t = 0; t < batch; t++) gemm.run(ps, pc + 4 * t * m * n, n, pa + 4 * t * m * kk, pb + 4 * t * kk * n, transB ? kk : n, m, n, kk, transA, transB, false);
+    })[0];
   };
 }

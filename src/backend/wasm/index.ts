@@ -1,31 +1,39 @@
 // The wasm backend: kernels compiled from assembly/ (AssemblyScript, SIMD) behind the same contract as the
-// reference backend. Each wrapper checks what it is given, lays its buffers out in the scratch arena, copies the
-// inputs in, makes its wasm calls and copies the result out; tensor storage stays in garbage-collected typed
-// arrays (see arena.ts). GEMMs — and so convolutions — split across a pool of worker threads sharing the memory
-// (pool.ts). float64 (used by gradient checks) and the kernels without a wasm version — data movement,
-// max-reduction, scatter — run on the reference code.
-import type { Backend } from '../backend.js';
-import type { FloatArray } from '../dtype.js';
+// reference backend. float32 tensors live in the kernels' linear memory (heap.ts: allocation, scopes, garbage
+// collection and spilling), so each wrapper checks its sizes and makes its calls on pointers, with no copies.
+// GEMMs — and so convolutions — split across a pool of worker threads sharing the memory (pool.ts). float64
+// (used by gradient checks) runs on the reference code with typed-array storage, as do `where` and max-reduction,
+// through views of the memory.
+import type { Backend, ValuesAndIndices } from '../backend.js';
+import type { DType, FloatArray } from '../dtype.js';
 import { createJsBackend } from '../js/index.js';
-import { Arena } from './arena.js';
 import { makeConvKernels } from './conv.js';
 import { makeElementwiseKernels } from './elementwise.js';
 import { Gemm, makeMatmulKernel } from './gemm.js';
+import { Heap, type HeapStats, WasmStorage } from './heap.js';
 import { loadKernels } from './loader.js';
+import { makeMovementKernels } from './movement.js';
 import { availableCores, ThreadPool, threadsSupported } from './pool.js';
+
+/** A storage of the wasm backend: float32 in wasm memory, float64 in a typed array. */
+export type WasmHandle = WasmStorage | FloatArray;
 
 /** The wasm kernel for float32, the reference kernel for float64; the dtype is every kernel's last argument. */
 function f32Only<A extends unknown[], R>(wasm: (...args: A) => R, ref: (...args: A) => R): (...args: A) => R {
   return (...args: A): R => (args[args.length - 1] === 'float32' ? wasm(...args) : ref(...args));
 }
 
-export interface WasmBackend extends Backend<FloatArray> {
+export interface WasmBackend extends Backend<WasmHandle> {
   /** 'relaxed-simd' (fused multiply-add) or 'simd'. */
   readonly flavour: string;
   /** Threads that run a large GEMM (the caller's included). */
   threads(): number;
   /** Uses `n` threads (1 = no workers); falls back to 1, saying so once, where memory cannot be shared. */
   setThreads(n: number): Promise<number>;
+  /** What the heap holds (see heap.ts). */
+  heapStats(): HeapStats;
+  /** Sets the heap size past which storages are spilled to JS arrays (bytes). */
+  setMemoryBudget(bytes: number): void;
 }
 
 let warnedNoThreads = false;
@@ -34,10 +42,22 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const loaded = await loadKernels(threadsSupported());
   const { exports, memory, flavour } = loaded;
   const ref = createJsBackend();
-  const arena = new Arena(memory, exports.heap_base());
+  const heap = new Heap(memory, exports.heap_base());
   const gemm = new Gemm(exports);
-  const c = makeConvKernels(exports, gemm, arena);
-  const e = makeElementwiseKernels(exports, arena);
+  const c = makeConvKernels(exports, gemm, heap);
+  const e = makeElementwiseKernels(exports, heap);
+  const mv = makeMovementKernels(exports, heap);
+  const asView = (s: unknown): FloatArray => (s instanceof WasmStorage ? heap.viewOf(s) : (s as FloatArray));
+
+  // Kernels without a wasm version: the reference code on views of the memory, its result copied in.
+  function where(cond: WasmHandle, cShape: readonly number[], a: WasmHandle, aShape: readonly number[], b: WasmHandle, bShape: readonly number[], outShape: readonly number[], dtype: DType): WasmHandle {
+    const out = ref.where(asView(cond), cShape, asView(a), aShape, asView(b), bShape, outShape, dtype);
+    return dtype === 'float32' ? heap.fromArray(out) : out;
+  }
+  function reduceMax(x: WasmHandle, shape: readonly number[], axes: readonly number[], dtype: DType): ValuesAndIndices<WasmHandle> {
+    const r = ref.reduceMax(asView(x), shape, axes, dtype);
+    return dtype === 'float32' ? { values: heap.fromArray(r.values), indices: r.indices } : r;
+  }
 
   async function setThreads(n: number): Promise<number> {
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
@@ -57,25 +77,43 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   }
   await setThreads(requestedThreads ?? (await availableCores()));
 
+  // Each kernel: the wasm version for float32 storages, the reference one for float64 typed arrays.
+  const k = <A extends unknown[], R>(wasm: (...args: A) => R, reference: (...args: never[]) => unknown) => f32Only(wasm, reference as unknown as (...args: A) => R);
   return {
-    ...ref,
     name: 'wasm',
+    dtypes: ['float32', 'float64'],
     flavour,
     threads: () => gemm.threads,
     setThreads,
+    heapStats: () => heap.heapStats(),
+    setMemoryBudget: (bytes) => heap.setBudget(bytes),
     wasmMemoryBytes: () => memory.buffer.byteLength,
-    matmul: f32Only(makeMatmulKernel(gemm, arena), ref.matmul),
-    conv2d: f32Only(c.conv2d, ref.conv2d),
-    conv2dBackwardInput: f32Only(c.conv2dBackwardInput, ref.conv2dBackwardInput),
-    conv2dBackwardFilter: f32Only(c.conv2dBackwardFilter, ref.conv2dBackwardFilter),
-    im2col: f32Only(c.im2col, ref.im2col),
-    col2im: f32Only(c.col2im, ref.col2im),
-    unary: f32Only(e.unary, ref.unary),
-    clamp: f32Only(e.clamp, ref.clamp),
-    binary: f32Only(e.binary, ref.binary),
-    reduceSum: f32Only(e.reduceSum, ref.reduceSum),
-    maxPool2d: f32Only(e.maxPool2d, ref.maxPool2d),
-    avgPool2d: f32Only(e.avgPool2d, ref.avgPool2d),
-    avgPool2dBackward: f32Only(e.avgPool2dBackward, ref.avgPool2dBackward),
+    alloc: (size, dtype) => (dtype === 'float32' ? heap.create(size, true) : ref.alloc(size, dtype)),
+    fromArray: (data) => (data instanceof Float32Array ? heap.fromArray(data) : ref.fromArray(data)),
+    view: (s) => asView(s),
+    openScope: () => heap.openScope(),
+    closeScope: (keep) => heap.closeScope(keep),
+    abandonScope: () => heap.abandonScope(),
+    where,
+    reduceMax,
+    matmul: k(makeMatmulKernel(gemm, heap), ref.matmul),
+    conv2d: k(c.conv2d, ref.conv2d),
+    conv2dBackwardInput: k(c.conv2dBackwardInput, ref.conv2dBackwardInput),
+    conv2dBackwardFilter: k(c.conv2dBackwardFilter, ref.conv2dBackwardFilter),
+    im2col: k(c.im2col, ref.im2col),
+    col2im: k(c.col2im, ref.col2im),
+    unary: k(e.unary, ref.unary),
+    clamp: k(e.clamp, ref.clamp),
+    binary: k(e.binary, ref.binary),
+    reduceSum: k(e.reduceSum, ref.reduceSum),
+    maxPool2d: k(e.maxPool2d, ref.maxPool2d),
+    avgPool2d: k(e.avgPool2d, ref.avgPool2d),
+    avgPool2dBackward: k(e.avgPool2dBackward, ref.avgPool2dBackward),
+    expand: k(mv.expand, ref.expand),
+    permute: k(mv.permute, ref.permute),
+    slice: k(mv.slice, ref.slice),
+    pad: k(mv.pad, ref.pad),
+    concat: k(mv.concat, ref.concat),
+    scatterAdd: k(mv.scatterAdd, ref.scatterAdd),
   };
 }

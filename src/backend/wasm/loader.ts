@@ -1,6 +1,6 @@
 // Loads the kernel module: the relaxed-SIMD build where the runtime validates it (fused multiply-add), otherwise
 // the baseline SIMD build. JS owns the memory (imported), so it can grow it and re-derive views.
-import { MAX_PAGES } from './arena.js';
+import { MAX_PAGES } from './heap.js';
 import { RELAXED_SHARED_WASM_BASE64, RELAXED_WASM_BASE64, SIMD_SHARED_WASM_BASE64, SIMD_WASM_BASE64 } from './kernels.bytes.js';
 
 type Ptr = number;
@@ -13,6 +13,10 @@ export interface KernelExports {
   im2col_f32(cols: Ptr, ld: number, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
   col2im_f32(x: Ptr, cols: Ptr, ld: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
   copy2d_f32(dst: Ptr, d1: number, d2: number, src: Ptr, s1: number, s2: number, n1: number, n2: number, len: number): void;
+  copy_run_f32(dst: Ptr, dd: number, src: Ptr, ds: number, n: number): void;
+  fill_f32(dst: Ptr, n: number, value: number): void;
+  /** −1, or the position of the first out-of-range index. */
+  scatter_add_f32(out: Ptr, outSize: number, values: Ptr, indices: Ptr, n: number): number;
   binary_f32(op: number, out: Ptr, a: Ptr, sa: number, b: Ptr, sb: number, n: number): void;
   unary_f32(op: number, out: Ptr, x: Ptr, n: number): void;
   clamp_f32(out: Ptr, x: Ptr, n: number, lo: number, hi: number): void;

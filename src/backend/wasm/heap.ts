@@ -1,0 +1,301 @@
+// Tensor storage in wasm linear memory. Every float32 tensor of the wasm backend lives in the kernels' memory, so
+// a kernel reads its inputs and writes its output in place: a training step makes no round trips through JS arrays.
+//
+// Allocation: a bump pointer plus free lists of exact block sizes. A training loop allocates the same sizes every
+// step, so freed blocks are reused exactly and the memory stops growing after the first steps.
+//
+// Freeing, with no dispose() anywhere. Three ways a block comes back, from the most to the least precise:
+//  1. Scopes: backward() opens one; every storage allocated inside it (the intermediate gradients, which only the
+//     engine ever sees) is freed when it closes, except the storages it hands out (the leaves' .grad).
+//  2. The garbage collector: a FinalizationRegistry watches each storage handle and frees its block once the
+//     handle has been collected. Its callbacks only run between tasks, so a loop that never yields frees nothing
+//     this way.
+//  3. Spilling, which bounds the memory whatever the loop does: when a kernel call would take the heap past its
+//     budget, every block still in use is copied to a JS array owned by its handle and the heap starts empty.
+//     Handles nobody holds die with their copy as ordinary garbage; live ones are copied back in the next time a
+//     kernel reads them. The budget doubles when spills thrash (much of what was spilled is read back in).
+// The wasm memory thus stays under the budget (unless a single kernel call needs more) and JS memory holds only
+// what is reachable. Views of the memory are re-derived whenever it has grown.
+
+const PAGE = 65536;
+/** Maximum pages of a wasm32 memory (4 GiB). */
+export const MAX_PAGES = 65536;
+/** Blocks are multiples of this (bytes): 16-byte alignment for v128 loads, fewer distinct sizes. */
+const ALIGN = 64;
+/** Bytes after each block's data, so a kernel's full-vector tail load never runs past the end of the memory. */
+const TAIL = 16;
+const INITIAL_BUDGET = 128 * 2 ** 20;
+const MAX_BUDGET = 2 ** 31;
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/** Where a storage's floats are: at `ptr` in the heap, or (after a spill) in `spilled`; both empty once released. */
+interface Block {
+  ptr: number;
+  /** Bytes reserved at ptr. */
+  bytes: number;
+  floats: number;
+  spilled: Float32Array | null;
+}
+
+/** A float32 tensor storage of the wasm backend. Its lifetime decides when its block is free. */
+export class WasmStorage {
+  /** @internal */
+  constructor(readonly block: Block) {}
+
+  /** Number of floats. */
+  get size(): number {
+    return this.block.floats;
+  }
+}
+
+/** What the heap holds, for tests and benchmarks. */
+export interface HeapStats {
+  /** Bytes of blocks in use (resident storages and scratch). */
+  usedBytes: number;
+  /** Bytes of the heap that have ever been handed out (the bump pointer). */
+  topBytes: number;
+  /** The size past which the next kernel call spills. */
+  budgetBytes: number;
+  /** Storages in wasm memory. */
+  residentStorages: number;
+  spills: number;
+  /** Blocks freed by scopes and by the garbage collector. */
+  freedByScope: number;
+  freedByGc: number;
+}
+
+export class Heap {
+  private readonly base: number;
+  private top: number;
+  private used = 0;
+  private budget = INITIAL_BUDGET;
+  private readonly freeLists = new Map<number, number[]>();
+  /** Blocks of storages in wasm memory (so a spill can reach them without keeping their handles alive). */
+  private readonly resident = new Set<Block>();
+  private readonly scopes: WasmStorage[][] = [];
+  private readonly finalizer = new FinalizationRegistry<Block>((block) => {
+    if (block.ptr >= 0) {
+      this.release(block);
+      this.stats.freedByGc++;
+    }
+  });
+  /** Bytes copied back in since the last spill (a spill that is soon read back means the budget is too small). */
+  private reloaded = 0;
+  private view = new Float32Array(0);
+  /** While a kernel call holds pointers, no spill may move its inputs. */
+  private pinned = false;
+  private readonly stats = { spills: 0, freedByScope: 0, freedByGc: 0 };
+
+  constructor(readonly memory: WebAssembly.Memory, heapBase: number) {
+    this.base = Math.ceil(heapBase / ALIGN) * ALIGN;
+    this.top = this.base;
+  }
+
+  /** A float32 view of the whole memory (a new one after growth: growing detaches the old buffer). */
+  get f32(): Float32Array {
+    const buffer = this.memory.buffer;
+    // A grown memory detaches old views (or, when shared, leaves them at the old length): re-derive.
+    if (this.view.buffer !== buffer || this.view.byteLength !== buffer.byteLength) this.view = new Float32Array(buffer);
+    return this.view;
+  }
+
+  // ---- storages ----
+
+  /** A new storage of `floats` floats; zero-filled when `zero`. */
+  create(floats: number, zero: boolean): WasmStorage {
+    this.ensureRoom('alloc', blockBytes(floats));
+    const block: Block = { ptr: this.allocBlock('alloc', blockBytes(floats)), bytes: blockBytes(floats), floats, spilled: null };
+    if (zero) this.f32.fill(0, block.ptr >> 2, (block.ptr >> 2) + floats);
+    return this.adopt(block);
+  }
+
+  /** A new storage holding a copy of `data`. */
+  fromArray(data: ArrayLike<number>): WasmStorage {
+    const s = this.create(data.length, false);
+    this.f32.set(data, s.block.ptr >> 2);
+    return s;
+  }
+
+  /** A view of a storage's floats; valid until the next allocation. Writes go through. */
+  viewOf(s: WasmStorage): Float32Array {
+    const b = s.block;
+    if (b.ptr >= 0) return this.f32.subarray(b.ptr >> 2, (b.ptr >> 2) + b.floats);
+    if (b.spilled) return b.spilled;
+    throw new Error('wasm backend: this tensor storage was released at the end of a backward() scope (an internal gradient)');
+  }
+
+  // ---- kernel calls ----
+
+  /**
+   * Runs one kernel call: makes the inputs resident, allocates the outputs (zero-filled where `zeroOut`) and the
+   * scratch, hands their byte offsets to `body`, then frees the scratch. No spill happens while `body` runs, so the
+   * offsets stay valid. Returns the output storages.
+   */
+  call(
+    what: string, inputs: readonly WasmStorage[], outFloats: readonly number[], scratchFloats: readonly number[],
+    body: (inPtrs: number[], outPtrs: number[], scratchPtrs: number[]) => void, zeroOut = false,
+  ): WasmStorage[] {
+    if (this.pinned) throw new Error(`wasm ${what}: a kernel call started inside another (internal error)`);
+    let need = 0;
+    for (const s of inputs) if (s.block.ptr < 0) need += s.block.bytes;
+    for (const f of outFloats) need += blockBytes(f);
+    for (const f of scratchFloats) need += blockBytes(f);
+    this.ensureRoom(what, need);
+    this.pinned = true;
+    const scratch: number[] = [];
+    try {
+      const inPtrs = inputs.map((s) => this.makeResident(what, s));
+      const outs = outFloats.map((f) => this.adopt({ ptr: this.allocBlock(what, blockBytes(f)), bytes: blockBytes(f), floats: f, spilled: null }));
+      for (const f of scratchFloats) scratch.push(this.allocBlock(what, blockBytes(f)));
+      const outPtrs = outs.map((s) => s.block.ptr);
+      if (zeroOut) for (const s of outs) this.f32.fill(0, s.block.ptr >> 2, (s.block.ptr >> 2) + s.block.floats);
+      body(inPtrs, outPtrs, scratch);
+      return outs;
+    } finally {
+      scratchFloats.forEach((f, i) => i < scratch.length && this.freeBlock(scratch[i], blockBytes(f)));
+      this.pinned = false;
+    }
+  }
+
+  // ---- scopes ----
+
+  /** Starts recording the storages allocated from now on (see the header). */
+  openScope(): void {
+    this.scopes.push([]);
+  }
+
+  /** Frees the storages allocated since the matching openScope(), except those in `keep`. */
+  closeScope(keep: ReadonlySet<unknown>): void {
+    const made = this.scopes.pop();
+    if (!made) throw new Error('wasm backend: closeScope without openScope');
+    const outer = this.scopes[this.scopes.length - 1];
+    for (const s of made) {
+      if (keep.has(s)) {
+        outer?.push(s); // still owned by an enclosing scope
+        continue;
+      }
+      const b = s.block;
+      if (b.ptr >= 0) this.release(b);
+      b.spilled = null;
+      this.finalizer.unregister(b);
+      this.stats.freedByScope++;
+    }
+  }
+
+  /** Leaves a scope without freeing anything (after an error, when what was handed out is unknown). */
+  abandonScope(): void {
+    const made = this.scopes.pop();
+    this.scopes[this.scopes.length - 1]?.push(...(made ?? []));
+  }
+
+  heapStats(): HeapStats {
+    return { usedBytes: this.used, topBytes: this.top - this.base, budgetBytes: this.budget, residentStorages: this.resident.size, ...this.stats };
+  }
+
+  /** Sets the spill budget (bytes); the default starts at 128 MiB and adapts. */
+  setBudget(bytes: number): void {
+    if (!(bytes > 0)) throw new Error(`wasm backend: a memory budget must be positive, got ${bytes}`);
+    this.budget = bytes;
+  }
+
+  // ---- internals ----
+
+  private adopt(block: Block): WasmStorage {
+    const s = new WasmStorage(block);
+    this.watch(s);
+    this.scopes[this.scopes.length - 1]?.push(s);
+    return s;
+  }
+
+  private makeResident(what: string, s: WasmStorage): number {
+    const b = s.block;
+    if (b.ptr >= 0) return b.ptr;
+    if (!b.spilled) throw new Error(`wasm ${what}: an input tensor's storage was released at the end of a backward() scope`);
+    b.ptr = this.allocBlock(what, b.bytes);
+    this.f32.set(b.spilled, b.ptr >> 2);
+    b.spilled = null;
+    this.watch(s);
+    this.reloaded += b.bytes;
+    return b.ptr;
+  }
+
+  /** Marks a storage resident and asks the garbage collector to report its handle's death. */
+  private watch(s: WasmStorage): void {
+    this.resident.add(s.block);
+    // The block is the unregister token: a spill can drop the registration without reaching the handle.
+    this.finalizer.register(s, s.block, s.block);
+  }
+
+  /** Spills first if `bytes` more would pass the budget (or the heap's fragmented top would pass twice it). */
+  private ensureRoom(what: string, bytes: number): void {
+    if (this.pinned) throw new Error(`wasm ${what}: allocation inside a kernel call (internal error)`);
+    if (this.used + bytes > this.budget || this.top - this.base + bytes > 2 * this.budget) this.spill();
+  }
+
+  /** Copies every resident block out to its handle and empties the heap (see the header). */
+  private spill(): void {
+    if (this.reloaded > this.budget / 4) this.budget = Math.min(2 * this.budget, MAX_BUDGET);
+    const f32 = this.f32;
+    for (const b of this.resident) {
+      b.spilled = f32.slice(b.ptr >> 2, (b.ptr >> 2) + b.floats);
+      b.ptr = -1;
+      // A registry keeps its records until their callbacks run, which a loop that never yields never lets happen;
+      // unregistering leaves the copy reachable from the handle only.
+      this.finalizer.unregister(b);
+    }
+    this.resident.clear();
+    this.freeLists.clear();
+    this.top = this.base;
+    this.used = 0;
+    this.reloaded = 0;
+    this.stats.spills++;
+  }
+
+  private release(b: Block): void {
+    this.freeBlock(b.ptr, b.bytes);
+    this.resident.delete(b);
+    b.ptr = -1;
+  }
+
+  private allocBlock(what: string, bytes: number): number {
+    this.used += bytes;
+    const reuse = this.freeLists.get(bytes)?.pop();
+    if (reuse !== undefined) return reuse;
+    const ptr = this.top;
+    const end = ptr + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      try {
+        this.memory.grow(Math.ceil((end - have) / PAGE));
+      } catch {
+        this.used -= bytes;
+        throw new Error(`wasm backend: out of memory in ${what}: it needs ${mib(bytes)} more, ${mib(this.used)} is in use, the memory holds ${mib(have)} and cannot grow to hold it`);
+      }
+    }
+    this.top = end;
+    return ptr;
+  }
+
+  private freeBlock(ptr: number, bytes: number): void {
+    this.used -= bytes;
+    if (ptr + bytes === this.top) {
+      this.top = ptr; // the last block: give it back to the bump pointer
+      return;
+    }
+    let list = this.freeLists.get(bytes);
+    if (!list) this.freeLists.set(bytes, (list = []));
+    list.push(ptr);
+  }
+}
+
+/** Bytes reserved for a block of `floats` floats. */
+function blockBytes(floats: number): number {
+  return Math.ceil((floats * 4 + TAIL) / ALIGN) * ALIGN;
+}
+
+/** Throws (instead of letting a kernel read past a buffer) when a storage is not the size its shapes say. */
+export function expectSize(kernel: string, name: string, s: { size?: number; length?: number }, size: number): void {
+  const have = s instanceof WasmStorage ? s.size : (s as ArrayLike<number>).length;
+  if (have !== size) throw new Error(`wasm ${kernel}: ${name} has ${have} elements, the shapes need ${size}`);
+}

@@ -1,0 +1,45 @@
+// Data movement on wasm memory: each kernel runs its plan (../movement_plan.ts) as strided runs, one wasm call per
+// run; plus scatter-add, the adjoint of max pooling's and max-reduction's gathers.
+import type { DType } from '../dtype.js';
+import { forEachRun } from '../js/indexing.js';
+import { concatPlan, expandPlan, type MovePlan, padPlan, permutePlan, slicePlan } from '../movement_plan.js';
+import { fmtShape, sizeOf } from '../shape_info.js';
+import { expectSize, type Heap, type WasmStorage } from './heap.js';
+import type { KernelExports } from './loader.js';
+
+export function makeMovementKernels(k: KernelExports, heap: Heap) {
+  function run(what: string, plan: MovePlan, inputs: readonly WasmStorage[], shapes: readonly (readonly number[])[]): WasmStorage {
+    inputs.forEach((x, i) => expectSize(what, `input ${i} ${fmtShape(shapes[i])}`, x, sizeOf(shapes[i])));
+    return heap.call(what, inputs, [plan.outSize], [], (ins, [po]) => {
+      if (plan.fill !== null) k.fill_f32(po, plan.outSize, plan.fill);
+      for (const c of plan.copies) {
+        const src = ins[c.input];
+        forEachRun(c.shape, [c.dstStrides, c.srcStrides], ([o, i], n, [dd, ds]) => {
+          k.copy_run_f32(po + 4 * o, dd, src + 4 * i, ds, n);
+        }, [c.dstStart, c.srcStart]);
+      }
+    })[0];
+  }
+
+  return {
+    expand: (x: WasmStorage, shape: readonly number[], outShape: readonly number[], _dtype: DType) =>
+      run('expand', expandPlan(shape, outShape), [x], [shape]),
+    permute: (x: WasmStorage, shape: readonly number[], perm: readonly number[], _dtype: DType) =>
+      run('permute', permutePlan(shape, perm), [x], [shape]),
+    slice: (x: WasmStorage, shape: readonly number[], begin: readonly number[], size: readonly number[], _dtype: DType) =>
+      run('slice', slicePlan(shape, begin, size), [x], [shape]),
+    pad: (x: WasmStorage, shape: readonly number[], before: readonly number[], after: readonly number[], value: number, _dtype: DType) =>
+      run('pad', padPlan(shape, before, after, value), [x], [shape]),
+    concat: (xs: readonly WasmStorage[], shapes: readonly (readonly number[])[], axis: number, _dtype: DType) =>
+      run('concat', concatPlan(shapes, axis), xs, shapes),
+
+    scatterAdd(values: WasmStorage, indices: Int32Array, outSize: number, _dtype: DType): WasmStorage {
+      expectSize('scatterAdd', 'values', values, indices.length);
+      return heap.call('scatterAdd', [values], [outSize], [indices.length], ([pv], [po], [pi]) => {
+        new Int32Array(heap.memory.buffer, pi, indices.length).set(indices);
+        const bad = k.scatter_add_f32(po, outSize, pv, pi, indices.length);
+        if (bad >= 0) throw new Error(`wasm scatterAdd: index ${indices[bad]} at position ${bad} is outside an output of ${outSize} elements`);
+      }, true)[0];
+    },
+  };
+}
