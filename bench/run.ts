@@ -3,7 +3,7 @@
 // Speed is measured here, never in tests.
 import './relaxed.js';
 import { setBackend, setNumThreads } from '../src/backend/index.js';
-import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
 import { availableCores } from '../src/backend/wasm/pool.js';
 import { conv2dInfo } from '../src/backend/shape_info.js';
 import { crossEntropy } from '../src/autograd/ops/losses.js';
@@ -28,6 +28,15 @@ function race(fns: ((() => void) | null)[], reps: number): number[] {
   return times.map((v) => (v.length ? v.sort((x, y) => x - y)[Math.floor(v.length / 2)] / 1000 : NaN));
 }
 
+/** `kernel` run in a heap scope, so its output block is reused by the next run (as in a training step). */
+function scoped(b: WasmBackend, kernel: () => unknown): () => void {
+  return () => {
+    b.openScope!();
+    kernel();
+    b.closeScope!(new Set());
+  };
+}
+
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : 'n/a');
 
@@ -50,7 +59,10 @@ console.log('|---|---|---|---|---|---|---|');
 for (const n of quick ? [256] : [128, 256, 512, 1024]) {
   const a = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i));
   const b = Float32Array.from({ length: n * n }, (_, i) => Math.cos(i));
-  const mm = (x: typeof be) => () => x.matmul(a, b, 1, n, n, n, false, false, 'float32');
+  const mm = (x: typeof be) => {
+    const [sa, sb] = [x.fromArray(a), x.fromArray(b)];
+    return scoped(x, () => x.matmul(sa, sb, 1, n, n, n, false, false, 'float32'));
+  };
   row(`matmul ${n}`, 'GFLOP/s', race([mm(be), mm(beN), tfMatmul(n)], n >= 512 ? 5 : 15), 2 * n ** 3);
 }
 
@@ -61,10 +73,11 @@ for (const [batch, hw, cin, cout] of quick ? [[64, 16, 64, 64]] : [[64, 32, 3, 3
   const w = Float32Array.from({ length: cout * cin * 9 }, (_, i) => Math.cos(i));
   const dy = Float32Array.from({ length: batch * cout * hw * hw }, (_, i) => Math.sin(2 * i));
   const label = `conv ${batch}x${hw}x${hw}, ${cin}→${cout}, 3x3 pad 1`;
+  const inputs = new Map([be, beN].map((b) => [b, { x: b.fromArray(x), w: b.fromArray(w), dy: b.fromArray(dy) }]));
   for (const [kind, fn] of [
-    ['forward', (b: typeof be) => () => b.conv2d(x, w, info, 'float32')],
-    ['backward wrt input', (b: typeof be) => () => b.conv2dBackwardInput(dy, w, info, 'float32')],
-    ['backward wrt filter', (b: typeof be) => () => b.conv2dBackwardFilter(x, dy, info, 'float32')],
+    ['forward', (b: typeof be) => scoped(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, info, 'float32'))],
+    ['backward wrt input', (b: typeof be) => scoped(b, () => b.conv2dBackwardInput(inputs.get(b)!.dy, inputs.get(b)!.w, info, 'float32'))],
+    ['backward wrt filter', (b: typeof be) => scoped(b, () => b.conv2dBackwardFilter(inputs.get(b)!.x, inputs.get(b)!.dy, info, 'float32'))],
   ] as const) {
     const peer = tfConv(kind === 'forward' ? 'forward' : kind === 'backward wrt input' ? 'input' : 'filter', batch, hw, cin, cout);
     row(`${label} ${kind}`, 'GFLOP/s', race([fn(be), fn(beN), peer], 3), flops);

@@ -13,7 +13,9 @@ export { sum, mean, max, variance, argmax } from './autograd/ops/reduce.js';
 export { reshape, permute, transpose, flatten, unsqueeze, squeeze, expand, narrow, select, concat, stack, pad } from './autograd/ops/movement.js';
 export { matmul } from './autograd/ops/matmul.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
-export { setBackend, getBackend, listBackends, setNumThreads, getNumThreads, KERNEL_NAMES, type Backend, type KernelName, type DType } from './backend/index.js';
+export {
+  setBackend, getBackend, listBackends, setNumThreads, getNumThreads, memoryInfo, setMemoryBudget, KERNEL_NAMES, type MemoryInfo, type Backend, type KernelName, type DType,
+} from './backend/index.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -167,6 +167,60 @@ test('sum over any set of axes', () => {
   );
 });
 
+test('data movement: expand, permute, slice, pad and concat, exactly', () => {
+  const shapeArb = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 });
+  const exact = (w: ArrayLike<number>, r: ArrayLike<number>, what: string) => assert.equal(Array.from(w), Array.from(r), what);
+  const data = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.9) * 3);
+  fc.assert(
+    fc.property(shapeArb, fc.integer({ min: 0, max: 1 << 20 }), (shape, seed) => {
+      const n = size(shape);
+      const pick = (k: number) => (seed >> k) & 1;
+      // expand: stretch some axes to size 1 first, plus a new leading axis
+      const inShape = shape.map((d, i) => (pick(i) ? 1 : d));
+      const outShape = [2, ...shape];
+      let [r, w] = both((be, [sx]) => view(be, be.expand(sx, inShape, outShape, 'float32'), size(outShape)), [data(size(inShape))]);
+      exact(w, r, `expand ${JSON.stringify(inShape)} → ${JSON.stringify(outShape)}`);
+      // permute: reverse the axes, rotated by seed
+      const perm = shape.map((_, i) => (shape.length - 1 - i + seed) % shape.length);
+      [r, w] = both((be, [sx]) => view(be, be.permute(sx, shape, perm, 'float32'), n), [data(n)]);
+      exact(w, r, `permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`);
+      // slice: the box from (seed-dependent) begin to the end
+      const begin = shape.map((d, i) => (pick(i + 4) ? d - 1 : 0));
+      const box = shape.map((d, i) => d - begin[i]);
+      [r, w] = both((be, [sx]) => view(be, be.slice(sx, shape, begin, box, 'float32'), size(box)), [data(n)]);
+      exact(w, r, `slice ${JSON.stringify(shape)} from ${JSON.stringify(begin)}`);
+      // pad with a value, uneven sides
+      const before = shape.map((_, i) => pick(i + 8) * 2);
+      const after = shape.map((_, i) => pick(i + 12));
+      const padded = size(shape.map((d, i) => d + before[i] + after[i]));
+      [r, w] = both((be, [sx]) => view(be, be.pad(sx, shape, before, after, -1.5, 'float32'), padded), [data(n)]);
+      exact(w, r, `pad ${JSON.stringify(shape)} by ${JSON.stringify(before)}/${JSON.stringify(after)}`);
+      // concat three tensors along a seed-chosen axis
+      const axis = seed % shape.length;
+      const shapes = [1, 2, 3].map((k) => shape.map((d, i) => (i === axis ? k : d)));
+      const total = shapes.reduce((acc, sh) => acc + size(sh), 0);
+      const inputs = shapes.map((sh, k) => data(size(sh)).map((v) => v + k));
+      [r, w] = both((be, xs) => view(be, be.concat(xs, shapes, axis, 'float32'), total), inputs);
+      exact(w, r, `concat ${JSON.stringify(shapes)} along ${axis}`);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('scatter-add, and an index outside the output is a clear error', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 1 << 30 }), (outSize, n, seed) => {
+      let s = seed;
+      const indices = Int32Array.from({ length: n }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % outSize);
+      const values = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+      const [r, w] = both((be, [sv]) => view(be, be.scatterAdd(sv, indices, outSize, 'float32'), outSize), [values]);
+      closeTo(w, r, n, `scatterAdd n=${n} into ${outSize}`);
+    }),
+    { numRuns: 100 },
+  );
+  assert.throws(() => wasm.scatterAdd(wasm.fromArray(new Float32Array(3)), Int32Array.from([0, 7, 1]), 5, 'float32'), /wasm scatterAdd: index 7 at position 1 is outside an output of 5 elements/);
+});
+
 test('max and average pooling, forward and backward', () => {
   const pools = fc
     .record({
@@ -192,6 +246,24 @@ test('max and average pooling, forward and backward', () => {
       closeTo(w, r, p.kh * p.kw, `avgPool2dBackward ${JSON.stringify(p)}`);
     }),
     { numRuns: 150 },
+  );
+});
+
+test('max pooling 2x2 stride 2 (the SIMD path): values and indices, ties, NaNs and ±∞, tails', () => {
+  // Values from a small set so windows tie; NaN and −∞ mixed in. Sizes give Wo = 1 … 10 (tails of the 4-wide loop).
+  const cell = fc.constantFrom(0, 1, 2, -1, NaN, -Infinity, Infinity);
+  const shape = fc.record({ planes: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 2, max: 9 }), w: fc.integer({ min: 2, max: 21 }) });
+  fc.assert(
+    fc.property(shape.chain((d) => fc.tuple(fc.constant(d), fc.array(cell, { minLength: d.planes * d.h * d.w, maxLength: d.planes * d.h * d.w }))), ([d, cells]) => {
+      const info = pool2dInfo('test', [1, d.planes, d.h, d.w], [2, 2], { stride: 2 });
+      const outSize = d.planes * info.outHeight * info.outWidth;
+      const x = Float32Array.from(cells);
+      const rm = js.maxPool2d(js.fromArray(x), info, 'float32');
+      const wm = wasm.maxPool2d(wasm.fromArray(x), info, 'float32');
+      assert.equal(Array.from(wasm.view(wm.values, outSize, 'float32')).map(String), Array.from(js.view(rm.values, outSize, 'float32')).map(String));
+      assert.equal(Array.from(wm.indices), Array.from(rm.indices));
+    }),
+    { numRuns: 200 },
   );
 });
 

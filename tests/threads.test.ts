@@ -6,7 +6,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend/backend.js';
 import { activeBackend, getNumThreads, setBackend, setNumThreads } from '../src/backend/index.js';
-import { conv2dInfo } from '../src/backend/shape_info.js';
+import { conv2dInfo, pool2dInfo } from '../src/backend/shape_info.js';
+import { manualSeed, nn, optim, randn } from '../src/index.js';
 import { loadKernels } from '../src/backend/wasm/loader.js';
 import { ThreadPool, threadsSupported } from '../src/backend/wasm/pool.js';
 
@@ -85,6 +86,67 @@ test('conv2d forward and both backward passes: bit-identical across thread count
   );
 });
 
+test('elementwise, broadcasting, pooling, im2col/col2im: bit-identical across thread counts at sizes that split', async () => {
+  const sizes = fc.record({
+    n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 40 }), hw: fc.integer({ min: 30, max: 70 }),
+    threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(sizes, async (d) => {
+      const shape = [d.n, d.c, d.hw, d.hw];
+      const size = d.n * d.c * d.hw * d.hw;
+      const x = wasm.fromArray(floats(size, d.seed));
+      const perChannel = wasm.fromArray(floats(d.c, d.seed + 1));
+      const pool = pool2dInfo('t', shape, [2, 2], { stride: 2 });
+      const avg = pool2dInfo('t', shape, [3, 3], { stride: 2, padding: 1 });
+      const cols = { ...conv2dInfo('t', shape, [1, d.c, 3, 3], { padding: 1 }) };
+      const values = (s: unknown, n: number) => Array.from(wasm.view(s, n, 'float32'));
+      const poolOut = d.n * d.c * pool.outHeight * pool.outWidth;
+      const avgOut = d.n * d.c * avg.outHeight * avg.outWidth;
+      const run = () => {
+        const mp = wasm.maxPool2d(x, pool, 'float32');
+        return [
+          values(wasm.unary('tanh', x, size, 'float32'), size),
+          values(wasm.clamp(x, size, -0.3, 0.4, 'float32'), size),
+          values(wasm.binary('mul', x, shape, x, shape, shape, 'float32'), size),
+          values(wasm.binary('sub', x, shape, perChannel, [d.c, 1, 1], shape, 'float32'), size),
+          values(mp.values, poolOut), Array.from(mp.indices),
+          values(wasm.avgPool2d(x, avg, 'float32'), avgOut),
+          values(wasm.avgPool2dBackward(wasm.fromArray(floats(avgOut, d.seed + 2)), avg, 'float32'), size),
+          values(wasm.col2im(wasm.im2col(x, cols, 'float32'), cols, 'float32'), size),
+        ];
+      };
+      const [one, many] = await oneAndMany(d.threads, run);
+      return one.every((arr, j) => arr.every((v, i) => Object.is(v, many[j][i])));
+    }),
+    { numRuns: 20 },
+  );
+});
+
+test('training steps give bit-identical losses and weights on 1 and 2 threads', async () => {
+  const steps = async (threads: number) => {
+    await setNumThreads(threads);
+    manualSeed(4);
+    const model = nn.mnistCnn({ deconv: true });
+    const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+    const x = randn([32, 1, 28, 28]);
+    const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
+    const losses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      opt.zeroGrad();
+      const loss = nn.functional.crossEntropy(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      losses.push(loss.item());
+    }
+    return { losses, weights: model.parameters().flatMap((p) => Array.from(p.data)) };
+  };
+  const one = await steps(1);
+  const two = await steps(2);
+  assert.equal(two.losses, one.losses);
+  assert.ok(two.weights.every((w, i) => Object.is(w, one.weights[i])), 'weights differ');
+});
+
 test('a process that used the pool exits by itself when its work is done', () => {
   const script = `
     const m = await import('./dist/index.js');
@@ -99,11 +161,11 @@ test('a process that used the pool exits by itself when its work is done', () =>
 
 test('a kernel that fails in a worker surfaces on the caller with the worker\'s message', async () => {
   const loaded = await loadKernels(true);
-  const pool = await ThreadPool.create(1, loaded.module, loaded.memory);
+  const pool = await ThreadPool.create(1, loaded.module, loaded.memory, loaded.exports);
   try {
-    // A C pointer far past the end of memory: the worker's store traps.
+    // A C pointer far past the end of memory: the worker's store traps (the caller's share is empty).
     const bad = [0x7ffffff0, 8, 0, 0, 8, 8, 8, 8, 0, 0, 0, 1 << 20];
-    assert.throws(() => pool.run([bad], () => undefined), /wasm kernel failed in a worker thread: worker 0: .*out of bounds/);
+    assert.throws(() => pool.run('gemm_f32', [[], [bad]]), /wasm kernel failed in a worker thread: worker 0: .*out of bounds/);
   } finally {
     pool.close();
   }

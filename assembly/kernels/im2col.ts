@@ -1,11 +1,28 @@
 // im2col and its adjoint col2im, f32, one image at a time: x (C, H, W) ↔ cols (C·kh·kw, Ho·Wo), row index
 // c·kh·kw + ky·kw + kx, zero padding. Rows of cols are `ld` floats apart, so several images can sit side by side
-// in one wide matrix (ld = images·Ho·Wo) and feed a single GEMM. For each (row, output line) the in-bounds output columns form one interval,
-// computed once, so the inner loop has no bounds checks (and is a memory.copy when the stride is 1).
+// in one wide matrix (ld = images·Ho·Wo) and feed a single GEMM. For each (row, output line) the in-bounds output
+// columns form one interval, computed once, so the inner loop has no bounds checks. Lines are short (Wo floats), so
+// they are copied and zeroed with v128 loops: a memory.copy/fill call per line costs more than the line itself.
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
+}
+
+/** dst[j] = src[j] for j < n. */
+// @ts-ignore: decorator
+@inline function copyLine(dst: usize, src: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(dst, j), v128.load(at(src, j)));
+  for (; j < n; j++) store<f32>(at(dst, j), load<f32>(at(src, j)));
+}
+
+/** dst[j] = 0 for j < n. */
+// @ts-ignore: decorator
+@inline function zeroLine(dst: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(dst, j), i32x4.splat(0));
+  for (; j < n; j++) store<f32>(at(dst, j), 0);
 }
 
 /** First output column j with 0 ≤ j·s − p + off, and one past the last with j·s − p + off < size. */
@@ -32,14 +49,14 @@ export function im2col_f32(cols: usize, ld: i32, x: usize, C: i32, H: i32, W: i3
           const dst = at(row, i * Wo);
           const y = i * sh - ph + ky * dh;
           if (y < 0 || y >= H) {
-            memory.fill(dst, 0, <usize>Wo << 2);
+            zeroLine(dst, Wo);
             continue;
           }
-          memory.fill(dst, 0, <usize>j0 << 2);
+          zeroLine(dst, j0);
           const src = at(x, (c * H + y) * W - pw + kx * dw);
-          if (sw == 1) memory.copy(at(dst, j0), at(src, j0), <usize>(j1 - j0) << 2);
+          if (sw == 1) copyLine(at(dst, j0), at(src, j0), j1 - j0);
           else for (let j = j0; j < j1; j++) store<f32>(at(dst, j), load<f32>(at(src, j * sw)));
-          memory.fill(at(dst, j1), 0, <usize>(Wo - j1) << 2);
+          zeroLine(at(dst, j1), Wo - j1);
         }
       }
     }

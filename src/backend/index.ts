@@ -1,6 +1,7 @@
 // Registers the backends. The reference backend ('js') is always available; 'wasm' compiles its module on first use.
 import { createJsBackend } from './js/index.js';
 import { initBackend, readyBackend, registerBackend, setBackend } from './registry.js';
+import type { HeapStats } from './wasm/heap.js';
 import { createWasmBackend, type WasmBackend } from './wasm/index.js';
 
 registerBackend('js', createJsBackend);
@@ -37,6 +38,26 @@ export async function setNumThreads(n: number): Promise<number> {
 /** Threads the wasm backend uses (1 before it is initialised). */
 export function getNumThreads(): number {
   return wasmIfReady()?.threads() ?? 1;
+}
+
+/** What the wasm backend's memory holds: `wasmBytes` (the linear memory) and the heap's counters (wasm/heap.ts). */
+export interface MemoryInfo extends HeapStats {
+  wasmBytes: number;
+}
+
+/** The wasm backend's memory, as tfjs's `tf.memory()` reports its own (null before the backend is initialised). */
+export function memoryInfo(): MemoryInfo | null {
+  const wasm = wasmIfReady();
+  return wasm ? { wasmBytes: wasm.wasmMemoryBytes(), ...wasm.heapStats() } : null;
+}
+
+/**
+ * Sets the size (bytes) past which the wasm heap spills its oldest storages to JS arrays (default 128 MiB; it
+ * doubles by itself when a step's working set does not fit).
+ */
+export async function setMemoryBudget(bytes: number): Promise<void> {
+  const wasm = (await initBackend('wasm')) as WasmBackend;
+  wasm.setMemoryBudget(bytes);
 }
 
 export { setBackend, getBackend, listBackends, activeBackend } from './registry.js';

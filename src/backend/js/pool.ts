@@ -33,13 +33,14 @@ export function maxPool2d(x: FloatArray, info: Pool2dInfo, dtype: DType): Values
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
     let best = -Infinity;
     let at = plane + y0 * W + x0;
-    for (let y = y0; y < y1; y++) {
+    // The first maximum in row-major order wins; the first NaN wins outright (as in reduceMax).
+    window: for (let y = y0; y < y1; y++) {
       for (let xx = x0; xx < x1; xx++) {
         const v = x[plane + y * W + xx];
         if (v > best || v !== v) {
           best = v;
           at = plane + y * W + xx;
-          if (v !== v) break;
+          if (v !== v) break window;
         }
       }
     }

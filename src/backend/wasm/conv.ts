@@ -9,13 +9,13 @@ import type { DType } from '../dtype.js';
 import type { Conv2dInfo } from '../shape_info.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { Gemm } from './gemm.js';
-import type { KernelExports } from './loader.js';
+import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 
 /** Floats of patch matrix per chunk (16 MiB): big enough for full-speed GEMMs, small enough to stay modest. */
 const CHUNK_FLOATS = 1 << 22;
 const F = 4; // bytes per float
 
-export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
+export function makeConvKernels(gemm: Gemm, heap: Heap, threads: Threads) {
   function dims(info: Conv2dInfo | Im2colInfo) {
     const groups = 'groups' in info ? info.groups : 1;
     const cout = 'outChannels' in info ? info.outChannels : 0;
@@ -31,25 +31,39 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
     for (let n0 = 0; n0 < batch; n0 += chunk) body(n0, Math.min(chunk, batch - n0));
   }
 
-  function im2colAt(cols: number, ld: number, x: number, info: Im2colInfo): void {
-    k.im2col_f32(cols, ld, x, info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth);
+  const geometry = (info: Im2colInfo) => [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth];
+
+  /** im2col of `images` images: image i from x + i·xStep (bytes) to cols + i·colStep, rows ld floats apart. */
+  function unfold(cols: number, colStep: number, ld: number, x: number, xStep: number, images: number, info: Im2colInfo): void {
+    const g = geometry(info);
+    const calls = Array.from({ length: images }, (_, i) => [cols + i * colStep, ld, x + i * xStep, ...g]);
+    threads.calls('im2col_f32', calls, images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS);
   }
 
-  function col2imAt(x: number, cols: number, ld: number, info: Im2colInfo): void {
-    k.col2im_f32(x, cols, ld, info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth);
+  /** col2im of `images` images (the adjoint of unfold); each image adds into its own part of x. */
+  function fold(x: number, xStep: number, cols: number, colStep: number, ld: number, images: number, info: Im2colInfo): void {
+    const g = geometry(info);
+    const calls = Array.from({ length: images }, (_, i) => [x + i * xStep, cols + i * colStep, ld, ...g]);
+    threads.calls('col2im_f32', calls, images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS);
   }
 
   /** Unfolds images n0 … n0+nb−1 side by side: row stride nb·L. */
   function unfoldChunk(cols: number, x: number, n0: number, nb: number, info: Im2colInfo, L: number, plane: number): void {
-    for (let i = 0; i < nb; i++) im2colAt(cols + i * L * F, nb * L, x + (n0 + i) * plane * F, info);
+    unfold(cols, L * F, nb * L, x + n0 * plane * F, plane * F, nb, info);
+  }
+
+  /** copy2d_f32 with the outer loop (images) split across threads. */
+  function copyImages(dst: number, d1: number, d2: number, src: number, s1: number, s2: number, nb: number, c: number, L: number): void {
+    const calls = Array.from({ length: nb }, (_, i) => [dst + i * d1 * F, d1, d2, src + i * s1 * F, s1, s2, 1, c, L]);
+    threads.calls('copy2d_f32', calls, nb * c * L >= MIN_PARALLEL_ELEMENTS);
   }
 
   /** (images, C, L) at `nchw` ↔ (C, images·L) at `wide`. */
   function toWide(wide: number, nchw: number, nb: number, c: number, L: number): void {
-    k.copy2d_f32(wide, L, nb * L, nchw, c * L, L, nb, c, L);
+    copyImages(wide, L, nb * L, nchw, c * L, L, nb, c, L);
   }
   function fromWide(nchw: number, wide: number, nb: number, c: number, L: number): void {
-    k.copy2d_f32(nchw, c * L, L, wide, L, nb * L, nb, c, L);
+    copyImages(nchw, c * L, L, wide, L, nb * L, nb, c, L);
   }
 
   function conv2d(x: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
@@ -77,7 +91,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
         const width = nb * L;
         toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
         for (let g = 0; g < groups; g++) gemm.run(ps, pcols + g * kk * width * F, width, pw + g * og * kk * F, pwide + g * og * width * F, width, kk, width, og, true, false, false);
-        for (let i = 0; i < nb; i++) col2imAt(pdx + (n0 + i) * plane * F, pcols + i * L * F, width, info);
+        fold(pdx + n0 * plane * F, plane * F, pcols, L * F, width, nb, info);
       });
     }, true)[0];
   }
@@ -101,7 +115,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
     const { rows, L, plane } = dims(info);
     expectSize('im2col', 'input', x, info.batch * plane);
     return heap.call('im2col', [x], [info.batch * rows * L], [], ([px], [pc]) => {
-      for (let n = 0; n < info.batch; n++) im2colAt(pc + n * rows * L * F, L, px + n * plane * F, info);
+      unfold(pc, rows * L * F, L, px, plane * F, info.batch, info);
     })[0];
   }
 
@@ -109,7 +123,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
     const { rows, L, plane } = dims(info);
     expectSize('col2im', 'cols', cols, info.batch * rows * L);
     return heap.call('col2im', [cols], [info.batch * plane], [], ([pc], [px]) => {
-      for (let n = 0; n < info.batch; n++) col2imAt(px + n * plane * F, pc + n * rows * L * F, L, info);
+      fold(px, plane * F, pc, rows * L * F, L, info.batch, info);
     }, true)[0];
   }
 

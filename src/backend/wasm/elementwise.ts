@@ -6,20 +6,25 @@ import { forEachRun, broadcastStrides, reducedStrides } from '../js/indexing.js'
 import { type Pool2dInfo, sizeOf, stridesOf } from '../shape_info.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
+import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 
 /** Operation codes of assembly/kernels/elementwise.ts. */
 const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, gt: 7, ge: 8, pow: 9 };
 const UNARY_CODE: Record<UnaryOp, number> = { neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, relu: 6, sigmoid: 7, tanh: 8 };
 
-export function makeElementwiseKernels(k: KernelExports, heap: Heap) {
+export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Threads) {
   function unary(op: UnaryOp, x: WasmStorage, size: number, _dtype: DType): WasmStorage {
     expectSize('unary', 'x', x, size);
-    return heap.call('unary', [x], [size], [], ([px], [po]) => k.unary_f32(UNARY_CODE[op], po, px, size))[0];
+    return heap.call('unary', [x], [size], [], ([px], [po]) => {
+      threads.calls('unary_f32', threads.ranges(size, 4).map(([s, e]) => [UNARY_CODE[op], po + 4 * s, px + 4 * s, e - s]), true);
+    })[0];
   }
 
   function clamp(x: WasmStorage, size: number, lo: number, hi: number, _dtype: DType): WasmStorage {
     expectSize('clamp', 'x', x, size);
-    return heap.call('clamp', [x], [size], [], ([px], [po]) => k.clamp_f32(po, px, size, lo, hi))[0];
+    return heap.call('clamp', [x], [size], [], ([px], [po]) => {
+      threads.calls('clamp_f32', threads.ranges(size, 4).map(([s, e]) => [po + 4 * s, px + 4 * s, e - s, lo, hi]), true);
+    })[0];
   }
 
   function binary(op: BinaryOp, a: WasmStorage, aShape: readonly number[], b: WasmStorage, bShape: readonly number[], outShape: readonly number[], _dtype: DType): WasmStorage {
@@ -27,10 +32,15 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap) {
     expectSize('binary', 'b', b, sizeOf(bShape));
     const code = BINARY_CODE[op];
     const strides = [stridesOf(outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)];
-    return heap.call('binary', [a, b], [sizeOf(outShape)], [], ([pa, pb], [po]) => {
+    const n = sizeOf(outShape);
+    return heap.call('binary', [a, b], [n], [], ([pa, pb], [po]) => {
+      const calls: number[][] = [];
       forEachRun(outShape, strides, ([o, ia, ib], len, [, da, db]) => {
-        k.binary_f32(code, po + 4 * o, pa + 4 * ia, da, pb + 4 * ib, db, len);
+        // One long run (operands of one shape, or a scalar) is cut into ranges, one per thread.
+        const parts = calls.length === 0 && len === n ? threads.ranges(len, 4) : [[0, len]];
+        for (const [s, e] of parts) calls.push([code, po + 4 * (o + s), pa + 4 * (ia + s * da), da, pb + 4 * (ib + s * db), db, e - s]);
       });
+      threads.calls('binary_f32', calls, n >= MIN_PARALLEL_ELEMENTS);
     })[0];
   }
 
@@ -44,8 +54,15 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap) {
     }, true)[0];
   }
 
-  function poolArgs(info: Pool2dInfo): [number, number, number, number, number, number, number, number, number, number, number] {
-    return [info.batch * info.channels, info.inHeight, info.inWidth, info.outHeight, info.outWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW];
+  /**
+   * Calls of a pooling kernel over the planes (batch·channels), split into one range of planes per thread:
+   * `args(p0, p1, geometry)` gives the arguments of the call over planes p0 … p1−1.
+   */
+  function poolCalls(kernel: 'max_pool2d_f32' | 'avg_pool2d_f32' | 'avg_pool2d_backward_f32', info: Pool2dInfo, args: (p0: number, p1: number, geometry: number[]) => number[]): void {
+    const geometry = [info.inHeight, info.inWidth, info.outHeight, info.outWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW];
+    const planes = info.batch * info.channels;
+    const work = planes * info.inHeight * info.inWidth;
+    threads.calls(kernel, threads.ranges(planes, 1, Math.ceil((planes * MIN_PARALLEL_ELEMENTS) / work)).map(([s, e]) => args(s, e, geometry)), true);
   }
 
   /** Elements of a pooling call's input and output. */
@@ -59,7 +76,7 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap) {
     expectSize('maxPool2d', 'x', x, inSize);
     let indices = new Int32Array(0);
     const [values] = heap.call('maxPool2d', [x], [outSize], [outSize], ([px], [po], [pi]) => {
-      k.max_pool2d_f32(po, pi, px, ...poolArgs(info));
+      poolCalls('max_pool2d_f32', info, (p0, p1, g) => [po, pi, px, p0, p1, ...g]);
       indices = new Int32Array(heap.memory.buffer, pi, outSize).slice();
     });
     return { values, indices };
@@ -68,13 +85,17 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap) {
   function avgPool2d(x: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
     const { inSize, outSize } = poolSizes(info);
     expectSize('avgPool2d', 'x', x, inSize);
-    return heap.call('avgPool2d', [x], [outSize], [], ([px], [po]) => k.avg_pool2d_f32(po, px, ...poolArgs(info), +info.countIncludePad))[0];
+    return heap.call('avgPool2d', [x], [outSize], [], ([px], [po]) => {
+      poolCalls('avg_pool2d_f32', info, (p0, p1, g) => [po, px, p0, p1, ...g, +info.countIncludePad]);
+    })[0];
   }
 
   function avgPool2dBackward(dy: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
     const { inSize, outSize } = poolSizes(info);
     expectSize('avgPool2dBackward', 'dy', dy, outSize);
-    return heap.call('avgPool2dBackward', [dy], [inSize], [], ([pdy], [pdx]) => k.avg_pool2d_backward_f32(pdx, pdy, ...poolArgs(info), +info.countIncludePad), true)[0];
+    return heap.call('avgPool2dBackward', [dy], [inSize], [], ([pdy], [pdx]) => {
+      poolCalls('avg_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, p0, p1, ...g, +info.countIncludePad]);
+    }, true)[0];
   }
 
   return { unary, clamp, binary, reduceSum, maxPool2d, avgPool2d, avgPool2dBackward };

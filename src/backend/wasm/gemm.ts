@@ -4,29 +4,24 @@
 import type { DType } from '../dtype.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
-import type { ThreadPool } from './pool.js';
+import type { Threads } from './parallel.js';
 
 const NR = 8; // the kernel's register-tile width: column blocks are multiples of it
 /** Below this many multiply-adds a product runs on one thread (waking workers costs more). */
 const MIN_THREADED_WORK = 1 << 22;
 
 export class Gemm {
-  pool: ThreadPool | null = null;
-
-  constructor(private readonly k: KernelExports) {}
-
-  get threads(): number {
-    return (this.pool?.size ?? 0) + 1;
-  }
+  constructor(private readonly k: KernelExports, private readonly threads: Threads) {}
 
   private sliceWidth(n: number): number {
-    return Math.ceil(Math.ceil(n / this.threads) / NR) * NR;
+    return Math.ceil(Math.ceil(n / this.threads.count) / NR) * NR;
   }
 
   /** Floats of scratch run() needs for a product with n columns (one packing area per thread). */
   scratchFloats(n: number): number {
-    const per = Math.ceil(this.k.gemm_scratch_floats(this.threads > 1 ? this.sliceWidth(n) : n) / 4) * 4;
-    return per * this.threads;
+    const t = this.threads.count;
+    const per = Math.ceil(this.k.gemm_scratch_floats(t > 1 ? this.sliceWidth(n) : n) / 4) * 4;
+    return per * t;
   }
 
   /** C (ldc) (+)= op(A)·op(B) (B's rows ldb apart): see assembly/kernels/gemm.ts. Pointers are byte offsets. */
@@ -34,21 +29,19 @@ export class Gemm {
     const tA = +transA;
     const tB = +transB;
     const acc = +accumulate;
-    if (!this.pool || m * n * kk < MIN_THREADED_WORK || n < 2 * NR) {
+    if (this.threads.count === 1 || m * n * kk < MIN_THREADED_WORK || n < 2 * NR) {
       this.k.gemm_f32(c, ldc, a, b, ldb, m, n, kk, tA, tB, acc, scratch);
       return;
     }
     const w = this.sliceWidth(n);
-    const per = 4 * (this.scratchFloats(n) / this.threads);
-    const slice = (t: number) => {
+    const per = 4 * (this.scratchFloats(n) / this.threads.count);
+    const shares: number[][][] = [];
+    for (let t = 0; t < this.threads.count && t * w < n; t++) {
       const j0 = t * w;
-      const cols = Math.min(w, n - j0);
       const bSlice = transB ? b + 4 * j0 * ldb : b + 4 * j0;
-      return [c + 4 * j0, ldc, a, bSlice, ldb, m, cols, kk, tA, tB, acc, scratch + t * per];
-    };
-    const tasks: number[][] = [];
-    for (let t = 1; t < this.threads && t * w < n; t++) tasks.push(slice(t));
-    this.pool.run(tasks, () => this.k.gemm_f32(...(slice(0) as Parameters<KernelExports['gemm_f32']>)));
+      shares.push([[c + 4 * j0, ldc, a, bSlice, ldb, m, Math.min(w, n - j0), kk, tA, tB, acc, scratch + t * per]]);
+    }
+    this.threads.run('gemm_f32', shares);
   }
 }
 

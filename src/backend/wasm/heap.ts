@@ -11,9 +11,10 @@
 //     handle has been collected. Its callbacks only run between tasks, so a loop that never yields frees nothing
 //     this way.
 //  3. Spilling, which bounds the memory whatever the loop does: when a kernel call would take the heap past its
-//     budget, every block still in use is copied to a JS array owned by its handle and the heap starts empty.
-//     Handles nobody holds die with their copy as ordinary garbage; live ones are copied back in the next time a
-//     kernel reads them. The budget doubles when spills thrash (much of what was spilled is read back in).
+//     budget, the oldest blocks in use (a quarter of the budget's worth) are copied to JS arrays owned by their
+//     handles and freed. Handles nobody holds die with their copy as ordinary garbage; live ones are copied back
+//     in the next time a kernel reads them. The budget doubles when spills thrash (much of what was spilled is
+//     read back in); a heap whose free blocks are too fragmented to reuse is spilled whole and starts over.
 // The wasm memory thus stays under the budget (unless a single kernel call needs more) and JS memory holds only
 // what is reachable. Views of the memory are re-derived whenever it has grown.
 
@@ -227,27 +228,34 @@ export class Heap {
     this.finalizer.register(s, s.block, s.block);
   }
 
-  /** Spills first if `bytes` more would pass the budget (or the heap's fragmented top would pass twice it). */
+  /** Spills first if `bytes` more would pass the budget; starts the heap over if its top passes twice the budget. */
   private ensureRoom(what: string, bytes: number): void {
     if (this.pinned) throw new Error(`wasm ${what}: allocation inside a kernel call (internal error)`);
-    if (this.used + bytes > this.budget || this.top - this.base + bytes > 2 * this.budget) this.spill();
+    if (this.top - this.base + bytes > 2 * this.budget) this.spill(Infinity);
+    else if (this.used + bytes > this.budget) this.spill(this.used + bytes - this.budget + this.budget / 4);
   }
 
-  /** Copies every resident block out to its handle and empties the heap (see the header). */
-  private spill(): void {
+  /**
+   * Copies resident blocks out to their handles, oldest first (the likeliest to be dead; the current step's are
+   * the newest), until `bytes` are free; when none is left, the heap starts over empty. See the header.
+   */
+  private spill(bytes: number): void {
     if (this.reloaded > this.budget / 4) this.budget = Math.min(2 * this.budget, MAX_BUDGET);
     const f32 = this.f32;
+    let freed = 0;
     for (const b of this.resident) {
+      if (freed >= bytes) break;
+      freed += b.bytes;
       b.spilled = f32.slice(b.ptr >> 2, (b.ptr >> 2) + b.floats);
-      b.ptr = -1;
+      this.release(b);
       // A registry keeps its records until their callbacks run, which a loop that never yields never lets happen;
       // unregistering leaves the copy reachable from the handle only.
       this.finalizer.unregister(b);
     }
-    this.resident.clear();
-    this.freeLists.clear();
-    this.top = this.base;
-    this.used = 0;
+    if (this.resident.size === 0) {
+      this.freeLists.clear();
+      this.top = this.base;
+    }
     this.reloaded = 0;
     this.stats.spills++;
   }

@@ -13,6 +13,7 @@ import { Gemm, makeMatmulKernel } from './gemm.js';
 import { Heap, type HeapStats, WasmStorage } from './heap.js';
 import { loadKernels } from './loader.js';
 import { makeMovementKernels } from './movement.js';
+import { Threads } from './parallel.js';
 import { availableCores, ThreadPool, threadsSupported } from './pool.js';
 
 /** A storage of the wasm backend: float32 in wasm memory, float64 in a typed array. */
@@ -43,9 +44,10 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const { exports, memory, flavour } = loaded;
   const ref = createJsBackend();
   const heap = new Heap(memory, exports.heap_base());
-  const gemm = new Gemm(exports);
-  const c = makeConvKernels(exports, gemm, heap);
-  const e = makeElementwiseKernels(exports, heap);
+  const threads = new Threads(exports);
+  const gemm = new Gemm(exports, threads);
+  const c = makeConvKernels(gemm, heap, threads);
+  const e = makeElementwiseKernels(exports, heap, threads);
   const mv = makeMovementKernels(exports, heap);
   const asView = (s: unknown): FloatArray => (s instanceof WasmStorage ? heap.viewOf(s) : (s as FloatArray));
 
@@ -61,19 +63,19 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
 
   async function setThreads(n: number): Promise<number> {
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
-    gemm.pool?.close();
-    gemm.pool = null;
+    threads.pool?.close();
+    threads.pool = null;
     if (n === 1) return 1;
     try {
       if (!loaded.shared) throw new Error('SharedArrayBuffer is unavailable (a web page needs the Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp headers)');
-      gemm.pool = await ThreadPool.create(n - 1, loaded.module, memory);
+      threads.pool = await ThreadPool.create(n - 1, loaded.module, memory, exports);
     } catch (err) {
       if (!warnedNoThreads) {
         warnedNoThreads = true;
         console.warn(`netdeconv: running on one thread: ${(err as Error).message}`);
       }
     }
-    return gemm.threads;
+    return threads.count;
   }
   await setThreads(requestedThreads ?? (await availableCores()));
 
@@ -83,7 +85,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     name: 'wasm',
     dtypes: ['float32', 'float64'],
     flavour,
-    threads: () => gemm.threads,
+    threads: () => threads.count,
     setThreads,
     heapStats: () => heap.heapStats(),
     setMemoryBudget: (bytes) => heap.setBudget(bytes),

@@ -1,0 +1,156 @@
+// The wasm backend's storage: tensors live in wasm memory; blocks are reused; backward() frees its intermediate
+// gradients at once; the garbage collector frees unreachable storages between tasks; spilling bounds the memory in
+// loops that never yield and loses no value.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { setBackend } from '../src/backend/index.js';
+import { Heap, WasmStorage } from '../src/backend/wasm/heap.js';
+import type { WasmBackend } from '../src/backend/wasm/index.js';
+import { manualSeed, memoryInfo, nn, optim, tensor } from '../src/index.js';
+import { loadEmbeddedMnist } from '../src/node/data.js';
+
+const test = suite('wasm heap');
+let wasm: WasmBackend;
+test.before(async () => {
+  wasm = (await setBackend('wasm')) as WasmBackend;
+});
+test.after(async () => {
+  wasm.setMemoryBudget(128 * 2 ** 20);
+  await setBackend('js');
+});
+
+const { train } = loadEmbeddedMnist().split(500, 0);
+const batches = [...train.subset(Int32Array.from({ length: 96 }, (_, i) => i)).batches(16, { shuffle: true, seed: 3 })];
+
+/** Losses and final weights of a few SGD steps of the MNIST CNN on the active backend. */
+function trainSteps(steps: number): { losses: number[]; weights: number[] } {
+  manualSeed(5);
+  const model = nn.mnistCnn({ deconv: true });
+  const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const losses: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const { x, y } = batches[step % batches.length];
+    opt.zeroGrad();
+    const loss = nn.functional.crossEntropy(model.forward(x), y);
+    loss.backward();
+    opt.step();
+    losses.push(loss.item());
+  }
+  return { losses, weights: model.parameters().flatMap((p) => Array.from(p.data)) };
+}
+
+test('a tensor\'s values are a view of the wasm memory: kernels read and write them in place', () => {
+  const t = tensor([1, 2, 3, 4]).mul(2);
+  assert.ok(t.storage instanceof WasmStorage);
+  const v = t.data;
+  assert.is(v.buffer.byteLength, wasm.wasmMemoryBytes(), 'a view of the whole wasm memory');
+  assert.equal(Array.from(v), [2, 4, 6, 8]);
+  v[0] = 10; // writes through
+  assert.equal(t.add(0).toArray(), [10, 4, 6, 8]);
+});
+
+test('memoryInfo() reports the wasm memory and the heap', () => {
+  const kept = tensor([1, 2, 3]);
+  const info = memoryInfo()!;
+  assert.is(info.wasmBytes, wasm.wasmMemoryBytes());
+  assert.ok(info.residentStorages >= 1 && info.usedBytes > 0 && info.usedBytes <= info.topBytes, JSON.stringify(info));
+  assert.is(kept.size, 3);
+});
+
+test('spilling loses nothing: with a tiny budget, training gives bit-identical losses and weights', () => {
+  const normal = trainSteps(6);
+  const before = wasm.heapStats().spills;
+  wasm.setMemoryBudget(2 ** 20);
+  const spilled = trainSteps(6);
+  wasm.setMemoryBudget(128 * 2 ** 20);
+  assert.ok(wasm.heapStats().spills - before > 6, `spills: ${wasm.heapStats().spills - before}`);
+  assert.equal(spilled.losses, normal.losses);
+  assert.ok(spilled.weights.every((w, i) => Object.is(w, normal.weights[i])), 'weights differ');
+});
+
+test('spills thrashing on a working set larger than the budget double the budget', () => {
+  wasm.setMemoryBudget(2 ** 20);
+  trainSteps(4);
+  const grown = wasm.heapStats().budgetBytes;
+  wasm.setMemoryBudget(128 * 2 ** 20);
+  assert.ok(grown >= 4 * 2 ** 20, `budget after thrashing: ${grown}`);
+});
+
+test('backward frees every intermediate gradient when it ends, and keeps the leaves\' .grad', () => {
+  const x = tensor([[1, -2, 3], [0.5, 4, -1]], undefined, { requiresGrad: true });
+  const w = tensor([[0.2, -0.1], [0.3, 0.5], [-0.4, 0.1]], undefined, { requiresGrad: true });
+  const before = wasm.heapStats().freedByScope;
+  x.matmul(w).relu().mul(3).sum().backward();
+  assert.ok(wasm.heapStats().freedByScope - before >= 3, 'intermediate gradients freed');
+  // The leaves' gradients survive, with the right values: d/dx = 3·1[xw > 0]·wᵀ.
+  const xw = [[1 * 0.2 - 2 * 0.3 - 3 * 0.4, -0.1 - 1 + 0.3], [0.1 + 1.2 + 0.4, -0.05 + 2 - 0.1]];
+  const gx = xw.flatMap((row) => [0, 1, 2].map((i) => row.reduce((acc, v, j) => acc + (v > 0 ? 3 * [[0.2, -0.1], [0.3, 0.5], [-0.4, 0.1]][i][j] : 0), 0)));
+  x.grad!.toArray().forEach((g, i) => assert.ok(Math.abs(g - gx[i]) < 1e-6, `x.grad[${i}] = ${g}, expected ${gx[i]}`));
+  assert.is(w.grad!.shape.join(), '3,2');
+});
+
+test('a training step reuses the blocks of the last: the heap top stops growing', () => {
+  const tops: number[] = [];
+  manualSeed(2);
+  const model = nn.mnistCnn();
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+  for (let step = 0; step < 12; step++) {
+    const { x, y } = batches[step % batches.length];
+    opt.zeroGrad();
+    nn.functional.crossEntropy(model.forward(x), y).backward();
+    opt.step();
+    tops.push(wasm.heapStats().topBytes);
+  }
+  // Between spills the top only grows by the forward pass's new blocks; across a spill it restarts. Its maximum
+  // stays within twice the budget (the fragmentation bound).
+  assert.ok(Math.max(...tops) <= 2 * wasm.heapStats().budgetBytes, `tops ${tops.join(', ')}`);
+});
+
+test('storages nobody holds are freed by the garbage collector between tasks', async () => {
+  const made = () => {
+    for (let i = 0; i < 2000; i++) tensor([i, i + 1, i + 2]).mul(2); // results dropped at once
+  };
+  const before = wasm.heapStats().freedByGc;
+  // Finalization callbacks run after a garbage collection, between tasks: churn the JS heap and yield until then.
+  let rounds = 0;
+  for (; rounds < 400 && wasm.heapStats().freedByGc === before; rounds++) {
+    made();
+    const churn: number[][] = [];
+    for (let i = 0; i < 200; i++) churn.push(new Array(10_000).fill(i));
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.ok(wasm.heapStats().freedByGc > before, `no storage freed by the GC after ${rounds} rounds`);
+});
+
+test('Heap: scopes free what they do not hand out; a released storage gives a clear error', () => {
+  const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 64 }), 1024);
+  heap.openScope();
+  const internal = heap.fromArray([4, 5]);
+  const internalAt = internal.block.ptr;
+  const kept = heap.fromArray([1, 2, 3]);
+  heap.closeScope(new Set([kept]));
+  assert.equal(Array.from(heap.viewOf(kept)), [1, 2, 3]);
+  assert.throws(() => heap.viewOf(internal), /this tensor storage was released at the end of a backward\(\) scope/);
+  assert.throws(() => heap.call('unary', [internal], [2], [], () => {}), /wasm unary: an input tensor's storage was released/);
+  // Its block is reused by the next storage of the same size.
+  const top = heap.heapStats().topBytes;
+  assert.is(heap.fromArray([6, 7]).block.ptr, internalAt);
+  assert.is(heap.heapStats().topBytes, top);
+});
+
+test('Heap: a spill moves every storage to JS and copies it back on use', () => {
+  const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 64 }), 1024);
+  heap.setBudget(3000);
+  const a = heap.fromArray(Float32Array.from({ length: 500 }, (_, i) => i));
+  const b = heap.fromArray(Float32Array.from({ length: 500 }, (_, i) => -i)); // passes the budget: a is spilled
+  assert.is(heap.heapStats().spills, 1);
+  assert.is(heap.heapStats().residentStorages, 1);
+  assert.is(heap.viewOf(a)[499], 499);
+  let seen = -1;
+  heap.call('read', [a, b], [], [], ([pa, pb]) => {
+    seen = new Float32Array(heap.memory.buffer, pa, 500)[499] + new Float32Array(heap.memory.buffer, pb, 500)[499];
+  });
+  assert.is(seen, 0);
+});
+
+test.run();
