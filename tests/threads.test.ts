@@ -160,12 +160,16 @@ test('a process that used the pool exits by itself when its work is done', () =>
 });
 
 test('a kernel that fails in a worker surfaces on the caller with the worker\'s message', async () => {
-  const loaded = await loadKernels(true);
-  const pool = await ThreadPool.create(1, loaded.module, loaded.memory, loaded.exports);
+  // The workers run on a 1 MiB shared memory; the caller's calls go to a separate 8 MiB memory. A C block at 4 MiB
+  // is valid for the caller and out of bounds for the workers, so only a worker's calls trap.
+  const shared = await loadKernels(true);
+  const callerSide = await loadKernels(false);
+  callerSide.memory.grow(128);
+  const pool = await ThreadPool.create(1, shared.module, shared.memory, callerSide.exports);
   try {
-    // A C pointer far past the end of memory: the worker's store traps (the caller's share is empty).
-    const bad = [0x7ffffff0, 8, 0, 0, 8, 8, 8, 8, 0, 0, 0, 1 << 20];
-    assert.throws(() => pool.run('gemm_f32', [[], [bad]]), /wasm kernel failed in a worker thread: worker 0: .*out of bounds/);
+    const call = [4 << 20, 8, 0, 0, 8, 8, 8, 8, 0, 0, 0, 1 << 16];
+    // Enough calls that the worker wakes before the caller has made them all.
+    assert.throws(() => pool.run('gemm_f32', Array.from({ length: 4000 }, () => call), 1), /wasm kernel failed in a worker thread: worker 0: .*out of bounds/);
   } finally {
     pool.close();
   }

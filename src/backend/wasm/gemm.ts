@@ -1,4 +1,4 @@
-// GEMM on the wasm kernel, single- or multi-threaded: a large product is split into column blocks of C, one per
+// GEMM on the wasm kernel, single- or multi-threaded: a large product is split into column blocks of C, two per
 // thread, each computed exactly as the single-threaded call computes those columns (so results are bit-identical
 // for any thread count). Also the batched matmul kernel of the contract.
 import type { DType } from '../dtype.js';
@@ -13,15 +13,19 @@ const MIN_THREADED_WORK = 1 << 22;
 export class Gemm {
   constructor(private readonly k: KernelExports, private readonly threads: Threads) {}
 
-  private sliceWidth(n: number): number {
-    return Math.ceil(Math.ceil(n / this.threads.count) / NR) * NR;
+  /** Column blocks a product is split into: two per thread, so that a late thread's share is taken by another. */
+  private blocks(): number {
+    return this.threads.count === 1 ? 1 : 2 * this.threads.count;
   }
 
-  /** Floats of scratch run() needs for a product with n columns (one packing area per thread). */
+  private blockWidth(n: number): number {
+    return Math.ceil(Math.ceil(n / this.blocks()) / NR) * NR;
+  }
+
+  /** Floats of scratch run() needs for a product with n columns (one packing area per column block). */
   scratchFloats(n: number): number {
-    const t = this.threads.count;
-    const per = Math.ceil(this.k.gemm_scratch_floats(t > 1 ? this.sliceWidth(n) : n) / 4) * 4;
-    return per * t;
+    const per = Math.ceil(this.k.gemm_scratch_floats(this.blockWidth(n)) / 4) * 4;
+    return per * this.blocks();
   }
 
   /** C (ldc) (+)= op(A)·op(B) (B's rows ldb apart): see assembly/kernels/gemm.ts. Pointers are byte offsets. */
@@ -33,15 +37,14 @@ export class Gemm {
       this.k.gemm_f32(c, ldc, a, b, ldb, m, n, kk, tA, tB, acc, scratch);
       return;
     }
-    const w = this.sliceWidth(n);
-    const per = 4 * (this.scratchFloats(n) / this.threads.count);
-    const shares: number[][][] = [];
-    for (let t = 0; t < this.threads.count && t * w < n; t++) {
-      const j0 = t * w;
+    const w = this.blockWidth(n);
+    const per = 4 * (this.scratchFloats(n) / this.blocks());
+    const calls: number[][] = [];
+    for (let j0 = 0, t = 0; j0 < n; j0 += w, t++) {
       const bSlice = transB ? b + 4 * j0 * ldb : b + 4 * j0;
-      shares.push([[c + 4 * j0, ldc, a, bSlice, ldb, m, Math.min(w, n - j0), kk, tA, tB, acc, scratch + t * per]]);
+      calls.push([c + 4 * j0, ldc, a, bSlice, ldb, m, Math.min(w, n - j0), kk, tA, tB, acc, scratch + t * per]);
     }
-    this.threads.run('gemm_f32', shares);
+    this.threads.calls('gemm_f32', calls, true);
   }
 }
 

@@ -63,9 +63,14 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
 
   async function setThreads(n: number): Promise<number> {
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
+    // Fewer threads than the pool has: use part of it (its workers stay warm, and idle ones sleep).
+    if (n - 1 <= (threads.pool?.size ?? 0)) {
+      threads.active = n;
+      return threads.count;
+    }
     threads.pool?.close();
     threads.pool = null;
-    if (n === 1) return 1;
+    threads.active = n;
     try {
       if (!loaded.shared) throw new Error('SharedArrayBuffer is unavailable (a web page needs the Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp headers)');
       threads.pool = await ThreadPool.create(n - 1, loaded.module, memory, exports);

@@ -1,42 +1,36 @@
-// Splitting kernel calls across the thread pool. A parallel kernel is a list of calls whose outputs are disjoint
-// (GEMM column blocks, images of a convolution, planes of a pooling, ranges of an elementwise op); each thread
-// makes a contiguous slice of the list, so every output element is computed by exactly the call a single thread
-// would make and results are bit-identical for any thread count.
+// Splitting kernels across the thread pool. A parallel kernel is a list of calls whose outputs are disjoint (GEMM
+// column blocks, images of a convolution, planes of a pooling, ranges of an elementwise op); the threads take calls
+// from the list as they come free (pool.ts). Every output element is computed by one call, exactly as a single
+// thread computes it, so results are bit-identical for any thread count.
 import type { KernelExports } from './loader.js';
-import type { PoolKernel, Share, ThreadPool } from './pool.js';
+import type { PoolKernel, ThreadPool } from './pool.js';
 
 /** Below this many output elements an elementwise-sized job runs on one thread (waking workers costs more). */
 export const MIN_PARALLEL_ELEMENTS = 1 << 16;
 
 export class Threads {
   pool: ThreadPool | null = null;
+  /** Threads asked for (the caller's included); the pool may hold more workers than are used. */
+  active = 1;
 
   constructor(private readonly k: KernelExports) {}
 
   /** Threads in use, the caller's included. */
   get count(): number {
-    return (this.pool?.size ?? 0) + 1;
-  }
-
-  /** Runs one share per thread (the first on the caller). */
-  run(kernel: PoolKernel, shares: readonly Share[]): void {
-    if (this.pool && shares.length > 1) {
-      this.pool.run(kernel, shares);
-      return;
-    }
-    const fn = this.k[kernel] as (...args: number[]) => void;
-    for (const share of shares) for (const argv of share) fn(...argv);
+    return Math.min(this.active, (this.pool?.size ?? 0) + 1);
   }
 
   /**
-   * Makes `calls` of `kernel` in order: on the caller alone when `parallel` is false, otherwise split into one
-   * contiguous slice per thread.
+   * Makes `calls` of `kernel` (argument lists; their outputs must be disjoint): with the pool's workers when
+   * `parallel`, otherwise on the caller alone.
    */
   calls(kernel: PoolKernel, calls: readonly (readonly number[])[], parallel: boolean): void {
-    const t = parallel ? Math.min(this.count, calls.length) : 1;
-    const shares: Share[] = [];
-    for (let i = 0; i < t; i++) shares.push(calls.slice(Math.floor((i * calls.length) / t), Math.floor(((i + 1) * calls.length) / t)));
-    this.run(kernel, shares);
+    if (this.pool && parallel && this.count > 1 && calls.length > 1) {
+      this.pool.run(kernel, calls, this.count - 1);
+      return;
+    }
+    const fn = this.k[kernel] as (...args: number[]) => void;
+    for (const argv of calls) fn(...argv);
   }
 
   /**

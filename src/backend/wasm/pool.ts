@@ -1,38 +1,43 @@
 // A pool of workers that share the kernels' wasm memory, for splitting kernels across cores. Each worker
-// instantiates the same module on the same shared WebAssembly.Memory and waits on its slot of a shared control
-// block. A task is a share of calls of one kernel (argument lists written to the worker's slot); the caller wakes
-// the workers, makes its own share of calls, and waits for theirs. Callers split work into disjoint outputs, each
-// computed by exactly the calls a single thread would make, so results are bit-identical whatever the thread count
-// (see parallel.ts). Works with Node's worker_threads, Web Workers and Deno.
+// instantiates the same module on the same shared WebAssembly.Memory and sleeps on its slot of a shared control
+// block. A parallel kernel is a list of calls with disjoint outputs (parallel.ts); the caller writes the list to
+// shared memory, wakes the workers, and every thread — the caller too — takes the next call from an atomic counter
+// until none is left. So a worker that wakes late (on a busy or virtualised machine a wake-up can take a
+// millisecond) just takes fewer calls, and the caller withdraws a task no worker has started instead of waiting.
+// Which thread makes a call never changes its result: outputs are bit-identical whatever the thread count.
+// Works with Node's worker_threads, Web Workers and Deno.
 
-/** Slot states in the control block. */
-const IDLE = 0, TASK = 1, DONE = 2, ERROR = 3, EXIT = 4, READY = 5;
-const SLOT_INTS = 4; // state, error length, kernel index, number of calls
+/** Worker slot states. */
+const IDLE = 0, TASK = 1, RUNNING = 2, DONE = 3, ERROR = 4, EXIT = 5, READY = 6;
+/** The control block: the next call, the number of calls, the kernel; then two ints per worker. */
+const NEXT = 0, TOTAL = 1, KERNEL = 2, HEADER_INTS = 4, SLOT_INTS = 2; // slot: state, error length
 /** Arguments per call (the longest kernel signature). */
 export const MAX_ARGS = 16;
-/** Argument floats a worker's slot holds: a share with more calls runs on the caller. */
-const ARG_CAPACITY = 1 << 15;
+/** Calls the shared list holds: a longer list runs on the caller alone. */
+const MAX_CALLS = 4096;
 const ERROR_BYTES = 512;
+/** Polls of its slot a worker makes before it sleeps: parallel kernels come in bursts. */
+const WORKER_SPINS = 20_000;
+/** Polls the caller makes before it sleeps while a worker finishes its last call. */
+const CALLER_SPINS = 100_000;
 /** Kernels a worker can run. */
 export const POOL_KERNELS = [
   'gemm_f32', 'im2col_f32', 'col2im_f32', 'copy2d_f32', 'binary_f32', 'unary_f32', 'clamp_f32', 'max_pool2d_f32',
   'avg_pool2d_f32', 'avg_pool2d_backward_f32',
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
-/** One thread's share of a parallel kernel: the argument lists of its calls, in order. */
-export type Share = readonly (readonly number[])[];
 
 /**
  * The worker's program, as source so that every runtime can start it without a separate file. `nodeApi`: it is
  * started by node:worker_threads (Node, and Deno's implementation of it) rather than as a Web Worker.
  */
 const workerSource = (nodeApi: boolean) => `
-const IDLE = ${IDLE}, TASK = ${TASK}, DONE = ${DONE}, ERROR = ${ERROR}, EXIT = ${EXIT}, READY = ${READY};
+const IDLE = ${IDLE}, TASK = ${TASK}, RUNNING = ${RUNNING}, DONE = ${DONE}, ERROR = ${ERROR}, EXIT = ${EXIT}, READY = ${READY};
 function start(msg) {
-  const { module, memory, control, index, slotInts, capacity, errorBytes, kernels } = msg;
-  const ctl = new Int32Array(control, 0, slotInts * (index + 1));
-  const s = index * slotInts;
-  const a = new Float64Array(control, msg.argsOffset + index * capacity * 8, capacity);
+  const { module, memory, control, index, errorBytes, kernels } = msg;
+  const ctl = new Int32Array(control, 0, ${HEADER_INTS} + ${SLOT_INTS} * (index + 1));
+  const s = ${HEADER_INTS} + index * ${SLOT_INTS};
+  const a = new Float64Array(control, msg.argsOffset, ${MAX_CALLS * MAX_ARGS});
   const err = new Uint8Array(control, msg.errorOffset + index * errorBytes, errorBytes);
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const fns = kernels.map((name) => exports[name]);
@@ -40,14 +45,16 @@ function start(msg) {
   Atomics.notify(ctl, s);
   for (;;) {
     let st = Atomics.load(ctl, s);
-    // Spin briefly before sleeping: tasks come in bursts, and waking a sleeping thread costs tens of microseconds.
-    for (let spin = 0; spin < 20000 && st !== TASK && st !== EXIT; spin++) st = Atomics.load(ctl, s);
+    for (let spin = 0; spin < ${WORKER_SPINS} && st !== TASK && st !== EXIT; spin++) st = Atomics.load(ctl, s);
     while (st !== TASK && st !== EXIT) { Atomics.wait(ctl, s, st); st = Atomics.load(ctl, s); }
     if (st === EXIT) return;
+    // The caller may have withdrawn the task (it made every call itself): then sleep again.
+    if (Atomics.compareExchange(ctl, s, TASK, RUNNING) !== TASK) continue;
     try {
-      const fn = fns[ctl[s + 2]];
-      const calls = ctl[s + 3];
-      for (let c = 0, o = 0; c < calls; c++, o += ${MAX_ARGS}) {
+      const fn = fns[ctl[${KERNEL}]];
+      const total = ctl[${TOTAL}];
+      for (let c = Atomics.add(ctl, ${NEXT}, 1); c < total; c = Atomics.add(ctl, ${NEXT}, 1)) {
+        const o = c * ${MAX_ARGS};
         fn(a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], a[o + 6], a[o + 7], a[o + 8], a[o + 9], a[o + 10], a[o + 11], a[o + 12], a[o + 13], a[o + 14], a[o + 15]);
       }
       Atomics.store(ctl, s, DONE);
@@ -114,6 +121,7 @@ async function spawn(): Promise<WorkerHandle> {
 
 /** Blocks until the slot leaves `state` (Atomics.wait where the thread may block, a spin elsewhere). */
 function waitWhile(ctl: Int32Array, slot: number, state: number): void {
+  for (let spin = 0; spin < CALLER_SPINS; spin++) if (Atomics.load(ctl, slot) !== state) return;
   for (;;) {
     const st = Atomics.load(ctl, slot);
     if (st !== state) return;
@@ -131,22 +139,22 @@ export class ThreadPool {
   private readonly errors: Uint8Array;
 
   private constructor(private readonly workers: WorkerHandle[], control: SharedArrayBuffer, argsOffset: number, errorOffset: number, private readonly exports: Record<string, unknown>) {
-    this.ctl = new Int32Array(control, 0, workers.length * SLOT_INTS);
-    this.args = new Float64Array(control, argsOffset, workers.length * ARG_CAPACITY);
+    this.ctl = new Int32Array(control, 0, HEADER_INTS + workers.length * SLOT_INTS);
+    this.args = new Float64Array(control, argsOffset, MAX_CALLS * MAX_ARGS);
     this.errors = new Uint8Array(control, errorOffset, workers.length * ERROR_BYTES);
   }
 
   /** Starts `count` workers on `module` and `memory` (a shared memory); resolves once all are ready. */
   static async create(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: object): Promise<ThreadPool> {
-    const argsOffset = Math.ceil((count * SLOT_INTS * 4) / 8) * 8;
-    const errorOffset = argsOffset + count * ARG_CAPACITY * 8;
+    const argsOffset = Math.ceil(((HEADER_INTS + count * SLOT_INTS) * 4) / 8) * 8;
+    const errorOffset = argsOffset + MAX_CALLS * MAX_ARGS * 8;
     const control = new SharedArrayBuffer(errorOffset + count * ERROR_BYTES);
     const workers = await Promise.all(Array.from({ length: count }, () => spawn()));
-    workers.forEach((w, index) => w.postMessage({ module, memory, control, index, slotInts: SLOT_INTS, capacity: ARG_CAPACITY, argsOffset, errorOffset, errorBytes: ERROR_BYTES, kernels: POOL_KERNELS }));
+    workers.forEach((w, index) => w.postMessage({ module, memory, control, index, argsOffset, errorOffset, errorBytes: ERROR_BYTES, kernels: POOL_KERNELS }));
     const pool = new ThreadPool(workers, control, argsOffset, errorOffset, exports as Record<string, unknown>);
     const deadline = Date.now() + 30_000;
     for (let i = 0; i < count; i++) {
-      while (Atomics.load(pool.ctl, i * SLOT_INTS) !== READY) {
+      while (Atomics.load(pool.ctl, pool.slot(i)) !== READY) {
         if (Date.now() > deadline) {
           pool.close();
           throw new Error(`thread pool: worker ${i} did not start within 30 s`);
@@ -161,38 +169,45 @@ export class ThreadPool {
     return this.workers.length;
   }
 
+  private slot(worker: number): number {
+    return HEADER_INTS + worker * SLOT_INTS;
+  }
+
   /**
-   * Makes the calls of `kernel`: `shares[0]` on the caller, `shares[1 + i]` on worker i, all at once; returns when
-   * all are done. A worker's failure is rethrown here with its message. A share too long for a worker's slot
-   * runs on the caller instead.
+   * Makes every call of `kernel` (argument lists), sharing them with up to `helpers` workers; returns when all are
+   * done. A worker's failure is rethrown here with its message.
    */
-  run(kernel: PoolKernel, shares: readonly Share[]): void {
+  run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number): void {
     const fn = this.exports[kernel] as (...args: number[]) => void;
-    const sent: number[] = [];
-    for (let t = 1; t < shares.length; t++) {
-      const i = t - 1;
-      const calls = shares[t];
-      if (i >= this.workers.length || calls.length * MAX_ARGS > ARG_CAPACITY) continue;
-      calls.forEach((argv, c) => this.args.set(argv, i * ARG_CAPACITY + c * MAX_ARGS));
-      this.ctl[i * SLOT_INTS + 2] = POOL_KERNELS.indexOf(kernel);
-      this.ctl[i * SLOT_INTS + 3] = calls.length;
-      Atomics.store(this.ctl, i * SLOT_INTS, TASK);
-      Atomics.notify(this.ctl, i * SLOT_INTS);
-      sent.push(t);
+    const n = calls.length;
+    const woken = Math.min(helpers, this.workers.length, n - 1, n > MAX_CALLS ? 0 : Infinity);
+    if (woken > 0) {
+      calls.forEach((argv, c) => this.args.set(argv, c * MAX_ARGS));
+      this.ctl[KERNEL] = POOL_KERNELS.indexOf(kernel);
+      this.ctl[TOTAL] = n;
+      Atomics.store(this.ctl, NEXT, 0);
+      for (let w = 0; w < woken; w++) {
+        Atomics.store(this.ctl, this.slot(w), TASK);
+        Atomics.notify(this.ctl, this.slot(w));
+      }
     }
     let ownError: unknown = null;
     try {
-      for (let t = 0; t < shares.length; t++) if (t === 0 || !sent.includes(t)) for (const argv of shares[t]) fn(...argv);
+      if (woken > 0) for (let c = Atomics.add(this.ctl, NEXT, 1); c < n; c = Atomics.add(this.ctl, NEXT, 1)) fn(...calls[c]);
+      else for (const argv of calls) fn(...argv);
     } catch (e) {
       ownError = e;
+      if (woken > 0) Atomics.store(this.ctl, NEXT, n); // no one starts another call
     }
     const failures: string[] = [];
-    for (const t of sent) {
-      const slot = (t - 1) * SLOT_INTS;
-      waitWhile(this.ctl, slot, TASK);
+    for (let w = 0; w < woken; w++) {
+      const slot = this.slot(w);
+      // Withdraw the task from a worker that has not started it; otherwise wait for its last call.
+      if (Atomics.compareExchange(this.ctl, slot, TASK, IDLE) === TASK) continue;
+      waitWhile(this.ctl, slot, RUNNING);
       if (Atomics.load(this.ctl, slot) === ERROR) {
         const len = Atomics.load(this.ctl, slot + 1);
-        failures.push(`worker ${t - 1}: ${new TextDecoder().decode(this.errors.slice((t - 1) * ERROR_BYTES, (t - 1) * ERROR_BYTES + len))}`);
+        failures.push(`worker ${w}: ${new TextDecoder().decode(this.errors.slice(w * ERROR_BYTES, w * ERROR_BYTES + len))}`);
       }
       Atomics.store(this.ctl, slot, IDLE);
     }
@@ -203,8 +218,8 @@ export class ThreadPool {
   /** Stops every worker. */
   close(): void {
     for (let i = 0; i < this.workers.length; i++) {
-      Atomics.store(this.ctl, i * SLOT_INTS, EXIT);
-      Atomics.notify(this.ctl, i * SLOT_INTS);
+      Atomics.store(this.ctl, this.slot(i), EXIT);
+      Atomics.notify(this.ctl, this.slot(i));
       void this.workers[i].terminate();
     }
   }
