@@ -6,6 +6,7 @@ await initDefaultBackend();
 
 export { Tensor, tensor, zeros, ones, full, randn, rand, eye, arange, type TensorOptions, type Dims } from './autograd/tensor.js';
 export { noGrad, isGradEnabled } from './autograd/engine.js';
+export { scoped } from './autograd/scope.js';
 export {
   add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, greater, equal,
 } from './autograd/ops/elementwise.js';

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { crossEntropy } from '../autograd/ops/losses.js';
-import { getBackend, setBackend } from '../backend/index.js';
+import { getBackend, getNumThreads, setBackend, setNumThreads } from '../backend/index.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { mnistCnn } from '../nn/models/mnist_cnn.js';
 import type { Module } from '../nn/module.js';
@@ -35,6 +35,7 @@ options:
   --weight-decay X    weight decay (default ${DEFAULT_TRAIN_CONFIG.weightDecay})
   --seed N            seeds initialisation, split and batch order (default 0)
   --backend NAME      wasm | js (default wasm; js is the readable reference)
+  --threads N         wasm threads (default: every core)
   --test-size N       images held out for testing (default 2000 of 10000)
   --limit N           use only the first N training images (quick runs)
   --deconv            train: use the deconvolution twin (FastDeconv2d/Delinear instead of Conv2d+BN/Linear)
@@ -73,7 +74,7 @@ async function main(argv: string[]): Promise<void> {
     options: {
       model: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
       optimizer: { type: 'string' }, schedule: { type: 'string' }, momentum: { type: 'string' },
-      'weight-decay': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
+      'weight-decay': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' },
       'test-size': { type: 'string' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       deconv: { type: 'boolean' }, seeds: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
     },
@@ -97,6 +98,7 @@ async function main(argv: string[]): Promise<void> {
   };
   const modelName = oneOf('model', values.model, Object.keys(MODELS), 'mnist-cnn');
   await setBackend(values.backend ?? 'wasm');
+  if (values.threads !== undefined) await setNumThreads(num('threads', values.threads, 1, true));
   manualSeed(cfg.seed);
 
   const { train: rawTrain, test: rawTest } = loadEmbeddedMnist().split(num('test-size', values['test-size'], 2000, true), cfg.seed);
@@ -127,6 +129,7 @@ async function main(argv: string[]): Promise<void> {
   console.log(table([
     ['model', modelName],
     ['backend', getBackend()],
+    ['threads', String(getBackend() === 'wasm' ? getNumThreads() : 1)],
     ['optimizer / schedule', `${cfg.optimizer} / ${cfg.schedule}`],
     ['epochs x batch', `${cfg.epochs} x ${cfg.batchSize}`],
     ['final train loss', result.finalTrainLoss.toFixed(4)],
@@ -141,7 +144,7 @@ function compare(modelName: string, train: ImageDataset, test: ImageDataset, cfg
   const nSeeds = num('seeds', values.seeds, 3, true);
   if (nSeeds < 1) throw new Error(`--seeds: need at least 1, got ${nSeeds}`);
   const seeds = Array.from({ length: nSeeds }, (_, i) => cfg.seed + i);
-  console.log(`netdeconv compare: ${modelName} with BatchNorm vs its deconvolution twin, ${seeds.length} seed(s), ${cfg.epochs} epoch(s) each, on ${train.length} embedded MNIST digits (${test.length} held out); backend ${getBackend()}`);
+  console.log(`netdeconv compare: ${modelName} with BatchNorm vs its deconvolution twin, ${seeds.length} seed(s), ${cfg.epochs} epoch(s) each, on ${train.length} embedded MNIST digits (${test.length} held out); backend ${getBackend()}${getBackend() === 'wasm' ? `, ${getNumThreads()} thread(s)` : ''}`);
   const steps = cfg.epochs * train.numBatches(cfg.batchSize, true);
   let bar = new ProgressBar(steps);
   const runs = compareBnDeconv({

@@ -68,6 +68,13 @@ export abstract class Optimizer<H extends object> {
     return b;
   }
 
+  /** Every tensor of the per-parameter state (momentum and moment buffers). */
+  stateTensors(): Tensor[] {
+    const out: Tensor[] = [];
+    for (const st of this.state.values()) for (const v of Object.values(st)) if (typeof v === 'object') out.push(v);
+    return out;
+  }
+
   /** Sets every parameter's gradient to null. */
   zeroGrad(): void {
     for (const g of this.paramGroups) for (const p of g.params) p.grad = null;

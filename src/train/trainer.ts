@@ -1,5 +1,6 @@
 // A plain training loop shared by the CLI, the examples and the tests. It knows nothing of terminals or browsers:
 // progress goes to a callback.
+import { scoped } from '../autograd/scope.js';
 import { noGrad } from '../autograd/engine.js';
 import { crossEntropy } from '../autograd/ops/losses.js';
 import type { ImageDataset } from '../data/dataset.js';
@@ -100,10 +101,13 @@ export function evaluate(model: Module, data: ImageDataset, batchSize = 256): Ev
   let correct = 0;
   noGrad(() => {
     for (const { x, y } of data.batches(batchSize)) {
-      const logits = model.forward(x);
-      lossSum += crossEntropy(logits, y).item() * y.length;
-      const pred = logits.argmax(1).data;
-      for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
+      // Each batch in a scope: its activations are freed at once (only numbers leave it).
+      scoped(() => {
+        const logits = model.forward(x);
+        lossSum += crossEntropy(logits, y).item() * y.length;
+        const pred = logits.argmax(1).data;
+        for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
+      });
     }
   });
   model.train(wasTraining);
@@ -133,13 +137,17 @@ export function fit(
     let step = 0;
     const epochStart = performance.now();
     for (const { x, y } of train.batches(cfg.batchSize, { shuffle: true, seed: cfg.seed * 1000 + epoch, dropLast: true })) {
-      opt.zeroGrad();
-      const loss = crossEntropy(model.forward(x), y);
-      loss.backward();
-      opt.step();
+      // One step in a scope: everything it allocates is freed when it ends except the model's parameters,
+      // gradients and buffers and the optimizer's state.
+      const l = scoped(() => {
+        opt.zeroGrad();
+        const loss = crossEntropy(model.forward(x), y);
+        loss.backward();
+        opt.step();
+        return loss.item();
+      }, () => [...model.parameters(), ...model.parameters().map((p) => p.grad), ...model.buffers(), ...opt.stateTensors()]);
       const lr = opt.paramGroups[0].lr;
       sched?.step();
-      const l = loss.item();
       lossCurve.push(l);
       imagesSeen += y.length;
       hooks.onStep?.({ epoch, step, stepsPerEpoch, loss: l, lr, imagesSeen, seconds: (performance.now() - start) / 1000, epochSeconds: (performance.now() - epochStart) / 1000 });

@@ -81,8 +81,12 @@ export class Heap {
       this.stats.freedByGc++;
     }
   });
-  /** Bytes copied back in since the last spill (a spill that is soon read back means the budget is too small). */
-  private reloaded = 0;
+  /**
+   * Bytes spilled and copied back in since the budget last changed: when much of what is spilled is read back, the
+   * working set does not fit and the budget doubles.
+   */
+  private spilledBytes = 0;
+  private reloadedBytes = 0;
   private view = new Float32Array(0);
   /** While a kernel call holds pointers, no spill may move its inputs. */
   private pinned = false;
@@ -198,6 +202,7 @@ export class Heap {
   setBudget(bytes: number): void {
     if (!(bytes > 0)) throw new Error(`wasm backend: a memory budget must be positive, got ${bytes}`);
     this.budget = bytes;
+    this.spilledBytes = this.reloadedBytes = 0;
   }
 
   // ---- internals ----
@@ -217,7 +222,7 @@ export class Heap {
     this.f32.set(b.spilled, b.ptr >> 2);
     b.spilled = null;
     this.watch(s);
-    this.reloaded += b.bytes;
+    this.reloadedBytes += b.bytes;
     return b.ptr;
   }
 
@@ -240,7 +245,10 @@ export class Heap {
    * the newest), until `bytes` are free; when none is left, the heap starts over empty. See the header.
    */
   private spill(bytes: number): void {
-    if (this.reloaded > this.budget / 4) this.budget = Math.min(2 * this.budget, MAX_BUDGET);
+    if (this.spilledBytes >= this.budget) {
+      if (this.reloadedBytes > this.spilledBytes / 4) this.budget = Math.min(2 * this.budget, MAX_BUDGET);
+      this.spilledBytes = this.reloadedBytes = 0;
+    }
     const f32 = this.f32;
     let freed = 0;
     for (const b of this.resident) {
@@ -256,7 +264,7 @@ export class Heap {
       this.freeLists.clear();
       this.top = this.base;
     }
-    this.reloaded = 0;
+    this.spilledBytes += freed;
     this.stats.spills++;
   }
 
