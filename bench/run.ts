@@ -7,11 +7,13 @@ import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.j
 import { availableCores } from '../src/backend/wasm/pool.js';
 import { conv2dInfo } from '../src/backend/shape_info.js';
 import { crossEntropy } from '../src/autograd/ops/losses.js';
-import { eye, Generator, linalg, manualSeed, nn, noGrad, optim, randn, type Tensor, tensor } from '../src/index.js';
+import { eye, Generator, linalg, manualSeed, nn, noGrad, optim, randn, scoped, type Tensor, tensor } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
 import { initTfjs, tfConv, tfMatmul, tfNewtonSchulz } from './tfjs.js';
 
 const quick = process.argv.includes('--quick');
+/** `--training`: only the training-step table. */
+const trainingOnly = process.argv.includes('--training');
 
 /** Median seconds of each callable (null: not measured), measured round-robin after a warm-up. */
 function race(fns: ((() => void) | null)[], reps: number): number[] {
@@ -29,7 +31,7 @@ function race(fns: ((() => void) | null)[], reps: number): number[] {
 }
 
 /** `kernel` run in a heap scope, so its output block is reused by the next run (as in a training step). */
-function scoped(b: WasmBackend, kernel: () => unknown): () => void {
+function inScope(b: WasmBackend, kernel: () => unknown): () => void {
   return () => {
     b.openScope!();
     kernel();
@@ -56,17 +58,17 @@ console.log(`netdeconv benchmarks — ${new Date().toISOString().slice(0, 10)}, 
 console.log(`| case | unit | netdeconv 1 thread | netdeconv ${beN.threads()} threads | tfjs-wasm | netdeconv 1 thread / tfjs | ${beN.threads()} threads / 1 thread |`);
 console.log('|---|---|---|---|---|---|---|');
 
-for (const n of quick ? [256] : [128, 256, 512, 1024]) {
+for (const n of trainingOnly ? [] : quick ? [256] : [128, 256, 512, 1024]) {
   const a = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i));
   const b = Float32Array.from({ length: n * n }, (_, i) => Math.cos(i));
   const mm = (x: typeof be) => {
     const [sa, sb] = [x.fromArray(a), x.fromArray(b)];
-    return scoped(x, () => x.matmul(sa, sb, 1, n, n, n, false, false, 'float32'));
+    return inScope(x, () => x.matmul(sa, sb, 1, n, n, n, false, false, 'float32'));
   };
   row(`matmul ${n}`, 'GFLOP/s', race([mm(be), mm(beN), tfMatmul(n)], n >= 512 ? 5 : 15), 2 * n ** 3);
 }
 
-for (const [batch, hw, cin, cout] of quick ? [[64, 16, 64, 64]] : [[64, 32, 3, 32], [64, 16, 64, 64], [64, 8, 128, 128]]) {
+for (const [batch, hw, cin, cout] of trainingOnly ? [] : quick ? [[64, 16, 64, 64]] : [[64, 32, 3, 32], [64, 16, 64, 64], [64, 8, 128, 128]]) {
   const info = conv2dInfo('bench', [batch, cin, hw, hw], [cout, cin, 3, 3], { padding: 1 });
   const flops = 2 * batch * hw * hw * cout * cin * 9;
   const x = Float32Array.from({ length: batch * cin * hw * hw }, (_, i) => Math.sin(i));
@@ -75,16 +77,16 @@ for (const [batch, hw, cin, cout] of quick ? [[64, 16, 64, 64]] : [[64, 32, 3, 3
   const label = `conv ${batch}x${hw}x${hw}, ${cin}→${cout}, 3x3 pad 1`;
   const inputs = new Map([be, beN].map((b) => [b, { x: b.fromArray(x), w: b.fromArray(w), dy: b.fromArray(dy) }]));
   for (const [kind, fn] of [
-    ['forward', (b: typeof be) => scoped(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, info, 'float32'))],
-    ['backward wrt input', (b: typeof be) => scoped(b, () => b.conv2dBackwardInput(inputs.get(b)!.dy, inputs.get(b)!.w, info, 'float32'))],
-    ['backward wrt filter', (b: typeof be) => scoped(b, () => b.conv2dBackwardFilter(inputs.get(b)!.x, inputs.get(b)!.dy, info, 'float32'))],
+    ['forward', (b: typeof be) => inScope(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, info, 'float32'))],
+    ['backward wrt input', (b: typeof be) => inScope(b, () => b.conv2dBackwardInput(inputs.get(b)!.dy, inputs.get(b)!.w, info, 'float32'))],
+    ['backward wrt filter', (b: typeof be) => inScope(b, () => b.conv2dBackwardFilter(inputs.get(b)!.x, inputs.get(b)!.dy, info, 'float32'))],
   ] as const) {
     const peer = tfConv(kind === 'forward' ? 'forward' : kind === 'backward wrt input' ? 'input' : 'filter', batch, hw, cin, cout);
     row(`${label} ${kind}`, 'GFLOP/s', race([fn(be), fn(beN), peer], 3), flops);
   }
 }
 
-for (const d of [144, 576]) {
+for (const d of trainingOnly ? [] : [144, 576]) {
   const g = new Generator(1);
   const m = tensor(Array.from({ length: d * d }, () => g.normal()), [d, d]);
   const A = noGrad(() => m.T.matmul(m).div(d).add(eye(d).mul(0.1)));
@@ -106,17 +108,18 @@ for (const d of [144, 576]) {
 console.log(`\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread |`);
 console.log('|---|---|---|---|---|---|---|');
 async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<void> {
-  const reps = quick ? 2 : 4;
+  const reps = quick ? 2 : 6;
   const stepper = async (backend: string) => {
     await setBackend(backend);
     manualSeed(0);
     const model = make();
     const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-    return () => {
+    // As fit() runs a step: in a scope that keeps only the model's and the optimizer's state.
+    return () => scoped(() => {
       opt.zeroGrad();
       crossEntropy(model.forward(x), y).backward();
       opt.step();
-    };
+    }, () => [...model.parameters(), ...model.parameters().map((p) => p.grad), ...model.buffers(), ...opt.stateTensors()]);
   };
   const wasmStep = await stepper('wasm');
   const jsStep = withJs ? await stepper('js') : null;

@@ -138,6 +138,15 @@ test('scoped() frees what its function allocated except what keep() names; a fre
   assert.throws(() => inner.add(1), /an input tensor's storage was released/);
 });
 
+test('a tensor that moves to the wasm backend inside a scope keeps its new storage', async () => {
+  await setBackend('js');
+  const fromJs = tensor([1, 2, 3]);
+  await setBackend('wasm');
+  const sum = scoped(() => fromJs.mul(2).sum().item()); // moves fromJs's storage to wasm inside the scope
+  assert.is(sum, 12);
+  assert.equal(fromJs.mul(1).toArray(), [1, 2, 3]);
+});
+
 test('fit() runs each step in a scope: a whole epoch needs no spill and frees every step\'s blocks', () => {
   manualSeed(6);
   const model = nn.mnistCnn({ deconv: true });

@@ -52,7 +52,7 @@ export class Tensor {
   /** The storage on `backend`, moving it there first if it lives on another backend (as tfjs moves data). */
   storageOn(backend: Backend): unknown {
     if (this.backendName !== backend.name) {
-      this.storage = backend.fromArray(this.data);
+      this.storage = backend.fromArray(this.data, true);
       this.backendName = backend.name;
     }
     return this.storage;

@@ -79,8 +79,11 @@ export interface Backend<S = unknown> extends Kernels<S> {
   readonly dtypes: readonly DType[];
   /** A zero-filled buffer. */
   alloc(size: number, dtype: DType): S;
-  /** A buffer holding a copy of `data`. */
-  fromArray(data: FloatArray): S;
+  /**
+   * A buffer holding a copy of `data`. `outlivesScopes`: not freed by the scope open now (it replaces the storage
+   * of a tensor created before the scope, as when a tensor moves between backends).
+   */
+  fromArray(data: FloatArray, outlivesScopes?: boolean): S;
   /** A typed-array view of a buffer, valid until the backend next allocates. Writes through it change the buffer. */
   view(s: S, size: number, dtype: DType): FloatArray;
   /** Bytes of WebAssembly memory the backend holds (0 for a backend without any). */

@@ -107,17 +107,17 @@ export class Heap {
 
   // ---- storages ----
 
-  /** A new storage of `floats` floats; zero-filled when `zero`. */
-  create(floats: number, zero: boolean): WasmStorage {
+  /** A new storage of `floats` floats; zero-filled when `zero`. `outlivesScopes`: not recorded by an open scope. */
+  create(floats: number, zero: boolean, outlivesScopes = false): WasmStorage {
     this.ensureRoom('alloc', blockBytes(floats));
     const block: Block = { ptr: this.allocBlock('alloc', blockBytes(floats)), bytes: blockBytes(floats), floats, spilled: null };
     if (zero) this.f32.fill(0, block.ptr >> 2, (block.ptr >> 2) + floats);
-    return this.adopt(block);
+    return this.adopt(block, outlivesScopes);
   }
 
   /** A new storage holding a copy of `data`. */
-  fromArray(data: ArrayLike<number>): WasmStorage {
-    const s = this.create(data.length, false);
+  fromArray(data: ArrayLike<number>, outlivesScopes = false): WasmStorage {
+    const s = this.create(data.length, false, outlivesScopes);
     this.f32.set(data, s.block.ptr >> 2);
     return s;
   }
@@ -207,10 +207,10 @@ export class Heap {
 
   // ---- internals ----
 
-  private adopt(block: Block): WasmStorage {
+  private adopt(block: Block, outlivesScopes = false): WasmStorage {
     const s = new WasmStorage(block);
     this.watch(s);
-    this.scopes[this.scopes.length - 1]?.push(s);
+    if (!outlivesScopes) this.scopes[this.scopes.length - 1]?.push(s);
     return s;
   }
 

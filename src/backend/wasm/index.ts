@@ -96,7 +96,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     setMemoryBudget: (bytes) => heap.setBudget(bytes),
     wasmMemoryBytes: () => memory.buffer.byteLength,
     alloc: (size, dtype) => (dtype === 'float32' ? heap.create(size, true) : ref.alloc(size, dtype)),
-    fromArray: (data) => (data instanceof Float32Array ? heap.fromArray(data) : ref.fromArray(data)),
+    fromArray: (data, outlivesScopes) => (data instanceof Float32Array ? heap.fromArray(data, outlivesScopes) : ref.fromArray(data)),
     view: (s) => asView(s),
     openScope: () => heap.openScope(),
     closeScope: (keep) => heap.closeScope(keep),
