@@ -127,7 +127,7 @@ export class Heap {
     const b = s.block;
     if (b.ptr >= 0) return this.f32.subarray(b.ptr >> 2, (b.ptr >> 2) + b.floats);
     if (b.spilled) return b.spilled;
-    throw new Error('wasm backend: this tensor storage was released at the end of a backward() scope (an internal gradient)');
+    throw new Error('wasm backend: this tensor storage was released when its scope ended (an intermediate gradient of backward(), or a tensor made inside scoped() and not kept)');
   }
 
   // ---- kernel calls ----
@@ -158,7 +158,8 @@ export class Heap {
       body(inPtrs, outPtrs, scratch);
       return outs;
     } finally {
-      scratchFloats.forEach((f, i) => i < scratch.length && this.freeBlock(scratch[i], blockBytes(f)));
+      // Last first, so that blocks at the top go back to the bump pointer.
+      for (let i = scratch.length - 1; i >= 0; i--) this.freeBlock(scratch[i], blockBytes(scratchFloats[i]));
       this.pinned = false;
     }
   }
@@ -217,7 +218,7 @@ export class Heap {
   private makeResident(what: string, s: WasmStorage): number {
     const b = s.block;
     if (b.ptr >= 0) return b.ptr;
-    if (!b.spilled) throw new Error(`wasm ${what}: an input tensor's storage was released at the end of a backward() scope`);
+    if (!b.spilled) throw new Error(`wasm ${what}: an input tensor's storage was released when its scope ended (backward() or scoped())`);
     b.ptr = this.allocBlock(what, b.bytes);
     this.f32.set(b.spilled, b.ptr >> 2);
     b.spilled = null;
