@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { batchNormTrain } from '../src/autograd/ops/normalization.js';
 import { concat, Generator, gradcheck, nn, pad, setBackend, stack, type Tensor, tensor, where } from '../src/index.js';
 
 const F = nn.functional;
@@ -124,6 +125,11 @@ test('BatchNorm2d train (through the batch statistics) and eval', () => {
     bn.num_batches_tracked = tensor([0], [], { dtype: 'float64' });
     expectGrad(`BatchNorm2d training=${training}`, fn, [leaf([4, 3, 2, 3], 9), w, b]);
   }
+});
+
+test('batchNormTrain without affine parameters, on (N, C) and (N, C, L) inputs', () => {
+  expectGrad('batchNorm (N, C)', (x) => batchNormTrain(x, null, null, 1e-5).out, [leaf([5, 3], 21)]);
+  expectGrad('batchNorm (N, C, L), weight only', (x, w) => batchNormTrain(x, w, null, 1e-3).out, [leaf([2, 4, 5], 22), leaf([4], 23)]);
 });
 
 test('property: broadcasting binary ops over random shapes', () => {

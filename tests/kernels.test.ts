@@ -267,6 +267,29 @@ test('max pooling 2x2 stride 2 (the SIMD path): values and indices, ties, NaNs a
   );
 });
 
+test('batch normalisation: channel moments, apply and backward, with and without scale and shift', () => {
+  const dims = fc.record({ n: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 1, max: 6 }), l: fc.integer({ min: 1, max: 23 }), affine: fc.boolean(), seed: fc.integer({ min: 0, max: 1 << 20 }) });
+  fc.assert(
+    fc.property(dims, (d) => {
+      const size = d.n * d.c * d.l;
+      const x = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 1.7 + d.seed) * 3 + 1);
+      const dy = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.9 + d.seed));
+      const perC = (f: (c: number) => number) => Float32Array.from({ length: d.c }, (_, c) => f(c));
+      const mean = perC((c) => 0.3 * c - 0.2), invstd = perC((c) => 0.5 + 0.25 * c), scale = perC((c) => 1.5 - 0.2 * c), shift = perC((c) => 0.1 * c);
+      const run = (be: Backend, [sx, sdy, sm, ss, sw, sb]: unknown[]) => {
+        const mo = be.channelMoments(sx, d, 'float32');
+        const y = be.batchNormApply(sx, sm, ss, d.affine ? sw : null, d.affine ? sb : null, d, 'float32');
+        const g = be.batchNormBackward(sdy, sx, sm, ss, d.affine ? sw : null, d, 'float32');
+        return [view(be, mo.mean, d.c), view(be, mo.variance, d.c), view(be, y, size), view(be, g.dx, size), view(be, g.sumDy, d.c), view(be, g.sumDyXhat, d.c)].map((v) => Array.from(v));
+      };
+      const [r, w] = both(run, [x, dy, mean, invstd, scale, shift]);
+      const names = ['mean', 'variance', 'apply', 'dx', 'sumDy', 'sumDyXhat'];
+      names.forEach((name, k) => closeTo(w[k], r[k], d.n * d.l, `${name} ${JSON.stringify(d)}`));
+    }),
+    { numRuns: 150 },
+  );
+});
+
 test('a buffer of the wrong size is a clear error, not a wasm trap', () => {
   assert.throws(() => wasm.matmul(wasm.fromArray(new Float32Array(5)), wasm.fromArray(new Float32Array(6)), 1, 2, 3, 2, false, false, 'float32'), /wasm matmul: a has 5 elements, the shapes need 6/);
 });

@@ -86,7 +86,7 @@ test('conv2d forward and both backward passes: bit-identical across thread count
   );
 });
 
-test('elementwise, broadcasting, pooling, im2col/col2im: bit-identical across thread counts at sizes that split', async () => {
+test('elementwise, broadcasting, pooling, im2col/col2im, batch norm: bit-identical across thread counts at sizes that split', async () => {
   const sizes = fc.record({
     n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 40 }), hw: fc.integer({ min: 30, max: 70 }),
     threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
@@ -114,6 +114,12 @@ test('elementwise, broadcasting, pooling, im2col/col2im: bit-identical across th
           values(wasm.avgPool2d(x, avg, 'float32'), avgOut),
           values(wasm.avgPool2dBackward(wasm.fromArray(floats(avgOut, d.seed + 2)), avg, 'float32'), size),
           values(wasm.col2im(wasm.im2col(x, cols, 'float32'), cols, 'float32'), size),
+          ...(() => {
+            const ncl = { n: d.n, c: d.c, l: d.hw * d.hw };
+            const mo = wasm.channelMoments(x, ncl, 'float32');
+            const g = wasm.batchNormBackward(x, x, mo.mean, perChannel, perChannel, ncl, 'float32');
+            return [values(mo.mean, d.c), values(mo.variance, d.c), values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, null, ncl, 'float32'), size), values(g.dx, size), values(g.sumDyXhat, d.c)];
+          })(),
         ];
       };
       const [one, many] = await oneAndMany(d.threads, run);

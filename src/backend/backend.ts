@@ -62,13 +62,29 @@ export interface Kernels<S> {
   maxPool2d(x: S, info: Pool2dInfo, dtype: DType): ValuesAndIndices<S>;
   avgPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
   avgPool2dBackward(dy: S, info: Pool2dInfo, dtype: DType): S;
+  /** Per-channel mean and biased variance of x laid out (N, C, L), over N and L. */
+  channelMoments(x: S, dims: NclDims, dtype: DType): { mean: S; variance: S };
+  /** y = (x − mean[c])·invstd[c]·scale[c] + shift[c] for x (N, C, L); a null scale is 1, a null shift 0. */
+  batchNormApply(x: S, mean: S, invstd: S, scale: S | null, shift: S | null, dims: NclDims, dtype: DType): S;
+  /**
+   * The backward pass of batch normalisation with batch statistics: Σdy and Σdy·x̂ per channel (the gradients of
+   * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L.
+   */
+  batchNormBackward(dy: S, x: S, mean: S, invstd: S, scale: S | null, dims: NclDims, dtype: DType): { dx: S; sumDy: S; sumDyXhat: S };
+}
+
+/** (N, C, L): a batch of N images of C channels of L values (L = H·W). */
+export interface NclDims {
+  n: number;
+  c: number;
+  l: number;
 }
 
 /** The list of kernel names, shared by ops, backends and tests. */
 export const KERNEL_NAMES = [
   'unary', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
   'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
-  'avgPool2d', 'avgPool2dBackward',
+  'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward',
 ] as const satisfies readonly (keyof Kernels<unknown>)[];
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

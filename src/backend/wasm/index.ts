@@ -13,6 +13,7 @@ import { Gemm, makeMatmulKernel } from './gemm.js';
 import { Heap, type HeapStats, WasmStorage } from './heap.js';
 import { loadKernels } from './loader.js';
 import { makeMovementKernels } from './movement.js';
+import { makeNormalizationKernels } from './normalization.js';
 import { Threads } from './parallel.js';
 import { availableCores, ThreadPool, threadsSupported } from './pool.js';
 
@@ -49,6 +50,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const c = makeConvKernels(gemm, heap, threads);
   const e = makeElementwiseKernels(exports, heap, threads);
   const mv = makeMovementKernels(exports, heap);
+  const bn = makeNormalizationKernels(heap, threads);
   const asView = (s: unknown): FloatArray => (s instanceof WasmStorage ? heap.viewOf(s) : (s as FloatArray));
 
   // Kernels without a wasm version: the reference code on views of the memory, its result copied in.
@@ -122,5 +124,8 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     pad: k(mv.pad, ref.pad),
     concat: k(mv.concat, ref.concat),
     scatterAdd: k(mv.scatterAdd, ref.scatterAdd),
+    channelMoments: k(bn.channelMoments, ref.channelMoments),
+    batchNormApply: k(bn.batchNormApply, ref.batchNormApply),
+    batchNormBackward: k(bn.batchNormBackward, ref.batchNormBackward),
   };
 }

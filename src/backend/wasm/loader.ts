@@ -23,6 +23,9 @@ export interface KernelExports {
   sum_run_f32(acc: Ptr, sacc: number, x: Ptr, sx: number, n: number): void;
   max_pool2d_f32(out: Ptr, indices: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
   avg_pool2d_f32(out: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
+  channel_moments_f32(mean: Ptr, variance: Ptr, x: Ptr, N: number, C: number, L: number, c0: number, c1: number): void;
+  batch_norm_apply_f32(y: Ptr, x: Ptr, mean: Ptr, invstd: Ptr, scale: Ptr, shift: Ptr, N: number, C: number, L: number, c0: number, c1: number): void;
+  batch_norm_backward_f32(dx: Ptr, sumDy: Ptr, sumDyXhat: Ptr, dy: Ptr, x: Ptr, mean: Ptr, invstd: Ptr, scale: Ptr, N: number, C: number, L: number, c0: number, c1: number): void;
   avg_pool2d_backward_f32(dx: Ptr, dy: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
 }
 

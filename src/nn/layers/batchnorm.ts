@@ -1,4 +1,5 @@
 import { noGrad } from '../../autograd/engine.js';
+import { batchNormTrain } from '../../autograd/ops/normalization.js';
 import { ones, type Tensor, zeros } from '../../autograd/tensor.js';
 import { fmtShape } from '../../backend/shape_info.js';
 import { Module } from '../module.js';
@@ -54,19 +55,16 @@ export class BatchNorm2d extends Module {
   forward(x: Tensor): Tensor {
     const C = this.numFeatures;
     if (x.ndim !== 4 || x.shape[1] !== C) throw new Error(`BatchNorm2d(${C}): expected input (N, ${C}, H, W), got ${fmtShape(x.shape)}`);
-    const shape = [1, C, 1, 1];
-    let xhat: Tensor;
     if (this.training || !this.trackRunningStats) {
       const n = x.shape[0] * x.shape[2] * x.shape[3];
       if (n <= 1) throw new Error(`BatchNorm2d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
-      const mean = x.mean([0, 2, 3], { keepdim: true });
-      const centred = x.sub(mean);
-      const variance = centred.mul(centred).mean([0, 2, 3], { keepdim: true });
-      xhat = centred.div(variance.add(this.eps).sqrt());
-      if (this.training && this.trackRunningStats) this.updateRunningStats(mean, variance, n);
-    } else {
-      xhat = x.sub(this.running_mean.reshape(shape)).div(this.running_var.reshape(shape).add(this.eps).sqrt());
+      // One op with batch-statistics kernels (autograd/ops/normalization.ts), the affine part included.
+      const r = batchNormTrain(x, this.weight, this.bias, this.eps);
+      if (this.training && this.trackRunningStats) this.updateRunningStats(r.mean, r.variance, n);
+      return r.out;
     }
+    const shape = [1, C, 1, 1];
+    const xhat = x.sub(this.running_mean.reshape(shape)).div(this.running_var.reshape(shape).add(this.eps).sqrt());
     return this.weight && this.bias ? xhat.mul(this.weight.reshape(shape)).add(this.bias.reshape(shape)) : xhat;
   }
 
