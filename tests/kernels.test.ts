@@ -290,6 +290,28 @@ test('batch normalisation: channel moments, apply and backward, with and without
   );
 });
 
+test('optimizer updates in place: SGD (momentum, dampening, nesterov, first step) and Adam (L2, decoupled, amsgrad)', () => {
+  const hyper = fc.record({
+    n: fc.integer({ min: 1, max: 37 }), lr: fc.constantFrom(0.1, 0.01), momentum: fc.constantFrom(0, 0.9), dampening: fc.constantFrom(0, 0.3),
+    weightDecay: fc.constantFrom(0, 5e-4, 0.01), first: fc.boolean(), decoupled: fc.boolean(), amsgrad: fc.boolean(), step: fc.integer({ min: 1, max: 5 }),
+  });
+  fc.assert(
+    fc.property(hyper, (h) => {
+      const arr = (k: number, positive = false) => Float32Array.from({ length: h.n }, (_, i) => (positive ? 0.01 + Math.abs(Math.sin(i + k)) : Math.sin(i * 1.3 + k)));
+      const inputs = [arr(1), arr(2), arr(3), arr(4), arr(5, true), arr(6, true)];
+      const nesterov = h.momentum > 0 && h.dampening === 0 && h.first;
+      const run = (be: Backend, [p, g, buf, m, v, vmax]: unknown[]) => {
+        be.sgdUpdate(p, g, h.momentum ? buf : null, { lr: h.lr, momentum: h.momentum, dampening: h.dampening, weightDecay: h.weightDecay, nesterov, first: h.first }, 'float32');
+        be.adamUpdate(p, g, m, v, h.amsgrad ? vmax : null, { lr: h.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: h.weightDecay, decoupled: h.decoupled, step: h.step }, 'float32');
+        return [p, buf, m, v, vmax].map((s) => Array.from(view(be, s, h.n)));
+      };
+      const [r, w] = both(run, inputs);
+      ['p', 'momentum', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'].forEach((name, k) => closeTo(w[k], r[k], 4, `${name} ${JSON.stringify(h)}`));
+    }),
+    { numRuns: 150 },
+  );
+});
+
 test('a buffer of the wrong size is a clear error, not a wasm trap', () => {
   assert.throws(() => wasm.matmul(wasm.fromArray(new Float32Array(5)), wasm.fromArray(new Float32Array(6)), 1, 2, 3, 2, false, false, 'float32'), /wasm matmul: a has 5 elements, the shapes need 6/);
 });

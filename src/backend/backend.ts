@@ -71,6 +71,31 @@ export interface Kernels<S> {
    * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L.
    */
   batchNormBackward(dy: S, x: S, mean: S, invstd: S, scale: S | null, dims: NclDims, dtype: DType): { dx: S; sumDy: S; sumDyXhat: S };
+  /** One SGD step, in place on `p` and the momentum buffer (null without momentum). The only in-place kernels. */
+  sgdUpdate(p: S, grad: S, buf: S | null, h: SgdStep, dtype: DType): void;
+  /** One Adam/AdamW step, in place on `p`, the moments and (amsgrad) their running maximum. */
+  adamUpdate(p: S, grad: S, m: S, v: S, vmax: S | null, h: AdamStep, dtype: DType): void;
+}
+
+/** SGD's hyper-parameters for one step; `first`: the momentum buffer starts as the gradient. */
+export interface SgdStep {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  first: boolean;
+}
+
+/** Adam's hyper-parameters for one step (`step` counts from 1); `decoupled`: AdamW's decay. */
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+  step: number;
 }
 
 /** (N, C, L): a batch of N images of C channels of L values (L = H·W). */
@@ -84,7 +109,7 @@ export interface NclDims {
 export const KERNEL_NAMES = [
   'unary', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
   'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
-  'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward',
+  'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Kernels<unknown>)[];
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

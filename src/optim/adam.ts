@@ -1,5 +1,6 @@
 import type { Tensor } from '../autograd/tensor.js';
-import { Optimizer, type ParamGroup, type ParamState, type ParamsInput, views } from './optimizer.js';
+import { activeBackend } from '../backend/registry.js';
+import { Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -11,26 +12,6 @@ export interface AdamOptions {
 }
 
 type AdamHyper = { betas: [number, number]; eps: number; weightDecay: number; amsgrad: boolean };
-
-type Arr = Float32Array | Float64Array;
-
-/**
- * One Adam step on raw arrays: m, v moments with bias correction; eps added after the square root. `g` already
- * includes any L2 term. With `vmax` (amsgrad) the denominator uses the running maximum of v.
- */
-function adamUpdate(pd: Arr, g: (i: number) => number, md: Arr, vd: Arr, vmax: Arr | null, h: AdamHyper & { lr: number }, t: number): void {
-  const [b1, b2] = h.betas;
-  const c2 = Math.sqrt(1 - b2 ** t);
-  const stepSize = h.lr / (1 - b1 ** t);
-  for (let i = 0; i < pd.length; i++) {
-    const gi = g(i);
-    md[i] = b1 * md[i] + (1 - b1) * gi;
-    vd[i] = b2 * vd[i] + (1 - b2) * gi * gi;
-    let v = vd[i];
-    if (vmax) v = vmax[i] = Math.max(vmax[i], v);
-    pd[i] -= (stepSize * md[i]) / (Math.sqrt(v) / c2 + h.eps);
-  }
-}
 
 function checkAdam(name: string, h: AdamHyper & { lr: number }): void {
   const [b1, b2] = h.betas;
@@ -51,19 +32,18 @@ export class Adam extends Optimizer<AdamHyper> {
     for (const g of this.paramGroups) checkAdam(this.constructor.name, g);
   }
 
+  /**
+   * One step, the backend's `adamUpdate` kernel (backend/js/optim.ts): m, v moments with bias correction, eps added
+   * after the square root; L2 decay is added to the gradient, AdamW's decoupled decay scales p first; amsgrad
+   * uses the running maximum of v.
+   */
   protected update(p: Tensor, grad: Tensor, group: ParamGroup & AdamHyper, st: ParamState): void {
     const m = this.buffer(st, 'exp_avg', p);
     const v = this.buffer(st, 'exp_avg_sq', p);
     const vmax = group.amsgrad ? this.buffer(st, 'max_exp_avg_sq', p) : null;
-    const [pd, gd, md, vd] = views(p, grad, m, v);
-    const wd = group.weightDecay;
-    if (this.decoupled) {
-      const decay = 1 - group.lr * wd;
-      for (let i = 0; i < pd.length; i++) pd[i] *= decay;
-      adamUpdate(pd, (i) => gd[i], md, vd, vmax?.data ?? null, group, st.step);
-    } else {
-      adamUpdate(pd, (i) => gd[i] + wd * pd[i], md, vd, vmax?.data ?? null, group, st.step);
-    }
+    const b = activeBackend();
+    const h = { lr: group.lr, beta1: group.betas[0], beta2: group.betas[1], eps: group.eps, weightDecay: group.weightDecay, decoupled: this.decoupled, step: st.step };
+    b.adamUpdate(p.storageOn(b), grad.storageOn(b), m.storageOn(b), v.storageOn(b), vmax?.storageOn(b) ?? null, h, p.dtype);
   }
 }
 

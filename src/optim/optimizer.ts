@@ -1,8 +1,7 @@
 // The optimizer base: parameter groups with their hyper-parameters (which schedulers rewrite), per-parameter state,
-// zeroGrad(), and a state dict for checkpoints. Updates run in place on each parameter's storage, outside the graph.
+// zeroGrad(), and a state dict for checkpoints. Updates are in-place kernels on each parameter's storage, outside the graph.
 import { noGrad } from '../autograd/engine.js';
 import { type Tensor, zeros } from '../autograd/tensor.js';
-import type { FloatArray } from '../backend/dtype.js';
 
 export interface ParamGroup {
   params: Tensor[];
@@ -122,7 +121,3 @@ export abstract class Optimizer<H extends object> {
   }
 }
 
-/** Views of a parameter, its gradient and named state buffers, taken after every allocation (see view validity). */
-export function views(...ts: Tensor[]): FloatArray[] {
-  return ts.map((t) => t.data);
-}

@@ -1,5 +1,6 @@
 import type { Tensor } from '../autograd/tensor.js';
-import { Optimizer, type ParamGroup, type ParamState, type ParamsInput, views } from './optimizer.js';
+import { activeBackend } from '../backend/registry.js';
+import { Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface SGDOptions {
   lr?: number;
@@ -14,6 +15,7 @@ type SGDHyper = Required<Omit<SGDOptions, 'lr'>>;
 /**
  * Stochastic gradient descent, exactly torch.optim.SGD:
  *   g = grad + λp;  buf = g on the first step, else μ·buf + (1−τ)·g;  d = g + μ·buf if nesterov else buf;  p −= lr·d
+ * The update is the backend's `sgdUpdate` kernel (backend/js/optim.ts reads as the formula above).
  */
 export class SGD extends Optimizer<SGDHyper> {
   constructor(params: ParamsInput, opts: SGDOptions = {}) {
@@ -24,18 +26,9 @@ export class SGD extends Optimizer<SGDHyper> {
   }
 
   protected update(p: Tensor, grad: Tensor, group: ParamGroup & SGDHyper, st: ParamState): void {
-    const { lr, momentum: mu, dampening, weightDecay: wd, nesterov } = group;
-    const buf = mu !== 0 ? this.buffer(st, 'momentum_buffer', p) : null;
-    const [pd, gd] = views(p, grad);
-    const bd = buf?.data;
-    for (let i = 0; i < pd.length; i++) {
-      const g = gd[i] + wd * pd[i];
-      let d = g;
-      if (bd) {
-        bd[i] = st.step === 1 ? g : mu * bd[i] + (1 - dampening) * g;
-        d = nesterov ? g + mu * bd[i] : bd[i];
-      }
-      pd[i] -= lr * d;
-    }
+    const buf = group.momentum !== 0 ? this.buffer(st, 'momentum_buffer', p) : null;
+    const b = activeBackend();
+    const h = { lr: group.lr, momentum: group.momentum, dampening: group.dampening, weightDecay: group.weightDecay, nesterov: group.nesterov, first: st.step === 1 };
+    b.sgdUpdate(p.storageOn(b), grad.storageOn(b), buf?.storageOn(b) ?? null, h, p.dtype);
   }
 }

@@ -14,6 +14,7 @@ import { Heap, type HeapStats, WasmStorage } from './heap.js';
 import { loadKernels } from './loader.js';
 import { makeMovementKernels } from './movement.js';
 import { makeNormalizationKernels } from './normalization.js';
+import { makeOptimizerKernels } from './optim.js';
 import { Threads } from './parallel.js';
 import { availableCores, ThreadPool, threadsSupported } from './pool.js';
 
@@ -51,6 +52,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const e = makeElementwiseKernels(exports, heap, threads);
   const mv = makeMovementKernels(exports, heap);
   const bn = makeNormalizationKernels(heap, threads);
+  const opt = makeOptimizerKernels(exports, heap);
   const asView = (s: unknown): FloatArray => (s instanceof WasmStorage ? heap.viewOf(s) : (s as FloatArray));
 
   // Kernels without a wasm version: the reference code on views of the memory, its result copied in.
@@ -127,5 +129,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     channelMoments: k(bn.channelMoments, ref.channelMoments),
     batchNormApply: k(bn.batchNormApply, ref.batchNormApply),
     batchNormBackward: k(bn.batchNormBackward, ref.batchNormBackward),
+    sgdUpdate: k(opt.sgdUpdate, ref.sgdUpdate),
+    adamUpdate: k(opt.adamUpdate, ref.adamUpdate),
   };
 }
