@@ -6,6 +6,7 @@ export { binary_f32, unary_f32, clamp_f32, sum_run_f32 } from './kernels/element
 export { max_pool2d_f32, avg_pool2d_f32, avg_pool2d_backward_f32 } from './kernels/pool';
 export { channel_moments_f32, batch_norm_apply_f32, batch_norm_backward_f32 } from './kernels/batchnorm';
 export { sgd_f32, adam_f32 } from './kernels/optim';
+export { log_softmax_f32, log_softmax_backward_f32 } from './kernels/softmax';
 
 /** Where the module's static data (the math library's lookup tables) ends: the heap starts above it. */
 export function heap_base(): usize {

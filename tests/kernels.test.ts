@@ -312,6 +312,22 @@ test('optimizer updates in place: SGD (momentum, dampening, nesterov, first step
   );
 });
 
+test('log-softmax rows and its backward, large logits and every row length', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 37 }), fc.constantFrom(0, 80, 1000), (rows, cols, offset) => {
+      const x = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.77) * 5 + offset);
+      const g = Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i * 1.3));
+      const [r, w] = both((be, [sx, sg]) => {
+        const y = be.logSoftmax(sx, rows, cols, 'float32');
+        return [view(be, y, rows * cols), view(be, be.logSoftmaxBackward(sg, y, rows, cols, 'float32'), rows * cols)].map((v) => Array.from(v));
+      }, [x, g]);
+      closeTo(w[0], r[0], cols, `logSoftmax ${rows}x${cols} +${offset}`);
+      closeTo(w[1], r[1], cols, `logSoftmaxBackward ${rows}x${cols} +${offset}`);
+    }),
+    { numRuns: 150 },
+  );
+});
+
 test('a buffer of the wrong size is a clear error, not a wasm trap', () => {
   assert.throws(() => wasm.matmul(wasm.fromArray(new Float32Array(5)), wasm.fromArray(new Float32Array(6)), 1, 2, 3, 2, false, false, 'float32'), /wasm matmul: a has 5 elements, the shapes need 6/);
 });

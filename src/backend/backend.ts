@@ -71,6 +71,10 @@ export interface Kernels<S> {
    * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L.
    */
   batchNormBackward(dy: S, x: S, mean: S, invstd: S, scale: S | null, dims: NclDims, dtype: DType): { dx: S; sumDy: S; sumDyXhat: S };
+  /** Log-softmax of each row of x (rows, cols): x − max − log Σ exp(x − max). */
+  logSoftmax(x: S, rows: number, cols: number, dtype: DType): S;
+  /** Its backward pass from the output y: dx = g − exp(y)·Σ_row g. */
+  logSoftmaxBackward(g: S, y: S, rows: number, cols: number, dtype: DType): S;
   /** One SGD step, in place on `p` and the momentum buffer (null without momentum). The only in-place kernels. */
   sgdUpdate(p: S, grad: S, buf: S | null, h: SgdStep, dtype: DType): void;
   /** One Adam/AdamW step, in place on `p`, the moments and (amsgrad) their running maximum. */
@@ -110,6 +114,7 @@ export const KERNEL_NAMES = [
   'unary', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
   'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
   'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'sgdUpdate', 'adamUpdate',
+  'logSoftmax', 'logSoftmaxBackward',
 ] as const satisfies readonly (keyof Kernels<unknown>)[];
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

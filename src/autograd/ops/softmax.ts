@@ -1,16 +1,29 @@
-// Softmax family, composed from primitives (teenygrad style), so the gradient comes from the parts.
-// The max is subtracted first so exp never overflows; it is a constant for the gradient (it cancels).
+// The softmax family. Log-softmax over the last axis is one op on a kernel (the row maximum is subtracted before
+// exp, so exp never overflows); its backward is dx = g − softmax·Σg. Other axes are moved last and back; softmax
+// is exp(logSoftmax).
+import { activeBackend } from '../../backend/registry.js';
 import { normAxis } from '../../backend/shape_info.js';
-import type { Tensor } from '../tensor.js';
+import { record } from '../engine.js';
+import { fromStorage, type Tensor } from '../tensor.js';
+
+/** Log-softmax along the last axis, as one op. */
+function logSoftmaxLast(x: Tensor): Tensor {
+  const cols = x.shape[x.ndim - 1];
+  const rows = cols === 0 ? 0 : x.size / cols;
+  const be = activeBackend();
+  const y = fromStorage(be.logSoftmax(x.storageOn(be), rows, cols, x.dtype), x.shape, x.dtype);
+  return record(y, 'logSoftmax', [x], (g) => {
+    const b = activeBackend();
+    return [fromStorage(b.logSoftmaxBackward(g.storageOn(b), y.storageOn(b), rows, cols, x.dtype), x.shape, x.dtype)];
+  });
+}
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normAxis('logSoftmax', dim, x.ndim);
-  const shifted = x.sub(x.detach().max(d, { keepdim: true }));
-  return shifted.sub(shifted.exp().sum(d, { keepdim: true }).log());
+  if (d === x.ndim - 1) return logSoftmaxLast(x);
+  return logSoftmaxLast(x.transpose(d, -1)).transpose(d, -1);
 }
 
 export function softmax(x: Tensor, dim: number): Tensor {
-  const d = normAxis('softmax', dim, x.ndim);
-  const e = x.sub(x.detach().max(d, { keepdim: true })).exp();
-  return e.div(e.sum(d, { keepdim: true }));
+  return logSoftmax(x, dim).exp();
 }

@@ -6,6 +6,7 @@ import { binary, clamp, unary, where } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { batchNormApply, batchNormBackward, channelMoments } from './normalization.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
+import { logSoftmax, logSoftmaxBackward } from './softmax.js';
 import { concat, expand, pad, permute, slice } from './movement.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d } from './pool.js';
 import { reduceMax, reduceSum, scatterAdd } from './reduce.js';
@@ -21,6 +22,6 @@ export function createJsBackend(): Backend<FloatArray> {
     wasmMemoryBytes: () => 0,
     unary, clamp, binary, where, reduceSum, reduceMax, scatterAdd, expand, permute, slice, pad, concat, matmul,
     conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im, maxPool2d, avgPool2d, avgPool2dBackward,
-    channelMoments, batchNormApply, batchNormBackward, sgdUpdate, adamUpdate,
+    channelMoments, batchNormApply, batchNormBackward, sgdUpdate, adamUpdate, logSoftmax, logSoftmaxBackward,
   };
 }

@@ -15,6 +15,7 @@ import { loadKernels } from './loader.js';
 import { makeMovementKernels } from './movement.js';
 import { makeNormalizationKernels } from './normalization.js';
 import { makeOptimizerKernels } from './optim.js';
+import { makeSoftmaxKernels } from './softmax.js';
 import { Threads } from './parallel.js';
 import { availableCores, ThreadPool, threadsSupported } from './pool.js';
 
@@ -53,6 +54,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const mv = makeMovementKernels(exports, heap);
   const bn = makeNormalizationKernels(heap, threads);
   const opt = makeOptimizerKernels(exports, heap);
+  const sm = makeSoftmaxKernels(heap, threads);
   const asView = (s: unknown): FloatArray => (s instanceof WasmStorage ? heap.viewOf(s) : (s as FloatArray));
 
   // Kernels without a wasm version: the reference code on views of the memory, its result copied in.
@@ -131,5 +133,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     batchNormBackward: k(bn.batchNormBackward, ref.batchNormBackward),
     sgdUpdate: k(opt.sgdUpdate, ref.sgdUpdate),
     adamUpdate: k(opt.adamUpdate, ref.adamUpdate),
+    logSoftmax: k(sm.logSoftmax, ref.logSoftmax),
+    logSoftmaxBackward: k(sm.logSoftmaxBackward, ref.logSoftmaxBackward),
   };
 }
