@@ -328,6 +328,23 @@ test('log-softmax rows and its backward, large logits and every row length', () 
   );
 });
 
+test('covariance and the Newton–Schulz factor, batched, every size', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 21 }), (batch, n, d) => {
+      const x = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61));
+      const z = Float32Array.from({ length: batch * d * d }, (_, i) => Math.cos(i * 0.37) * 0.5);
+      const y = Float32Array.from({ length: batch * d * d }, (_, i) => Math.sin(i * 0.29) * 0.5);
+      const [r, w] = both((be, [sx, sz, sy]) => [
+        Array.from(view(be, be.covariance(sx, batch, n, d, 1e-3, 'float32'), batch * d * d)),
+        Array.from(view(be, be.newtonSchulzFactor(sz, sy, batch, d, 'float32'), batch * d * d)),
+      ], [x, z, y]);
+      closeTo(w[0], r[0], n, `covariance b=${batch} n=${n} d=${d}`);
+      closeTo(w[1], r[1], d, `newtonSchulzFactor b=${batch} d=${d}`);
+    }),
+    { numRuns: 120 },
+  );
+});
+
 test('a buffer of the wrong size is a clear error, not a wasm trap', () => {
   assert.throws(() => wasm.matmul(wasm.fromArray(new Float32Array(5)), wasm.fromArray(new Float32Array(6)), 1, 2, 3, 2, false, false, 'float32'), /wasm matmul: a has 5 elements, the shapes need 6/);
 });

@@ -75,6 +75,10 @@ export interface Kernels<S> {
   logSoftmax(x: S, rows: number, cols: number, dtype: DType): S;
   /** Its backward pass from the output y: dx = g − exp(y)·Σ_row g. */
   logSoftmaxBackward(g: S, y: S, rows: number, cols: number, dtype: DType): S;
+  /** C = XᵀX/n + eps·I for each of `batch` matrices X (n, d) (the centred covariance of network deconvolution). */
+  covariance(x: S, batch: number, n: number, d: number, eps: number, dtype: DType): S;
+  /** T = (3I − Z·Y)/2 for each of `batch` pairs of (d, d) matrices: the factor of a coupled Newton–Schulz step. */
+  newtonSchulzFactor(z: S, y: S, batch: number, d: number, dtype: DType): S;
   /** One SGD step, in place on `p` and the momentum buffer (null without momentum). The only in-place kernels. */
   sgdUpdate(p: S, grad: S, buf: S | null, h: SgdStep, dtype: DType): void;
   /** One Adam/AdamW step, in place on `p`, the moments and (amsgrad) their running maximum. */
@@ -114,7 +118,7 @@ export const KERNEL_NAMES = [
   'unary', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
   'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
   'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'sgdUpdate', 'adamUpdate',
-  'logSoftmax', 'logSoftmaxBackward',
+  'logSoftmax', 'logSoftmaxBackward', 'covariance', 'newtonSchulzFactor',
 ] as const satisfies readonly (keyof Kernels<unknown>)[];
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

@@ -3,6 +3,7 @@
 // and finally A^(−1/2) ≈ Z/√‖A‖_F. It uses only matrix products, so it is differentiable through the unrolled loop
 // (the gradient is that of the iteration, not of the exact inverse square root) and it never divides by a
 // near-zero pivot. Scaling by the Frobenius norm puts every eigenvalue in (0, 1], where the iteration converges.
+import { newtonSchulzFactor } from '../autograd/ops/linalg.js';
 import { eye, type Tensor } from '../autograd/tensor.js';
 import { fmtShape } from '../backend/shape_info.js';
 
@@ -19,11 +20,10 @@ export function isqrtNewtonSchulz(A: Tensor, nIter: number): Tensor {
   const d = A.shape[A.ndim - 1];
   const norm = batched ? A.mul(A).sum([1, 2], { keepdim: true }).sqrt() : A.mul(A).sum().sqrt();
   const I = eye(d, { dtype: A.dtype });
-  const threeI = I.mul(3);
   let Y = A.div(norm);
-  let Z: Tensor = I;
+  let Z: Tensor = batched ? I.expand(A.shape) : I;
   for (let i = 0; i < nIter; i++) {
-    const T = threeI.sub(Z.matmul(Y)).mul(0.5);
+    const T = newtonSchulzFactor(Z, Y); // (3I − ZY)/2, one kernel
     Y = Y.matmul(T);
     Z = T.matmul(Z);
   }

@@ -11,6 +11,7 @@ import { makeConvKernels } from './conv.js';
 import { makeElementwiseKernels } from './elementwise.js';
 import { Gemm, makeMatmulKernel } from './gemm.js';
 import { Heap, type HeapStats, WasmStorage } from './heap.js';
+import { makeLinalgKernels } from './linalg.js';
 import { loadKernels } from './loader.js';
 import { makeMovementKernels } from './movement.js';
 import { makeNormalizationKernels } from './normalization.js';
@@ -55,6 +56,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const bn = makeNormalizationKernels(heap, threads);
   const opt = makeOptimizerKernels(exports, heap);
   const sm = makeSoftmaxKernels(heap, threads);
+  const la = makeLinalgKernels(exports, gemm, heap);
   const asView = (s: unknown): FloatArray => (s instanceof WasmStorage ? heap.viewOf(s) : (s as FloatArray));
 
   // Kernels without a wasm version: the reference code on views of the memory, its result copied in.
@@ -135,5 +137,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     adamUpdate: k(opt.adamUpdate, ref.adamUpdate),
     logSoftmax: k(sm.logSoftmax, ref.logSoftmax),
     logSoftmaxBackward: k(sm.logSoftmaxBackward, ref.logSoftmaxBackward),
+    covariance: k(la.covariance, ref.covariance),
+    newtonSchulzFactor: k(la.newtonSchulzFactor, ref.newtonSchulzFactor),
   };
 }

@@ -7,7 +7,8 @@ import { fmtShape } from '../../backend/shape_info.js';
 import { isqrtNewtonSchulz } from '../../linalg/isqrt.js';
 import { defaultWeightAndBias_ } from '../init.js';
 import { Module } from '../module.js';
-import { batchOrRunning, checkDeconvOptions, covariance, effectiveBlock } from './stats.js';
+import { covariance } from '../../autograd/ops/linalg.js';
+import { batchOrRunning, checkDeconvOptions, effectiveBlock } from './stats.js';
 
 export interface DelinearOptions {
   bias?: boolean;

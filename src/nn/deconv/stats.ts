@@ -36,13 +36,6 @@ export function everyNthColumn(x: Tensor, step: number): Tensor {
   return narrow(padded.reshape([rows, keep, step]), 2, 0, 1).reshape([rows, keep]);
 }
 
-/** Xᵀ X / n + eps·I for centred rows X (n, d), or per batch for X (b, n, d). */
-export function covariance(xc: Tensor, eps: number): Tensor {
-  const n = xc.shape[xc.ndim - 2];
-  const d = xc.shape[xc.ndim - 1];
-  return xc.transpose(-2, -1).matmul(xc).div(n).add(eye(d, { dtype: xc.dtype }).mul(eps));
-}
-
 /** buffer ← (1 − m)·buffer + m·value, in place and outside the graph. */
 export function updateRunning(buffer: Tensor, value: Tensor, momentum: number): void {
   noGrad(() => {
