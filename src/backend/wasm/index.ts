@@ -1,9 +1,9 @@
 // The wasm backend: kernels compiled from assembly/ (AssemblyScript, SIMD) behind the same contract as the
 // reference backend. float32 tensors live in the kernels' linear memory (heap.ts: allocation, scopes, garbage
 // collection and spilling), so each wrapper checks its sizes and makes its calls on pointers, with no copies.
-// GEMMs — and so convolutions — split across a pool of worker threads sharing the memory (pool.ts). float64
-// (used by gradient checks) runs on the reference code with typed-array storage, as do `where` and max-reduction,
-// through views of the memory.
+// Large kernels split across a pool of worker threads sharing the memory (parallel.ts, pool.ts). float64 (used by
+// gradient checks) runs on the reference code with typed-array storage, as do `where` and max-reduction, through
+// views of the memory.
 import type { Backend, ValuesAndIndices } from '../backend.js';
 import type { DType, FloatArray } from '../dtype.js';
 import { createJsBackend } from '../js/index.js';
@@ -31,7 +31,7 @@ function f32Only<A extends unknown[], R>(wasm: (...args: A) => R, ref: (...args:
 export interface WasmBackend extends Backend<WasmHandle> {
   /** 'relaxed-simd' (fused multiply-add) or 'simd'. */
   readonly flavour: string;
-  /** Threads that run a large GEMM (the caller's included). */
+  /** Threads that run a large kernel (the caller's included). */
   threads(): number;
   /** Uses `n` threads (1 = no workers); falls back to 1, saying so once, where memory cannot be shared. */
   setThreads(n: number): Promise<number>;
