@@ -151,10 +151,16 @@ test('fit() runs each step in a scope: a whole epoch needs no spill and frees ev
   manualSeed(6);
   const model = nn.mnistCnn({ deconv: true });
   const data = train.subset(Int32Array.from({ length: 320 }, (_, i) => i));
+  // Room for whatever earlier tests left behind, so that only fit's own allocations could cause a spill.
+  wasm.setMemoryBudget(wasm.heapStats().usedBytes + 128 * 2 ** 20);
   const before = wasm.heapStats();
   fit(model, data, data.subset(Int32Array.from({ length: 64 }, (_, i) => i)), { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 32, optimizer: 'adam', lr: 1e-3 });
   const after = wasm.heapStats();
+  wasm.setMemoryBudget(128 * 2 ** 20);
   assert.is(after.spills, before.spills, 'no spill');
+  // What stays in use is the model, its gradients, Adam's moments and the batches: not the steps' activations.
+  const grown = after.usedBytes - before.usedBytes;
+  assert.ok(grown < 8 * 2 ** 20, `heap in use grew by ${(grown / 2 ** 20).toFixed(1)} MiB over the epoch`);
   assert.ok(after.freedByScope - before.freedByScope > 10 * 100, `freed by scopes: ${after.freedByScope - before.freedByScope}`);
   // The trained model (parameters, buffers, Adam's moments) is intact and usable.
   assert.ok(evaluate(model, data).accuracy > 0.2);
