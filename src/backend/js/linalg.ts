@@ -1,32 +1,21 @@
-// The deconvolution's matrix kernels, reference versions: covariance and the Newton–Schulz factor. Sums in float64.
-import { allocArray, type DType, type FloatArray } from '../dtype.js';
+// The deconvolution's matrix kernels, reference versions: one GEMM per matrix (./matmul.ts), then c ← αc + βI —
+// the same two steps as the wasm kernels.
+import type { DType, FloatArray } from '../dtype.js';
+import { matmul } from './matmul.js';
 
-export function covariance(x: FloatArray, batch: number, n: number, d: number, eps: number, dtype: DType): FloatArray {
-  const c = allocArray(batch * d * d, dtype);
-  for (let b = 0; b < batch; b++) {
-    const X = b * n * d;
-    for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) {
-        let s = 0;
-        for (let r = 0; r < n; r++) s += x[X + r * d + i] * x[X + r * d + j];
-        c[(b * d + i) * d + j] = s / n + (i === j ? eps : 0);
-      }
-    }
-  }
+/** For each of `batch` (d, d) matrices: c ← alpha·c + beta·I, in place. */
+function scaleAddIdentity(c: FloatArray, batch: number, d: number, alpha: number, beta: number): FloatArray {
+  for (let i = 0; i < c.length; i++) c[i] *= alpha;
+  for (let b = 0; b < batch; b++) for (let i = 0; i < d; i++) c[(b * d + i) * d + i] += beta;
   return c;
 }
 
+/** XᵀX/n + eps·I for each of `batch` matrices X (n, d). */
+export function covariance(x: FloatArray, batch: number, n: number, d: number, eps: number, dtype: DType): FloatArray {
+  return scaleAddIdentity(matmul(x, x, batch, d, n, d, true, false, dtype), batch, d, 1 / n, eps);
+}
+
+/** (3I − Z·Y)/2 for each of `batch` pairs of (d, d) matrices. */
 export function newtonSchulzFactor(z: FloatArray, y: FloatArray, batch: number, d: number, dtype: DType): FloatArray {
-  const t = allocArray(batch * d * d, dtype);
-  for (let b = 0; b < batch; b++) {
-    const o = b * d * d;
-    for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) {
-        let s = 0;
-        for (let k = 0; k < d; k++) s += z[o + i * d + k] * y[o + k * d + j];
-        t[o + i * d + j] = ((i === j ? 3 : 0) - s) / 2;
-      }
-    }
-  }
-  return t;
+  return scaleAddIdentity(matmul(z, y, batch, d, d, d, false, false, dtype), batch, d, -0.5, 1.5);
 }
