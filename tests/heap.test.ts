@@ -8,6 +8,7 @@ import { Heap, WasmStorage } from '../src/backend/wasm/heap.js';
 import type { WasmBackend } from '../src/backend/wasm/index.js';
 import { DEFAULT_TRAIN_CONFIG, evaluate, fit, manualSeed, memoryInfo, nn, optim, scoped, tensor } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
+import { sgdSteps } from './helpers.js';
 
 const test = suite('wasm heap');
 let wasm: WasmBackend;
@@ -22,22 +23,8 @@ test.after(async () => {
 const { train } = loadEmbeddedMnist().split(500, 0);
 const batches = [...train.subset(Int32Array.from({ length: 96 }, (_, i) => i)).batches(16, { shuffle: true, seed: 3 })];
 
-/** Losses and final weights of a few SGD steps of the MNIST CNN on the active backend. */
-function trainSteps(steps: number): { losses: number[]; weights: number[] } {
-  manualSeed(5);
-  const model = nn.mnistCnn({ deconv: true });
-  const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
-  const losses: number[] = [];
-  for (let step = 0; step < steps; step++) {
-    const { x, y } = batches[step % batches.length];
-    opt.zeroGrad();
-    const loss = nn.functional.crossEntropy(model.forward(x), y);
-    loss.backward();
-    opt.step();
-    losses.push(loss.item());
-  }
-  return { losses, weights: model.parameters().flatMap((p) => Array.from(p.data)) };
-}
+/** A few SGD steps of the deconvolution CNN on the embedded digits. */
+const trainSteps = (steps: number) => sgdSteps(5, steps, (step) => batches[step % batches.length]);
 
 test('a tensor\'s values are a view of the wasm memory: kernels read and write them in place', () => {
   const t = tensor([1, 2, 3, 4]).mul(2);

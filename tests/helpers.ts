@@ -1,9 +1,10 @@
-// Shared test helpers: fixture loading, the fixtures' tolerance rule, and running a suite on every backend.
+// Shared test helpers: fixture loading, the fixtures' tolerance rule, running a suite on every backend, and a
+// short reproducible training run.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite, type Test } from 'uvu';
-import { setBackend, type Tensor, tensor } from '../src/index.js';
+import { manualSeed, nn, optim, setBackend, type Tensor, tensor } from '../src/index.js';
 
 export const BACKENDS = ['js', 'wasm'] as const;
 
@@ -87,4 +88,24 @@ export function forEachBackend(name: string, define: (test: Test, backend: strin
     define(s, backend);
     s.run();
   }
+}
+
+/**
+ * Losses and final weights of `steps` SGD steps (lr 0.05, momentum 0.9) of the deconvolution MNIST CNN from
+ * `seed`, step i on `batch(i)`, on the active backend: for comparing runs that must agree bit for bit.
+ */
+export function sgdSteps(seed: number, steps: number, batch: (step: number) => { x: Tensor; y: Int32Array }): { losses: number[]; weights: number[] } {
+  manualSeed(seed);
+  const model = nn.mnistCnn({ deconv: true });
+  const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const losses: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const { x, y } = batch(step);
+    opt.zeroGrad();
+    const loss = nn.functional.crossEntropy(model.forward(x), y);
+    loss.backward();
+    opt.step();
+    losses.push(loss.item());
+  }
+  return { losses, weights: model.parameters().flatMap((p) => Array.from(p.data)) };
 }

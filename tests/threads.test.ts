@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend/backend.js';
 import { activeBackend, getNumThreads, setBackend, setNumThreads } from '../src/backend/index.js';
 import { conv2dInfo, pool2dInfo } from '../src/backend/shape_info.js';
-import { manualSeed, nn, optim, randn } from '../src/index.js';
+import { randn } from '../src/index.js';
+import { sgdSteps } from './helpers.js';
 import { loadKernels } from '../src/backend/wasm/loader.js';
 import { ThreadPool, threadsSupported } from '../src/backend/wasm/pool.js';
 
@@ -130,22 +131,11 @@ test('elementwise, broadcasting, pooling, im2col/col2im, batch norm: bit-identic
 });
 
 test('training steps give bit-identical losses and weights on 1 and 2 threads', async () => {
+  const x = randn([32, 1, 28, 28]);
+  const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
   const steps = async (threads: number) => {
     await setNumThreads(threads);
-    manualSeed(4);
-    const model = nn.mnistCnn({ deconv: true });
-    const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
-    const x = randn([32, 1, 28, 28]);
-    const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
-    const losses: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      opt.zeroGrad();
-      const loss = nn.functional.crossEntropy(model.forward(x), y);
-      loss.backward();
-      opt.step();
-      losses.push(loss.item());
-    }
-    return { losses, weights: model.parameters().flatMap((p) => Array.from(p.data)) };
+    return sgdSteps(4, 3, () => ({ x, y }));
   };
   const one = await steps(1);
   const two = await steps(2);
