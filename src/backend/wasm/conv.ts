@@ -33,18 +33,21 @@ export function makeConvKernels(gemm: Gemm, heap: Heap, threads: Threads) {
 
   const geometry = (info: Im2colInfo) => [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth];
 
+  /** One call of im2col or col2im per image (`args(i)`), split across threads when the patch matrix is large. */
+  function perImage(kernel: 'im2col_f32' | 'col2im_f32', images: number, info: Im2colInfo, args: (i: number) => number[]): void {
+    const g = geometry(info);
+    const calls = Array.from({ length: images }, (_, i) => [...args(i), ...g]);
+    threads.calls(kernel, calls, images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS);
+  }
+
   /** im2col of `images` images: image i from x + i·xStep (bytes) to cols + i·colStep, rows ld floats apart. */
   function unfold(cols: number, colStep: number, ld: number, x: number, xStep: number, images: number, info: Im2colInfo): void {
-    const g = geometry(info);
-    const calls = Array.from({ length: images }, (_, i) => [cols + i * colStep, ld, x + i * xStep, ...g]);
-    threads.calls('im2col_f32', calls, images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS);
+    perImage('im2col_f32', images, info, (i) => [cols + i * colStep, ld, x + i * xStep]);
   }
 
   /** col2im of `images` images (the adjoint of unfold); each image adds into its own part of x. */
   function fold(x: number, xStep: number, cols: number, colStep: number, ld: number, images: number, info: Im2colInfo): void {
-    const g = geometry(info);
-    const calls = Array.from({ length: images }, (_, i) => [x + i * xStep, cols + i * colStep, ld, ...g]);
-    threads.calls('col2im_f32', calls, images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS);
+    perImage('col2im_f32', images, info, (i) => [x + i * xStep, cols + i * colStep, ld]);
   }
 
   /** Unfolds images n0 … n0+nb−1 side by side: row stride nb·L. */

@@ -110,9 +110,9 @@ export class Heap {
   /** A new storage of `floats` floats; zero-filled when `zero`. `outlivesScopes`: not recorded by an open scope. */
   create(floats: number, zero: boolean, outlivesScopes = false): WasmStorage {
     this.ensureRoom('alloc', blockBytes(floats));
-    const block: Block = { ptr: this.allocBlock('alloc', blockBytes(floats)), bytes: blockBytes(floats), floats, spilled: null };
-    if (zero) this.f32.fill(0, block.ptr >> 2, (block.ptr >> 2) + floats);
-    return this.adopt(block, outlivesScopes);
+    const s = this.adopt(this.newBlock('alloc', floats), outlivesScopes);
+    if (zero) this.f32.fill(0, s.block.ptr >> 2, (s.block.ptr >> 2) + floats);
+    return s;
   }
 
   /** A new storage holding a copy of `data`. */
@@ -151,7 +151,7 @@ export class Heap {
     const scratch: number[] = [];
     try {
       const inPtrs = inputs.map((s) => this.makeResident(what, s));
-      const outs = outFloats.map((f) => this.adopt({ ptr: this.allocBlock(what, blockBytes(f)), bytes: blockBytes(f), floats: f, spilled: null }));
+      const outs = outFloats.map((f) => this.adopt(this.newBlock(what, f)));
       for (const f of scratchFloats) scratch.push(this.allocBlock(what, blockBytes(f)));
       const outPtrs = outs.map((s) => s.block.ptr);
       if (zeroOut) for (const s of outs) this.f32.fill(0, s.block.ptr >> 2, (s.block.ptr >> 2) + s.block.floats);
@@ -207,6 +207,12 @@ export class Heap {
   }
 
   // ---- internals ----
+
+  /** A resident block for `floats` floats (allocated, not yet owned by a storage). */
+  private newBlock(what: string, floats: number): Block {
+    const bytes = blockBytes(floats);
+    return { ptr: this.allocBlock(what, bytes), bytes, floats, spilled: null };
+  }
 
   private adopt(block: Block, outlivesScopes = false): WasmStorage {
     const s = new WasmStorage(block);
