@@ -60,9 +60,8 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
    */
   function poolCalls(kernel: 'max_pool2d_f32' | 'avg_pool2d_f32' | 'avg_pool2d_backward_f32', info: Pool2dInfo, args: (p0: number, p1: number, geometry: number[]) => number[]): void {
     const geometry = [info.inHeight, info.inWidth, info.outHeight, info.outWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW];
-    const planes = info.batch * info.channels;
-    const work = planes * info.inHeight * info.inWidth;
-    threads.calls(kernel, threads.ranges(planes, 1, Math.ceil((planes * MIN_PARALLEL_ELEMENTS) / work)).map(([s, e]) => args(s, e, geometry)), true);
+    const ranges = threads.unitRanges(info.batch * info.channels, info.inHeight * info.inWidth);
+    threads.calls(kernel, ranges.map(([s, e]) => args(s, e, geometry)), true);
   }
 
   /** Elements of a pooling call's input and output. */

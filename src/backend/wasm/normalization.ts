@@ -3,13 +3,12 @@
 import type { NclDims } from '../backend.js';
 import type { DType } from '../dtype.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
-import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
+import type { Threads } from './parallel.js';
 
 export function makeNormalizationKernels(heap: Heap, threads: Threads) {
   /** Calls over ranges of channels: `args(c0, c1)` gives one call's arguments. */
   function byChannels(kernel: 'channel_moments_f32' | 'batch_norm_apply_f32' | 'batch_norm_backward_f32', d: NclDims, args: (c0: number, c1: number) => number[]): void {
-    const perChannel = d.n * d.l;
-    const ranges = threads.ranges(d.c, 1, Math.ceil((d.c * MIN_PARALLEL_ELEMENTS) / Math.max(1, d.c * perChannel)));
+    const ranges = threads.unitRanges(d.c, d.n * d.l);
     threads.calls(kernel, ranges.map(([c0, c1]) => args(c0, c1)), true);
   }
 

@@ -44,4 +44,12 @@ export class Threads {
     for (let start = 0; start < n || out.length === 0; start += step) out.push([start, Math.min(n, start + step)]);
     return out;
   }
+
+  /**
+   * Ranges of `units` (planes, channels, rows) of `perUnit` elements each: one per thread once the units hold
+   * MIN_PARALLEL_ELEMENTS elements in all, one in all before.
+   */
+  unitRanges(units: number, perUnit: number): [number, number][] {
+    return this.ranges(units, 1, Math.ceil(MIN_PARALLEL_ELEMENTS / Math.max(1, perUnit)));
+  }
 }
