@@ -16,8 +16,13 @@ export const MAX_ARGS = 16;
 /** Calls the shared list holds: a longer list runs on the caller alone. */
 const MAX_CALLS = 4096;
 const ERROR_BYTES = 512;
-/** Polls of its slot a worker makes before it sleeps: parallel kernels come in bursts. */
-const WORKER_SPINS = 20_000;
+/**
+ * Milliseconds a worker polls its slot before it sleeps. Parallel kernels come in bursts with JS between them, and
+ * waking a sleeping thread can take milliseconds on a virtualised machine (its core goes idle): a worker that slept
+ * between the kernels of a training step made 2 threads barely faster than 1. Polls are counted in time, not
+ * iterations, because an iteration's cost varies tenfold between the interpreter and optimised code.
+ */
+const WORKER_SPIN_MS = 5;
 /** Polls the caller makes before it sleeps while a worker finishes its last call. */
 const CALLER_SPINS = 100_000;
 /** Kernels a worker can run. */
@@ -46,7 +51,9 @@ function start(msg) {
   Atomics.notify(ctl, s);
   for (;;) {
     let st = Atomics.load(ctl, s);
-    for (let spin = 0; spin < ${WORKER_SPINS} && st !== TASK && st !== EXIT; spin++) st = Atomics.load(ctl, s);
+    for (const until = performance.now() + ${WORKER_SPIN_MS}; st !== TASK && st !== EXIT && performance.now() < until; ) {
+      for (let spin = 0; spin < 64 && st !== TASK && st !== EXIT; spin++) st = Atomics.load(ctl, s);
+    }
     while (st !== TASK && st !== EXIT) { Atomics.wait(ctl, s, st); st = Atomics.load(ctl, s); }
     if (st === EXIT) return;
     // The caller may have withdrawn the task (it made every call itself): then sleep again.
