@@ -62,6 +62,17 @@ test('matmul: sizes past the cache blocks (m > 96, k > 256) and several memory p
   }
 });
 
+test('matmul A·Bᵀ with long reductions (the dot-product kernel): slices of 1024 with tails, odd rows and columns', () => {
+  const dims = fc.record({ m: fc.integer({ min: 1, max: 13 }), n: fc.integer({ min: 1, max: 11 }), k: fc.integer({ min: 1000, max: 2600 }) });
+  fc.assert(
+    fc.property(dims.chain((d) => fc.tuple(fc.constant(d), floats(d.m * d.k), floats(d.k * d.n))), ([d, a, b]) => {
+      const [r, w] = both((be, [sa, sb]) => view(be, be.matmul(sa, sb, 1, d.m, d.k, d.n, false, true, 'float32'), d.m * d.n), [a, b]);
+      closeTo(w, r, d.k, `matmul A·Bᵀ ${JSON.stringify(d)}`);
+    }),
+    { numRuns: 40 },
+  );
+});
+
 const geometry = fc
   .record({
     batch: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 3 }), cg: fc.integer({ min: 1, max: 3 }), og: fc.integer({ min: 1, max: 5 }),

@@ -63,6 +63,22 @@ test('matmul: 2 and 3 threads give bit-identical results to 1, for every shape a
   );
 });
 
+test('matmul A·Bᵀ over long reductions (the dot-product kernel, split by rows or columns): bit-identical across thread counts', async () => {
+  const shapes = fc.record({
+    m: fc.integer({ min: 1, max: 48 }), n: fc.integer({ min: 1, max: 48 }), k: fc.integer({ min: 20000, max: 40000 }),
+    threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(shapes, async (d) => {
+      const a = wasm.fromArray(floats(d.m * d.k, d.seed));
+      const b = wasm.fromArray(floats(d.k * d.n, d.seed + 1));
+      const [one, many] = await oneAndMany(d.threads, () => Array.from(wasm.view(wasm.matmul(a, b, 1, d.m, d.k, d.n, false, true, 'float32'), d.m * d.n, 'float32')));
+      return one.every((v, i) => Object.is(v, many[i]));
+    }),
+    { numRuns: 25 },
+  );
+});
+
 test('conv2d forward and both backward passes: bit-identical across thread counts', async () => {
   const geometry = fc.record({
     batch: fc.integer({ min: 1, max: 5 }), c: fc.integer({ min: 1, max: 9 }), o: fc.integer({ min: 2, max: 17 }),

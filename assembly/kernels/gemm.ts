@@ -161,3 +161,101 @@ export function gemm_f32(c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i3
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The dot-product form, C (+)= A·Bᵀ with both operands' rows contiguous along k: every element of C is the dot
+// product of a row of A and a row of B, read in place. It is for the products packing cannot pay for: thin outputs
+// over long reductions (a convolution's filter gradient, og × C·kh·kw, sums over every output pixel of the batch),
+// where gemm_f32 would pack both operands whole for a few multiply-adds per packed value.
+//
+// Every element is computed the same way whichever tile holds it: within each DOT_KB-long slice of k, products
+// accumulate in 4 lanes, the lanes are added as (l0 + l1) + (l2 + l3), the slice's k % 4 tail is added in order,
+// and the slice's sum is added to C. So any split of rows or columns across threads gives identical results.
+
+/** Depth of one slice: a 4-row tile of A and a 2-row tile of B (24 KiB) stay in L1, the slice of A in L2. */
+const DOT_KB: i32 = 1024;
+
+/** The slice's sum for one element: its lanes, then the products of the tail [p, end) in order. */
+// @ts-ignore: decorator
+@inline function finishDot(acc: v128, a: usize, b: usize, p: i32, end: i32): f32 {
+  let s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; p < end; p++) s += load<f32>(at(a, p)) * load<f32>(at(b, p));
+  return s;
+}
+
+/** C element (+)= v: the first slice of a product that does not accumulate writes, every other slice adds. */
+// @ts-ignore: decorator
+@inline function putDot(c: usize, v: f32, add: bool): void {
+  store<f32>(c, add ? load<f32>(c) + v : v);
+}
+
+/** One element over the slice [p0, p1): rows a and b. */
+function dot1x1(c: usize, a: usize, b: usize, p0: i32, p1: i32, add: bool): void {
+  let acc = f32x4.splat(0);
+  let p = p0;
+  for (; p + 4 <= p1; p += 4) acc = madd(acc, v128.load(at(a, p)), v128.load(at(b, p)));
+  putDot(c, finishDot(acc, a, b, p, p1), add);
+}
+
+/** A 4×2 tile of C over the slice [p0, p1): rows a, a+lda, … of A and b, b+ldb of B. */
+function dot4x2(c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32, p0: i32, p1: i32, add: bool): void {
+  const a1 = at(a, lda), a2 = at(a, 2 * lda), a3 = at(a, 3 * lda), b1 = at(b, ldb);
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let p = p0;
+  for (; p + 4 <= p1; p += 4) {
+    const x0 = v128.load(at(b, p));
+    const x1 = v128.load(at(b1, p));
+    let y = v128.load(at(a, p));
+    c00 = madd(c00, y, x0);
+    c01 = madd(c01, y, x1);
+    y = v128.load(at(a1, p));
+    c10 = madd(c10, y, x0);
+    c11 = madd(c11, y, x1);
+    y = v128.load(at(a2, p));
+    c20 = madd(c20, y, x0);
+    c21 = madd(c21, y, x1);
+    y = v128.load(at(a3, p));
+    c30 = madd(c30, y, x0);
+    c31 = madd(c31, y, x1);
+  }
+  const c1 = at(c, ldc), c2 = at(c, 2 * ldc), c3 = at(c, 3 * ldc);
+  putDot(c, finishDot(c00, a, b, p, p1), add);
+  putDot(at(c, 1), finishDot(c01, a, b1, p, p1), add);
+  putDot(c1, finishDot(c10, a1, b, p, p1), add);
+  putDot(at(c1, 1), finishDot(c11, a1, b1, p, p1), add);
+  putDot(c2, finishDot(c20, a2, b, p, p1), add);
+  putDot(at(c2, 1), finishDot(c21, a2, b1, p, p1), add);
+  putDot(c3, finishDot(c30, a3, b, p, p1), add);
+  putDot(at(c3, 1), finishDot(c31, a3, b1, p, p1), add);
+}
+
+/**
+ * C[m×n] = A·Bᵀ, or C += A·Bᵀ when `accumulate`: A is (m×k) with rows lda floats apart, B (n×k) with rows ldb
+ * apart, C's rows ldc apart. Needs no scratch.
+ */
+export function gemm_nt_f32(c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32, m: i32, n: i32, k: i32, accumulate: i32): void {
+  if (k == 0) {
+    if (!accumulate) for (let i = 0; i < m; i++) memory.fill(at(c, i * ldc), 0, <usize>n << 2);
+    return;
+  }
+  const m4 = m & ~3, n2 = n & ~1;
+  for (let p0 = 0; p0 < k; p0 += DOT_KB) {
+    const p1 = min(k, p0 + DOT_KB);
+    const add = accumulate != 0 || p0 > 0;
+    for (let j = 0; j < n; j += 2) {
+      const bj = at(b, j * ldb);
+      if (j < n2) {
+        for (let i = 0; i < m4; i += 4) dot4x2(at(c, i * ldc + j), ldc, at(a, i * lda), lda, bj, ldb, p0, p1, add);
+        for (let i = m4; i < m; i++) {
+          dot1x1(at(c, i * ldc + j), at(a, i * lda), bj, p0, p1, add);
+          dot1x1(at(c, i * ldc + j + 1), at(a, i * lda), at(bj, ldb), p0, p1, add);
+        }
+      } else {
+        for (let i = 0; i < m; i++) dot1x1(at(c, i * ldc + j), at(a, i * lda), bj, p0, p1, add);
+      }
+    }
+  }
+}

@@ -34,11 +34,11 @@ export class Threads {
   }
 
   /**
-   * `[start, end)` ranges covering 0 … n, one per thread (one in all when n < `min`), with every boundary a
-   * multiple of `align` so that each element takes the same SIMD-or-tail path as in one call.
+   * `[start, end)` ranges covering 0 … n, `parts` of them (default: one per thread; one in all when n < `min`),
+   * with every boundary a multiple of `align` so that each element takes the same SIMD-or-tail path as in one call.
    */
-  ranges(n: number, align: number, min = MIN_PARALLEL_ELEMENTS): [number, number][] {
-    const t = n < min ? 1 : this.count;
+  ranges(n: number, align: number, min = MIN_PARALLEL_ELEMENTS, parts = this.count): [number, number][] {
+    const t = n < min ? 1 : parts;
     const step = Math.ceil(n / t / align) * align;
     const out: [number, number][] = [];
     for (let start = 0; start < n || out.length === 0; start += step) out.push([start, Math.min(n, start + step)]);
