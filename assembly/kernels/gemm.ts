@@ -12,6 +12,8 @@ const NR: i32 = 8;
 export const GEMM_KC: i32 = 256;
 /** Rows of A packed at once: MC×KC floats (96 KiB) stay in L2. */
 export const GEMM_MC: i32 = 96;
+/** Columns of B packed at once: KC×NC floats (1 MiB) stay in L2 while every row panel of A passes over them. */
+export const GEMM_NC: i32 = 1024;
 
 // @ts-ignore: decorator
 @inline function madd(acc: v128, a: v128, b: v128): v128 {
@@ -122,16 +124,21 @@ function microkernel(kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ld
  */
 const DIRECT_B_MAX_K: i32 = 64;
 
-/** Floats of scratch gemm_f32 needs for packing A, for packing B (given n), and for the edge tile. */
-export function gemm_scratch_floats(n: i32): i32 {
-  const nPanels = (n + NR - 1) / NR;
-  return GEMM_MC * GEMM_KC + nPanels * NR * GEMM_KC + MR * NR;
+/** Columns of B packed at once for a product n wide: NC, or n rounded up to whole panels. */
+// @ts-ignore: decorator
+@inline function packedColumns(n: i32): i32 {
+  return min(GEMM_NC, ((n + NR - 1) / NR) * NR);
+}
+
+/** Floats of scratch gemm_f32 needs for an n-wide, k-deep product: packed A, packed B, the edge tile. */
+export function gemm_scratch_floats(n: i32, k: i32): i32 {
+  return GEMM_MC * GEMM_KC + packedColumns(n) * min(k, GEMM_KC) + MR * NR;
 }
 
 /**
  * C[m×n] = op(A)·op(B), or C += op(A)·op(B) when `accumulate`. A is (m×k), or (k×m) when transA, densely packed;
  * B is (k×n), or (n×k) when transB, with its stored rows ldb floats apart; C's rows are ldc floats apart (so a
- * block of columns of a larger product is one call: the threaded split). `scratch` holds gemm_scratch_floats(n)
+ * block of columns of a larger product is one call: the threaded split). `scratch` holds gemm_scratch_floats(n, k)
  * floats, 16-byte aligned.
  */
 export function gemm_f32(c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i32, n: i32, k: i32, transA: i32, transB: i32, accumulate: i32, scratch: usize): void {
@@ -141,21 +148,24 @@ export function gemm_f32(c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i3
   }
   const pa = scratch;
   const pb = at(scratch, GEMM_MC * GEMM_KC);
-  const tile = at(pb, ((n + NR - 1) / NR) * NR * GEMM_KC);
+  const tile = at(pb, packedColumns(n) * min(k, GEMM_KC));
   const direct = !transB && k <= DIRECT_B_MAX_K;
   const bstride: usize = direct ? <usize>ldb << 2 : <usize>NR << 2;
-  for (let p0 = 0; p0 < k; p0 += GEMM_KC) {
-    const kc = min(GEMM_KC, k - p0);
-    const add = accumulate != 0 || p0 > 0;
-    if (!direct) packB(pb, b, ldb, transB, p0, kc, 0, n);
-    for (let i0 = 0; i0 < m; i0 += GEMM_MC) {
-      const mc = min(GEMM_MC, m - i0);
-      packA(pa, a, m, k, transA, i0, mc, p0, kc);
-      for (let jr = 0; jr < n; jr += NR) {
-        const bp = direct ? at(b, p0 * ldb + jr) : at(pb, jr * kc);
-        const cols = min(NR, n - jr);
-        for (let ir = 0; ir < mc; ir += MR) {
-          microkernel(kc, at(pa, ir * kc), bp, bstride, at(c, (i0 + ir) * ldc + jr), ldc, min(MR, mc - ir), cols, add, tile);
+  for (let j0 = 0; j0 < n; j0 += GEMM_NC) {
+    const nc = min(GEMM_NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += GEMM_KC) {
+      const kc = min(GEMM_KC, k - p0);
+      const add = accumulate != 0 || p0 > 0;
+      if (!direct) packB(pb, b, ldb, transB, p0, kc, j0, nc);
+      for (let i0 = 0; i0 < m; i0 += GEMM_MC) {
+        const mc = min(GEMM_MC, m - i0);
+        packA(pa, a, m, k, transA, i0, mc, p0, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const bp = direct ? at(b, p0 * ldb + j0 + jr) : at(pb, jr * kc);
+          const cols = min(NR, nc - jr);
+          for (let ir = 0; ir < mc; ir += MR) {
+            microkernel(kc, at(pa, ir * kc), bp, bstride, at(c, (i0 + ir) * ldc + j0 + jr), ldc, min(MR, mc - ir), cols, add, tile);
+          }
         }
       }
     }

@@ -8,8 +8,8 @@ import type { KernelExports } from './loader.js';
 import type { Threads } from './parallel.js';
 
 const NR = 8; // the kernel's register-tile width: column blocks are multiples of it
-/** Below this many multiply-adds a product runs on one thread (waking workers costs more). */
-const MIN_THREADED_WORK = 1 << 22;
+/** Below this many multiply-adds (~50 µs) a product runs on one thread (handing it out costs more). */
+const MIN_THREADED_WORK = 1 << 20;
 /**
  * A·Bᵀ products with at most this many outputs take the dot-product kernel: measured 1.1–5.7× faster than packing
  * up to 256×256 outputs (a filter gradient, 16×144 over 14,336 pixels: 2.2×), 0.94× at 512×512.
@@ -28,10 +28,13 @@ export class Gemm {
     return Math.ceil(Math.ceil(n / this.blocks()) / NR) * NR;
   }
 
-  /** Floats of scratch run() needs for a product with n columns (one packing area per column block). */
-  scratchFloats(n: number): number {
-    const per = Math.ceil(this.k.gemm_scratch_floats(this.blockWidth(n)) / 4) * 4;
-    return per * this.blocks();
+  /** Floats of scratch run() needs for a product n wide and k deep (one packing area per column block). */
+  scratchFloats(n: number, k: number): number {
+    return this.perBlockScratch(n, k) * this.blocks();
+  }
+
+  private perBlockScratch(n: number, k: number): number {
+    return Math.ceil(this.k.gemm_scratch_floats(this.blockWidth(n), k) / 4) * 4;
   }
 
   /** C (ldc) (+)= op(A)·op(B) (B's rows ldb apart): see assembly/kernels/gemm.ts. Pointers are byte offsets. */
@@ -48,7 +51,7 @@ export class Gemm {
       return;
     }
     const w = this.blockWidth(n);
-    const per = 4 * (this.scratchFloats(n) / this.blocks());
+    const per = 4 * this.perBlockScratch(n, kk);
     const calls: number[][] = [];
     for (let j0 = 0, t = 0; j0 < n; j0 += w, t++) {
       const bSlice = transB ? b + 4 * j0 * ldb : b + 4 * j0;
@@ -73,7 +76,7 @@ export function makeMatmulKernel(gemm: Gemm, heap: Heap) {
   return function matmul(a: WasmStorage, b: WasmStorage, batch: number, m: number, kk: number, n: number, transA: boolean, transB: boolean, _dtype: DType): WasmStorage {
     expectSize('matmul', 'a', a, batch * m * kk);
     expectSize('matmul', 'b', b, batch * kk * n);
-    return heap.call('matmul', [a, b], [batch * m * n], [gemm.scratchFloats(n)], ([pa, pb], [pc], [ps]) => {
+    return heap.call('matmul', [a, b], [batch * m * n], [gemm.scratchFloats(n, kk)], ([pa, pb], [pc], [ps]) => {
       for (let t = 0; t < batch; t++) gemm.run(ps, pc + 4 * t * m * n, n, pa + 4 * t * m * kk, pb + 4 * t * kk * n, transB ? kk : n, m, n, kk, transA, transB, false);
     })[0];
   };

@@ -5,8 +5,11 @@
 import type { KernelExports } from './loader.js';
 import type { PoolKernel, ThreadPool } from './pool.js';
 
-/** Below this many output elements an elementwise-sized job runs on one thread (waking workers costs more). */
-export const MIN_PARALLEL_ELEMENTS = 1 << 16;
+/**
+ * Below this many output elements an elementwise-sized job runs on one thread: handing calls to a polling worker
+ * costs about a microsecond (measured), a few thousand elements' work.
+ */
+export const MIN_PARALLEL_ELEMENTS = 1 << 14;
 
 export class Threads {
   pool: ThreadPool | null = null;

@@ -9,8 +9,11 @@
 
 /** Worker slot states. */
 const IDLE = 0, TASK = 1, RUNNING = 2, DONE = 3, ERROR = 4, EXIT = 5, READY = 6;
-/** The control block: the next call, the number of calls, the kernel; then two ints per worker. */
-const NEXT = 0, TOTAL = 1, KERNEL = 2, HEADER_INTS = 4, SLOT_INTS = 2; // slot: state, error length
+/**
+ * The control block: the next call, the number of calls, the kernel; then a slot per worker (state, error length).
+ * Header and slots each fill a 64-byte cache line, so a worker polling its slot does not contend with the counter.
+ */
+const NEXT = 0, TOTAL = 1, KERNEL = 2, HEADER_INTS = 16, SLOT_INTS = 16;
 /** Arguments per call (the longest kernel signature). */
 export const MAX_ARGS = 16;
 /** Calls the shared list holds: a longer list runs on the caller alone. */
