@@ -52,7 +52,7 @@ test('matmul: every shape, transpose flag and batch', () => {
 });
 
 test('matmul: sizes past the cache blocks (m > 96, k > 256, n > 1024) and several memory pages', () => {
-  for (const [m, k, n] of [[130, 300, 131], [97, 257, 9], [5, 520, 3], [5, 70, 2100], [3, 40, 4500], [130, 20, 1100]]) {
+  for (const [m, k, n] of [[130, 300, 131], [97, 257, 9], [5, 520, 3], [5, 70, 2100], [3, 40, 4500], [130, 20, 1100], [300, 130, 40]]) {
     for (const [tA, tB] of [[false, false], [true, true]]) {
       const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
       const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));

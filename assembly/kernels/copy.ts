@@ -13,7 +13,8 @@ export function copy2d_f32(dst: usize, d1: i32, d2: i32, src: usize, s1: i32, s2
 }
 
 /** dst[j·dd] = src[j·ds] for j < n (strides in floats; ds = 0 broadcasts one value). */
-export function copy_run_f32(dst: usize, dd: i32, src: usize, ds: i32, n: i32): void {
+// @ts-ignore: decorator
+@inline function copyRun(dst: usize, dd: i32, src: usize, ds: i32, n: i32): void {
   if (dd == 1 && ds == 1) {
     memory.copy(dst, src, <usize>n << 2);
   } else if (dd == 1 && ds == 0) {
@@ -21,6 +22,11 @@ export function copy_run_f32(dst: usize, dd: i32, src: usize, ds: i32, n: i32): 
   } else {
     for (let j = 0; j < n; j++) store<f32>(dst + (<usize>(j * dd) << 2), load<f32>(src + (<usize>(j * ds) << 2)));
   }
+}
+
+/** For r < rows: run r of a plane, dst + r·rd ← src + r·rs (strides in floats), as copyRun. */
+export function copy_runs_f32(dst: usize, rd: i32, dd: i32, src: usize, rs: i32, ds: i32, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) copyRun(dst + (<usize>(r * rd) << 2), dd, src + (<usize>(r * rs) << 2), ds, cols);
 }
 
 /** dst[j] = value for j < n. */

@@ -1,6 +1,8 @@
-// Elementwise kernels, f32. Broadcasting is decomposed by the caller into runs: each call handles one run of n
-// outputs, reading a with element stride sa and b with stride sb (0 for a broadcast operand, 1 for a contiguous
-// one). The unit-stride and broadcast cases use f32x4; other strides fall back to a scalar loop.
+// Elementwise kernels, f32. Broadcasting is decomposed by the caller into planes of runs: each call handles `rows`
+// runs of `cols` outputs (run r starts r·ro floats into out, r·ra into a, r·rb into b), reading a with element
+// stride sa and b with stride sb along a run (0 for a broadcast operand, 1 for a contiguous one). One call per plane
+// rather than per run: a broadcast over (rows, 72) is one call, not thousands. The unit-stride and broadcast cases
+// use f32x4; other strides fall back to a scalar loop.
 
 // Operation codes, shared with src/backend/wasm/ops.ts.
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5, EQ = 6, GT = 7, GE = 8, POW = 9;
@@ -41,8 +43,9 @@ const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, SIGMOID 
   }
 }
 
-/** out[o + j] = op(a[ia + j·sa], b[ib + j·sb]) for j < n. */
-export function binary_f32(op: i32, out: usize, a: usize, sa: i32, b: usize, sb: i32, n: i32): void {
+/** out[j] = op(a[j·sa], b[j·sb]) for j < n. */
+// @ts-ignore: decorator
+@inline function binaryRun(op: i32, out: usize, a: usize, sa: i32, b: usize, sb: i32, n: i32): void {
   let j = 0;
   if (op <= DIV || (op >= EQ && op <= GE)) {
     if (sa == 1 && sb == 1) {
@@ -56,6 +59,11 @@ export function binary_f32(op: i32, out: usize, a: usize, sa: i32, b: usize, sb:
     }
   }
   for (; j < n; j++) store<f32>(at(out, j), sop(op, load<f32>(at(a, j * sa)), load<f32>(at(b, j * sb))));
+}
+
+/** For r < rows: out[r·ro + j] = op(a[r·ra + j·sa], b[r·rb + j·sb]) for j < cols. */
+export function binary_f32(op: i32, out: usize, ro: i32, a: usize, ra: i32, sa: i32, b: usize, rb: i32, sb: i32, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) binaryRun(op, at(out, r * ro), at(a, r * ra), sa, at(b, r * rb), sb, cols);
 }
 
 // @ts-ignore: decorator
@@ -110,7 +118,8 @@ export function clamp_f32(out: usize, x: usize, n: i32, lo: f32, hi: f32): void 
 }
 
 /** acc[j·sacc] += x[j·sx] for j < n: one run of a sum reduction (sacc 0 sums the run into one slot). */
-export function sum_run_f32(acc: usize, sacc: i32, x: usize, sx: i32, n: i32): void {
+// @ts-ignore: decorator
+@inline function sumRun(acc: usize, sacc: i32, x: usize, sx: i32, n: i32): void {
   let j = 0;
   if (sacc == 0 && sx == 1) {
     let v = f32x4.splat(0);
@@ -127,4 +136,9 @@ export function sum_run_f32(acc: usize, sacc: i32, x: usize, sx: i32, n: i32): v
     const d = at(acc, j * sacc);
     store<f32>(d, load<f32>(d) + load<f32>(at(x, j * sx)));
   }
+}
+
+/** For r < rows in order: acc[r·racc + j·sacc] += x[r·rx + j·sx] for j < cols (a run with sacc = 0 is summed first). */
+export function sum_runs_f32(acc: usize, racc: i32, sacc: i32, x: usize, rx: i32, sx: i32, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) sumRun(at(acc, r * racc), sacc, at(x, r * rx), sx, cols);
 }

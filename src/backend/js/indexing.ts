@@ -16,19 +16,8 @@ export function reducedStrides(shape: readonly number[], axes: readonly number[]
   return kept.map((s, i) => (axes.includes(i) ? 0 : s));
 }
 
-/**
- * Visits `shape` in row-major order as runs of `n` elements. For each operand k, `offsets[k]` is the flat index of
- * the run's first element and `steps[k]` the stride along the run. `strides[k]` gives operand k's stride per axis
- * and `starts[k]` its base offset.
- */
-export function forEachRun(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-  visit: (offsets: number[], n: number, steps: number[]) => void,
-  starts: readonly number[] = strides.map(() => 0),
-): void {
-  if (shape.some((d) => d === 0)) return;
-  // Drop size-1 axes, then merge axis i into i+1 wherever every operand is contiguous across the pair.
+/** `shape` with size-1 axes dropped and axis i merged into i+1 wherever every operand is contiguous across the pair. */
+function mergeAxes(shape: readonly number[], strides: readonly (readonly number[])[]): { dims: number[]; st: number[][] } {
   const dims: number[] = [];
   const st: number[][] = strides.map(() => []);
   shape.forEach((d, i) => {
@@ -42,15 +31,16 @@ export function forEachRun(
       strides.forEach((s, k) => st[k].push(s[i]));
     }
   });
-  const rank = dims.length;
-  const n = rank ? dims[rank - 1] : 1;
-  const steps = st.map((s) => (rank ? s[rank - 1] : 0));
+  return { dims, st };
+}
+
+/** Calls `visit` at every index of the first `outer` merged axes (row-major), with each operand's offset. */
+function odometer(dims: readonly number[], st: readonly (readonly number[])[], outer: number, starts: readonly number[], visit: (offsets: number[]) => void): void {
   const offsets = [...starts];
-  const counter = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  const counter = new Array<number>(Math.max(outer, 0)).fill(0);
   for (;;) {
-    visit(offsets, n, steps);
-    // Advance the odometer over the outer axes.
-    let ax = rank - 2;
+    visit(offsets);
+    let ax = outer - 1;
     for (; ax >= 0; ax--) {
       counter[ax]++;
       for (let k = 0; k < offsets.length; k++) offsets[k] += st[k][ax];
@@ -60,4 +50,44 @@ export function forEachRun(
     }
     if (ax < 0) return;
   }
+}
+
+/**
+ * Visits `shape` in row-major order as runs of `n` elements. For each operand k, `offsets[k]` is the flat index of
+ * the run's first element and `steps[k]` the stride along the run. `strides[k]` gives operand k's stride per axis
+ * and `starts[k]` its base offset.
+ */
+export function forEachRun(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  visit: (offsets: number[], n: number, steps: number[]) => void,
+  starts: readonly number[] = strides.map(() => 0),
+): void {
+  if (shape.some((d) => d === 0)) return;
+  const { dims, st } = mergeAxes(shape, strides);
+  const rank = dims.length;
+  const n = rank ? dims[rank - 1] : 1;
+  const steps = st.map((s) => (rank ? s[rank - 1] : 0));
+  odometer(dims, st, rank - 1, starts, (offsets) => visit(offsets, n, steps));
+}
+
+/**
+ * Visits `shape` in row-major order as planes of `rows` runs of `cols` elements (the two innermost merged axes), so
+ * that a kernel can take a whole plane per call: `rowSteps[k]` is operand k's stride between runs, `steps[k]` along
+ * a run. Visiting the planes' runs in order visits the same runs, in the same order, as forEachRun.
+ */
+export function forEachPlane(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  visit: (offsets: number[], rows: number, cols: number, rowSteps: number[], steps: number[]) => void,
+  starts: readonly number[] = strides.map(() => 0),
+): void {
+  if (shape.some((d) => d === 0)) return;
+  const { dims, st } = mergeAxes(shape, strides);
+  const rank = dims.length;
+  const cols = rank ? dims[rank - 1] : 1;
+  const rows = rank > 1 ? dims[rank - 2] : 1;
+  const steps = st.map((s) => (rank ? s[rank - 1] : 0));
+  const rowSteps = st.map((s) => (rank > 1 ? s[rank - 2] : 0));
+  odometer(dims, st, rank - 2, starts, (offsets) => visit(offsets, rows, cols, rowSteps, steps));
 }

@@ -1,8 +1,8 @@
-// Wrappers of the elementwise, reduction and pooling kernels. Broadcasting and reductions are split into 1-D runs
-// by the same strided walk the reference backend uses (js/indexing.ts); each run is one wasm call.
+// Wrappers of the elementwise, reduction and pooling kernels. Broadcasting and reductions are split into planes of
+// 1-D runs by the same strided walk the reference backend uses (js/indexing.ts); each plane is one wasm call.
 import type { BinaryOp, UnaryOp, ValuesAndIndices } from '../backend.js';
 import type { DType } from '../dtype.js';
-import { forEachRun, broadcastStrides, reducedStrides } from '../js/indexing.js';
+import { broadcastStrides, forEachPlane, reducedStrides } from '../js/indexing.js';
 import { type Pool2dInfo, sizeOf, stridesOf } from '../shape_info.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
@@ -35,10 +35,12 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     const n = sizeOf(outShape);
     return heap.call('binary', [a, b], [n], [], ([pa, pb], [po]) => {
       const calls: number[][] = [];
-      forEachRun(outShape, strides, ([o, ia, ib], len, [, da, db]) => {
-        // One long run (operands of one shape, or a scalar) is cut into ranges, one per thread.
-        const parts = calls.length === 0 && len === n ? threads.ranges(len, 4) : [[0, len]];
-        for (const [s, e] of parts) calls.push([code, po + 4 * (o + s), pa + 4 * (ia + s * da), da, pb + 4 * (ib + s * db), db, e - s]);
+      forEachPlane(outShape, strides, ([o, ia, ib], rows, cols, [ro, ra, rb], [, da, db]) => {
+        const part = (r0: number, r1: number, c0: number, c1: number) =>
+          calls.push([code, po + 4 * (o + r0 * ro + c0), ro, pa + 4 * (ia + r0 * ra + c0 * da), ra, da, pb + 4 * (ib + r0 * rb + c0 * db), rb, db, r1 - r0, c1 - c0]);
+        // A large plane is cut into ranges of rows, or of its one run, one per thread.
+        if (rows === 1) for (const [c0, c1] of threads.ranges(cols, 4)) part(0, 1, c0, c1);
+        else for (const [r0, r1] of threads.unitRanges(rows, cols)) part(r0, r1, 0, cols);
       });
       threads.calls('binary_f32', calls, n >= MIN_PARALLEL_ELEMENTS);
     })[0];
@@ -48,8 +50,8 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     expectSize('reduceSum', 'x', x, sizeOf(shape));
     const outSize = sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
     return heap.call('reduceSum', [x], [outSize], [], ([px], [pacc]) => {
-      forEachRun(shape, [stridesOf(shape), reducedStrides(shape, axes)], ([ix, io], len, [dx, dout]) => {
-        k.sum_run_f32(pacc + 4 * io, dout, px + 4 * ix, dx, len);
+      forEachPlane(shape, [stridesOf(shape), reducedStrides(shape, axes)], ([ix, io], rows, cols, [rx, racc], [dx, dacc]) => {
+        k.sum_runs_f32(pacc + 4 * io, racc, dacc, px + 4 * ix, rx, dx, rows, cols);
       });
     }, true)[0];
   }

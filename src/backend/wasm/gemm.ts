@@ -1,13 +1,13 @@
-// GEMM on the wasm kernels, single- or multi-threaded: a large product is split into blocks of C, two per thread,
-// each computed exactly as the single-threaded call computes those elements (so results are bit-identical for any
-// thread count). A·Bᵀ products with a small output take the dot-product kernel (both operands read in place, no
+// GEMM on the wasm kernels, single- or multi-threaded: a large product is split into blocks of C (of rows when it is
+// tall, of columns otherwise), two per thread, each computed exactly as the single-threaded call computes those
+// elements (so results are bit-identical for any thread count). A·Bᵀ products with a small output take the dot-product kernel (both operands read in place, no
 // packing), every other product the packed one. Also the batched matmul kernel of the contract.
 import type { DType } from '../dtype.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
 import type { Threads } from './parallel.js';
 
-const NR = 8; // the kernel's register-tile width: column blocks are multiples of it
+const MR = 4, NR = 8; // the kernel's register tile: row and column blocks are multiples of it
 /** Below this many multiply-adds (~50 µs) a product runs on one thread (handing it out costs more). */
 const MIN_THREADED_WORK = 1 << 20;
 /**
@@ -33,8 +33,9 @@ export class Gemm {
     return this.perBlockScratch(n, k) * this.blocks();
   }
 
+  /** A block's packing area: enough for a block of rows (n wide) or of columns. */
   private perBlockScratch(n: number, k: number): number {
-    return Math.ceil(this.k.gemm_scratch_floats(this.blockWidth(n), k) / 4) * 4;
+    return Math.ceil(this.k.gemm_scratch_floats(n, k) / 4) * 4;
   }
 
   /** C (ldc) (+)= op(A)·op(B) (B's rows ldb apart): see assembly/kernels/gemm.ts. Pointers are byte offsets. */
@@ -46,16 +47,23 @@ export class Gemm {
       this.dotProducts(c, ldc, a, b, ldb, m, n, kk, acc);
       return;
     }
-    if (this.threads.count === 1 || m * n * kk < MIN_THREADED_WORK || n < 2 * NR) {
+    // A tall product is split into blocks of rows, so that each packs only its own rows of A (the large operand).
+    const byRows = m > n && !transA;
+    if (this.threads.count === 1 || m * n * kk < MIN_THREADED_WORK || (byRows ? m < 2 * MR : n < 2 * NR)) {
       this.k.gemm_f32(c, ldc, a, b, ldb, m, n, kk, tA, tB, acc, scratch);
       return;
     }
-    const w = this.blockWidth(n);
     const per = 4 * this.perBlockScratch(n, kk);
     const calls: number[][] = [];
-    for (let j0 = 0, t = 0; j0 < n; j0 += w, t++) {
-      const bSlice = transB ? b + 4 * j0 * ldb : b + 4 * j0;
-      calls.push([c + 4 * j0, ldc, a, bSlice, ldb, m, Math.min(w, n - j0), kk, tA, tB, acc, scratch + t * per]);
+    if (byRows) {
+      const h = Math.ceil(Math.ceil(m / this.blocks()) / MR) * MR;
+      for (let i0 = 0, t = 0; i0 < m; i0 += h, t++) calls.push([c + 4 * i0 * ldc, ldc, a + 4 * i0 * kk, b, ldb, Math.min(h, m - i0), n, kk, tA, tB, acc, scratch + t * per]);
+    } else {
+      const w = this.blockWidth(n);
+      for (let j0 = 0, t = 0; j0 < n; j0 += w, t++) {
+        const bSlice = transB ? b + 4 * j0 * ldb : b + 4 * j0;
+        calls.push([c + 4 * j0, ldc, a, bSlice, ldb, m, Math.min(w, n - j0), kk, tA, tB, acc, scratch + t * per]);
+      }
     }
     this.threads.calls('gemm_f32', calls, true);
   }

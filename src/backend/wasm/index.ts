@@ -52,7 +52,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const gemm = new Gemm(exports, threads);
   const c = makeConvKernels(gemm, heap, threads);
   const e = makeElementwiseKernels(exports, heap, threads);
-  const mv = makeMovementKernels(exports, heap);
+  const mv = makeMovementKernels(exports, heap, threads);
   const bn = makeNormalizationKernels(heap, threads);
   const opt = makeOptimizerKernels(exports, heap);
   const sm = makeSoftmaxKernels(heap, threads);

@@ -14,14 +14,14 @@ export interface KernelExports {
   im2col_f32(cols: Ptr, ld: number, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
   col2im_f32(x: Ptr, cols: Ptr, ld: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
   copy2d_f32(dst: Ptr, d1: number, d2: number, src: Ptr, s1: number, s2: number, n1: number, n2: number, len: number): void;
-  copy_run_f32(dst: Ptr, dd: number, src: Ptr, ds: number, n: number): void;
+  copy_runs_f32(dst: Ptr, rd: number, dd: number, src: Ptr, rs: number, ds: number, rows: number, cols: number): void;
   fill_f32(dst: Ptr, n: number, value: number): void;
   /** −1, or the position of the first out-of-range index. */
   scatter_add_f32(out: Ptr, outSize: number, values: Ptr, indices: Ptr, n: number): number;
-  binary_f32(op: number, out: Ptr, a: Ptr, sa: number, b: Ptr, sb: number, n: number): void;
+  binary_f32(op: number, out: Ptr, ro: number, a: Ptr, ra: number, sa: number, b: Ptr, rb: number, sb: number, rows: number, cols: number): void;
   unary_f32(op: number, out: Ptr, x: Ptr, n: number): void;
   clamp_f32(out: Ptr, x: Ptr, n: number, lo: number, hi: number): void;
-  sum_run_f32(acc: Ptr, sacc: number, x: Ptr, sx: number, n: number): void;
+  sum_runs_f32(acc: Ptr, racc: number, sacc: number, x: Ptr, rx: number, sx: number, rows: number, cols: number): void;
   max_pool2d_f32(out: Ptr, indices: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
   avg_pool2d_f32(out: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
   channel_moments_f32(mean: Ptr, variance: Ptr, x: Ptr, N: number, C: number, L: number, c0: number, c1: number): void;

@@ -1,23 +1,28 @@
-// Data movement on wasm memory: each kernel runs its plan (../movement_plan.ts) as strided runs, one wasm call per
-// run; plus scatter-add, the adjoint of max pooling's and max-reduction's gathers.
+// Data movement on wasm memory: each kernel runs its plan (../movement_plan.ts) as planes of strided runs, one wasm
+// call per plane (split across threads when large); plus scatter-add, the adjoint of max pooling's and
+// max-reduction's gathers.
 import type { DType } from '../dtype.js';
-import { forEachRun } from '../js/indexing.js';
+import { forEachPlane } from '../js/indexing.js';
 import { concatPlan, expandPlan, type MovePlan, padPlan, permutePlan, slicePlan } from '../movement_plan.js';
 import { fmtShape, sizeOf } from '../shape_info.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
+import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 
-export function makeMovementKernels(k: KernelExports, heap: Heap) {
+export function makeMovementKernels(k: KernelExports, heap: Heap, threads: Threads) {
   function run(what: string, plan: MovePlan, inputs: readonly WasmStorage[], shapes: readonly (readonly number[])[]): WasmStorage {
     inputs.forEach((x, i) => expectSize(what, `input ${i} ${fmtShape(shapes[i])}`, x, sizeOf(shapes[i])));
     return heap.call(what, inputs, [plan.outSize], [], (ins, [po]) => {
       if (plan.fill !== null) k.fill_f32(po, plan.outSize, plan.fill);
+      const calls: number[][] = [];
       for (const c of plan.copies) {
         const src = ins[c.input];
-        forEachRun(c.shape, [c.dstStrides, c.srcStrides], ([o, i], n, [dd, ds]) => {
-          k.copy_run_f32(po + 4 * o, dd, src + 4 * i, ds, n);
+        forEachPlane(c.shape, [c.dstStrides, c.srcStrides], ([o, i], rows, cols, [rd, rs], [dd, ds]) => {
+          for (const [r0, r1] of threads.unitRanges(rows, cols)) calls.push([po + 4 * (o + r0 * rd), rd, dd, src + 4 * (i + r0 * rs), rs, ds, r1 - r0, cols]);
         }, [c.dstStart, c.srcStart]);
       }
+      // Every output element is written by one copy: the calls' outputs are disjoint.
+      threads.calls('copy_runs_f32', calls, plan.outSize >= MIN_PARALLEL_ELEMENTS);
     })[0];
   }
 
