@@ -26,37 +26,81 @@ export const GEMM_NC: i32 = 1024;
   return base + (<usize>index << 2);
 }
 
-/** Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of MR rows: panel r holds kc groups of MR values. */
+/**
+ * Stores the 4×4 transpose of the rows r0…r3 (4 floats each) at dst, dst + step, dst + 2·step, dst + 3·step
+ * (bytes): a panel's 4 columns of 4 consecutive k, read along k and written across.
+ */
+// @ts-ignore: decorator
+@inline function storeTransposed4x4(dst: usize, step: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + step, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
+/**
+ * Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of MR rows: panel r holds kc groups of MR values. Full panels move
+ * 4 values per load: a column of Aᵀ as stored, or a 4×4 block of A transposed in registers.
+ */
 function packA(dst: usize, a: usize, m: i32, k: i32, transA: i32, i0: i32, mc: i32, p0: i32, kc: i32): void {
   for (let ir = 0; ir < mc; ir += MR) {
     const panel = dst + (<usize>(ir * kc) << 2);
-    for (let p = 0; p < kc; p++) {
+    const i = i0 + ir;
+    let p = 0;
+    if (ir + MR <= mc) {
+      if (transA) {
+        for (; p < kc; p++) v128.store(at(panel, p * MR), v128.load(at(a, (p0 + p) * m + i)));
+      } else {
+        const row = at(a, i * k + p0);
+        for (; p + 4 <= kc; p += 4) {
+          const src = at(row, p);
+          storeTransposed4x4(at(panel, p * MR), MR << 2, v128.load(src), v128.load(src + (<usize>k << 2)), v128.load(src + (<usize>(2 * k) << 2)), v128.load(src + (<usize>(3 * k) << 2)));
+        }
+      }
+    }
+    for (; p < kc; p++) {
       for (let r = 0; r < MR; r++) {
-        const i = i0 + ir + r;
         let v: f32 = 0;
-        if (ir + r < mc) v = transA ? load<f32>(at(a, (p0 + p) * m + i)) : load<f32>(at(a, i * k + p0 + p));
+        if (ir + r < mc) v = transA ? load<f32>(at(a, (p0 + p) * m + i + r)) : load<f32>(at(a, (i + r) * k + p0 + p));
         store<f32>(at(panel, p * MR + r), v);
       }
     }
   }
 }
 
-/** Packs op(B)[p0:p0+kc, j0:j0+nc] as panels of NR columns: panel c holds kc rows of NR values. B's stored rows are ldb apart. */
+/**
+ * Packs op(B)[p0:p0+kc, j0:j0+nc] as panels of NR columns: panel c holds kc rows of NR values. B's stored rows are
+ * ldb apart. Full panels move 4 values per load: a row of B as stored, or two 4×4 blocks of Bᵀ transposed.
+ */
 function packB(dst: usize, b: usize, ldb: i32, transB: i32, p0: i32, kc: i32, j0: i32, nc: i32): void {
+  const ld = <usize>ldb << 2;
   for (let jr = 0; jr < nc; jr += NR) {
     const panel = dst + (<usize>(jr * kc) << 2);
     const cols = min(NR, nc - jr);
-    if (!transB && cols == NR) {
-      for (let p = 0; p < kc; p++) {
-        const src = at(b, (p0 + p) * ldb + j0 + jr);
-        v128.store(at(panel, p * NR), v128.load(src));
-        v128.store(at(panel, p * NR + 4), v128.load(src, 16));
+    let p = 0;
+    if (cols == NR) {
+      if (!transB) {
+        for (; p < kc; p++) {
+          const src = at(b, (p0 + p) * ldb + j0 + jr);
+          v128.store(at(panel, p * NR), v128.load(src));
+          v128.store(at(panel, p * NR + 4), v128.load(src, 16));
+        }
+      } else {
+        const col = at(b, (j0 + jr) * ldb + p0);
+        for (; p + 4 <= kc; p += 4) {
+          const lo = at(col, p), hi = lo + 4 * ld;
+          storeTransposed4x4(at(panel, p * NR), NR << 2, v128.load(lo), v128.load(lo + ld), v128.load(lo + 2 * ld), v128.load(lo + 3 * ld));
+          storeTransposed4x4(at(panel, p * NR + 4), NR << 2, v128.load(hi), v128.load(hi + ld), v128.load(hi + 2 * ld), v128.load(hi + 3 * ld));
+        }
       }
-      continue;
     }
-    for (let c = 0; c < NR; c++) {
-      const j = j0 + jr + c;
-      for (let p = 0; p < kc; p++) {
+    for (; p < kc; p++) {
+      for (let c = 0; c < NR; c++) {
+        const j = j0 + jr + c;
         let v: f32 = 0;
         if (c < cols) v = transB ? load<f32>(at(b, j * ldb + p0 + p)) : load<f32>(at(b, (p0 + p) * ldb + j));
         store<f32>(at(panel, p * NR + c), v);

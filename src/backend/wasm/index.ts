@@ -47,8 +47,9 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const loaded = await loadKernels(threadsSupported());
   const { exports, memory, flavour } = loaded;
   const ref = createJsBackend();
-  const heap = new Heap(memory, exports.heap_base());
   const threads = new Threads(exports);
+  const zero = (ptr: number, floats: number) => threads.calls('fill_f32', threads.ranges(floats, 4).map(([s, e]) => [ptr + 4 * s, e - s, 0]), true);
+  const heap = new Heap(memory, exports.heap_base(), zero);
   const gemm = new Gemm(exports, threads);
   const c = makeConvKernels(gemm, heap, threads);
   const e = makeElementwiseKernels(exports, heap, threads);
