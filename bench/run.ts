@@ -108,7 +108,9 @@ for (const d of trainingOnly ? [] : [144, 576]) {
 console.log(`\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread |`);
 console.log('|---|---|---|---|---|---|---|');
 async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<void> {
-  const reps = quick ? 2 : 6;
+  // Rounds until this much time has passed: the first seconds of a model include V8 compiling its JS on the second
+  // core, which would be measured as poor thread scaling.
+  const [warmMs, measureMs] = quick ? [300, 600] : [2000, 5000];
   const stepper = async (backend: string) => {
     await setBackend(backend);
     manualSeed(0);
@@ -129,7 +131,12 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     f();
     return (performance.now() - t0) / 1000;
   };
-  for (let i = -1; i < reps; i++) {
+  const start = performance.now();
+  let measuring = false;
+  for (let rounds = 0; ; rounds++) {
+    const elapsed = performance.now() - start;
+    if (!measuring && rounds >= 2 && elapsed >= warmMs) [measuring, rounds] = [true, 0];
+    if (measuring && rounds >= 3 && elapsed >= warmMs + measureMs) break;
     await setBackend('wasm');
     await setNumThreads(1);
     const a = timed(wasmStep);
@@ -137,7 +144,7 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     const b = timed(wasmStep);
     await setBackend('js');
     const c = jsStep ? timed(jsStep) : NaN;
-    if (i >= 0) [a, b, c].forEach((t, j) => times[j].push(t)); // the first round warms up
+    if (measuring) [a, b, c].forEach((t, j) => times[j].push(t));
   }
   const [t1, tN, tJs] = times.map((v) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)]);
   const n = x.shape[0];

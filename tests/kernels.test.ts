@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend/backend.js';
-import { activeBackend, setBackend } from '../src/backend/index.js';
+import { activeBackend, getNumThreads, setBackend, setNumThreads } from '../src/backend/index.js';
 import { conv2dInfo, pool2dInfo } from '../src/backend/shape_info.js';
 import { Heap } from '../src/backend/wasm/heap.js';
 
@@ -127,6 +127,20 @@ const broadcastPair = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 0, m
   fc.tuple(fc.constant(out), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }), fc.integer({ min: 0, max: out.length }), fc.boolean()),
 );
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+test('conv2d forward past the GEMM blocks: k > 256 (several depth slices), more than 1024 columns in one call, padding, groups', async () => {
+  const before = getNumThreads();
+  for (const [opts, groups, threads] of [[{ padding: 1 }, 1, 1], [{ padding: 1 }, 1, 2], [{ padding: 2, stride: 2, dilation: 2 }, 2, 1]] as const) {
+    await setNumThreads(threads); // one thread: a single call spans every column
+    const info = conv2dInfo('test', [3, 32, 21, 20], [6, 32 / groups, 3, 3], { ...opts, groups });
+    const x = Float32Array.from({ length: 3 * 32 * 21 * 20 }, (_, i) => Math.sin(i * 0.37));
+    const w = Float32Array.from({ length: (6 * 32 * 9) / groups }, (_, i) => Math.cos(i * 0.11));
+    const ySize = 3 * 6 * info.outHeight * info.outWidth;
+    const [r, v] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, info, 'float32'), ySize), [x, w]);
+    closeTo(v, r, (32 / groups) * 9, `conv2d ${JSON.stringify(info)} on ${threads} threads`);
+  }
+  await setNumThreads(before);
+});
 
 test('binary ops with broadcasting (either side), every op', () => {
   const ops = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'gt', 'ge'] as const;
