@@ -1,7 +1,8 @@
 // GEMM on the wasm kernels, single- or multi-threaded: a large product is split into blocks of C (of rows when it is
-// tall, of columns otherwise), two per thread, each computed exactly as the single-threaded call computes those
-// elements (so results are bit-identical for any thread count). A·Bᵀ products with a small output take the dot-product kernel (both operands read in place, no
-// packing), every other product the packed one. Also the batched matmul kernel of the contract.
+// tall, of columns otherwise), one or two per thread, each computed exactly as the single-threaded call computes
+// those elements (so results are bit-identical for any thread count). A·Bᵀ products with a small output take the
+// dot-product kernel (both operands read in place, no packing), every other product the packed one. Also the
+// batched matmul kernel of the contract.
 import type { DType } from '../dtype.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
