@@ -1,19 +1,21 @@
 // A pool of workers that share the kernels' wasm memory, for splitting kernels across cores. Each worker
 // instantiates the same module on the same shared WebAssembly.Memory and sleeps on its slot of a shared control
 // block. A parallel kernel is a list of calls with disjoint outputs (parallel.ts); the caller writes the list to
-// shared memory, wakes the workers, and every thread — the caller too — takes the next call from an atomic counter
-// until none is left. So a worker that wakes late (on a busy or virtualised machine a wake-up can take a
-// millisecond) just takes fewer calls, and the caller withdraws a task no worker has started instead of waiting.
+// shared memory, wakes the workers, and every thread — the caller too — makes the calls of its own share, then
+// takes the next call left in the others' shares from their atomic counters until none is left. So a worker that
+// wakes late (on a busy or virtualised machine a wake-up can take a millisecond) just takes fewer calls, and the
+// caller withdraws a task no worker has started instead of waiting.
 // Which thread makes a call never changes its result: outputs are bit-identical whatever the thread count.
 // Works with Node's worker_threads, Web Workers and Deno.
 
 /** Worker slot states. */
 const IDLE = 0, TASK = 1, RUNNING = 2, DONE = 3, ERROR = 4, EXIT = 5, READY = 6;
 /**
- * The control block: the next call, the number of calls, the kernel; then a slot per worker (state, error length).
- * Header and slots each fill a 64-byte cache line, so a worker polling its slot does not contend with the counter.
+ * The control block: a header (the kernel, the number of threads sharing the calls); a slot per worker (state, error
+ * length); then a share per thread (its next call, one past its last). Each fills a 64-byte cache line, so a worker
+ * polling its slot and threads taking calls do not contend for a line.
  */
-const NEXT = 0, TOTAL = 1, KERNEL = 2, HEADER_INTS = 16, SLOT_INTS = 16;
+const KERNEL = 0, PARTS = 1, HEADER_INTS = 16, SLOT_INTS = 16, SHARE_INTS = 16;
 /** Arguments per call (the longest kernel signature). */
 export const MAX_ARGS = 16;
 /** Calls the shared list holds: a longer list runs on the caller alone. */
@@ -43,9 +45,10 @@ export type PoolKernel = (typeof POOL_KERNELS)[number];
 const workerSource = (nodeApi: boolean) => `
 const IDLE = ${IDLE}, TASK = ${TASK}, RUNNING = ${RUNNING}, DONE = ${DONE}, ERROR = ${ERROR}, EXIT = ${EXIT}, READY = ${READY};
 function start(msg) {
-  const { module, memory, control, index, errorBytes, kernels } = msg;
-  const ctl = new Int32Array(control, 0, ${HEADER_INTS} + ${SLOT_INTS} * (index + 1));
+  const { module, memory, control, index, errorBytes, kernels, sharesOffset } = msg;
+  const ctl = new Int32Array(control, 0, msg.controlInts);
   const s = ${HEADER_INTS} + index * ${SLOT_INTS};
+  const me = index + 1; // the caller is thread 0
   const a = new Float64Array(control, msg.argsOffset, ${MAX_CALLS * MAX_ARGS});
   const err = new Uint8Array(control, msg.errorOffset + index * errorBytes, errorBytes);
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -63,10 +66,15 @@ function start(msg) {
     if (Atomics.compareExchange(ctl, s, TASK, RUNNING) !== TASK) continue;
     try {
       const fn = fns[ctl[${KERNEL}]];
-      const total = ctl[${TOTAL}];
-      for (let c = Atomics.add(ctl, ${NEXT}, 1); c < total; c = Atomics.add(ctl, ${NEXT}, 1)) {
-        const o = c * ${MAX_ARGS};
-        fn(a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], a[o + 6], a[o + 7], a[o + 8], a[o + 9], a[o + 10], a[o + 11], a[o + 12], a[o + 13], a[o + 14], a[o + 15]);
+      const parts = ctl[${PARTS}];
+      // Its own share first, then whatever is left of the others'.
+      for (let k = 0; k < parts; k++) {
+        const share = sharesOffset + ((me + k) % parts) * ${SHARE_INTS};
+        const end = ctl[share + 1];
+        for (let c = Atomics.add(ctl, share, 1); c < end; c = Atomics.add(ctl, share, 1)) {
+          const o = c * ${MAX_ARGS};
+          fn(a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], a[o + 6], a[o + 7], a[o + 8], a[o + 9], a[o + 10], a[o + 11], a[o + 12], a[o + 13], a[o + 14], a[o + 15]);
+        }
       }
       Atomics.store(ctl, s, DONE);
     } catch (e) {
@@ -149,20 +157,22 @@ export class ThreadPool {
   private readonly args: Float64Array;
   private readonly errors: Uint8Array;
 
-  private constructor(private readonly workers: WorkerHandle[], control: SharedArrayBuffer, argsOffset: number, errorOffset: number, private readonly exports: Record<string, unknown>) {
-    this.ctl = new Int32Array(control, 0, HEADER_INTS + workers.length * SLOT_INTS);
+  private constructor(private readonly workers: WorkerHandle[], control: SharedArrayBuffer, private readonly sharesOffset: number, argsOffset: number, errorOffset: number, private readonly exports: Record<string, unknown>) {
+    this.ctl = new Int32Array(control, 0, sharesOffset + (workers.length + 1) * SHARE_INTS);
     this.args = new Float64Array(control, argsOffset, MAX_CALLS * MAX_ARGS);
     this.errors = new Uint8Array(control, errorOffset, workers.length * ERROR_BYTES);
   }
 
   /** Starts `count` workers on `module` and `memory` (a shared memory); resolves once all are ready. */
   static async create(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: object): Promise<ThreadPool> {
-    const argsOffset = Math.ceil(((HEADER_INTS + count * SLOT_INTS) * 4) / 8) * 8;
+    const sharesOffset = HEADER_INTS + count * SLOT_INTS;
+    const controlInts = sharesOffset + (count + 1) * SHARE_INTS;
+    const argsOffset = Math.ceil((controlInts * 4) / 8) * 8;
     const errorOffset = argsOffset + MAX_CALLS * MAX_ARGS * 8;
     const control = new SharedArrayBuffer(errorOffset + count * ERROR_BYTES);
     const workers = await Promise.all(Array.from({ length: count }, () => spawn()));
-    workers.forEach((w, index) => w.postMessage({ module, memory, control, index, argsOffset, errorOffset, errorBytes: ERROR_BYTES, kernels: POOL_KERNELS }));
-    const pool = new ThreadPool(workers, control, argsOffset, errorOffset, exports as Record<string, unknown>);
+    workers.forEach((w, index) => w.postMessage({ module, memory, control, index, controlInts, sharesOffset, argsOffset, errorOffset, errorBytes: ERROR_BYTES, kernels: POOL_KERNELS }));
+    const pool = new ThreadPool(workers, control, sharesOffset, argsOffset, errorOffset, exports as Record<string, unknown>);
     const deadline = Date.now() + 30_000;
     for (let i = 0; i < count; i++) {
       while (Atomics.load(pool.ctl, pool.slot(i)) !== READY) {
@@ -184,19 +194,32 @@ export class ThreadPool {
     return HEADER_INTS + worker * SLOT_INTS;
   }
 
+  private share(thread: number): number {
+    return this.sharesOffset + thread * SHARE_INTS;
+  }
+
   /**
    * Makes every call of `kernel` (argument lists), sharing them with up to `helpers` workers; returns when all are
    * done. A worker's failure is rethrown here with its message.
+   *
+   * Thread t's share is the t-th contiguous run of calls; each thread makes its own share's calls first, then takes
+   * what is left of the others' (from an atomic counter per share). So from one kernel to the next the same thread
+   * tends to touch the same memory — the images it unfolded are the columns it multiplies, the rows it normalised
+   * are the rows it activates — and finds them in its own cache, while a late worker still just takes fewer calls.
    */
   run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number): void {
     const fn = this.exports[kernel] as (...args: number[]) => void;
     const n = calls.length;
     const woken = Math.min(helpers, this.workers.length, n - 1, n > MAX_CALLS ? 0 : Infinity);
+    const parts = woken + 1;
     if (woken > 0) {
       calls.forEach((argv, c) => this.args.set(argv, c * MAX_ARGS));
       this.ctl[KERNEL] = POOL_KERNELS.indexOf(kernel);
-      this.ctl[TOTAL] = n;
-      Atomics.store(this.ctl, NEXT, 0);
+      this.ctl[PARTS] = parts;
+      for (let t = 0; t < parts; t++) {
+        this.ctl[this.share(t) + 1] = Math.floor(((t + 1) * n) / parts);
+        Atomics.store(this.ctl, this.share(t), Math.floor((t * n) / parts));
+      }
       for (let w = 0; w < woken; w++) {
         Atomics.store(this.ctl, this.slot(w), TASK);
         Atomics.notify(this.ctl, this.slot(w));
@@ -204,11 +227,17 @@ export class ThreadPool {
     }
     let ownError: unknown = null;
     try {
-      if (woken > 0) for (let c = Atomics.add(this.ctl, NEXT, 1); c < n; c = Atomics.add(this.ctl, NEXT, 1)) fn(...calls[c]);
-      else for (const argv of calls) fn(...argv);
+      if (woken > 0) {
+        for (let t = 0; t < parts; t++) {
+          const share = this.share(t);
+          const end = this.ctl[share + 1];
+          for (let c = Atomics.add(this.ctl, share, 1); c < end; c = Atomics.add(this.ctl, share, 1)) fn(...calls[c]);
+        }
+      } else for (const argv of calls) fn(...argv);
     } catch (e) {
       ownError = e;
-      if (woken > 0) Atomics.store(this.ctl, NEXT, n); // no one starts another call
+      // No one starts another call.
+      if (woken > 0) for (let t = 0; t < parts; t++) Atomics.store(this.ctl, this.share(t), this.ctl[this.share(t) + 1]);
     }
     const failures: string[] = [];
     for (let w = 0; w < woken; w++) {
