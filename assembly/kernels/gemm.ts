@@ -195,11 +195,23 @@ export function gemm_f32(c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i3
   const tile = at(pb, packedColumns(n) * min(k, GEMM_KC));
   const direct = !transB && k <= DIRECT_B_MAX_K;
   const bstride: usize = direct ? <usize>ldb << 2 : <usize>NR << 2;
+  // With A in one row block, each B panel is used by that block alone: pack it just before use, into a buffer
+  // that stays in L1, instead of packing the whole NC-wide slice through L2 first.
+  const panelwise = !direct && m <= GEMM_MC;
   for (let j0 = 0; j0 < n; j0 += GEMM_NC) {
     const nc = min(GEMM_NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += GEMM_KC) {
       const kc = min(GEMM_KC, k - p0);
       const add = accumulate != 0 || p0 > 0;
+      if (panelwise) {
+        packA(pa, a, m, k, transA, 0, m, p0, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          packB(pb, b, ldb, transB, p0, kc, j0 + jr, cols);
+          for (let ir = 0; ir < m; ir += MR) microkernel(kc, at(pa, ir * kc), pb, bstride, at(c, ir * ldc + j0 + jr), ldc, min(MR, m - ir), cols, add, tile);
+        }
+        continue;
+      }
       if (!direct) packB(pb, b, ldb, transB, p0, kc, j0, nc);
       for (let i0 = 0; i0 < m; i0 += GEMM_MC) {
         const mc = min(GEMM_MC, m - i0);
