@@ -4,7 +4,7 @@
 // rather than per run: a broadcast over (rows, 72) is one call, not thousands. The unit-stride and broadcast cases
 // use f32x4; other strides fall back to a scalar loop.
 
-// Operation codes, shared with src/backend/wasm/ops.ts.
+// Operation codes, shared with src/backend/wasm/elementwise.ts (BINARY_CODE, UNARY_CODE).
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5, EQ = 6, GT = 7, GE = 8, POW = 9;
 const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, SIGMOID = 7, TANH = 8;
 
