@@ -90,31 +90,72 @@ export function backward(root: Tensor, grad: Tensor): void {
 
 /** The reverse sweep: each node's gradient through its rule, summed into its inputs; leaves accumulate `.grad`. */
 function accumulateGradients(root: Tensor, grad: Tensor): Tensor[] {
-  const grads = new Map<Tensor, Tensor>([[root, grad]]);
+  const backend = activeBackend();
+  const grads = new Map<Tensor, Tensor>();
+  // How many entries of `grads` hold each storage (an op's backward may pass a gradient through, or reshape it
+  // without a copy): a gradient is freed once consumed only if no other entry holds its storage.
+  const holders = new Map<unknown, number>();
+  const hold = (t: Tensor, g: Tensor) => {
+    grads.set(t, g);
+    holders.set(g.storage, (holders.get(g.storage) ?? 0) + 1);
+  };
+  /** Storages that outlive backward whatever else holds them: the caller's gradient and the leaves' new .grad. */
+  const kept = new Set<unknown>([grad.storage]);
+  /** Drops one hold on `g`; frees it when it was the last (only storages made by this backward are freed). */
+  const release = (g: Tensor) => {
+    const n = (holders.get(g.storage) ?? 1) - 1;
+    if (n > 0) return void holders.set(g.storage, n);
+    holders.delete(g.storage);
+    if (!kept.has(g.storage)) backend.freeNow?.(g.storage);
+  };
+  hold(root, grad);
   const order = topoSort(root);
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
-      grads.delete(t); // free each intermediate gradient as soon as it has been used
       if (!g) continue;
+      grads.delete(t);
       const fn = t.gradFn;
       if (!fn) {
-        t.grad = t.grad ? t.grad.add(g) : g; // a leaf: accumulate, as PyTorch does
+        // A leaf: accumulate, as PyTorch does. A gradient that becomes t.grad lives on.
+        if (t.grad) {
+          t.grad = t.grad.add(g);
+        } else {
+          t.grad = g;
+          kept.add(g.storage);
+        }
+        release(g);
         continue;
       }
-      const inputGrads = fn.backward(g);
-      fn.inputs.forEach((input, k) => {
-        const gi = inputGrads[k];
-        if (!gi || !input.requiresGrad) return;
-        if (gi.shape.length !== input.shape.length || gi.shape.some((d, j) => d !== input.shape[j])) {
-          throw new Error(
-            `backward of ${fn.name}: gradient for input ${k} has shape ${fmtShape(gi.shape)}, expected ${fmtShape(input.shape)}`,
-          );
-        }
-        const prev = grads.get(input);
-        grads.set(input, prev ? prev.add(gi) : gi);
-      });
+      // Each node's backward runs in its own scope: the temporaries it makes die as it returns, and the gradient
+      // it consumed is freed after it, so backward's memory peaks at the gradients in flight.
+      backend.openScope?.();
+      const sums: Tensor[] = [];
+      const replaced: Tensor[] = [];
+      try {
+        const inputGrads = fn.backward(g);
+        fn.inputs.forEach((input, k) => {
+          const gi = inputGrads[k];
+          if (!gi || !input.requiresGrad) return;
+          if (gi.shape.length !== input.shape.length || gi.shape.some((d, j) => d !== input.shape[j])) {
+            throw new Error(
+              `backward of ${fn.name}: gradient for input ${k} has shape ${fmtShape(gi.shape)}, expected ${fmtShape(input.shape)}`,
+            );
+          }
+          const prev = grads.get(input);
+          const sum = prev ? prev.add(gi) : gi;
+          if (prev) replaced.push(prev);
+          hold(input, sum);
+          sums.push(sum);
+        });
+      } catch (e) {
+        backend.abandonScope?.();
+        throw e;
+      }
+      backend.closeScope?.(new Set(sums.map((m) => m.storage)));
+      for (const prev of replaced) release(prev);
+      release(g);
     }
   });
   return order;

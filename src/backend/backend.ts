@@ -145,4 +145,6 @@ export interface Backend<S = unknown> extends Kernels<S> {
   openScope?(): void;
   closeScope?(keep: ReadonlySet<unknown>): void;
   abandonScope?(): void;
+  /** Frees a storage the innermost open scope recorded, at once (it must not be used again); others are left alone. */
+  freeNow?(storage: S): void;
 }

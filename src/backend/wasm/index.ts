@@ -110,6 +110,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     openScope: () => heap.openScope(),
     closeScope: (keep) => heap.closeScope(keep),
     abandonScope: () => heap.abandonScope(),
+    freeNow: (s) => void (s instanceof WasmStorage && heap.freeNow(s)),
     where,
     reduceMax,
     matmul: k(makeMatmulKernel(gemm, heap), ref.matmul),
