@@ -347,9 +347,8 @@ export class Heap {
 /** Bytes reserved for a block of `floats` floats. */
 /**
  * The bytes of a block: the floats plus the tail guard, rounded up to ALIGN; above SIZE_CLASS_MIN the floats are
- * rounded up to one of eight sizes per power of two (at most 12.5 % more; powers of two exactly). The free lists reuse only blocks of equal size; with exact
- * sizes, a step whose tensors come in many sizes kept growing the heap (a deconvolution ResNet's heap top reached
- * 590 MB for 50 MB in use, and the heap was spilled whole and restarted every step).
+ * rounded up to one of eight sizes per power of two (at most 12.5 % more; powers of two exactly). The free lists
+ * reuse only blocks of equal size: with exact sizes, a step whose tensors come in many sizes kept growing the heap.
  */
 function blockBytes(floats: number): number {
   const data = floats * 4;
