@@ -73,7 +73,7 @@ export function makeConvKernels(gemm: Gemm, heap: Heap, threads: Threads) {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2d', 'input', x, info.batch * plane);
     expectSize('conv2d', 'weight', w, cout * kk);
-    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(chunk * L, kk)];
+    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
     return heap.call('conv2d', [x, w], [info.batch * cout * L], scratch, ([px, pw], [py], [pcols, pwide, ps]) => {
       chunks(info.batch, chunk, (n0, nb) => {
         const width = nb * L;
@@ -88,7 +88,7 @@ export function makeConvKernels(gemm: Gemm, heap: Heap, threads: Threads) {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2dBackwardInput', 'dy', dy, info.batch * cout * L);
     expectSize('conv2dBackwardInput', 'weight', w, cout * kk);
-    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(chunk * L, og)];
+    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk, chunk * L, og, true)];
     return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], scratch, ([pdy, pw], [pdx], [pcols, pwide, ps]) => {
       chunks(info.batch, chunk, (n0, nb) => {
         const width = nb * L;
@@ -103,7 +103,7 @@ export function makeConvKernels(gemm: Gemm, heap: Heap, threads: Threads) {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2dBackwardFilter', 'input', x, info.batch * plane);
     expectSize('conv2dBackwardFilter', 'dy', dy, info.batch * cout * L);
-    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk, chunk * L)];
+    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, kk, chunk * L, false, true)];
     return heap.call('conv2dBackwardFilter', [x, dy], [cout * kk], scratch, ([px, pdy], [pdw], [pcols, pwide, ps]) => {
       chunks(info.batch, chunk, (n0, nb) => {
         const width = nb * L;

@@ -36,9 +36,12 @@ export class Gemm {
     return Math.ceil(Math.ceil(n / this.blocks(n)) / NR) * NR;
   }
 
-  /** Floats of scratch run() needs for a product n wide and k deep (one packing area per block). */
-  scratchFloats(n: number, k: number): number {
-    return this.perBlockScratch(n, k) * this.blocks();
+  /**
+   * Floats of scratch run() needs for the product (m×k)·(k×n) with these transposes: one packing area per block,
+   * none when it takes the dot-product kernel.
+   */
+  scratchFloats(m: number, n: number, k: number, transA = false, transB = false): number {
+    return usesDotKernel(m, n, transA, transB) ? 0 : this.perBlockScratch(n, k) * this.blocks();
   }
 
   /** A block's packing area: enough for a block of rows (n wide) or of columns. */
@@ -51,7 +54,7 @@ export class Gemm {
     const tA = +transA;
     const tB = +transB;
     const acc = +accumulate;
-    if (transB && !transA && m * n <= MAX_DOT_OUTPUTS) {
+    if (usesDotKernel(m, n, transA, transB)) {
       this.dotProducts(c, ldc, a, b, ldb, m, n, kk, acc);
       return;
     }
@@ -88,11 +91,16 @@ export class Gemm {
   }
 }
 
+/** Whether a product takes the dot-product kernel: A·Bᵀ with a small output. */
+function usesDotKernel(m: number, n: number, transA: boolean, transB: boolean): boolean {
+  return transB && !transA && m * n <= MAX_DOT_OUTPUTS;
+}
+
 export function makeMatmulKernel(gemm: Gemm, heap: Heap) {
   return function matmul(a: WasmStorage, b: WasmStorage, batch: number, m: number, kk: number, n: number, transA: boolean, transB: boolean, _dtype: DType): WasmStorage {
     expectSize('matmul', 'a', a, batch * m * kk);
     expectSize('matmul', 'b', b, batch * kk * n);
-    return heap.call('matmul', [a, b], [batch * m * n], [gemm.scratchFloats(n, kk)], ([pa, pb], [pc], [ps]) => {
+    return heap.call('matmul', [a, b], [batch * m * n], [gemm.scratchFloats(m, n, kk, transA, transB)], ([pa, pb], [pc], [ps]) => {
       for (let t = 0; t < batch; t++) gemm.run(ps, pc + 4 * t * m * n, n, pa + 4 * t * m * kk, pb + 4 * t * kk * n, transB ? kk : n, m, n, kk, transA, transB, false);
     })[0];
   };

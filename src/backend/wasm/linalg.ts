@@ -9,7 +9,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
   /** C = XᵀX/n + eps·I for each of `batch` matrices X (n, d). */
   function covariance(x: WasmStorage, batch: number, n: number, d: number, eps: number, _dtype: DType): WasmStorage {
     expectSize('covariance', 'x', x, batch * n * d);
-    return heap.call('covariance', [x], [batch * d * d], [gemm.scratchFloats(d, n)], ([px], [pc], [ps]) => {
+    return heap.call('covariance', [x], [batch * d * d], [gemm.scratchFloats(d, d, n, true)], ([px], [pc], [ps]) => {
       for (let b = 0; b < batch; b++) gemm.run(ps, pc + 4 * b * d * d, d, px + 4 * b * n * d, px + 4 * b * n * d, d, d, d, n, true, false, false);
       k.scale_add_identity_f32(pc, d, batch, 1 / n, eps);
     })[0];
@@ -19,7 +19,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
   function newtonSchulzFactor(z: WasmStorage, y: WasmStorage, batch: number, d: number, _dtype: DType): WasmStorage {
     expectSize('newtonSchulzFactor', 'z', z, batch * d * d);
     expectSize('newtonSchulzFactor', 'y', y, batch * d * d);
-    return heap.call('newtonSchulzFactor', [z, y], [batch * d * d], [gemm.scratchFloats(d, d)], ([pz, py], [pt], [ps]) => {
+    return heap.call('newtonSchulzFactor', [z, y], [batch * d * d], [gemm.scratchFloats(d, d, d)], ([pz, py], [pt], [ps]) => {
       for (let b = 0; b < batch; b++) gemm.run(ps, pt + 4 * b * d * d, d, pz + 4 * b * d * d, py + 4 * b * d * d, d, d, d, d, false, false, false);
       k.scale_add_identity_f32(pt, d, batch, -0.5, 1.5);
     })[0];
