@@ -9,27 +9,33 @@ import { conv2dInfo } from '../src/backend/shape_info.js';
 import { crossEntropy } from '../src/autograd/ops/losses.js';
 import { eye, Generator, linalg, manualSeed, nn, noGrad, optim, randn, scoped, type Tensor, tensor } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
-import { initTfjs, tfConv, tfMatmul, tfNewtonSchulz } from './tfjs.js';
+import { type BurstTimer, initTfjs, startThreadedPeer, tfCase, type PeerCase } from './tfjs.js';
 
 const quick = process.argv.includes('--quick');
 /** `--training`: only the training-step table. */
 const trainingOnly = process.argv.includes('--training');
 
+/** A callable timed in this process: milliseconds for `burst` calls in a row. */
+function local(f: (() => void) | null): BurstTimer | null {
+  return f
+    ? (burst) => {
+        const t0 = performance.now();
+        for (let b = 0; b < burst; b++) f();
+        return performance.now() - t0;
+      }
+    : null;
+}
+
 /**
- * Median seconds per call of each callable (null: not measured), measured round-robin after a warm-up. Each sample
+ * Median seconds per call of each case (NaN: not measured), measured round-robin after a warm-up. Each sample
  * times `burst` calls in a row, as a training loop makes them: a thread pool that went to sleep while the others
  * ran pays its wake-up once per sample, not once per call.
  */
-function race(fns: ((() => void) | null)[], reps: number, burst = 3): number[] {
-  for (const f of fns) f?.();
-  const times: number[][] = fns.map(() => []);
+async function race(timers: (BurstTimer | null)[], reps: number, burst = 3): Promise<number[]> {
+  for (const t of timers) await t?.(1);
+  const times: number[][] = timers.map(() => []);
   for (let i = 0; i < reps; i++) {
-    fns.forEach((f, j) => {
-      if (!f) return;
-      const t0 = performance.now();
-      for (let b = 0; b < burst; b++) f();
-      times[j].push((performance.now() - t0) / burst);
-    });
+    for (const [j, t] of timers.entries()) if (t) times[j].push((await t(burst)) / burst);
   }
   return times.map((v) => (v.length ? v.sort((x, y) => x - y)[Math.floor(v.length / 2)] / 1000 : NaN));
 }
@@ -49,27 +55,34 @@ const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : 'n/a');
 await initTfjs();
 await setBackend('wasm');
 const cores = await availableCores();
-// Two instances of the wasm backend, one thread and every core, measured in turn with the peer.
+// Two instances of the wasm backend, one thread and every core, measured in turn with the peer's two builds.
 const be = await createWasmBackend(1);
 const beN = await createWasmBackend(cores);
-/** One table row: netdeconv with 1 and N threads, tfjs (1 thread); times in seconds, `work` per run (FLOP or 1). */
+const peerN = trainingOnly ? null : await startThreadedPeer(cores);
+/** A case on both peers: tfjs with 1 thread here, its threaded build in the child process. */
+const peers = async (c: PeerCase) => [local(tfCase(c)), peerN?.threads ? await peerN.build(c) : null];
+/** One table row; times in seconds: netdeconv 1 and N threads, tfjs 1 and N threads; `work` per run (FLOP or 1). */
 function row(label: string, unit: string, times: number[], work: number, higherIsBetter = true): void {
-  const [t1, tN, tPeer] = times;
+  const [t1, tN, tPeer1, tPeerN] = times;
   const v = (t: number) => (higherIsBetter ? work / t / 1e9 : t * 1000);
-  console.log(`| ${label} | ${unit} | ${fmt(v(t1))} | ${fmt(v(tN))} | ${fmt(v(tPeer))} | ${ratio(tPeer / t1)} | ${ratio(t1 / tN)} |`);
+  const cells = [v(t1), v(tN), v(tPeer1), v(tPeerN)].map((x) => fmt(x));
+  console.log(`| ${label} | ${unit} | ${cells.join(' | ')} | ${ratio(tPeer1 / t1)} | ${ratio(tPeerN / tN)} | ${ratio(t1 / tN)} |`);
 }
-console.log(`netdeconv benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cores} cores; netdeconv wasm (${be.flavour}) with 1 and ${beN.threads()} threads vs @tensorflow/tfjs-backend-wasm 4.22 with 1 thread\n`);
-console.log(`| case | unit | netdeconv 1 thread | netdeconv ${beN.threads()} threads | tfjs-wasm | netdeconv 1 thread / tfjs | ${beN.threads()} threads / 1 thread |`);
-console.log('|---|---|---|---|---|---|---|');
+const N = beN.threads();
+console.log(`netdeconv benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cores} cores; netdeconv wasm (${be.flavour}) with 1 and ${N} threads vs @tensorflow/tfjs-backend-wasm 4.22 with 1 thread and its threaded build with ${peerN?.threads || 'no'} threads\n`);
+if (!trainingOnly) {
+  console.log(`| case | unit | netdeconv 1 thread | netdeconv ${N} threads | tfjs-wasm 1 thread | tfjs-wasm ${peerN?.threads} threads | netdeconv / tfjs, 1 thread | netdeconv / tfjs, ${N} threads | ${N} threads / 1 thread |`);
+  console.log('|---|---|---|---|---|---|---|---|---|');
+}
 
 for (const n of trainingOnly ? [] : quick ? [256] : [128, 256, 512, 1024]) {
   const a = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i));
   const b = Float32Array.from({ length: n * n }, (_, i) => Math.cos(i));
   const mm = (x: typeof be) => {
     const [sa, sb] = [x.fromArray(a), x.fromArray(b)];
-    return inScope(x, () => x.matmul(sa, sb, 1, n, n, n, false, false, 'float32'));
+    return local(inScope(x, () => x.matmul(sa, sb, 1, n, n, n, false, false, 'float32')));
   };
-  row(`matmul ${n}`, 'GFLOP/s', race([mm(be), mm(beN), tfMatmul(n)], n >= 512 ? 3 : 9), 2 * n ** 3);
+  row(`matmul ${n}`, 'GFLOP/s', await race([mm(be), mm(beN), ...(await peers({ op: 'matmul', n }))], n >= 512 ? 3 : 9), 2 * n ** 3);
 }
 
 for (const [batch, hw, cin, cout] of trainingOnly ? [] : quick ? [[64, 16, 64, 64]] : [[64, 32, 3, 32], [64, 16, 64, 64], [64, 8, 128, 128]]) {
@@ -80,13 +93,13 @@ for (const [batch, hw, cin, cout] of trainingOnly ? [] : quick ? [[64, 16, 64, 6
   const dy = Float32Array.from({ length: batch * cout * hw * hw }, (_, i) => Math.sin(2 * i));
   const label = `conv ${batch}x${hw}x${hw}, ${cin}→${cout}, 3x3 pad 1`;
   const inputs = new Map([be, beN].map((b) => [b, { x: b.fromArray(x), w: b.fromArray(w), dy: b.fromArray(dy) }]));
-  for (const [kind, fn] of [
-    ['forward', (b: typeof be) => inScope(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, info, 'float32'))],
-    ['backward wrt input', (b: typeof be) => inScope(b, () => b.conv2dBackwardInput(inputs.get(b)!.dy, inputs.get(b)!.w, info, 'float32'))],
-    ['backward wrt filter', (b: typeof be) => inScope(b, () => b.conv2dBackwardFilter(inputs.get(b)!.x, inputs.get(b)!.dy, info, 'float32'))],
+  for (const [kind, peerKind, fn] of [
+    ['forward', 'forward', (b: typeof be) => inScope(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, info, 'float32'))],
+    ['backward wrt input', 'input', (b: typeof be) => inScope(b, () => b.conv2dBackwardInput(inputs.get(b)!.dy, inputs.get(b)!.w, info, 'float32'))],
+    ['backward wrt filter', 'filter', (b: typeof be) => inScope(b, () => b.conv2dBackwardFilter(inputs.get(b)!.x, inputs.get(b)!.dy, info, 'float32'))],
   ] as const) {
-    const peer = tfConv(kind === 'forward' ? 'forward' : kind === 'backward wrt input' ? 'input' : 'filter', batch, hw, cin, cout);
-    row(`${label} ${kind}`, 'GFLOP/s', race([fn(be), fn(beN), peer], 3), flops);
+    const peer = await peers({ op: 'conv', kind: peerKind, batch, hw, cin, cout });
+    row(`${label} ${kind}`, 'GFLOP/s', await race([local(fn(be)), local(fn(beN)), ...peer], 3), flops);
   }
 }
 
@@ -106,9 +119,11 @@ for (const d of trainingOnly ? [] : [144, 576]) {
   };
   const t1 = await ns(1);
   const tN = await ns(cores);
-  const [tPeer] = race([tfNewtonSchulz(d)], 3);
-  row(`Newton–Schulz inverse sqrt d=${d}, 5 iterations`, 'ms', [t1, tN, tPeer], 1, false);
+  const [tPeer1, tPeerN] = await race(await peers({ op: 'newtonSchulz', d }), 3);
+  row(`Newton–Schulz inverse sqrt d=${d}, 5 iterations`, 'ms', [t1, tN, tPeer1, tPeerN], 1, false);
 }
+
+peerN?.close(); // not needed below: its idle threads stay out of the training rows
 
 // Training throughput: tfjs-wasm has no conv filter-gradient kernel, so it cannot train these nets; the peer
 // column is netdeconv's own reference backend. Thread counts switch between steps (same model, same batch).

@@ -1,11 +1,64 @@
-// The peer: TensorFlow.js with its wasm backend (XNNPACK, SIMD), one thread, in the same process.
+// The peer: TensorFlow.js with its wasm backend (XNNPACK, SIMD) — one thread in the benchmark's process, and its
+// threaded build in a child process (tfjs_peer_process.ts).
+import { fork, type ChildProcess } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
-import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
-export async function initTfjs(): Promise<void> {
-  setThreadsCount(1);
+/** Selects tfjs's wasm backend with `threads` threads; returns the count it runs with. */
+export async function initTfjs(threads = 1): Promise<number> {
+  setThreadsCount(threads);
   await tf.setBackend('wasm');
   await tf.ready();
+  return getThreadsCount();
+}
+
+/** The benchmark's cases, as data, so a child process can build them too. */
+export type PeerCase =
+  | { op: 'matmul'; n: number }
+  | { op: 'conv'; kind: 'forward' | 'input' | 'filter'; batch: number; hw: number; cin: number; cout: number }
+  | { op: 'newtonSchulz'; d: number };
+
+/** The timed callable of a case, or null where tfjs has no kernel for it. */
+export function tfCase(c: PeerCase): (() => void) | null {
+  if (c.op === 'matmul') return tfMatmul(c.n);
+  if (c.op === 'conv') return tfConv(c.kind, c.batch, c.hw, c.cin, c.cout);
+  return tfNewtonSchulz(c.d);
+}
+
+/** Milliseconds taken by `burst` calls of a case, made in a row. */
+export type BurstTimer = (burst: number) => number | Promise<number>;
+
+/** tfjs's threaded build, running in a child process; `threads` is the count its pool got (0: it did not load). */
+export interface ThreadedPeer {
+  threads: number;
+  /** Builds a case in the child: its timer, or null where tfjs has no kernel for it. */
+  build(c: PeerCase): Promise<BurstTimer | null>;
+  close(): void;
+}
+
+export async function startThreadedPeer(threads: number): Promise<ThreadedPeer> {
+  const child: ChildProcess = fork(new URL('./tfjs_peer_process.ts', import.meta.url), [String(threads)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  type Reply = Record<string, number | null>;
+  const pending: { resolve: (m: Reply) => void; reject: (e: Error) => void }[] = [];
+  child.on('message', (m) => pending.shift()?.resolve(m as Reply));
+  child.on('exit', (code) => pending.splice(0).forEach((p) => p.reject(new Error(`tfjs peer process exited (${code})`))));
+  const ask = (message?: object) =>
+    new Promise<Reply>((resolve, reject) => {
+      pending.push({ resolve, reject });
+      if (message) child.send(message);
+    });
+  const ready = await ask().catch(() => ({ threads: 0 }));
+  return {
+    threads: ready.threads ?? 0,
+    async build(c) {
+      const { id } = await ask({ build: c });
+      return id === null ? null : async (burst) => (await ask({ time: id, burst })).ms!;
+    },
+    close: () => child.disconnect(),
+  };
 }
 
 /** A timed callable for a tfjs op: builds inputs once, runs and syncs the result. */
