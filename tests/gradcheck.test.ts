@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { covariance, newtonSchulzFactor } from '../src/autograd/ops/linalg.js';
+import { covariance, newtonSchulz } from '../src/autograd/ops/linalg.js';
 import { batchNormTrain } from '../src/autograd/ops/normalization.js';
 import { concat, Generator, gradcheck, nn, pad, setBackend, stack, type Tensor, tensor, where } from '../src/index.js';
 
@@ -133,11 +133,15 @@ test('batchNormTrain without affine parameters, on (N, C) and (N, C, L) inputs',
   expectGrad('batchNorm (N, C, L), weight only', (x, w) => batchNormTrain(x, w, null, 1e-3).out, [leaf([2, 4, 5], 22), leaf([4], 23)]);
 });
 
-test('covariance and the Newton–Schulz factor, single and batched', () => {
+test('covariance and the Newton–Schulz inverse square root, single and batched', () => {
   expectGrad('covariance (n, d)', (x) => covariance(x, 1e-3), [leaf([6, 4], 31)]);
   expectGrad('covariance (b, n, d)', (x) => covariance(x, 0.1), [leaf([2, 5, 3], 32)]);
-  expectGrad('newtonSchulzFactor (d, d)', (z, y) => newtonSchulzFactor(z, y), [leaf([4, 4], 33), leaf([4, 4], 34)]);
-  expectGrad('newtonSchulzFactor (b, d, d)', (z, y) => newtonSchulzFactor(z, y), [leaf([2, 3, 3], 35), leaf([2, 3, 3], 36)]);
+  // On a covariance, as deconvolution uses it, and straight on a general (non-symmetric) matrix.
+  for (const nIter of [0, 1, 2, 5]) {
+    expectGrad(`newtonSchulz (d, d) of a covariance, ${nIter} steps`, (x) => newtonSchulz(covariance(x, 0.1), nIter), [leaf([7, 4], 33)]);
+    expectGrad(`newtonSchulz (b, d, d) of a covariance, ${nIter} steps`, (x) => newtonSchulz(covariance(x, 0.1), nIter), [leaf([2, 6, 3], 34)]);
+  }
+  expectGrad('newtonSchulz of a general matrix, 3 steps', (a) => newtonSchulz(a, 3), [leaf([4, 4], 35, { lo: 0.5, hi: 2 })]);
 });
 
 test('property: broadcasting binary ops over random shapes', () => {

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend/backend.js';
 import { activeBackend, getNumThreads, setBackend, setNumThreads } from '../src/backend/index.js';
-import { conv2dInfo, pool2dInfo } from '../src/backend/shape_info.js';
+import { conv2dInfo, NewtonSchulzLayout, pool2dInfo } from '../src/backend/shape_info.js';
 import { Heap } from '../src/backend/wasm/heap.js';
 
 const test = suite('kernels: wasm vs js');
@@ -353,20 +353,37 @@ test('log-softmax rows and its backward, large logits and every row length', () 
   );
 });
 
-test('covariance and the Newton–Schulz factor, batched, every size', () => {
+test('covariance, batched, every size', () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 21 }), (batch, n, d) => {
       const x = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61));
-      const z = Float32Array.from({ length: batch * d * d }, (_, i) => Math.cos(i * 0.37) * 0.5);
-      const y = Float32Array.from({ length: batch * d * d }, (_, i) => Math.sin(i * 0.29) * 0.5);
-      const [r, w] = both((be, [sx, sz, sy]) => [
-        Array.from(view(be, be.covariance(sx, batch, n, d, 1e-3, 'float32'), batch * d * d)),
-        Array.from(view(be, be.newtonSchulzFactor(sz, sy, batch, d, 'float32'), batch * d * d)),
-      ], [x, z, y]);
+      const [r, w] = both((be, [sx]) => [Array.from(view(be, be.covariance(sx, batch, n, d, 1e-3, 'float32'), batch * d * d))], [x]);
       closeTo(w[0], r[0], n, `covariance b=${batch} n=${n} d=${d}`);
-      closeTo(w[1], r[1], d, `newtonSchulzFactor b=${batch} d=${d}`);
     }),
     { numRuns: 120 },
+  );
+});
+
+test('Newton–Schulz inverse square root and its backward pass, batched, every size and step count', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 0, max: 6 }), (batch, d, nIter) => {
+      // Covariances of sin-patterned samples (symmetric positive definite), and an arbitrary upstream gradient.
+      const n = d + 5;
+      const xs = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61) + Math.cos(i * 0.13));
+      const g = Float32Array.from({ length: batch * d * d }, (_, i) => Math.cos(i * 0.37));
+      const layout = new NewtonSchulzLayout(batch, d, nIter);
+      const [r, w] = both((be, [sx, sg]) => {
+        const a = be.covariance(sx, batch, n, d, 0.1, 'float32');
+        const { out, iterates } = be.newtonSchulz(a, batch, d, nIter, 'float32');
+        const ga = be.newtonSchulzBackward(sg, a, out, iterates, batch, d, nIter, 'float32');
+        return [view(be, out, batch * d * d), view(be, iterates, layout.size), view(be, ga, batch * d * d)].map((v) => Array.from(v));
+      }, [xs, g]);
+      // Each step is a d-long dot product per element; the backward pass chains 2·nIter of them.
+      closeTo(w[0], r[0], d * (nIter + 1), `newtonSchulz b=${batch} d=${d} steps=${nIter}`);
+      closeTo(w[1], r[1], d * (nIter + 1), `newtonSchulz iterates b=${batch} d=${d} steps=${nIter}`);
+      closeTo(w[2], r[2], d * (2 * nIter + 1), `newtonSchulzBackward b=${batch} d=${d} steps=${nIter}`);
+    }),
+    { numRuns: 100 },
   );
 });
 

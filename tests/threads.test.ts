@@ -151,6 +151,29 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
   );
 });
 
+test('Newton–Schulz inverse square root and its backward pass: bit-identical across thread counts', async () => {
+  const sizes = fc.record({
+    batch: fc.integer({ min: 1, max: 2 }), d: fc.integer({ min: 20, max: 150 }), nIter: fc.integer({ min: 1, max: 5 }),
+    threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(sizes, async ({ batch, d, nIter, threads, seed }) => {
+      const n = d + 7;
+      const x = wasm.fromArray(floats(batch * n * d, seed));
+      const g = wasm.fromArray(floats(batch * d * d, seed + 1));
+      const run = () => {
+        const a = wasm.covariance(x, batch, n, d, 0.1, 'float32');
+        const { out, iterates } = wasm.newtonSchulz(a, batch, d, nIter, 'float32');
+        const ga = wasm.newtonSchulzBackward(g, a, out, iterates, batch, d, nIter, 'float32');
+        return [out, ga].map((s) => Array.from(wasm.view(s, batch * d * d, 'float32')));
+      };
+      const [one, many] = await oneAndMany(threads, run);
+      return one.every((arr, j) => arr.every((v, i) => Object.is(v, many[j][i])));
+    }),
+    { numRuns: 12 },
+  );
+});
+
 test('training steps give bit-identical losses and weights on 1 and 2 threads', async () => {
   const x = randn([32, 1, 28, 28]);
   const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);

@@ -1,6 +1,5 @@
 // Copies, f32: strided block copies for the layout changes around the batched convolution GEMMs
-// ((images, channels, L) ↔ (channels, images·L)), strided runs for data movement, fills, scatter-add, and the
-// scale-plus-identity pass of the covariance and Newton–Schulz kernels.
+// ((images, channels, L) ↔ (channels, images·L)), strided runs for data movement, fills and scatter-add.
 
 /** For i < n1, j < n2: copy `len` floats from src + i·s1 + j·s2 to dst + i·d1 + j·d2 (strides in floats). */
 export function copy2d_f32(dst: usize, d1: i32, d2: i32, src: usize, s1: i32, s2: i32, n1: i32, n2: i32, len: i32): void {
@@ -49,19 +48,4 @@ export function scatter_add_f32(out: usize, outSize: i32, values: usize, indices
     store<f32>(p, load<f32>(p) + load<f32>(values + (<usize>i << 2)));
   }
   return -1;
-}
-
-/** For each of `batch` (d, d) matrices at c: c ← alpha·c + beta·I (the covariance's 1/n and eps, Newton–Schulz's 3I − ·). */
-export function scale_add_identity_f32(c: usize, d: i32, batch: i32, alpha: f32, beta: f32): void {
-  const n = batch * d * d;
-  const va = f32x4.splat(alpha);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) v128.store(c + (<usize>j << 2), f32x4.mul(v128.load(c + (<usize>j << 2)), va));
-  for (; j < n; j++) store<f32>(c + (<usize>j << 2), load<f32>(c + (<usize>j << 2)) * alpha);
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < d; i++) {
-      const p = c + (<usize>((b * d + i) * d + i) << 2);
-      store<f32>(p, load<f32>(p) + beta);
-    }
-  }
 }

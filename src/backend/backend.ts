@@ -77,8 +77,14 @@ export interface Kernels<S> {
   logSoftmaxBackward(g: S, y: S, rows: number, cols: number, dtype: DType): S;
   /** C = XᵀX/n + eps·I for each of `batch` matrices X (n, d) (the centred covariance of network deconvolution). */
   covariance(x: S, batch: number, n: number, d: number, eps: number, dtype: DType): S;
-  /** T = (3I − Z·Y)/2 for each of `batch` pairs of (d, d) matrices: the factor of a coupled Newton–Schulz step. */
-  newtonSchulzFactor(z: S, y: S, batch: number, d: number, dtype: DType): S;
+  /**
+   * A^(−1/2) ≈ Z_N/√‖A‖_F for each of `batch` (d, d) matrices A, by N = `nIter` coupled Newton–Schulz steps from
+   * Y₀ = A/‖A‖_F, Z₀ = I: T_i = (3I − Z_i·Y_i)/2, Y_{i+1} = Y_i·T_i, Z_{i+1} = T_i·Z_i. `iterates` holds what the
+   * backward pass reads (layout: NEWTON_SCHULZ_ITERATES).
+   */
+  newtonSchulz(a: S, batch: number, d: number, nIter: number, dtype: DType): { out: S; iterates: S };
+  /** The gradient wrt A of newtonSchulz's `out`, given its gradient g, A, out and the iterates. */
+  newtonSchulzBackward(g: S, a: S, out: S, iterates: S, batch: number, d: number, nIter: number, dtype: DType): S;
   /** One SGD step, in place on `p` and the momentum buffer (null without momentum). The only in-place kernels. */
   sgdUpdate(p: S, grad: S, buf: S | null, h: SgdStep, dtype: DType): void;
   /** One Adam/AdamW step, in place on `p`, the moments and (amsgrad) their running maximum. */
@@ -118,7 +124,7 @@ export const KERNEL_NAMES = [
   'unary', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
   'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
   'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'sgdUpdate', 'adamUpdate',
-  'logSoftmax', 'logSoftmaxBackward', 'covariance', 'newtonSchulzFactor',
+  'logSoftmax', 'logSoftmaxBackward', 'covariance', 'newtonSchulz', 'newtonSchulzBackward',
 ] as const satisfies readonly (keyof Kernels<unknown>)[];
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

@@ -176,3 +176,28 @@ export function pool2dInfo(op: string, xShape: readonly number[], kernelSize: Pa
     countIncludePad: opts.countIncludePad ?? true,
   };
 }
+
+/**
+ * Where newtonSchulz keeps its iterates for the backward pass (offsets in elements): for matrix b and step i < nIter,
+ * Y_i, Z_i and T_i, each (d, d); after every matrix's, ‖A_b‖_F for each b.
+ */
+export class NewtonSchulzLayout {
+  readonly size: number;
+  private readonly dd: number;
+  constructor(readonly batch: number, readonly d: number, readonly nIter: number) {
+    this.dd = d * d;
+    this.size = batch * (3 * nIter * this.dd + 1);
+  }
+  y(b: number, i: number): number {
+    return (3 * (b * this.nIter + i)) * this.dd;
+  }
+  z(b: number, i: number): number {
+    return this.y(b, i) + this.dd;
+  }
+  t(b: number, i: number): number {
+    return this.y(b, i) + 2 * this.dd;
+  }
+  norm(b: number): number {
+    return 3 * this.batch * this.nIter * this.dd + b;
+  }
+}

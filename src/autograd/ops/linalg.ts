@@ -1,9 +1,8 @@
-// The two matrix ops of network deconvolution, each one kernel forward (a GEMM and a scale-plus-identity pass):
-//   covariance      C = XᵀX/n + eps·I            ∂X = X·(G + Gᵀ)/n
-//   Newton–Schulz   T = (3I − Z·Y)/2             ∂Z = −½·G·Yᵀ,  ∂Y = −½·Zᵀ·G
-// Their backward passes are composed from matmul.
+// The two matrix ops of network deconvolution:
+//   covariance      C = XᵀX/n + eps·I     one kernel forward; ∂X = X·(G + Gᵀ)/n, composed from matmul
+//   Newton–Schulz   A^(−1/2)              one kernel forward, one backward (the chain rule through its steps)
 import { activeBackend } from '../../backend/registry.js';
-import { fmtShape } from '../../backend/shape_info.js';
+import { fmtShape, NewtonSchulzLayout } from '../../backend/shape_info.js';
 import { record } from '../engine.js';
 import { fromStorage, type Tensor } from '../tensor.js';
 
@@ -23,16 +22,21 @@ export function covariance(xc: Tensor, eps: number): Tensor {
   return record(c, 'covariance', [xc], (g) => [xc.matmul(g.add(g.transpose(-2, -1))).div(n)]);
 }
 
-/** (3I − Z·Y)/2 for square Z and Y of one shape, (d, d) or (b, d, d): the factor of a coupled Newton–Schulz step. */
-export function newtonSchulzFactor(z: Tensor, y: Tensor): Tensor {
-  const [batch, d, d2] = batched('newtonSchulzFactor', z);
-  if (d !== d2 || z.ndim !== y.ndim || z.shape.some((s, i) => s !== y.shape[i])) {
-    throw new Error(`newtonSchulzFactor: expected square matrices of one shape, got ${fmtShape(z.shape)} and ${fmtShape(y.shape)}`);
-  }
+/**
+ * A^(−1/2) by `nIter` coupled Newton–Schulz steps, for A (d, d) or a batch (b, d, d); see linalg/isqrt.ts. One
+ * kernel each way: its backward pass is the chain rule through the unrolled steps, written out in the kernels (the
+ * same gradient autograd would compose from matmuls, in two calls instead of ~95).
+ */
+export function newtonSchulz(a: Tensor, nIter: number): Tensor {
+  const [batch, d, d2] = batched('newtonSchulz', a);
+  if (d !== d2) throw new Error(`newtonSchulz: expected square matrices, got ${fmtShape(a.shape)}`);
   const be = activeBackend();
-  const t = fromStorage(be.newtonSchulzFactor(z.storageOn(be), y.storageOn(be), batch, d, z.dtype), z.shape, z.dtype);
-  return record(t, 'newtonSchulzFactor', [z, y], (g) => [
-    z.requiresGrad ? g.matmul(y.transpose(-2, -1)).mul(-0.5) : null,
-    y.requiresGrad ? z.transpose(-2, -1).matmul(g).mul(-0.5) : null,
-  ]);
+  const { out, iterates } = be.newtonSchulz(a.storageOn(be), batch, d, nIter, a.dtype);
+  const y = fromStorage(out, a.shape, a.dtype);
+  // A tensor, so that the iterates live exactly as long as the graph that needs them (scopes free them with it).
+  const saved = fromStorage(iterates, [new NewtonSchulzLayout(batch, d, nIter).size], a.dtype);
+  return record(y, 'newtonSchulz', [a], (g) => {
+    const b = activeBackend();
+    return [fromStorage(b.newtonSchulzBackward(g.storageOn(b), a.storageOn(b), y.storageOn(b), saved.storageOn(b), batch, d, nIter, a.dtype), a.shape, a.dtype)];
+  });
 }

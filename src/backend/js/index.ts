@@ -3,7 +3,7 @@ import type { Backend } from '../backend.js';
 import { allocArray, type FloatArray } from '../dtype.js';
 import { col2im, conv2d, conv2dBackwardFilter, conv2dBackwardInput, im2col } from './conv.js';
 import { binary, clamp, unary, where } from './elementwise.js';
-import { covariance, newtonSchulzFactor } from './linalg.js';
+import { covariance, newtonSchulz, newtonSchulzBackward } from './linalg.js';
 import { matmul } from './matmul.js';
 import { batchNormApply, batchNormBackward, channelMoments } from './normalization.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
@@ -24,6 +24,6 @@ export function createJsBackend(): Backend<FloatArray> {
     unary, clamp, binary, where, reduceSum, reduceMax, scatterAdd, expand, permute, slice, pad, concat, matmul,
     conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im, maxPool2d, avgPool2d, avgPool2dBackward,
     channelMoments, batchNormApply, batchNormBackward, sgdUpdate, adamUpdate, logSoftmax, logSoftmaxBackward,
-    covariance, newtonSchulzFactor,
+    covariance, newtonSchulz, newtonSchulzBackward,
   };
 }

@@ -1,7 +1,8 @@
-// The deconvolution's matrix kernels, reference versions: one GEMM per matrix (./matmul.ts), then c ← αc + βI —
-// the same two steps as the wasm kernels.
-import type { DType, FloatArray } from '../dtype.js';
-import { matmul } from './matmul.js';
+// The deconvolution's matrix kernels, reference versions, written out step by step: the wasm kernels make the same
+// steps with GEMM calls (../wasm/linalg.ts).
+import { allocArray, type DType, type FloatArray } from '../dtype.js';
+import { NewtonSchulzLayout } from '../shape_info.js';
+import { gemm, matmul } from './matmul.js';
 
 /** For each of `batch` (d, d) matrices: c ← alpha·c + beta·I, in place. */
 function scaleAddIdentity(c: FloatArray, batch: number, d: number, alpha: number, beta: number): FloatArray {
@@ -15,7 +16,103 @@ export function covariance(x: FloatArray, batch: number, n: number, d: number, e
   return scaleAddIdentity(matmul(x, x, batch, d, n, d, true, false, dtype), batch, d, 1 / n, eps);
 }
 
-/** (3I − Z·Y)/2 for each of `batch` pairs of (d, d) matrices. */
-export function newtonSchulzFactor(z: FloatArray, y: FloatArray, batch: number, d: number, dtype: DType): FloatArray {
-  return scaleAddIdentity(matmul(z, y, batch, d, d, d, false, false, dtype), batch, d, -0.5, 1.5);
+/** Σ a[aOff + j]·b[bOff + j] for j < n. */
+function dot(a: FloatArray, aOff: number, b: FloatArray, bOff: number, n: number): number {
+  let s = 0;
+  for (let j = 0; j < n; j++) s += a[aOff + j] * b[bOff + j];
+  return s;
+}
+
+/** out[oOff + j] = x[xOff + j]·alpha for j < n (alpha rounded to the storage's precision first). */
+function scaled(out: FloatArray, oOff: number, x: FloatArray, xOff: number, n: number, alpha: number): void {
+  const a = out instanceof Float32Array ? Math.fround(alpha) : alpha;
+  for (let j = 0; j < n; j++) out[oOff + j] = x[xOff + j] * a;
+}
+
+/** ‖·‖_F rounded as the storage rounds. */
+function frobenius(a: FloatArray, off: number, n: number): number {
+  const norm = Math.sqrt(dot(a, off, a, off, n));
+  return a instanceof Float32Array ? Math.fround(norm) : norm;
+}
+
+/** c[off + i·(d+1)] = 1 for i < d: the identity, written into zeros. */
+function setIdentity(c: FloatArray, off: number, d: number): void {
+  for (let i = 0; i < d; i++) c[off + i * d + i] = 1;
+}
+
+/** out = A^(−1/2) ≈ Z_N/√‖A‖ by coupled Newton–Schulz steps (see Kernels.newtonSchulz), and the iterates. */
+export function newtonSchulz(a: FloatArray, batch: number, d: number, nIter: number, dtype: DType): { out: FloatArray; iterates: FloatArray } {
+  const dd = d * d;
+  const at = new NewtonSchulzLayout(batch, d, nIter);
+  const it = allocArray(at.size, dtype); // zeros: gemm adds into its output
+  const out = allocArray(batch * dd, dtype);
+  const zN = allocArray(dd, dtype);
+  for (let b = 0; b < batch; b++) {
+    const norm = frobenius(a, b * dd, dd);
+    it[at.norm(b)] = norm;
+    zN.fill(0);
+    if (nIter === 0) setIdentity(zN, 0, d);
+    else {
+      for (let j = 0; j < dd; j++) it[at.y(b, 0) + j] = a[b * dd + j] / norm;
+      setIdentity(it, at.z(b, 0), d);
+    }
+    for (let i = 0; i < nIter; i++) {
+      const last = i === nIter - 1;
+      // T = (3I − Z·Y)/2; Y ← Y·T (not needed after the last step); Z ← T·Z.
+      const t = it.subarray(at.t(b, i), at.t(b, i) + dd);
+      gemm(t, 0, it, at.z(b, i), it, at.y(b, i), d, d, d, false, false);
+      scaleAddIdentity(t, 1, d, -0.5, 1.5);
+      if (!last) gemm(it, at.y(b, i + 1), it, at.y(b, i), t, 0, d, d, d, false, false);
+      if (last) gemm(zN, 0, t, 0, it, at.z(b, i), d, d, d, false, false);
+      else gemm(it, at.z(b, i + 1), t, 0, it, at.z(b, i), d, d, d, false, false);
+    }
+    const s = a instanceof Float32Array ? Math.fround(Math.sqrt(norm)) : Math.sqrt(norm);
+    for (let j = 0; j < dd; j++) out[b * dd + j] = zN[j] / s;
+  }
+  return { out, iterates: it };
+}
+
+/**
+ * The gradient wrt A of newtonSchulz's out, by the chain rule through the steps in reverse. With G_X for ∂L/∂X:
+ *   out = Z_N/√n          G_Z_N = g/√n,  G_n = −½·Σ(g⊙out)/n
+ *   Y_{i+1} = Y_i·T_i     G_Y_i += G_Y_{i+1}·T_iᵀ,  G_T_i += Y_iᵀ·G_Y_{i+1}
+ *   Z_{i+1} = T_i·Z_i     G_Z_i += T_iᵀ·G_Z_{i+1},  G_T_i += G_Z_{i+1}·Z_iᵀ
+ *   T_i = (3I − Z_i·Y_i)/2  G_Z_i += −½·G_T_i·Y_iᵀ,  G_Y_i += −½·Z_iᵀ·G_T_i
+ *   Y_0 = A/n, n = ‖A‖    G_A = G_Y_0/n + (G_n − Σ(G_Y_0⊙A)/n²)·A/n
+ */
+export function newtonSchulzBackward(g: FloatArray, a: FloatArray, out: FloatArray, it: FloatArray, batch: number, d: number, nIter: number, dtype: DType): FloatArray {
+  const dd = d * d;
+  const at = new NewtonSchulzLayout(batch, d, nIter);
+  const ga = allocArray(batch * dd, dtype);
+  const buf = () => allocArray(dd, dtype);
+  for (let b = 0; b < batch; b++) {
+    const norm = it[at.norm(b)];
+    const s = a instanceof Float32Array ? Math.fround(Math.sqrt(norm)) : Math.sqrt(norm);
+    let gZ = buf();
+    for (let j = 0; j < dd; j++) gZ[j] = g[b * dd + j] / s;
+    let gNorm = (-0.5 * dot(g, b * dd, out, b * dd, dd)) / norm;
+    let gY = buf(); // G_Y_N = 0: Y_N is not used
+    for (let i = nIter - 1; i >= 0; i--) {
+      const [y, z, t] = [at.y(b, i), at.z(b, i), at.t(b, i)];
+      const gT = buf();
+      gemm(gT, 0, it, y, gY, 0, d, d, d, true, false);
+      gemm(gT, 0, gZ, 0, it, z, d, d, d, false, true);
+      scaled(gT, 0, gT, 0, dd, -0.5);
+      const gYi = buf();
+      gemm(gYi, 0, gY, 0, it, t, d, d, d, false, true);
+      gemm(gYi, 0, it, z, gT, 0, d, d, d, true, false);
+      const gZi = buf();
+      if (i > 0) {
+        gemm(gZi, 0, it, t, gZ, 0, d, d, d, true, false);
+        gemm(gZi, 0, gT, 0, it, y, d, d, d, false, true);
+      }
+      [gY, gZ] = [gYi, gZi];
+    }
+    gNorm -= dot(gY, 0, a, b * dd, dd) / (norm * norm);
+    for (let j = 0; j < dd; j++) ga[b * dd + j] = gY[j] / norm;
+    const tmp = buf();
+    scaled(tmp, 0, a, b * dd, dd, gNorm / norm);
+    for (let j = 0; j < dd; j++) ga[b * dd + j] += tmp[j];
+  }
+  return ga;
 }

@@ -9,7 +9,7 @@ import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 
 /** Operation codes of assembly/kernels/elementwise.ts. */
-const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, gt: 7, ge: 8, pow: 9 };
+export const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, gt: 7, ge: 8, pow: 9 };
 const UNARY_CODE: Record<UnaryOp, number> = { neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, relu: 6, sigmoid: 7, tanh: 8 };
 
 export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Threads) {

@@ -140,6 +140,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     logSoftmax: k(sm.logSoftmax, ref.logSoftmax),
     logSoftmaxBackward: k(sm.logSoftmaxBackward, ref.logSoftmaxBackward),
     covariance: k(la.covariance, ref.covariance),
-    newtonSchulzFactor: k(la.newtonSchulzFactor, ref.newtonSchulzFactor),
+    newtonSchulz: k(la.newtonSchulz, ref.newtonSchulz),
+    newtonSchulzBackward: k(la.newtonSchulzBackward, ref.newtonSchulzBackward),
   };
 }

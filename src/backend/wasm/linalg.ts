@@ -1,29 +1,127 @@
-// The deconvolution's matrix kernels on wasm: one GEMM per matrix (the transpose of the covariance is a packing
-// flag, not a copy), then one scale-plus-identity pass.
+// The deconvolution's matrix kernels on wasm: GEMM calls (the transposes are packing flags, not copies) and small
+// passes over d² values, all inside one kernel call — a Newton–Schulz inverse square root and its backward pass are
+// each one call of this file, not the ~20 and ~75 small ops of the unrolled iteration. The reference versions
+// (../js/linalg.ts) write out the same steps.
 import type { DType } from '../dtype.js';
+import { NewtonSchulzLayout } from '../shape_info.js';
+import { BINARY_CODE } from './elementwise.js';
 import type { Gemm } from './gemm.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
+
+const F = 4; // bytes per float
 
 export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
   /** C = XᵀX/n + eps·I for each of `batch` matrices X (n, d). */
   function covariance(x: WasmStorage, batch: number, n: number, d: number, eps: number, _dtype: DType): WasmStorage {
     expectSize('covariance', 'x', x, batch * n * d);
     return heap.call('covariance', [x], [batch * d * d], [gemm.scratchFloats(d, d, n, true)], ([px], [pc], [ps]) => {
-      for (let b = 0; b < batch; b++) gemm.run(ps, pc + 4 * b * d * d, d, px + 4 * b * n * d, px + 4 * b * n * d, d, d, d, n, true, false, false);
+      for (let b = 0; b < batch; b++) gemm.run(ps, pc + F * b * d * d, d, px + F * b * n * d, px + F * b * n * d, d, d, d, n, true, false, false);
       k.scale_add_identity_f32(pc, d, batch, 1 / n, eps);
     })[0];
   }
 
-  /** T = (3I − Z·Y)/2 for each of `batch` pairs of (d, d) matrices. */
-  function newtonSchulzFactor(z: WasmStorage, y: WasmStorage, batch: number, d: number, _dtype: DType): WasmStorage {
-    expectSize('newtonSchulzFactor', 'z', z, batch * d * d);
-    expectSize('newtonSchulzFactor', 'y', y, batch * d * d);
-    return heap.call('newtonSchulzFactor', [z, y], [batch * d * d], [gemm.scratchFloats(d, d, d)], ([pz, py], [pt], [ps]) => {
-      for (let b = 0; b < batch; b++) gemm.run(ps, pt + 4 * b * d * d, d, pz + 4 * b * d * d, py + 4 * b * d * d, d, d, d, d, false, false, false);
-      k.scale_add_identity_f32(pt, d, batch, -0.5, 1.5);
+  /** Square (d, d) products on one scratch area: C (+)= op(A)·op(B). */
+  function squareProducts(scratch: number, d: number) {
+    return (c: number, a: number, b: number, transA: boolean, transB: boolean, accumulate = false) =>
+      gemm.run(scratch, c, d, a, b, d, d, d, d, transA, transB, accumulate);
+  }
+
+  /** Elementwise passes over n floats with a scalar operand, which lives at `cell` in wasm memory. */
+  function scalarOps(cell: number, n: number) {
+    const op = (code: number) => (out: number, x: number, scalar: number) => {
+      new Float32Array(heap.memory.buffer, cell, 1)[0] = scalar;
+      k.binary_f32(code, out, 0, x, 0, 1, cell, 0, 0, 1, n);
+    };
+    return { div: op(BINARY_CODE.div), mul: op(BINARY_CODE.mul) };
+  }
+
+  /** A^(−1/2) by coupled Newton–Schulz steps, and the iterates for the backward pass (see Kernels.newtonSchulz). */
+  function newtonSchulz(a: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): { out: WasmStorage; iterates: WasmStorage } {
+    expectSize('newtonSchulz', 'a', a, batch * d * d);
+    const dd = d * d;
+    const at = new NewtonSchulzLayout(batch, d, nIter);
+    // Scratch: GEMM packing, Z_N, one scalar.
+    const [out, iterates] = heap.call('newtonSchulz', [a], [batch * dd, at.size], [gemm.scratchFloats(d, d, d), dd, 4], ([pa], [po, pit], [ps, pzN, cell]) => {
+      const product = squareProducts(ps, d);
+      const scalar = scalarOps(cell, dd);
+      const it = (offset: number) => pit + F * offset;
+      const copy = (dst: number, src: number) => k.copy2d_f32(dst, 0, 0, src, 0, 0, 1, 1, dd);
+      const identity = (p: number) => {
+        k.fill_f32(p, dd, 0);
+        k.scale_add_identity_f32(p, d, 1, 1, 1);
+      };
+      for (let b = 0; b < batch; b++) {
+        const pA = pa + F * b * dd;
+        const norm = Math.fround(Math.sqrt(k.dot_f32(pA, pA, dd)));
+        new Float32Array(heap.memory.buffer, it(at.norm(b)), 1)[0] = norm;
+        if (nIter === 0) identity(pzN);
+        else {
+          scalar.div(it(at.y(b, 0)), pA, norm);
+          identity(it(at.z(b, 0)));
+        }
+        for (let i = 0; i < nIter; i++) {
+          const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
+          const last = i === nIter - 1;
+          const zNext = last ? pzN : it(at.z(b, i + 1));
+          // T = (3I − Z·Y)/2; Y ← Y·T (not needed after the last step); Z ← T·Z. Z₀ = I, so the first step
+          // needs no product: I·Y₀ and T₀·I are exactly Y₀ and T₀.
+          if (i === 0) copy(t, y);
+          else product(t, z, y, false, false);
+          k.scale_add_identity_f32(t, d, 1, -0.5, 1.5);
+          if (!last) product(it(at.y(b, i + 1)), y, t, false, false);
+          if (i === 0) copy(zNext, t);
+          else product(zNext, t, z, false, false);
+        }
+        scalar.div(po + F * b * dd, pzN, Math.fround(Math.sqrt(norm)));
+      }
+    });
+    return { out, iterates };
+  }
+
+  /** The gradient wrt A of newtonSchulz's out: the reference's steps (../js/linalg.ts), each a GEMM or one pass. */
+  function newtonSchulzBackward(g: WasmStorage, a: WasmStorage, out: WasmStorage, iterates: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): WasmStorage {
+    const dd = d * d;
+    const at = new NewtonSchulzLayout(batch, d, nIter);
+    for (const [name, s] of [['g', g], ['a', a], ['out', out]] as const) expectSize('newtonSchulzBackward', name, s, batch * dd);
+    expectSize('newtonSchulzBackward', 'iterates', iterates, at.size);
+    // Scratch: GEMM packing; G_Y, G_Z, G_T and the next G_Y, G_Z; one scalar.
+    const scratch = [gemm.scratchFloats(d, d, d), dd, dd, dd, dd, dd, 4];
+    return heap.call('newtonSchulzBackward', [g, a, out, iterates], [batch * dd], scratch, ([pg, pa, po, pit], [pga], [ps, ...bufs]) => {
+      const cell = bufs.pop()!;
+      const product = squareProducts(ps, d);
+      const scalar = scalarOps(cell, dd);
+      const it = (offset: number) => pit + F * offset;
+      for (let b = 0; b < batch; b++) {
+        let [gY, gZ, gT, gYi, gZi] = bufs;
+        const [pgb, pab, pgab] = [pg + F * b * dd, pa + F * b * dd, pga + F * b * dd];
+        const norm = new Float32Array(heap.memory.buffer, it(at.norm(b)), 1)[0];
+        scalar.div(gZ, pgb, Math.fround(Math.sqrt(norm)));
+        let gNorm = (-0.5 * k.dot_f32(pgb, po + F * b * dd, dd)) / norm;
+        let hasGY = false; // G_Y_N = 0: Y_N is not used
+        for (let i = nIter - 1; i >= 0; i--) {
+          const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
+          product(gT, gZ, z, false, true);
+          if (hasGY) product(gT, y, gY, true, false, true);
+          scalar.mul(gT, gT, -0.5);
+          product(gYi, z, gT, true, false);
+          if (hasGY) product(gYi, gY, t, false, true, true);
+          if (i > 0) {
+            product(gZi, t, gZ, true, false);
+            product(gZi, gT, y, false, true, true);
+            [gZ, gZi] = [gZi, gZ];
+          }
+          [gY, gYi] = [gYi, gY];
+          hasGY = true;
+        }
+        if (!hasGY) k.fill_f32(gY, dd, 0);
+        gNorm -= k.dot_f32(gY, pab, dd) / (norm * norm);
+        scalar.div(pgab, gY, norm);
+        scalar.mul(gT, pab, gNorm / norm);
+        k.binary_f32(BINARY_CODE.add, pgab, 0, pgab, 0, 1, gT, 0, 1, 1, dd);
+      }
     })[0];
   }
 
-  return { covariance, newtonSchulzFactor };
+  return { covariance, newtonSchulz, newtonSchulzBackward };
 }
