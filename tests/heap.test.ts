@@ -136,6 +136,51 @@ test('a training step reuses the blocks of the last: the heap top stops growing'
   assert.ok(Math.max(...tops) <= 2 * wasm.heapStats().budgetBytes, `tops ${tops.join(', ')}`);
 });
 
+test('a training loop that never yields keeps its memory flat: zeroGrad frees the gradients backward made', () => {
+  manualSeed(4);
+  const model = nn.mnistCnn({ deconv: true });
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const keep = () => [...model.parameters(), ...model.parameters().map((p) => p.grad), ...model.buffers(), ...opt.stateTensors()];
+  const step = (i: number) =>
+    scoped(() => {
+      const { x, y } = batches[i % batches.length];
+      opt.zeroGrad();
+      nn.functional.crossEntropy(model.forward(x), y).backward();
+      opt.step();
+    }, keep);
+  for (let i = 0; i < 3; i++) step(i);
+  const before = wasm.heapStats();
+  for (let i = 0; i < 200; i++) step(i);
+  const after = wasm.heapStats();
+  // Every step's gradients were freed by the next zeroGrad, not left for the GC (whose callbacks cannot run here).
+  assert.is(after.residentStorages, before.residentStorages, 'resident storages');
+  assert.is(after.usedBytes, before.usedBytes, 'bytes in use');
+  assert.is(after.spills, before.spills, 'spills');
+});
+
+test('a gradient kept past zeroGrad is released (a clear error), its clone lives on; a shared one is not freed', () => {
+  const w = tensor([1, 2, 3], [3], { requiresGrad: true });
+  w.mul(w).sum().backward();
+  const old = w.grad!;
+  const copy = old.clone();
+  const opt = new optim.SGD([w], { lr: 0.1 });
+  opt.zeroGrad();
+  assert.is(w.grad, null);
+  assert.throws(() => old.toArray(), /released .*zeroGrad/);
+  assert.equal(copy.toArray(), [2, 4, 6]);
+  // add passes one gradient storage to both leaves: neither owns it alone, so dropping one leaves the other intact.
+  const a = tensor([1, 2], [2], { requiresGrad: true });
+  const b = tensor([3, 4], [2], { requiresGrad: true });
+  a.add(b).sum().backward();
+  new optim.SGD([a], { lr: 0.1 }).zeroGrad();
+  assert.equal(b.grad!.toArray(), [1, 1]);
+  // A second backward accumulates: the summed gradient replaces (and frees) the first.
+  const first = b.grad!;
+  a.add(b).sum().backward();
+  assert.equal(b.grad!.toArray(), [2, 2]);
+  assert.is.not(b.grad, first);
+});
+
 test('storages nobody holds are freed by the garbage collector between tasks', async () => {
   const made = () => {
     for (let i = 0; i < 2000; i++) tensor([i, i + 1, i + 2]).mul(2); // results dropped at once
@@ -204,7 +249,7 @@ test('Heap: scopes free what they do not hand out; a released storage gives a cl
   const kept = heap.fromArray([1, 2, 3]);
   heap.closeScope(new Set([kept]));
   assert.equal(Array.from(heap.viewOf(kept)), [1, 2, 3]);
-  assert.throws(() => heap.viewOf(internal), /this tensor storage was released when its scope ended/);
+  assert.throws(() => heap.viewOf(internal), /this tensor storage was released \(an intermediate gradient/);
   assert.throws(() => heap.call('unary', [internal], [2], [], () => {}), /wasm unary: an input tensor's storage was released/);
   // Its block is reused by the next storage of the same size.
   const top = heap.heapStats().topBytes;

@@ -30,6 +30,26 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Gradients backward() made and handed to one leaf alone (no other leaf's .grad and not the caller's gradient share
+ * their storage): when they are dropped, by zeroGrad() or by accumulating the next backward, their storage is freed
+ * at once. A training loop that never yields would otherwise leave each step's gradients to the garbage collector,
+ * which seldom runs while the JS heap itself stays small, and the wasm heap would fill up to its spill budget.
+ */
+const ownedGrads = new WeakSet<Tensor>();
+
+/** Sets `t.grad` to null, freeing the gradient's storage at once if only backward() ever handed it out. */
+export function clearGrad(t: Tensor): void {
+  const g = t.grad;
+  t.grad = null;
+  if (g) disposeOwnedGrad(g);
+}
+
+function disposeOwnedGrad(g: Tensor): void {
+  if (!ownedGrads.delete(g)) return;
+  activeBackend().dispose?.(g.storage);
+}
+
 /** Records `out = name(inputs)` when any input needs a gradient; returns `out`. */
 export function record(out: Tensor, name: string, inputs: readonly Tensor[], backward: GradFn['backward']): Tensor {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
@@ -78,7 +98,9 @@ export function backward(root: Tensor, grad: Tensor): void {
     backend.abandonScope?.();
     throw e;
   }
-  backend.closeScope?.(new Set(order.filter((t) => !t.gradFn && t.grad).map((t) => t.grad!.storage)));
+  const leafGrads = order.filter((t) => !t.gradFn && t.grad).map((t) => t.grad!);
+  backend.closeScope?.(new Set(leafGrads.map((g) => g.storage)));
+  markOwnedGrads(leafGrads, grad);
   // Free the graph: intermediate tensors drop their links so everything they saved can be collected.
   for (const t of order) {
     if (t.gradFn) {
@@ -86,6 +108,13 @@ export function backward(root: Tensor, grad: Tensor): void {
       t.graphFreed = true;
     }
   }
+}
+
+/** Marks the leaves' gradients whose storage no other leaf's gradient, nor the caller's `rootGrad`, shares. */
+function markOwnedGrads(leafGrads: readonly Tensor[], rootGrad: Tensor): void {
+  const uses = new Map<unknown, number>([[rootGrad.storage, 2]]);
+  for (const g of leafGrads) uses.set(g.storage, (uses.get(g.storage) ?? 0) + 1);
+  for (const g of leafGrads) if (uses.get(g.storage) === 1) ownedGrads.add(g);
 }
 
 /** The reverse sweep: each node's gradient through its rule, summed into its inputs; leaves accumulate `.grad`. */
@@ -120,7 +149,9 @@ function accumulateGradients(root: Tensor, grad: Tensor): Tensor[] {
       if (!fn) {
         // A leaf: accumulate, as PyTorch does. A gradient that becomes t.grad lives on.
         if (t.grad) {
-          t.grad = t.grad.add(g);
+          const previous = t.grad;
+          t.grad = previous.add(g);
+          disposeOwnedGrad(previous);
         } else {
           t.grad = g;
           kept.add(g.storage);

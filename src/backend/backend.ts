@@ -153,4 +153,6 @@ export interface Backend<S = unknown> extends Kernels<S> {
   abandonScope?(): void;
   /** Frees a storage the innermost open scope recorded, at once (it must not be used again); others are left alone. */
   freeNow?(storage: S): void;
+  /** Frees a storage at once whichever scope recorded it (it must not be used again): zeroGrad's dropped gradients. */
+  dispose?(storage: S): void;
 }

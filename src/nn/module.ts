@@ -1,6 +1,6 @@
 // Module: the PyTorch nn.Module contract. Parameters, buffers and submodules are registered by name, so
 // stateDict() keys are PyTorch's dotted names ("features.0.weight", "1.running_var") and weights move both ways.
-import { noGrad } from '../autograd/engine.js';
+import { clearGrad, noGrad } from '../autograd/engine.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { fmtShape } from '../backend/shape_info.js';
 
@@ -169,9 +169,9 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Clears every parameter's gradient (sets it to null, PyTorch's default). */
+  /** Clears every parameter's gradient (sets it to null, PyTorch's default; freed at once, as Optimizer.zeroGrad). */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) clearGrad(p);
   }
 
   /** Calls `fn` on every descendant and then on this module. */

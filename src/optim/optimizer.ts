@@ -1,6 +1,6 @@
 // The optimizer base: parameter groups with their hyper-parameters (which schedulers rewrite), per-parameter state,
 // zeroGrad(), and a state dict for checkpoints. Updates are in-place kernels on each parameter's storage, outside the graph.
-import { noGrad } from '../autograd/engine.js';
+import { clearGrad, noGrad } from '../autograd/engine.js';
 import { type Tensor, zeros } from '../autograd/tensor.js';
 
 export interface ParamGroup {
@@ -74,9 +74,12 @@ export abstract class Optimizer<H extends object> {
     return out;
   }
 
-  /** Sets every parameter's gradient to null. */
+  /**
+   * Sets every parameter's gradient to null (PyTorch's default), freeing the memory of gradients backward() made
+   * at once: a reference to an old `p.grad` kept past this call is invalid (using it throws); `clone()` it to keep it.
+   */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+    for (const g of this.paramGroups) for (const p of g.params) clearGrad(p);
   }
 
   /** Hyper-parameters and state, keyed by parameter position (PyTorch's layout); plain data, JSON-safe. */

@@ -4,9 +4,10 @@
 // Allocation: a bump pointer plus free lists of exact block sizes. A training loop allocates the same sizes every
 // step, so freed blocks are reused exactly and the memory stops growing after the first steps.
 //
-// Freeing, with no dispose() anywhere. Three ways a block comes back, from the most to the least precise:
+// Freeing, with no dispose() for users to call. Three ways a block comes back, from the most to the least precise:
 //  1. Scopes: backward() opens one; every storage allocated inside it (the intermediate gradients, which only the
-//     engine ever sees) is freed when it closes, except the storages it hands out (the leaves' .grad).
+//     engine ever sees) is freed when it closes, except the storages it hands out (the leaves' .grad). Those are
+//     freed in turn when zeroGrad() drops them (autograd/engine.ts: clearGrad).
 //  2. The garbage collector: a FinalizationRegistry watches each storage handle and frees its block once the
 //     handle has been collected. Its callbacks only run between tasks, so a loop that never yields frees nothing
 //     this way.
@@ -136,7 +137,7 @@ export class Heap {
     const b = s.block;
     if (b.ptr >= 0) return this.f32.subarray(b.ptr >> 2, (b.ptr >> 2) + b.floats);
     if (b.spilled) return b.spilled;
-    throw new Error('wasm backend: this tensor storage was released when its scope ended (an intermediate gradient of backward(), or a tensor made inside scoped() and not kept)');
+    throw new Error('wasm backend: this tensor storage was released (an intermediate gradient of backward(), a tensor made inside scoped() and not kept, or a gradient dropped by zeroGrad())');
   }
 
   // ---- kernel calls ----
@@ -213,6 +214,12 @@ export class Heap {
     return true;
   }
 
+  /** Frees `s` at once, whichever scope recorded it (a gradient zeroGrad() drops); a no-op if it is freed already. */
+  dispose(s: WasmStorage): void {
+    if (s.block.ptr < 0 && !s.block.spilled) return;
+    this.free(s);
+  }
+
   private record(s: WasmStorage, scope: WasmStorage[] | undefined): void {
     s.owner = scope ?? null;
     scope?.push(s);
@@ -256,7 +263,7 @@ export class Heap {
   private makeResident(what: string, s: WasmStorage): number {
     const b = s.block;
     if (b.ptr >= 0) return b.ptr;
-    if (!b.spilled) throw new Error(`wasm ${what}: an input tensor's storage was released when its scope ended (backward() or scoped())`);
+    if (!b.spilled) throw new Error(`wasm ${what}: an input tensor's storage was released (by backward(), scoped() or zeroGrad())`);
     b.ptr = this.allocBlock(what, b.bytes);
     this.f32.set(b.spilled, b.ptr >> 2);
     b.spilled = null;

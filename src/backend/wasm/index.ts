@@ -111,6 +111,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     closeScope: (keep) => heap.closeScope(keep),
     abandonScope: () => heap.abandonScope(),
     freeNow: (s) => void (s instanceof WasmStorage && heap.freeNow(s)),
+    dispose: (s) => void (s instanceof WasmStorage && heap.dispose(s)),
     where,
     reduceMax,
     matmul: k(makeMatmulKernel(gemm, heap), ref.matmul),
