@@ -126,7 +126,7 @@ for (const d of trainingOnly ? [] : [144, 576]) {
 peerN?.close(); // not needed below: its idle threads stay out of the training rows
 
 // Training throughput: tfjs-wasm has no conv filter-gradient kernel, so it cannot train these nets; the peer
-// column is netdeconv's own reference backend. Thread counts switch between steps (same model, same batch).
+// column is netdeconv's own reference backend. Thread counts switch between samples (same model, same batch).
 console.log(`\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread |`);
 console.log('|---|---|---|---|---|---|---|');
 async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<void> {
@@ -147,9 +147,8 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
   };
   const wasmStep = await stepper('wasm');
   const jsStep = withJs ? await stepper('js') : null;
-  const times: number[][] = [[], [], []];
   // Seconds per step over `steps` steps in a row. The wasm columns time three, as the kernel rows time three calls:
-  // a training loop runs its steps back to back, while here the pool sleeps through the other columns' samples and
+  // a training loop runs its steps back to back, while here the pool sleeps through the other column's samples and
   // waking it costs a few tenths of a millisecond on this VM (measured: a 256³ product on 2 threads takes 0.55 ms
   // with the worker polling, 0.74 ms right after 30 ms of other work).
   const timed = (f: () => void, steps: number) => {
@@ -157,21 +156,35 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     for (let s = 0; s < steps; s++) f();
     return (performance.now() - t0) / steps / 1000;
   };
-  const start = performance.now();
-  let measuring = false;
-  for (let rounds = 0; ; rounds++) {
-    const elapsed = performance.now() - start;
-    if (!measuring && rounds >= 2 && elapsed >= warmMs) [measuring, rounds] = [true, 0];
-    if (measuring && rounds >= 3 && elapsed >= warmMs + measureMs) break;
+  /** Samples of each column, taken round-robin for `measureMs` after `warmMs`. */
+  const rounds = async (columns: (() => Promise<number>)[]) => {
+    const times: number[][] = columns.map(() => []);
+    const start = performance.now();
+    let measuring = false;
+    for (let r = 0; ; r++) {
+      const elapsed = performance.now() - start;
+      if (!measuring && r >= 2 && elapsed >= warmMs) [measuring, r] = [true, 0];
+      if (measuring && r >= 3 && elapsed >= warmMs + measureMs) break;
+      for (const [j, column] of columns.entries()) {
+        const t = await column();
+        if (measuring) times[j].push(t);
+      }
+    }
+    return times;
+  };
+  // The two thread counts alternate; the reference backend is measured after them, on its own: its steps make
+  // hundreds of MB of garbage, and V8's collector then runs on the second core for a while, which would be counted
+  // against the second thread (it made 2-thread samples of the deconvolution net up to 1.5× slower than 1-thread ones).
+  const wasmThreads = (n: number) => async () => {
     await setBackend('wasm');
-    await setNumThreads(1);
-    const a = timed(wasmStep, 3);
-    await setNumThreads(cores);
-    const b = timed(wasmStep, 3);
+    await setNumThreads(n);
+    return timed(wasmStep, 3);
+  };
+  const times = await rounds([wasmThreads(1), wasmThreads(cores)]);
+  if (jsStep) {
     await setBackend('js');
-    const c = jsStep ? timed(jsStep, 1) : NaN;
-    if (measuring) [a, b, c].forEach((t, j) => times[j].push(t));
-  }
+    times.push(...(await rounds([async () => timed(jsStep, 1)])));
+  } else times.push([NaN]);
   const [t1, tN, tJs] = times.map((v) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)]);
   const n = x.shape[0];
   console.log(`| ${label} | images/s | ${fmt(n / t1, 0)} | ${fmt(n / tN, 0)} | ${fmt(n / tJs, 0)} | ${ratio(tJs / t1)} | ${ratio(t1 / tN)} |`);
