@@ -1,21 +1,30 @@
-// Convolution on the wasm kernels. A chunk of images is unfolded side by side into one wide patch matrix
-// cols (C·kh·kw, images·L), so each group is ONE large GEMM per chunk rather than one small GEMM per image:
+// Convolution on the wasm kernels, by GEMMs over patch matrices cols (C·kh·kw, images·L) of several images side by
+// side, so each group is one large GEMM rather than one small GEMM per image:
 //   forward          Y_g (og, images·L) = W_g (og, kk) · cols_g (kk, images·L), then Y is re-laid out as NCHW
 //   backward input   dcols_g = W_gᵀ · dYᵀ_g, then col2im per image
 //   backward filter  dW_g += dYᵀ_g · cols_gᵀ
-// where dYᵀ (Cout, images·L) is dy re-laid out. Chunks bound the scratch memory.
+// where dYᵀ (Cout, images·L) is dy re-laid out. The forward and input-gradient passes are one kernel call per range of
+// images (assembly/kernels/conv.ts), a few images at a time, so that each thread carries its images through every
+// phase in its own cache, with no wait between phases. The filter gradient sums over every image (one summation
+// order whatever the threads), so it runs phase by phase over chunks of the batch, each phase split across threads.
 import type { Im2colInfo } from '../backend.js';
 import type { DType } from '../dtype.js';
 import type { Conv2dInfo } from '../shape_info.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { Gemm } from './gemm.js';
+import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 
-/** Floats of patch matrix per chunk (8 MiB): big enough for full-speed GEMMs, small enough to stay in cache longer (measured faster than 16 MiB for the backward passes). */
+/** Floats of patch matrix per chunk of the filter gradient (8 MiB): big enough for full-speed GEMMs, small enough to stay in cache longer (measured faster than 16 MiB). */
 const CHUNK_FLOATS = 1 << 21;
 const F = 4; // bytes per float
+/** Floats of patch matrix the forward and input-gradient passes unfold at once per call (512 KiB): it stays in the
+ * core's L2 from im2col through the GEMM to col2im. */
+const SUB_FLOATS = 1 << 17;
+/** Ints of a convolution's geometry (assembly/kernels/conv.ts). */
+const GEOMETRY_INTS = 15;
 
-export function makeConvKernels(gemm: Gemm, heap: Heap, threads: Threads) {
+export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, threads: Threads) {
   function dims(info: Conv2dInfo | Im2colInfo) {
     const groups = 'groups' in info ? info.groups : 1;
     const cout = 'outChannels' in info ? info.outChannels : 0;
@@ -61,41 +70,49 @@ export function makeConvKernels(gemm: Gemm, heap: Heap, threads: Threads) {
     threads.calls('copy2d_f32', calls, nb * c * L >= MIN_PARALLEL_ELEMENTS);
   }
 
-  /** (images, C, L) at `nchw` ↔ (C, images·L) at `wide`. */
+  /** (images, C, L) at `nchw` → (C, images·L) at `wide`. */
   function toWide(wide: number, nchw: number, nb: number, c: number, L: number): void {
     copyImages(wide, L, nb * L, nchw, c * L, L, nb, c, L);
   }
-  function fromWide(nchw: number, wide: number, nb: number, c: number, L: number): void {
-    copyImages(nchw, c * L, L, wide, L, nb * L, nb, c, L);
+
+  /**
+   * The calls of a per-image-range kernel (assembly/kernels/conv.ts): the batch in ranges, two per thread (one in
+   * all on one thread), each call unfolding `sub` images at a time into its own scratch. Scratch: the geometry,
+   * then per call its patch matrix, its wide matrix and its GEMM packing area.
+   */
+  function imageRanges(info: Conv2dInfo) {
+    const { cout, kk, rows, L } = dims(info);
+    const sub = Math.max(1, Math.min(info.batch, Math.floor(SUB_FLOATS / (Math.max(rows, cout) * L))));
+    const parallel = threads.count > 1 && info.batch > 1 && info.batch * rows * L >= MIN_PARALLEL_ELEMENTS;
+    const ranges = threads.ranges(info.batch, 1, 0, parallel ? Math.min(info.batch, 2 * threads.count) : 1);
+    const per = Math.min(sub, ranges[0][1] - ranges[0][0]);
+    const scratch = [GEOMETRY_INTS, ...ranges.flatMap(() => [rows * per * L, cout * per * L, k.gemm_scratch_floats(per * L, kk)])];
+    const geometry = [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth, info.outChannels, info.groups];
+    /** Each call's arguments: out, in, w, then the range and its scratch. */
+    const calls = (out: number, input: number, w: number, [pg, ...areas]: number[]) => {
+      new Int32Array(heap.memory.buffer, pg, GEOMETRY_INTS).set(geometry);
+      return ranges.map(([s, e], t) => [out, input, w, pg, s, e - s, per, areas[3 * t], areas[3 * t + 1], areas[3 * t + 2]]);
+    };
+    return { scratch, calls, parallel };
   }
 
   function conv2d(x: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
-    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
+    const { cout, kk, L, plane } = dims(info);
     expectSize('conv2d', 'input', x, info.batch * plane);
     expectSize('conv2d', 'weight', w, cout * kk);
-    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
-    return heap.call('conv2d', [x, w], [info.batch * cout * L], scratch, ([px, pw], [py], [pcols, pwide, ps]) => {
-      chunks(info.batch, chunk, (n0, nb) => {
-        const width = nb * L;
-        unfoldChunk(pcols, px, n0, nb, info, L, plane);
-        for (let g = 0; g < groups; g++) gemm.run(ps, pwide + g * og * width * F, width, pw + g * og * kk * F, pcols + g * kk * width * F, width, og, width, kk, false, false, false);
-        fromWide(py + n0 * cout * L * F, pwide, nb, cout, L);
-      });
+    const plan = imageRanges(info);
+    return heap.call('conv2d', [x, w], [info.batch * cout * L], plan.scratch, ([px, pw], [py], scratch) => {
+      threads.calls('conv2d_images_f32', plan.calls(py, px, pw, scratch), plan.parallel);
     })[0];
   }
 
   function conv2dBackwardInput(dy: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
-    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
+    const { cout, kk, L, plane } = dims(info);
     expectSize('conv2dBackwardInput', 'dy', dy, info.batch * cout * L);
     expectSize('conv2dBackwardInput', 'weight', w, cout * kk);
-    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk, chunk * L, og, true)];
-    return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], scratch, ([pdy, pw], [pdx], [pcols, pwide, ps]) => {
-      chunks(info.batch, chunk, (n0, nb) => {
-        const width = nb * L;
-        toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-        for (let g = 0; g < groups; g++) gemm.run(ps, pcols + g * kk * width * F, width, pw + g * og * kk * F, pwide + g * og * width * F, width, kk, width, og, true, false, false);
-        fold(pdx + n0 * plane * F, plane * F, pcols, L * F, width, nb, info);
-      });
+    const plan = imageRanges(info);
+    return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], plan.scratch, ([pdy, pw], [pdx], scratch) => {
+      threads.calls('conv2d_backward_input_images_f32', plan.calls(pdx, pdy, pw, scratch), plan.parallel);
     }, true)[0];
   }
 

@@ -51,7 +51,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const zero = (ptr: number, floats: number) => threads.calls('fill_f32', threads.ranges(floats, 4).map(([s, e]) => [ptr + 4 * s, e - s, 0]), true);
   const heap = new Heap(memory, exports.heap_base(), zero);
   const gemm = new Gemm(exports, threads);
-  const c = makeConvKernels(gemm, heap, threads);
+  const c = makeConvKernels(exports, gemm, heap, threads);
   const e = makeElementwiseKernels(exports, heap, threads);
   const mv = makeMovementKernels(exports, heap, threads);
   const bn = makeNormalizationKernels(heap, threads);
