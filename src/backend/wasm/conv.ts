@@ -6,7 +6,8 @@
 // where dYᵀ (Cout, images·L) is dy re-laid out. The forward and input-gradient passes are one kernel call per range of
 // images (assembly/kernels/conv.ts), a few images at a time, so that each thread carries its images through every
 // phase in its own cache, with no wait between phases. The filter gradient sums over every image (one summation
-// order whatever the threads), so it runs phase by phase over chunks of the batch, each phase split across threads.
+// order whatever the threads), and a batch smaller than the thread count has too few ranges to share, so these run
+// phase by phase over chunks of the batch, each phase split across threads.
 import type { Im2colInfo } from '../backend.js';
 import type { DType } from '../dtype.js';
 import type { Conv2dInfo } from '../shape_info.js';
@@ -70,9 +71,12 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     threads.calls('copy2d_f32', calls, nb * c * L >= MIN_PARALLEL_ELEMENTS);
   }
 
-  /** (images, C, L) at `nchw` → (C, images·L) at `wide`. */
+  /** (images, C, L) at `nchw` ↔ (C, images·L) at `wide`. */
   function toWide(wide: number, nchw: number, nb: number, c: number, L: number): void {
     copyImages(wide, L, nb * L, nchw, c * L, L, nb, c, L);
+  }
+  function fromWide(nchw: number, wide: number, nb: number, c: number, L: number): void {
+    copyImages(nchw, c * L, L, wide, L, nb * L, nb, c, L);
   }
 
   /**
@@ -96,23 +100,49 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     return { scratch, calls, parallel };
   }
 
+  /** Whether to split by ranges of images: on one thread (a single call), or with at least one image per thread. */
+  const byImages = (info: Conv2dInfo) => threads.count === 1 || info.batch >= threads.count;
+
   function conv2d(x: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
-    const { cout, kk, L, plane } = dims(info);
+    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2d', 'input', x, info.batch * plane);
     expectSize('conv2d', 'weight', w, cout * kk);
-    const plan = imageRanges(info);
-    return heap.call('conv2d', [x, w], [info.batch * cout * L], plan.scratch, ([px, pw], [py], scratch) => {
-      threads.calls('conv2d_images_f32', plan.calls(py, px, pw, scratch), plan.parallel);
+    if (byImages(info)) {
+      const plan = imageRanges(info);
+      return heap.call('conv2d', [x, w], [info.batch * cout * L], plan.scratch, ([px, pw], [py], scratch) => {
+        threads.calls('conv2d_images_f32', plan.calls(py, px, pw, scratch), plan.parallel);
+      })[0];
+    }
+    // Fewer images than threads: phase by phase, each phase (the GEMM by columns) split across the threads.
+    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
+    return heap.call('conv2d', [x, w], [info.batch * cout * L], scratch, ([px, pw], [py], [pcols, pwide, ps]) => {
+      chunks(info.batch, chunk, (n0, nb) => {
+        const width = nb * L;
+        unfoldChunk(pcols, px, n0, nb, info, L, plane);
+        for (let g = 0; g < groups; g++) gemm.run(ps, pwide + g * og * width * F, width, pw + g * og * kk * F, pcols + g * kk * width * F, width, og, width, kk, false, false, false);
+        fromWide(py + n0 * cout * L * F, pwide, nb, cout, L);
+      });
     })[0];
   }
 
   function conv2dBackwardInput(dy: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
-    const { cout, kk, L, plane } = dims(info);
+    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2dBackwardInput', 'dy', dy, info.batch * cout * L);
     expectSize('conv2dBackwardInput', 'weight', w, cout * kk);
-    const plan = imageRanges(info);
-    return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], plan.scratch, ([pdy, pw], [pdx], scratch) => {
-      threads.calls('conv2d_backward_input_images_f32', plan.calls(pdx, pdy, pw, scratch), plan.parallel);
+    if (byImages(info)) {
+      const plan = imageRanges(info);
+      return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], plan.scratch, ([pdy, pw], [pdx], scratch) => {
+        threads.calls('conv2d_backward_input_images_f32', plan.calls(pdx, pdy, pw, scratch), plan.parallel);
+      }, true)[0];
+    }
+    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk, chunk * L, og, true)];
+    return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], scratch, ([pdy, pw], [pdx], [pcols, pwide, ps]) => {
+      chunks(info.batch, chunk, (n0, nb) => {
+        const width = nb * L;
+        toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
+        for (let g = 0; g < groups; g++) gemm.run(ps, pcols + g * kk * width * F, width, pw + g * og * kk * F, pwide + g * og * width * F, width, kk, width, og, true, false, false);
+        fold(pdx + n0 * plane * F, plane * F, pcols, L * F, width, nb, info);
+      });
     }, true)[0];
   }
 
