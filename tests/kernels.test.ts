@@ -142,6 +142,21 @@ test('conv2d forward past the GEMM blocks: k > 256 (several depth slices), more 
   await setNumThreads(before);
 });
 
+test('conv2d input gradient with more output channels than patch rows (its GEMM deeper than the forward\'s), by ranges of images', async () => {
+  const before = getNumThreads();
+  for (const threads of [1, 2, 3]) {
+    await setNumThreads(threads);
+    for (const [batch, c, o, hw] of [[5, 1, 17, 13], [6, 2, 40, 11], [4, 1, 70, 9], [3, 3, 96, 7]]) {
+      const info = conv2dInfo('test', [batch, c, hw, hw], [o, c, 1, 1], {});
+      const dy = Float32Array.from({ length: batch * o * hw * hw }, (_, i) => Math.sin(i * 0.29));
+      const w = Float32Array.from({ length: o * c }, (_, i) => Math.cos(i * 0.7));
+      const [r, v] = both((b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), batch * c * hw * hw), [dy, w]);
+      closeTo(v, r, o, `conv2dBackwardInput ${batch}×${c}×${hw}², ${o} outputs, ${threads} threads`);
+    }
+  }
+  await setNumThreads(before);
+});
+
 test('binary ops with broadcasting (either side), every op', () => {
   const ops = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'gt', 'ge'] as const;
   fc.assert(

@@ -3,7 +3,7 @@
 // patch matrix still in its cache, and no thread waits for the others between phases (src/backend/wasm/conv.ts
 // hands out the ranges). Each output element is computed as the whole-batch GEMM computes it (a column split does
 // not change any element's arithmetic), so any split of the batch gives the same bits.
-import { gemm_f32 } from './gemm';
+import { gemm_f32, gemm_scratch_floats } from './gemm';
 import { col2im_f32, im2col_f32 } from './im2col';
 
 // The geometry is an i32 array in memory, in this order (too many values for the thread pool's argument slots);
@@ -23,48 +23,51 @@ const C = 0, H = 1, W = 2, KH = 3, KW = 4, SH = 5, SW = 6, PH = 7, PW = 8, DH = 
 /**
  * y (N, Cout, L) for images first … first+count−1 of x (N, C, H, W), with w (Cout, C/groups·kh·kw), `sub` images
  * at a time: their patches side by side in cols (C·kh·kw, sub·L), one GEMM per group into wide (Cout, sub·L), then
- * wide re-laid out into y. `scratch` holds gemm_scratch_floats(sub·L, C/groups·kh·kw) floats.
+ * wide re-laid out into y. `scratch` holds `scratchFloats` floats, at least gemm_scratch_floats(sub·L, C/groups·kh·kw).
  */
-export function conv2d_images_f32(y: usize, x: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize): void {
-  const L = geo(g, HO) * geo(g, WO);
-  const cout = geo(g, COUT);
-  const groups = geo(g, GROUPS);
-  const og = cout / groups;
-  const kk = (geo(g, C) * geo(g, KH) * geo(g, KW)) / groups;
-  const plane = geo(g, C) * geo(g, H) * geo(g, W);
-  for (let n0 = first; n0 < first + count; n0 += sub) {
-    const nb = min(sub, first + count - n0);
-    const width = nb * L;
-    for (let i = 0; i < nb; i++) {
-      im2col_f32(at(cols, i * L), width, at(x, (n0 + i) * plane), geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
-    }
-    for (let j = 0; j < groups; j++) gemm_f32(at(wide, j * og * width), width, at(w, j * og * kk), at(cols, j * kk * width), width, og, width, kk, 0, 0, 0, scratch);
-    for (let i = 0; i < nb; i++) {
-      for (let c = 0; c < cout; c++) memory.copy(at(y, ((n0 + i) * cout + c) * L), at(wide, c * width + i * L), <usize>L << 2);
-    }
-  }
+export function conv2d_images_f32(y: usize, x: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
+  byImages(true, y, x, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
 }
 
 /**
  * dx (N, C, H, W) += the input gradient of images first … first+count−1 from dy (N, Cout, L) and w, `sub` images at
  * a time: dy re-laid out into wide (Cout, sub·L), one GEMM per group (Wᵀ·dy) into cols, then folded back (col2im).
+ * `scratch` holds `scratchFloats` floats, at least gemm_scratch_floats(sub·L, Cout/groups).
  */
-export function conv2d_backward_input_images_f32(dx: usize, dy: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize): void {
+export function conv2d_backward_input_images_f32(dx: usize, dy: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
+  byImages(false, dx, dy, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
+}
+
+/** The two passes' common loop over chunks of `sub` images: `forward` y ← x, otherwise dx += from dy. */
+// @ts-ignore: decorator
+@inline function byImages(forward: bool, out: usize, input: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
   const L = geo(g, HO) * geo(g, WO);
   const cout = geo(g, COUT);
   const groups = geo(g, GROUPS);
   const og = cout / groups;
   const kk = (geo(g, C) * geo(g, KH) * geo(g, KW)) / groups;
   const plane = geo(g, C) * geo(g, H) * geo(g, W);
+  // The caller sizes the GEMM's packing area; too small, it would write past it into other tensors: trap instead.
+  if (gemm_scratch_floats(sub * L, forward ? kk : og) > scratchFloats) unreachable();
   for (let n0 = first; n0 < first + count; n0 += sub) {
     const nb = min(sub, first + count - n0);
     const width = nb * L;
-    for (let i = 0; i < nb; i++) {
-      for (let c = 0; c < cout; c++) memory.copy(at(wide, c * width + i * L), at(dy, ((n0 + i) * cout + c) * L), <usize>L << 2);
-    }
-    for (let j = 0; j < groups; j++) gemm_f32(at(cols, j * kk * width), width, at(w, j * og * kk), at(wide, j * og * width), width, kk, width, og, 1, 0, 0, scratch);
-    for (let i = 0; i < nb; i++) {
-      col2im_f32(at(dx, (n0 + i) * plane), at(cols, i * L), width, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+    if (forward) {
+      for (let i = 0; i < nb; i++) {
+        im2col_f32(at(cols, i * L), width, at(input, (n0 + i) * plane), geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+      }
+      for (let j = 0; j < groups; j++) gemm_f32(at(wide, j * og * width), width, at(w, j * og * kk), at(cols, j * kk * width), width, og, width, kk, 0, 0, 0, scratch);
+      for (let i = 0; i < nb; i++) {
+        for (let c = 0; c < cout; c++) memory.copy(at(out, ((n0 + i) * cout + c) * L), at(wide, c * width + i * L), <usize>L << 2);
+      }
+    } else {
+      for (let i = 0; i < nb; i++) {
+        for (let c = 0; c < cout; c++) memory.copy(at(wide, c * width + i * L), at(input, ((n0 + i) * cout + c) * L), <usize>L << 2);
+      }
+      for (let j = 0; j < groups; j++) gemm_f32(at(cols, j * kk * width), width, at(w, j * og * kk), at(wide, j * og * width), width, kk, width, og, 1, 0, 0, scratch);
+      for (let i = 0; i < nb; i++) {
+        col2im_f32(at(out, (n0 + i) * plane), at(cols, i * L), width, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+      }
     }
   }
 }

@@ -85,17 +85,19 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
    * then per call its patch matrix, its wide matrix and its GEMM packing area.
    */
   function imageRanges(info: Conv2dInfo) {
-    const { cout, kk, rows, L } = dims(info);
+    const { cout, og, kk, rows, L } = dims(info);
     const sub = Math.max(1, Math.min(info.batch, Math.floor(SUB_FLOATS / (Math.max(rows, cout) * L))));
     const parallel = threads.count > 1 && info.batch > 1 && info.batch * rows * L >= MIN_PARALLEL_ELEMENTS;
     const ranges = threads.ranges(info.batch, 1, 0, parallel ? Math.min(info.batch, 2 * threads.count) : 1);
     const per = Math.min(sub, ranges[0][1] - ranges[0][0]);
-    const scratch = [GEOMETRY_INTS, ...ranges.flatMap(() => [rows * per * L, cout * per * L, k.gemm_scratch_floats(per * L, kk)])];
+    // The GEMM is kk deep forward, og deep for the input gradient: packing room for the deeper.
+    const packing = k.gemm_scratch_floats(per * L, Math.max(kk, og));
+    const scratch = [GEOMETRY_INTS, ...ranges.flatMap(() => [rows * per * L, cout * per * L, packing])];
     const geometry = [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth, info.outChannels, info.groups];
     /** Each call's arguments: out, in, w, then the range and its scratch. */
     const calls = (out: number, input: number, w: number, [pg, ...areas]: number[]) => {
       new Int32Array(heap.memory.buffer, pg, GEOMETRY_INTS).set(geometry);
-      return ranges.map(([s, e], t) => [out, input, w, pg, s, e - s, per, areas[3 * t], areas[3 * t + 1], areas[3 * t + 2]]);
+      return ranges.map(([s, e], t) => [out, input, w, pg, s, e - s, per, areas[3 * t], areas[3 * t + 1], areas[3 * t + 2], packing]);
     };
     return { scratch, calls, parallel };
   }
