@@ -402,6 +402,14 @@ test('Newton–Schulz inverse square root and its backward pass, batched, every 
   );
 });
 
+test('Newton–Schulz of a zero or non-finite matrix is a clear error on both backends, not NaNs', () => {
+  for (const be of [js, wasm]) {
+    for (const bad of [new Float32Array(9), Float32Array.from([1, 0, 0, 0, Infinity, 0, 0, 0, 1])]) {
+      assert.throws(() => be.newtonSchulz(be.fromArray(bad), 1, 3, 5, 'float32'), /newtonSchulz: matrix 0 has Frobenius norm (0|Infinity); its inverse square root needs a nonzero, finite matrix/);
+    }
+  }
+});
+
 test('a buffer of the wrong size is a clear error, not a wasm trap', () => {
   assert.throws(() => wasm.matmul(wasm.fromArray(new Float32Array(5)), wasm.fromArray(new Float32Array(6)), 1, 2, 3, 2, false, false, 'float32'), /wasm matmul: a has 5 elements, the shapes need 6/);
 });

@@ -80,7 +80,7 @@ export interface Kernels<S> {
   /**
    * A^(−1/2) ≈ Z_N/√‖A‖_F for each of `batch` (d, d) matrices A, by N = `nIter` coupled Newton–Schulz steps from
    * Y₀ = A/‖A‖_F, Z₀ = I: T_i = (3I − Z_i·Y_i)/2, Y_{i+1} = Y_i·T_i, Z_{i+1} = T_i·Z_i. `iterates` holds what the
-   * backward pass reads (layout: NEWTON_SCHULZ_ITERATES).
+   * backward pass reads (layout: NewtonSchulzLayout in shape_info.ts).
    */
   newtonSchulz(a: S, batch: number, d: number, nIter: number, dtype: DType): { out: S; iterates: S };
   /** The gradient wrt A of newtonSchulz's `out`, given its gradient g, A, out and the iterates. */

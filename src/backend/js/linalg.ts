@@ -1,7 +1,7 @@
 // The deconvolution's matrix kernels, reference versions, written out step by step: the wasm kernels make the same
 // steps with GEMM calls (../wasm/linalg.ts).
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
-import { NewtonSchulzLayout } from '../shape_info.js';
+import { checkNewtonSchulzNorm, NewtonSchulzLayout } from '../shape_info.js';
 import { gemm, matmul } from './matmul.js';
 
 /** For each of `batch` (d, d) matrices: c ← alpha·c + beta·I, in place. */
@@ -49,6 +49,7 @@ export function newtonSchulz(a: FloatArray, batch: number, d: number, nIter: num
   const zN = allocArray(dd, dtype);
   for (let b = 0; b < batch; b++) {
     const norm = frobenius(a, b * dd, dd);
+    checkNewtonSchulzNorm(norm, b);
     it[at.norm(b)] = norm;
     zN.fill(0);
     if (nIter === 0) setIdentity(zN, 0, d);

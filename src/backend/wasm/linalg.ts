@@ -3,7 +3,7 @@
 // each one call of this file, not the ~20 and ~75 small ops of the unrolled iteration. The reference versions
 // (../js/linalg.ts) write out the same steps.
 import type { DType } from '../dtype.js';
-import { NewtonSchulzLayout } from '../shape_info.js';
+import { checkNewtonSchulzNorm, NewtonSchulzLayout } from '../shape_info.js';
 import { BINARY_CODE } from './elementwise.js';
 import type { Gemm } from './gemm.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
@@ -54,6 +54,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
       for (let b = 0; b < batch; b++) {
         const pA = pa + F * b * dd;
         const norm = Math.fround(Math.sqrt(k.dot_f32(pA, pA, dd)));
+        checkNewtonSchulzNorm(norm, b);
         new Float32Array(heap.memory.buffer, it(at.norm(b)), 1)[0] = norm;
         if (nIter === 0) identity(pzN);
         else {
