@@ -128,16 +128,20 @@ const broadcastPair = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 0, m
 );
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-test('conv2d forward past the GEMM blocks: k > 256 (several depth slices), more than 1024 columns in one call, padding, groups', async () => {
+test('conv2d forward and input gradient past the GEMM blocks: k > 256 (several depth slices), more than 1024 columns in one call, one image per unfolded chunk, padding, groups', async () => {
   const before = getNumThreads();
-  for (const [opts, groups, threads] of [[{ padding: 1 }, 1, 1], [{ padding: 1 }, 1, 2], [{ padding: 2, stride: 2, dilation: 2 }, 2, 1]] as const) {
+  for (const [opts, groups, threads] of [[{ padding: 1 }, 1, 1], [{ padding: 1 }, 1, 2], [{ padding: 2, stride: 2, dilation: 2 }, 2, 1], [{ padding: 2, stride: 2, dilation: 2 }, 2, 2]] as const) {
     await setNumThreads(threads); // one thread: a single call spans every column
+    // 288 patch rows × 420 pixels: more than the 131,072 floats a call unfolds at once, so one image per chunk.
     const info = conv2dInfo('test', [3, 32, 21, 20], [6, 32 / groups, 3, 3], { ...opts, groups });
     const x = Float32Array.from({ length: 3 * 32 * 21 * 20 }, (_, i) => Math.sin(i * 0.37));
     const w = Float32Array.from({ length: (6 * 32 * 9) / groups }, (_, i) => Math.cos(i * 0.11));
     const ySize = 3 * 6 * info.outHeight * info.outWidth;
+    const dy = Float32Array.from({ length: ySize }, (_, i) => Math.cos(i * 0.23));
     const [r, v] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, info, 'float32'), ySize), [x, w]);
     closeTo(v, r, (32 / groups) * 9, `conv2d ${JSON.stringify(info)} on ${threads} threads`);
+    const [ri, vi] = both((b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), x.length), [dy, w]);
+    closeTo(vi, ri, (6 / groups) * 9, `conv2dBackwardInput ${JSON.stringify(info)} on ${threads} threads`);
   }
   await setNumThreads(before);
 });
