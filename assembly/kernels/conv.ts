@@ -3,7 +3,7 @@
 // patch matrix still in its cache, and no thread waits for the others between phases (src/backend/wasm/conv.ts
 // hands out the ranges). Each output element is computed as the whole-batch GEMM computes it (a column split does
 // not change any element's arithmetic), so any split of the batch gives the same bits.
-import { gemm_f32, gemm_scratch_floats } from './gemm';
+import { gemm_f32, gemm_nt_f32, gemm_scratch_floats } from './gemm';
 import { col2im_f32, im2col_f32 } from './im2col';
 
 // The geometry is an i32 array in memory, in this order (too many values for the thread pool's argument slots);
@@ -36,6 +36,31 @@ export function conv2d_images_f32(y: usize, x: usize, w: usize, g: usize, first:
  */
 export function conv2d_backward_input_images_f32(dx: usize, dy: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
   byImages(false, dx, dy, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
+}
+
+/**
+ * The filter gradient's parts for images first … first+count−1 (first a multiple of `sub`): part p (images
+ * p·sub … p·sub+sub−1) gets its patches in cols (C·kh·kw, sub·L) and dy re-laid out in wide (Cout, sub·L), then per
+ * group dW_p (og, kk) = dy_g·cols_gᵀ, dot products over the part's pixels, at parts + p·Cout·kk. The caller sums the
+ * parts in order, so the batch's partition into parts, not the threads, fixes every summation order.
+ */
+export function conv2d_backward_filter_images_f32(parts: usize, x: usize, dy: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize): void {
+  const L = geo(g, HO) * geo(g, WO);
+  const cout = geo(g, COUT);
+  const groups = geo(g, GROUPS);
+  const og = cout / groups;
+  const kk = (geo(g, C) * geo(g, KH) * geo(g, KW)) / groups;
+  const plane = geo(g, C) * geo(g, H) * geo(g, W);
+  for (let n0 = first; n0 < first + count; n0 += sub) {
+    const nb = min(sub, first + count - n0);
+    const width = nb * L;
+    for (let i = 0; i < nb; i++) {
+      im2col_f32(at(cols, i * L), width, at(x, (n0 + i) * plane), geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+      for (let c = 0; c < cout; c++) memory.copy(at(wide, c * width + i * L), at(dy, ((n0 + i) * cout + c) * L), <usize>L << 2);
+    }
+    const part = at(parts, (n0 / sub) * cout * kk);
+    for (let j = 0; j < groups; j++) gemm_nt_f32(at(part, j * og * kk), kk, at(wide, j * og * width), width, at(cols, j * kk * width), width, og, kk, width, 0);
+  }
 }
 
 /** The two passes' common loop over chunks of `sub` images: `forward` y ← x, otherwise dx += from dy. */

@@ -3,11 +3,11 @@
 //   forward          Y_g (og, images·L) = W_g (og, kk) · cols_g (kk, images·L), then Y is re-laid out as NCHW
 //   backward input   dcols_g = W_gᵀ · dYᵀ_g, then col2im per image
 //   backward filter  dW_g += dYᵀ_g · cols_gᵀ
-// where dYᵀ (Cout, images·L) is dy re-laid out. The forward and input-gradient passes are one kernel call per range of
-// images (assembly/kernels/conv.ts), a few images at a time, so that each thread carries its images through every
-// phase in its own cache, with no wait between phases. The filter gradient sums over every image (one summation
-// order whatever the threads), and a batch smaller than the thread count has too few ranges to share, so these run
-// phase by phase over chunks of the batch, each phase split across threads.
+// where dYᵀ (Cout, images·L) is dy re-laid out. Each pass is one kernel call per range of images
+// (assembly/kernels/conv.ts), a few images at a time, so that each thread carries its images through every phase in
+// its own cache, with no wait between phases; the filter gradient sums per part of the batch and then adds the parts
+// in order, a partition the shape alone decides. A batch smaller than the thread count has too few ranges to share:
+// it runs phase by phase, each phase split across threads.
 import type { Im2colInfo } from '../backend.js';
 import type { DType } from '../dtype.js';
 import type { Conv2dInfo } from '../shape_info.js';
@@ -16,12 +16,14 @@ import type { Gemm } from './gemm.js';
 import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 
-/** Floats of patch matrix per chunk of the filter gradient (8 MiB): big enough for full-speed GEMMs, small enough to stay in cache longer (measured faster than 16 MiB). */
+/** Floats of patch matrix per chunk of the phase-by-phase passes (8 MiB): big enough for full-speed GEMMs, small enough to stay in cache longer (measured faster than 16 MiB). */
 const CHUNK_FLOATS = 1 << 21;
 const F = 4; // bytes per float
 /** Floats of patch matrix the forward and input-gradient passes unfold at once per call (512 KiB): it stays in the
  * core's L2 from im2col through the GEMM to col2im. */
 const SUB_FLOATS = 1 << 17;
+/** Pixels (GEMM depth) a part of the filter gradient sums over at least: one slice of the dot-product kernel. */
+const MIN_PART_PIXELS = 1024;
 /** Ints of a convolution's geometry (assembly/kernels/conv.ts). */
 const GEOMETRY_INTS = 15;
 
@@ -79,6 +81,25 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     copyImages(nchw, c * L, L, wide, L, nb * L, nb, c, L);
   }
 
+  /** Images unfolded at once by a call of the per-image-range kernels: SUB_FLOATS of patches (the shape alone decides). */
+  function imagesPerChunk(info: Conv2dInfo): number {
+    const { cout, rows, L } = dims(info);
+    return Math.max(1, Math.min(info.batch, Math.floor(SUB_FLOATS / (Math.max(rows, cout) * L))));
+  }
+
+  /** Writes the geometry the kernels of assembly/kernels/conv.ts read, at `pg`. */
+  function writeGeometry(pg: number, info: Conv2dInfo): void {
+    const geometry = [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth, info.outChannels, info.groups];
+    new Int32Array(heap.memory.buffer, pg, GEOMETRY_INTS).set(geometry);
+  }
+
+  /** Whether a kernel over `units` (images or parts) is split across threads: two ranges per thread. */
+  function unitSplit(units: number, info: Conv2dInfo): [number, number][] {
+    const { rows, L } = dims(info);
+    const parallel = threads.count > 1 && units > 1 && info.batch * rows * L >= MIN_PARALLEL_ELEMENTS;
+    return threads.ranges(units, 1, 0, parallel ? Math.min(units, 2 * threads.count) : 1);
+  }
+
   /**
    * The calls of a per-image-range kernel (assembly/kernels/conv.ts): the batch in ranges, two per thread (one in
    * all on one thread), each call unfolding `sub` images at a time into its own scratch. Scratch: the geometry,
@@ -86,20 +107,17 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
    */
   function imageRanges(info: Conv2dInfo) {
     const { cout, og, kk, rows, L } = dims(info);
-    const sub = Math.max(1, Math.min(info.batch, Math.floor(SUB_FLOATS / (Math.max(rows, cout) * L))));
-    const parallel = threads.count > 1 && info.batch > 1 && info.batch * rows * L >= MIN_PARALLEL_ELEMENTS;
-    const ranges = threads.ranges(info.batch, 1, 0, parallel ? Math.min(info.batch, 2 * threads.count) : 1);
-    const per = Math.min(sub, ranges[0][1] - ranges[0][0]);
+    const ranges = unitSplit(info.batch, info);
+    const per = Math.min(imagesPerChunk(info), ranges[0][1] - ranges[0][0]);
     // The GEMM is kk deep forward, og deep for the input gradient: packing room for the deeper.
     const packing = k.gemm_scratch_floats(per * L, Math.max(kk, og));
     const scratch = [GEOMETRY_INTS, ...ranges.flatMap(() => [rows * per * L, cout * per * L, packing])];
-    const geometry = [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth, info.outChannels, info.groups];
     /** Each call's arguments: out, in, w, then the range and its scratch. */
     const calls = (out: number, input: number, w: number, [pg, ...areas]: number[]) => {
-      new Int32Array(heap.memory.buffer, pg, GEOMETRY_INTS).set(geometry);
+      writeGeometry(pg, info);
       return ranges.map(([s, e], t) => [out, input, w, pg, s, e - s, per, areas[3 * t], areas[3 * t + 1], areas[3 * t + 2], packing]);
     };
-    return { scratch, calls, parallel };
+    return { scratch, calls, parallel: ranges.length > 1 };
   }
 
   /** Whether to split by ranges of images: on one thread (a single call), or with at least one image per thread. */
@@ -148,19 +166,47 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     }, true)[0];
   }
 
+  /**
+   * dW summed over the batch in parts of imagesPerChunk images, each part's dW_p a dot-product GEMM over its pixels,
+   * then the parts added in order: the shape alone fixes every summation order, so results are bit-identical for any
+   * thread count. Parts are split across threads by ranges (a call unfolds its part in its own cache); with fewer
+   * parts than threads, part by part with each GEMM split across the threads instead.
+   */
   function conv2dBackwardFilter(x: WasmStorage, dy: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
-    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
+    const { groups, cout, og, kk, rows, L, plane } = dims(info);
     expectSize('conv2dBackwardFilter', 'input', x, info.batch * plane);
     expectSize('conv2dBackwardFilter', 'dy', dy, info.batch * cout * L);
-    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, kk, chunk * L, false, true)];
-    return heap.call('conv2dBackwardFilter', [x, dy], [cout * kk], scratch, ([px, pdy], [pdw], [pcols, pwide, ps]) => {
-      chunks(info.batch, chunk, (n0, nb) => {
+    // Parts of at least MIN_PART_PIXELS: each part's GEMM reduces over a full slice of the dot-product kernel, and
+    // the parts' sum stays small next to it (128→128 at 8×8 in parts of one image: 38 MB of parts, 1.3× slower).
+    const sub = Math.min(info.batch, Math.max(imagesPerChunk(info), Math.ceil(MIN_PART_PIXELS / L)));
+    const parts = Math.ceil(info.batch / sub);
+    const E = cout * kk;
+    /** dW = Σ_p dW_p in order p, split across threads by elements. */
+    const sumParts = (pdw: number, pparts: number) => {
+      const calls = threads.ranges(E, 4).map(([e0, e1]) => [pdw + F * e0, 0, 1, pparts + F * e0, E, 1, parts, e1 - e0]);
+      threads.calls('sum_runs_f32', calls, parts * E >= MIN_PARALLEL_ELEMENTS);
+    };
+    if (threads.count === 1 || parts >= threads.count) {
+      const ranges = unitSplit(parts, info);
+      const scratch = [GEOMETRY_INTS, parts * E, ...ranges.flatMap(() => [rows * sub * L, cout * sub * L])];
+      return heap.call('conv2dBackwardFilter', [x, dy], [E], scratch, ([px, pdy], [pdw], [pg, pparts, ...areas]) => {
+        writeGeometry(pg, info);
+        const calls = ranges.map(([q0, q1], t) => [pparts, px, pdy, pg, q0 * sub, Math.min(info.batch, q1 * sub) - q0 * sub, sub, areas[2 * t], areas[2 * t + 1]]);
+        threads.calls('conv2d_backward_filter_images_f32', calls, ranges.length > 1);
+        sumParts(pdw, pparts);
+      }, true)[0];
+    }
+    const scratch = [parts * E, rows * sub * L, cout * sub * L];
+    return heap.call('conv2dBackwardFilter', [x, dy], [E], scratch, ([px, pdy], [pdw], [pparts, pcols, pwide]) => {
+      for (let q = 0; q < parts; q++) {
+        const [n0, nb] = [q * sub, Math.min(sub, info.batch - q * sub)];
         const width = nb * L;
         unfoldChunk(pcols, px, n0, nb, info, L, plane);
         toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-        for (let g = 0; g < groups; g++) gemm.run(ps, pdw + g * og * kk * F, kk, pwide + g * og * width * F, pcols + g * kk * width * F, width, og, kk, width, false, true, n0 > 0);
-      });
-    })[0];
+        for (let g = 0; g < groups; g++) gemm.dotProducts(pparts + F * (q * E + g * og * kk), kk, pwide + g * og * width * F, pcols + g * kk * width * F, width, og, kk, width, 0);
+      }
+      sumParts(pdw, pparts);
+    }, true)[0];
   }
 
   function im2col(x: WasmStorage, info: Im2colInfo, _dtype: DType): WasmStorage {

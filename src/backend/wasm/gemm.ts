@@ -80,7 +80,7 @@ export class Gemm {
   }
 
   /** C (ldc) (+)= A·Bᵀ on the dot-product kernel, A dense (m×k); split along the longer side of C when large. */
-  private dotProducts(c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, acc: number): void {
+  dotProducts(c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, acc: number): void {
     const byRows = m >= n;
     // Block edges on multiples of the kernel's 4×2 tile, so that blocks tile as the whole product does.
     const ranges = m * n * kk < MIN_THREADED_WORK ? [[0, byRows ? m : n]] : this.threads.ranges(byRows ? m : n, byRows ? 4 : 2, 0, this.blocks());

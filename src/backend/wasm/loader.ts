@@ -15,6 +15,7 @@ export interface KernelExports {
   col2im_f32(x: Ptr, cols: Ptr, ld: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
   conv2d_images_f32(y: Ptr, x: Ptr, w: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr, scratch: Ptr, scratchFloats: number): void;
   conv2d_backward_input_images_f32(dx: Ptr, dy: Ptr, w: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr, scratch: Ptr, scratchFloats: number): void;
+  conv2d_backward_filter_images_f32(parts: Ptr, x: Ptr, dy: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr): void;
   copy2d_f32(dst: Ptr, d1: number, d2: number, src: Ptr, s1: number, s2: number, n1: number, n2: number, len: number): void;
   copy_runs_f32(dst: Ptr, rd: number, dd: number, src: Ptr, rs: number, ds: number, rows: number, cols: number): void;
   fill_f32(dst: Ptr, n: number, value: number): void;
