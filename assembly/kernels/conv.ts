@@ -1,8 +1,9 @@
 // Convolution passes over a range of images, f32, one call per range: unfold a few images' patches side by side,
 // multiply, re-lay out, and go on to the next few. A thread thus carries its images through every phase with their
 // patch matrix still in its cache, and no thread waits for the others between phases (src/backend/wasm/conv.ts
-// hands out the ranges). Each output element is computed as the whole-batch GEMM computes it (a column split does
-// not change any element's arithmetic), so any split of the batch gives the same bits.
+// hands out the ranges). Each element of y or dx is computed as the whole-batch GEMM computes it (a column split
+// does not change any element's arithmetic), and the filter gradient is one partial sum per fixed part of the batch
+// (the caller adds them in order), so any split of the batch across threads gives the same bits.
 import { gemm_f32, gemm_nt_f32, gemm_scratch_floats } from './gemm';
 import { col2im_f32, im2col_f32 } from './im2col';
 
@@ -20,13 +21,16 @@ const C = 0, H = 1, W = 2, KH = 3, KW = 4, SH = 5, SW = 6, PH = 7, PW = 8, DH = 
   return base + (<usize>index << 2);
 }
 
+/** The three passes of byImages. */
+const FORWARD = 0, INPUT_GRADIENT = 1, FILTER_GRADIENT = 2;
+
 /**
  * y (N, Cout, L) for images first … first+count−1 of x (N, C, H, W), with w (Cout, C/groups·kh·kw), `sub` images
  * at a time: their patches side by side in cols (C·kh·kw, sub·L), one GEMM per group into wide (Cout, sub·L), then
  * wide re-laid out into y. `scratch` holds `scratchFloats` floats, at least gemm_scratch_floats(sub·L, C/groups·kh·kw).
  */
 export function conv2d_images_f32(y: usize, x: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
-  byImages(true, y, x, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
+  byImages(FORWARD, y, x, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
 }
 
 /**
@@ -35,7 +39,7 @@ export function conv2d_images_f32(y: usize, x: usize, w: usize, g: usize, first:
  * `scratch` holds `scratchFloats` floats, at least gemm_scratch_floats(sub·L, Cout/groups).
  */
 export function conv2d_backward_input_images_f32(dx: usize, dy: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
-  byImages(false, dx, dy, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
+  byImages(INPUT_GRADIENT, dx, dy, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
 }
 
 /**
@@ -45,27 +49,15 @@ export function conv2d_backward_input_images_f32(dx: usize, dy: usize, w: usize,
  * parts in order, so the batch's partition into parts, not the threads, fixes every summation order.
  */
 export function conv2d_backward_filter_images_f32(parts: usize, x: usize, dy: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize): void {
-  const L = geo(g, HO) * geo(g, WO);
-  const cout = geo(g, COUT);
-  const groups = geo(g, GROUPS);
-  const og = cout / groups;
-  const kk = (geo(g, C) * geo(g, KH) * geo(g, KW)) / groups;
-  const plane = geo(g, C) * geo(g, H) * geo(g, W);
-  for (let n0 = first; n0 < first + count; n0 += sub) {
-    const nb = min(sub, first + count - n0);
-    const width = nb * L;
-    for (let i = 0; i < nb; i++) {
-      im2col_f32(at(cols, i * L), width, at(x, (n0 + i) * plane), geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
-      for (let c = 0; c < cout; c++) memory.copy(at(wide, c * width + i * L), at(dy, ((n0 + i) * cout + c) * L), <usize>L << 2);
-    }
-    const part = at(parts, (n0 / sub) * cout * kk);
-    for (let j = 0; j < groups; j++) gemm_nt_f32(at(part, j * og * kk), kk, at(wide, j * og * width), width, at(cols, j * kk * width), width, og, kk, width, 0);
-  }
+  byImages(FILTER_GRADIENT, parts, x, dy, g, first, count, sub, cols, wide, 0, 0);
 }
 
-/** The two passes' common loop over chunks of `sub` images: `forward` y ← x, otherwise dx += from dy. */
+/**
+ * The passes' common loop over chunks of `sub` images. `input` is x (forward, filter gradient) or dy (input
+ * gradient); `other` is w, or dy for the filter gradient; `out` is y, dx or the filter gradient's parts.
+ */
 // @ts-ignore: decorator
-@inline function byImages(forward: bool, out: usize, input: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
+@inline function byImages(pass: i32, out: usize, input: usize, other: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
   const L = geo(g, HO) * geo(g, WO);
   const cout = geo(g, COUT);
   const groups = geo(g, GROUPS);
@@ -73,26 +65,35 @@ export function conv2d_backward_filter_images_f32(parts: usize, x: usize, dy: us
   const kk = (geo(g, C) * geo(g, KH) * geo(g, KW)) / groups;
   const plane = geo(g, C) * geo(g, H) * geo(g, W);
   // The caller sizes the GEMM's packing area; too small, it would write past it into other tensors: trap instead.
-  if (gemm_scratch_floats(sub * L, forward ? kk : og) > scratchFloats) unreachable();
+  if (pass != FILTER_GRADIENT && gemm_scratch_floats(sub * L, pass == FORWARD ? kk : og) > scratchFloats) unreachable();
   for (let n0 = first; n0 < first + count; n0 += sub) {
     const nb = min(sub, first + count - n0);
     const width = nb * L;
-    if (forward) {
+    if (pass != INPUT_GRADIENT) {
       for (let i = 0; i < nb; i++) {
         im2col_f32(at(cols, i * L), width, at(input, (n0 + i) * plane), geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
       }
-      for (let j = 0; j < groups; j++) gemm_f32(at(wide, j * og * width), width, at(w, j * og * kk), at(cols, j * kk * width), width, og, width, kk, 0, 0, 0, scratch);
+    }
+    if (pass != FORWARD) {
+      // dy (images, Cout, L) → wide (Cout, images·L)
+      const dy = pass == INPUT_GRADIENT ? input : other;
+      for (let i = 0; i < nb; i++) {
+        for (let c = 0; c < cout; c++) memory.copy(at(wide, c * width + i * L), at(dy, ((n0 + i) * cout + c) * L), <usize>L << 2);
+      }
+    }
+    if (pass == FORWARD) {
+      for (let j = 0; j < groups; j++) gemm_f32(at(wide, j * og * width), width, at(other, j * og * kk), at(cols, j * kk * width), width, og, width, kk, 0, 0, 0, scratch);
       for (let i = 0; i < nb; i++) {
         for (let c = 0; c < cout; c++) memory.copy(at(out, ((n0 + i) * cout + c) * L), at(wide, c * width + i * L), <usize>L << 2);
       }
-    } else {
-      for (let i = 0; i < nb; i++) {
-        for (let c = 0; c < cout; c++) memory.copy(at(wide, c * width + i * L), at(input, ((n0 + i) * cout + c) * L), <usize>L << 2);
-      }
-      for (let j = 0; j < groups; j++) gemm_f32(at(cols, j * kk * width), width, at(w, j * og * kk), at(wide, j * og * width), width, kk, width, og, 1, 0, 0, scratch);
+    } else if (pass == INPUT_GRADIENT) {
+      for (let j = 0; j < groups; j++) gemm_f32(at(cols, j * kk * width), width, at(other, j * og * kk), at(wide, j * og * width), width, kk, width, og, 1, 0, 0, scratch);
       for (let i = 0; i < nb; i++) {
         col2im_f32(at(out, (n0 + i) * plane), at(cols, i * L), width, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
       }
+    } else {
+      const part = at(out, (n0 / sub) * cout * kk);
+      for (let j = 0; j < groups; j++) gemm_nt_f32(at(part, j * og * kk), kk, at(wide, j * og * width), width, at(cols, j * kk * width), width, og, kk, width, 0);
     }
   }
 }
