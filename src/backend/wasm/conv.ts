@@ -93,7 +93,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     new Int32Array(heap.memory.buffer, pg, GEOMETRY_INTS).set(geometry);
   }
 
-  /** Whether a kernel over `units` (images or parts) is split across threads: two ranges per thread. */
+  /** Ranges of `units` (images or parts) for a per-range kernel: two per thread when worth splitting, else one. */
   function unitSplit(units: number, info: Conv2dInfo): [number, number][] {
     const { rows, L } = dims(info);
     const parallel = threads.count > 1 && units > 1 && info.batch * rows * L >= MIN_PARALLEL_ELEMENTS;
