@@ -23,16 +23,15 @@ function dot(a: FloatArray, aOff: number, b: FloatArray, bOff: number, n: number
   return s;
 }
 
-/** out[oOff + j] = x[xOff + j]·alpha for j < n (alpha rounded to the storage's precision first). */
-function scaled(out: FloatArray, oOff: number, x: FloatArray, xOff: number, n: number, alpha: number): void {
-  const a = out instanceof Float32Array ? Math.fround(alpha) : alpha;
-  for (let j = 0; j < n; j++) out[oOff + j] = x[xOff + j] * a;
+/** x rounded to the precision `like` stores (a scalar that the wasm kernels keep as an f32). */
+function roundAs(like: FloatArray, x: number): number {
+  return like instanceof Float32Array ? Math.fround(x) : x;
 }
 
-/** ‖·‖_F rounded as the storage rounds. */
-function frobenius(a: FloatArray, off: number, n: number): number {
-  const norm = Math.sqrt(dot(a, off, a, off, n));
-  return a instanceof Float32Array ? Math.fround(norm) : norm;
+/** out[oOff + j] = x[xOff + j]·alpha for j < n (alpha rounded to the storage's precision first). */
+function scaled(out: FloatArray, oOff: number, x: FloatArray, xOff: number, n: number, alpha: number): void {
+  const a = roundAs(out, alpha);
+  for (let j = 0; j < n; j++) out[oOff + j] = x[xOff + j] * a;
 }
 
 /** c[off + i·(d+1)] = 1 for i < d: the identity, written into zeros. */
@@ -48,7 +47,7 @@ export function newtonSchulz(a: FloatArray, batch: number, d: number, nIter: num
   const out = allocArray(batch * dd, dtype);
   const zN = allocArray(dd, dtype);
   for (let b = 0; b < batch; b++) {
-    const norm = frobenius(a, b * dd, dd);
+    const norm = roundAs(a, Math.sqrt(dot(a, b * dd, a, b * dd, dd))); // ‖A‖_F
     checkNewtonSchulzNorm(norm, b);
     it[at.norm(b)] = norm;
     zN.fill(0);
@@ -67,7 +66,7 @@ export function newtonSchulz(a: FloatArray, batch: number, d: number, nIter: num
       if (last) gemm(zN, 0, t, 0, it, at.z(b, i), d, d, d, false, false);
       else gemm(it, at.z(b, i + 1), t, 0, it, at.z(b, i), d, d, d, false, false);
     }
-    const s = a instanceof Float32Array ? Math.fround(Math.sqrt(norm)) : Math.sqrt(norm);
+    const s = roundAs(a, Math.sqrt(norm));
     for (let j = 0; j < dd; j++) out[b * dd + j] = zN[j] / s;
   }
   return { out, iterates: it };
@@ -88,7 +87,7 @@ export function newtonSchulzBackward(g: FloatArray, a: FloatArray, out: FloatArr
   const buf = () => allocArray(dd, dtype);
   for (let b = 0; b < batch; b++) {
     const norm = it[at.norm(b)];
-    const s = a instanceof Float32Array ? Math.fround(Math.sqrt(norm)) : Math.sqrt(norm);
+    const s = roundAs(a, Math.sqrt(norm));
     let gZ = buf();
     for (let j = 0; j < dd; j++) gZ[j] = g[b * dd + j] / s;
     let gNorm = (-0.5 * dot(g, b * dd, out, b * dd, dd)) / norm;
