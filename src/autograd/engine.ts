@@ -2,6 +2,7 @@
 // `backward()` walks the graph in reverse topological order, accumulates gradients with `+`, and frees the graph.
 import { activeBackend } from '../backend/registry.js';
 import { fmtShape } from '../backend/shape_info.js';
+import { scoped } from './scope.js';
 import type { Tensor } from './tensor.js';
 
 /** How an op's output was made: its inputs and the rule that maps the output's gradient to theirs. */
@@ -89,17 +90,12 @@ function topoSort(root: Tensor): Tensor[] {
  * the garbage collector).
  */
 export function backward(root: Tensor, grad: Tensor): void {
-  const backend = activeBackend();
-  backend.openScope?.();
-  let order: Tensor[];
-  try {
+  let order: Tensor[] = [];
+  let leafGrads: Tensor[] = [];
+  scoped(() => {
     order = accumulateGradients(root, grad);
-  } catch (e) {
-    backend.abandonScope?.();
-    throw e;
-  }
-  const leafGrads = order.filter((t) => !t.gradFn && t.grad).map((t) => t.grad!);
-  backend.closeScope?.(new Set(leafGrads.map((g) => g.storage)));
+    leafGrads = order.filter((t) => !t.gradFn && t.grad).map((t) => t.grad!);
+  }, () => leafGrads);
   markOwnedGrads(leafGrads, grad);
   // Free the graph: intermediate tensors drop their links so everything they saved can be collected.
   for (const t of order) {
@@ -161,10 +157,9 @@ function accumulateGradients(root: Tensor, grad: Tensor): Tensor[] {
       }
       // Each node's backward runs in its own scope: the temporaries it makes die as it returns, and the gradient
       // it consumed is freed after it, so backward's memory peaks at the gradients in flight.
-      backend.openScope?.();
       const sums: Tensor[] = [];
       const replaced: Tensor[] = [];
-      try {
+      scoped(() => {
         const inputGrads = fn.backward(g);
         fn.inputs.forEach((input, k) => {
           const gi = inputGrads[k];
@@ -180,11 +175,7 @@ function accumulateGradients(root: Tensor, grad: Tensor): Tensor[] {
           hold(input, sum);
           sums.push(sum);
         });
-      } catch (e) {
-        backend.abandonScope?.();
-        throw e;
-      }
-      backend.closeScope?.(new Set(sums.map((m) => m.storage)));
+      }, () => sums);
       for (const prev of replaced) release(prev);
       release(g);
     }
