@@ -26,8 +26,12 @@ writeFileSync(
 rmSync('dist', { recursive: true, force: true });
 // es2022: esbuild's default (esnext) would emit Uint8Array.fromBase64, which Node 20 lacks.
 const common = { bundle: true, format: 'esm', target: 'es2022', sourcemap: true, logLevel: 'warning' };
-await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'neutral' });
-await build({ ...common, entryPoints: ['src/node/index.ts'], outfile: 'dist/node.js', platform: 'node', packages: 'external' });
+// The library and its Node helpers in one build with shared chunks: 'netdeconv/node' then uses the library's own
+// tensors and backend registry (bundled apart, its tensors came from a second copy that no setBackend reached).
+await build({
+  ...common, entryPoints: { index: 'src/index.ts', node: 'src/node/index.ts' }, outdir: 'dist', splitting: true,
+  chunkNames: 'chunks/[name]-[hash]', platform: 'neutral', external: ['node:*'],
+});
 await build({
   ...common, entryPoints: ['src/node/cli.ts'], outfile: 'dist/cli.js', platform: 'node', packages: 'external',
   banner: { js: '#!/usr/bin/env node' },

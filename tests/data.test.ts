@@ -1,5 +1,6 @@
 // Data: IDX and CIFAR-10 readers on files the test generates, their errors, the embedded MNIST, splits, batches.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -110,6 +111,21 @@ test('batches: shapes, seeded shuffling, dropLast, every image once per epoch', 
   const again = [...ds.batches(4, { shuffle: true, seed: 1 })];
   assert.equal(again[0].x.toArray(), batches[0].x.toArray());
   assert.throws(() => [...ds.batches(0)], /batchSize must be a positive integer/);
+});
+
+test("the built 'netdeconv/node' entry makes tensors of the built library: one registry, one Tensor class", () => {
+  assert.ok(existsSync('dist/node.js'), 'dist/ is built (npm run build)');
+  // As a user imports them (README's API tour): the backend chosen through one entry serves the other's tensors.
+  const script = `
+    const lib = await import('./dist/index.js');
+    const { loadEmbeddedMnist } = await import('./dist/node.js');
+    await lib.setBackend('js');
+    const [batch] = loadEmbeddedMnist().split(100, 0).train.batches(8);
+    console.log(batch.x instanceof lib.Tensor, lib.getBackend(), batch.x.shape.join('x'), batch.x.mean().item().toFixed(4));
+  `;
+  const args = 'Deno' in globalThis ? ['eval', script] : ['--input-type=module', '-e', script];
+  const out = execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000 });
+  assert.match(out, /^true js 8x1x28x28 0\.\d{4}\n$/);
 });
 
 test.run();
