@@ -21,6 +21,11 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
     })[0];
   }
 
+  /** n floats from src to dst (byte offsets). */
+  function copyFloats(dst: number, src: number, n: number): void {
+    k.copy2d_f32(dst, 0, 0, src, 0, 0, 1, 1, n);
+  }
+
   /** Square (d, d) products on one scratch area: C (+)= op(A)·op(B). */
   function squareProducts(scratch: number, d: number) {
     return (c: number, a: number, b: number, transA: boolean, transB: boolean, accumulate = false) =>
@@ -46,7 +51,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
       const product = squareProducts(ps, d);
       const scalar = scalarOps(cell, dd);
       const it = (offset: number) => pit + F * offset;
-      const copy = (dst: number, src: number) => k.copy2d_f32(dst, 0, 0, src, 0, 0, 1, 1, dd);
+      const copy = (dst: number, src: number) => copyFloats(dst, src, dd);
       const identity = (p: number) => {
         k.fill_f32(p, dd, 0);
         k.scale_add_identity_f32(p, d, 1, 1, 1);
@@ -93,6 +98,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
       const product = squareProducts(ps, d);
       const scalar = scalarOps(cell, dd);
       const it = (offset: number) => pit + F * offset;
+      const copy = (dst: number, src: number) => copyFloats(dst, src, dd);
       for (let b = 0; b < batch; b++) {
         let [gY, gZ, gT, gYi, gZi] = bufs;
         const [pgb, pab, pgab] = [pg + F * b * dd, pa + F * b * dd, pga + F * b * dd];
@@ -102,10 +108,13 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
         let hasGY = false; // G_Y_N = 0: Y_N is not used
         for (let i = nIter - 1; i >= 0; i--) {
           const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
-          product(gT, gZ, z, false, true);
+          // Z₀ = I (as in the forward pass): the first step's G_Z·Z₀ᵀ and Z₀ᵀ·G_T are exactly G_Z and G_T.
+          if (i === 0) copy(gT, gZ);
+          else product(gT, gZ, z, false, true);
           if (hasGY) product(gT, y, gY, true, false, true);
           scalar.mul(gT, gT, -0.5);
-          product(gYi, z, gT, true, false);
+          if (i === 0) copy(gYi, gT);
+          else product(gYi, z, gT, true, false);
           if (hasGY) product(gYi, gY, t, false, true, true);
           if (i > 0) {
             product(gZi, t, gZ, true, false);
