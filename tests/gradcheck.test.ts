@@ -93,6 +93,7 @@ const CASES: Case[] = [
   ['conv2d depthwise', (x, w) => F.conv2d(x, w, null, { groups: 3, stride: 2, padding: 1 }), [[1, 3, 5, 5], [3, 1, 3, 3]]],
   ['unfold', (x) => F.unfold(x, 3, { padding: 1, stride: 2, dilation: 1 }), [[2, 2, 5, 4]]],
   ['maxPool2d overlapping', (x) => F.maxPool2d(x, 3, { stride: 2, padding: 1 }), [[1, 2, 7, 6]]],
+  ['maxPool2dWithIndices 2x2', (x) => F.maxPool2dWithIndices(x, 2).values, [[2, 2, 6, 5]]],
   ['avgPool2d', (x) => F.avgPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 0] }), [[1, 2, 6, 5]]],
   ['avgPool2d no pad count', (x) => F.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false }), [[1, 2, 5, 6]]],
   ['globalAvgPool2d', (x) => F.globalAvgPool2d(x), [[2, 3, 4, 5]]],

@@ -262,8 +262,37 @@ test('scatter-add, and an index outside the output is a clear error', () => {
     }),
     { numRuns: 100 },
   );
-  assert.throws(() => wasm.scatterAdd(wasm.fromArray(new Float32Array(3)), Int32Array.from([0, 7, 1]), 5, 'float32'), /wasm scatterAdd: index 7 at position 1 is outside an output of 5 elements/);
+  for (const be of [js, wasm]) {
+    assert.throws(() => be.scatterAdd(be.fromArray(new Float32Array(3)), Int32Array.from([0, 7, 1]), 5, 'float32'), /scatterAdd: index 7 at position 1 is outside an output of 5 elements/);
+    assert.throws(() => be.scatterAdd(be.fromArray(new Float32Array(3)), Int32Array.from([0, -1, 1]), 5, 'float32'), /scatterAdd: index -1 at position 1 is outside an output of 5 elements/);
+  }
 });
+
+/**
+ * Max pooling on both backends, exactly equal: values (alone and with their argmax), indices, and the backward
+ * pass (each dy added at its window's maximum, in the same order).
+ */
+function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: Float32Array): void {
+  const inSize = x.length;
+  const outSize = dy.length;
+  const exact = (s: unknown, be: Backend, n: number) => Array.from(be.view(s, n, 'float32')).map(String);
+  const [r, w] = [js, wasm].map((be) => {
+    const sx = be.fromArray(x);
+    const withArgmax = be.maxPool2dWithArgmax(sx, info, 'float32');
+    return {
+      values: exact(be.maxPool2d(sx, info, 'float32'), be, outSize),
+      argmaxValues: exact(withArgmax.values, be, outSize),
+      indices: Array.from(withArgmax.indices),
+      dx: exact(be.maxPool2dBackward(be.fromArray(dy), sx, info, 'float32'), be, inSize),
+    };
+  });
+  assert.equal(w, r);
+  assert.equal(r.values, r.argmaxValues);
+  // The gradient lands where the indices point.
+  const routed = new Float32Array(inSize);
+  r.indices.forEach((at, o) => (routed[at] += dy[o]));
+  assert.equal(r.dx, Array.from(routed).map(String));
+}
 
 test('max and average pooling, forward and backward', () => {
   const pools = fc
@@ -279,13 +308,10 @@ test('max and average pooling, forward and backward', () => {
       const inSize = p.batch * p.c * p.h * p.w;
       const outSize = p.batch * p.c * info.outHeight * info.outWidth;
       const x = Float32Array.from({ length: inSize }, (_, i) => Math.sin(i * 2.1) - 0.5);
-      const rm = js.maxPool2d(js.fromArray(x), info, 'float32');
-      const wm = wasm.maxPool2d(wasm.fromArray(x), info, 'float32');
-      assert.equal(Array.from(wasm.view(wm.values, outSize, 'float32')), Array.from(js.view(rm.values, outSize, 'float32')));
-      assert.equal(Array.from(wm.indices), Array.from(rm.indices));
+      const dy = Float32Array.from({ length: outSize }, (_, i) => Math.cos(i));
+      checkMaxPool(info, x, dy);
       let [r, w] = both((be, [sx]) => view(be, be.avgPool2d(sx, info, 'float32'), outSize), [x]);
       closeTo(w, r, p.kh * p.kw, `avgPool2d ${JSON.stringify(p)}`);
-      const dy = Float32Array.from({ length: outSize }, (_, i) => Math.cos(i));
       [r, w] = both((be, [sdy]) => view(be, be.avgPool2dBackward(sdy, info, 'float32'), inSize), [dy]);
       closeTo(w, r, p.kh * p.kw, `avgPool2dBackward ${JSON.stringify(p)}`);
     }),
@@ -293,7 +319,7 @@ test('max and average pooling, forward and backward', () => {
   );
 });
 
-test('max pooling 2x2 stride 2 (the SIMD path): values and indices, ties, NaNs and ±∞, tails', () => {
+test('max pooling 2x2 stride 2 (the SIMD path): values, indices and gradient, ties, NaNs and ±∞, tails', () => {
   // Values from a small set so windows tie; NaN and −∞ mixed in. Sizes give Wo = 1 … 10 (tails of the 4-wide loop).
   const cell = fc.constantFrom(0, 1, 2, -1, NaN, -Infinity, Infinity);
   const shape = fc.record({ planes: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 2, max: 9 }), w: fc.integer({ min: 2, max: 21 }) });
@@ -301,11 +327,7 @@ test('max pooling 2x2 stride 2 (the SIMD path): values and indices, ties, NaNs a
     fc.property(shape.chain((d) => fc.tuple(fc.constant(d), fc.array(cell, { minLength: d.planes * d.h * d.w, maxLength: d.planes * d.h * d.w }))), ([d, cells]) => {
       const info = pool2dInfo('test', [1, d.planes, d.h, d.w], [2, 2], { stride: 2 });
       const outSize = d.planes * info.outHeight * info.outWidth;
-      const x = Float32Array.from(cells);
-      const rm = js.maxPool2d(js.fromArray(x), info, 'float32');
-      const wm = wasm.maxPool2d(wasm.fromArray(x), info, 'float32');
-      assert.equal(Array.from(wasm.view(wm.values, outSize, 'float32')).map(String), Array.from(js.view(rm.values, outSize, 'float32')).map(String));
-      assert.equal(Array.from(wm.indices), Array.from(rm.indices));
+      checkMaxPool(info, Float32Array.from(cells), Float32Array.from({ length: outSize }, (_, i) => i + 1));
     }),
     { numRuns: 200 },
   );

@@ -123,7 +123,7 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
       const poolOut = d.n * d.c * pool.outHeight * pool.outWidth;
       const avgOut = d.n * d.c * avg.outHeight * avg.outWidth;
       const run = () => {
-        const mp = wasm.maxPool2d(x, pool, 'float32');
+        const mp = wasm.maxPool2dWithArgmax(x, pool, 'float32');
         return [
           values(wasm.unary('tanh', x, size, 'float32'), size),
           values(wasm.clamp(x, size, -0.3, 0.4, 'float32'), size),
@@ -133,7 +133,8 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
           values(wasm.permute(x, shape, [0, 2, 3, 1], 'float32'), size),
           values(wasm.expand(perChannel, [d.c, 1, 1], shape, 'float32'), size),
           values(wasm.pad(x, shape, [0, 1, 0, 2], [1, 0, 3, 0], 0.5, 'float32'), (d.n + 1) * (d.c + 1) * (d.hw + 3) * (d.hw + 2)),
-          values(mp.values, poolOut), Array.from(mp.indices),
+          values(mp.values, poolOut), Array.from(mp.indices), values(wasm.maxPool2d(x, pool, 'float32'), poolOut),
+          values(wasm.maxPool2dBackward(wasm.fromArray(floats(poolOut, d.seed + 4)), x, pool, 'float32'), size),
           values(wasm.avgPool2d(x, avg, 'float32'), avgOut),
           values(wasm.avgPool2dBackward(wasm.fromArray(floats(avgOut, d.seed + 2)), avg, 'float32'), size),
           values(wasm.col2im(wasm.im2col(x, cols, 'float32'), cols, 'float32'), size),

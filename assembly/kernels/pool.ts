@@ -8,8 +8,44 @@
   return base + (<usize>index << 2);
 }
 
+/**
+ * The flat index of the maximum of the window rows y0 … y1−1, columns x0 … x1−1 of the plane at `base`: the first
+ * maximum in row-major order; the first NaN wins outright.
+ */
+// @ts-ignore: decorator
+@inline function windowArgmax(x: usize, base: i32, W: i32, y0: i32, y1: i32, x0: i32, x1: i32): i32 {
+  let best: f32 = -Infinity;
+  let bestAt = base + y0 * W + x0;
+  for (let y = y0; y < y1; y++) {
+    for (let xx = x0; xx < x1; xx++) {
+      const idx = base + y * W + xx;
+      const v = load<f32>(at(x, idx));
+      if (v > best || v != v) {
+        best = v;
+        bestAt = idx;
+        if (v != v) return idx;
+      }
+    }
+  }
+  return bestAt;
+}
+
+/** dx[index] += g. */
+// @ts-ignore: decorator
+@inline function addAt(dx: usize, index: i32, g: f32): void {
+  const d = at(dx, index);
+  store<f32>(d, load<f32>(d) + g);
+}
+
+/** Whether the pool is the usual 2×2, stride 2, unpadded one, which has its own SIMD loop. */
+// @ts-ignore: decorator
+@inline function is2x2(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
+  return kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
+}
+
+/** Max pooling: each window's maximum, and its flat input index when `indices` is not 0. */
 export function max_pool2d_f32(out: usize, indices: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): void {
-  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+  if (is2x2(kh, kw, sh, sw, ph, pw)) {
     max_pool_2x2(out, indices, x, p0, p1, H, W, Ho, Wo);
     return;
   }
@@ -18,26 +54,33 @@ export function max_pool2d_f32(out: usize, indices: usize, x: usize, p0: i32, p1
     const base = p * H * W;
     for (let i = 0; i < Ho; i++) {
       const ys = i * sh - ph;
-      const y0 = max(ys, 0), y1 = min(ys + kh, H);
       for (let j = 0; j < Wo; j++, o++) {
         const xs = j * sw - pw;
-        const x0 = max(xs, 0), x1 = min(xs + kw, W);
-        let best: f32 = -Infinity;
-        let bestAt = base + y0 * W + x0;
-        for (let y = y0; y < y1; y++) {
-          for (let xx = x0; xx < x1; xx++) {
-            const idx = base + y * W + xx;
-            const v = load<f32>(at(x, idx));
-            if (v > best || v != v) {
-              best = v;
-              bestAt = idx;
-              if (v != v) break;
-            }
-          }
-          if (best != best) break;
-        }
-        store<f32>(at(out, o), best);
-        store<i32>(at(indices, o), bestAt);
+        const bestAt = windowArgmax(x, base, W, max(ys, 0), min(ys + kh, H), max(xs, 0), min(xs + kw, W));
+        store<f32>(at(out, o), load<f32>(at(x, bestAt)));
+        if (indices) store<i32>(at(indices, o), bestAt);
+      }
+    }
+  }
+}
+
+/**
+ * The gradient of max pooling: dx (zeroed by the caller) += each dy at its window's maximum in x, found again as
+ * the forward pass finds it, so no indices are kept between the passes.
+ */
+export function max_pool2d_backward_f32(dx: usize, dy: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): void {
+  if (is2x2(kh, kw, sh, sw, ph, pw)) {
+    max_pool_2x2_backward(dx, dy, x, p0, p1, H, W, Ho, Wo);
+    return;
+  }
+  let o = p0 * Ho * Wo;
+  for (let p = p0; p < p1; p++) {
+    const base = p * H * W;
+    for (let i = 0; i < Ho; i++) {
+      const ys = i * sh - ph;
+      for (let j = 0; j < Wo; j++, o++) {
+        const xs = j * sw - pw;
+        addAt(dx, windowArgmax(x, base, W, max(ys, 0), min(ys + kh, H), max(xs, 0), min(xs + kw, W)), load<f32>(at(dy, o)));
       }
     }
   }
@@ -93,47 +136,78 @@ export function avg_pool2d_backward_f32(dx: usize, dy: usize, p0: i32, p1: i32, 
 }
 
 /**
- * The usual 2×2, stride 2, unpadded max pool, four outputs per step: the even and odd columns of two input rows
+ * The usual 2×2, stride 2, unpadded max pool, four outputs at a time: the even and odd columns of two input rows
  * are split apart with shuffles and compared in row-major order, so ties and NaNs resolve as in the general loop.
+ * Returns the maxima's flat indices; their values go to `values` when it is not 0. A row's last group may have
+ * fewer `lanes` (its other lanes are garbage, not to be stored): with at most 2, the second half is not loaded, so
+ * no load reaches more than 2 floats past the row (the heap leaves 4 after every block).
  */
-function max_pool_2x2(out: usize, indices: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32): void {
+// @ts-ignore: decorator
+@inline function maxima2x2(x: usize, r0: i32, r1: i32, lanes: i32, values: usize): v128 {
+  const a0 = v128.load(at(x, r0)), a1 = lanes > 2 ? v128.load(at(x, r0 + 4)) : a0;
+  const b0 = v128.load(at(x, r1)), b1 = lanes > 2 ? v128.load(at(x, r1 + 4)) : b0;
+  const aEven = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), aOdd = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+  const bEven = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), bOdd = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
   const lane = i32x4(0, 2, 4, 6);
+  const i0 = i32x4.add(i32x4.splat(r0), lane);
+  const i1 = i32x4.add(i32x4.splat(r1), lane);
+  let best = aEven, bestAt = i0;
+  let m = better(aOdd, best);
+  best = v128.bitselect(aOdd, best, m); bestAt = v128.bitselect(i32x4.add(i0, i32x4.splat(1)), bestAt, m);
+  m = better(bEven, best);
+  best = v128.bitselect(bEven, best, m); bestAt = v128.bitselect(i1, bestAt, m);
+  m = better(bOdd, best);
+  best = v128.bitselect(bOdd, best, m); bestAt = v128.bitselect(i32x4.add(i1, i32x4.splat(1)), bestAt, m);
+  if (values) {
+    if (lanes == 4) v128.store(values, best);
+    else {
+      store<f32>(values, f32x4.extract_lane(best, 0));
+      if (lanes > 1) store<f32>(values, f32x4.extract_lane(best, 1), 4);
+      if (lanes > 2) store<f32>(values, f32x4.extract_lane(best, 2), 8);
+    }
+  }
+  return bestAt;
+}
+
+function max_pool_2x2(out: usize, indices: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32): void {
   for (let p = p0; p < p1; p++) {
     const base = p * H * W;
     for (let i = 0; i < Ho; i++) {
       const r0 = base + 2 * i * W;
       const r1 = r0 + W;
       const o = (p * Ho + i) * Wo;
-      let j = 0;
-      for (; j + 4 <= Wo; j += 4) {
-        const a0 = v128.load(at(x, r0 + 2 * j)), a1 = v128.load(at(x, r0 + 2 * j + 4));
-        const b0 = v128.load(at(x, r1 + 2 * j)), b1 = v128.load(at(x, r1 + 2 * j + 4));
-        const aEven = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), aOdd = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
-        const bEven = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), bOdd = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
-        const i0 = i32x4.add(i32x4.splat(r0 + 2 * j), lane);
-        const i1 = i32x4.add(i32x4.splat(r1 + 2 * j), lane);
-        let best = aEven, at0 = i0;
-        let m = better(aOdd, best);
-        best = v128.bitselect(aOdd, best, m); at0 = v128.bitselect(i32x4.add(i0, i32x4.splat(1)), at0, m);
-        m = better(bEven, best);
-        best = v128.bitselect(bEven, best, m); at0 = v128.bitselect(i1, at0, m);
-        m = better(bOdd, best);
-        best = v128.bitselect(bOdd, best, m); at0 = v128.bitselect(i32x4.add(i1, i32x4.splat(1)), at0, m);
-        v128.store(at(out, o + j), best);
-        v128.store(at(indices, o + j), at0);
-      }
-      for (; j < Wo; j++) {
-        let best = load<f32>(at(x, r0 + 2 * j)), bestAt = r0 + 2 * j;
-        for (let k = 1; k < 4; k++) {
-          const idx = (k < 2 ? r0 : r1) + 2 * j + (k & 1);
-          const v = load<f32>(at(x, idx));
-          if (v > best || (v != v && best == best)) {
-            best = v;
-            bestAt = idx;
-          }
+      for (let j = 0; j < Wo; j += 4) {
+        const lanes = min(4, Wo - j);
+        const bestAt = maxima2x2(x, r0 + 2 * j, r1 + 2 * j, lanes, at(out, o + j));
+        if (!indices) continue;
+        const dst = at(indices, o + j);
+        if (lanes == 4) v128.store(dst, bestAt);
+        else {
+          store<i32>(dst, i32x4.extract_lane(bestAt, 0));
+          if (lanes > 1) store<i32>(dst, i32x4.extract_lane(bestAt, 1), 4);
+          if (lanes > 2) store<i32>(dst, i32x4.extract_lane(bestAt, 2), 8);
         }
-        store<f32>(at(out, o + j), best);
-        store<i32>(at(indices, o + j), bestAt);
+      }
+    }
+  }
+}
+
+/** max_pool2d_backward_f32 for the 2×2 pool, four outputs' maxima at a time. */
+function max_pool_2x2_backward(dx: usize, dy: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32): void {
+  for (let p = p0; p < p1; p++) {
+    const base = p * H * W;
+    for (let i = 0; i < Ho; i++) {
+      const r0 = base + 2 * i * W;
+      const r1 = r0 + W;
+      const o = (p * Ho + i) * Wo;
+      for (let j = 0; j < Wo; j += 4) {
+        const lanes = min(4, Wo - j);
+        const bestAt = maxima2x2(x, r0 + 2 * j, r1 + 2 * j, lanes, 0);
+        const g = at(dy, o + j);
+        addAt(dx, i32x4.extract_lane(bestAt, 0), load<f32>(g));
+        if (lanes > 1) addAt(dx, i32x4.extract_lane(bestAt, 1), load<f32>(g, 4));
+        if (lanes > 2) addAt(dx, i32x4.extract_lane(bestAt, 2), load<f32>(g, 8));
+        if (lanes > 3) addAt(dx, i32x4.extract_lane(bestAt, 3), load<f32>(g, 12));
       }
     }
   }

@@ -58,8 +58,12 @@ export interface Kernels<S> {
   im2col(x: S, info: Im2colInfo, dtype: DType): S;
   /** The adjoint of im2col (F.fold): sums patches back into (N, C, H, W). */
   col2im(cols: S, info: Im2colInfo, dtype: DType): S;
-  /** Max pooling with −∞ padding; indices are flat into x. */
-  maxPool2d(x: S, info: Pool2dInfo, dtype: DType): ValuesAndIndices<S>;
+  /** Max pooling with −∞ padding: each window's first maximum in row-major order (a NaN wins outright). */
+  maxPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
+  /** maxPool2d, and for each output the flat index into x of its maximum. */
+  maxPool2dWithArgmax(x: S, info: Pool2dInfo, dtype: DType): ValuesAndIndices<S>;
+  /** The gradient of maxPool2d: each dy added at its window's maximum in x, found again as maxPool2d finds it. */
+  maxPool2dBackward(dy: S, x: S, info: Pool2dInfo, dtype: DType): S;
   avgPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
   avgPool2dBackward(dy: S, info: Pool2dInfo, dtype: DType): S;
   /** Per-channel mean and biased variance of x laid out (N, C, L), over N and L. */
@@ -123,7 +127,7 @@ export interface NclDims {
 export const KERNEL_NAMES = [
   'unary', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
   'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
-  'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'sgdUpdate', 'adamUpdate',
+  'maxPool2dWithArgmax', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'sgdUpdate', 'adamUpdate',
   'logSoftmax', 'logSoftmaxBackward', 'covariance', 'newtonSchulz', 'newtonSchulzBackward',
 ] as const satisfies readonly (keyof Kernels<unknown>)[];
 export type KernelName = (typeof KERNEL_NAMES)[number];

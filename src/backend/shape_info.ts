@@ -177,10 +177,6 @@ export function pool2dInfo(op: string, xShape: readonly number[], kernelSize: Pa
   };
 }
 
-/**
- * Where newtonSchulz keeps its iterates for the backward pass (offsets in elements): for matrix b and step i < nIter,
- * Y_i, Z_i and T_i, each (d, d); after every matrix's, ‖A_b‖_F for each b.
- */
 /** A^(−1/2) needs ‖A‖_F > 0 and finite: a clear error instead of NaNs from dividing by it. */
 export function checkNewtonSchulzNorm(norm: number, b: number): void {
   if (!(norm > 0 && Number.isFinite(norm))) {
@@ -188,6 +184,10 @@ export function checkNewtonSchulzNorm(norm: number, b: number): void {
   }
 }
 
+/**
+ * Where newtonSchulz keeps its iterates for the backward pass (offsets in elements): for matrix b and step i < nIter,
+ * Y_i, Z_i and T_i, each (d, d); after every matrix's, ‖A_b‖_F for each b.
+ */
 export class NewtonSchulzLayout {
   readonly size: number;
   private readonly dd: number;

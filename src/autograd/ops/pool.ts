@@ -11,29 +11,32 @@ export interface MaxPoolResult {
   indices: Int32Array;
 }
 
-/** Max pooling with −∞ padding; `indices` are flat positions in x of each window's maximum. */
-function maxPoolWithFlatIndices(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'>) {
+/**
+ * Max pooling with −∞ padding, and with `withIndices` the flat positions in x of each window's maximum. The
+ * backward pass finds the maxima again in x rather than keeping positions from the forward pass.
+ */
+function maxPoolOp(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'>, withIndices: boolean) {
   expectRank('maxPool2d', 'input', x, 4, '(N, C, H, W)');
   const info = pool2dInfo('maxPool2d', x.shape, kernelSize, opts);
   const be = activeBackend();
-  const { values, indices } = be.maxPool2d(x.storageOn(be), info, x.dtype);
+  const { values, indices } = withIndices ? be.maxPool2dWithArgmax(x.storageOn(be), info, x.dtype) : { values: be.maxPool2d(x.storageOn(be), info, x.dtype), indices: null };
   const shape = [info.batch, info.channels, info.outHeight, info.outWidth];
   const out = record(fromStorage(values, shape, x.dtype), 'maxPool2d', [x], (g) => {
     const b = activeBackend();
-    return [fromStorage(b.scatterAdd(g.storageOn(b), indices, x.size, x.dtype), x.shape, x.dtype)];
+    return [fromStorage(b.maxPool2dBackward(g.storageOn(b), x.storageOn(b), info, x.dtype), x.shape, x.dtype)];
   });
   return { out, indices, plane: info.inHeight * info.inWidth };
 }
 
 /** Max pooling, returning the argmax positions too. */
 export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): MaxPoolResult {
-  const { out, indices, plane } = maxPoolWithFlatIndices(x, kernelSize, opts);
-  return { values: out, indices: indices.map((i) => i % plane) };
+  const { out, indices, plane } = maxPoolOp(x, kernelSize, opts, true);
+  return { values: out, indices: indices!.map((i) => i % plane) };
 }
 
 /** Max pooling (stride defaults to the kernel size). */
 export function maxPool2d(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): Tensor {
-  return maxPoolWithFlatIndices(x, kernelSize, opts).out;
+  return maxPoolOp(x, kernelSize, opts, false).out;
 }
 
 /** Average pooling; divides by kh·kw unless `countIncludePad` is false. */

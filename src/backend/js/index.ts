@@ -9,7 +9,7 @@ import { batchNormApply, batchNormBackward, channelMoments } from './normalizati
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { logSoftmax, logSoftmaxBackward } from './softmax.js';
 import { concat, expand, pad, permute, slice } from './movement.js';
-import { avgPool2d, avgPool2dBackward, maxPool2d } from './pool.js';
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dWithArgmax } from './pool.js';
 import { reduceMax, reduceSum, scatterAdd } from './reduce.js';
 
 /** A storage handle of the reference backend is the typed array itself. */
@@ -22,7 +22,7 @@ export function createJsBackend(): Backend<FloatArray> {
     view: (s) => s,
     wasmMemoryBytes: () => 0,
     unary, clamp, binary, where, reduceSum, reduceMax, scatterAdd, expand, permute, slice, pad, concat, matmul,
-    conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im, maxPool2d, avgPool2d, avgPool2dBackward,
+    conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im, maxPool2d, maxPool2dWithArgmax, maxPool2dBackward, avgPool2d, avgPool2dBackward,
     channelMoments, batchNormApply, batchNormBackward, sgdUpdate, adamUpdate, logSoftmax, logSoftmaxBackward,
     covariance, newtonSchulz, newtonSchulzBackward,
   };

@@ -26,28 +26,40 @@ function outSize(info: Pool2dInfo): number {
   return info.batch * info.channels * info.outHeight * info.outWidth;
 }
 
-export function maxPool2d(x: FloatArray, info: Pool2dInfo, dtype: DType): ValuesAndIndices<FloatArray> {
+/** The flat index of the window's maximum: the first in row-major order; the first NaN wins outright (as in reduceMax). */
+function windowArgmax(x: FloatArray, W: number, plane: number, y0: number, y1: number, x0: number, x1: number): number {
+  let best = -Infinity;
+  let at = plane + y0 * W + x0;
+  for (let y = y0; y < y1; y++) {
+    for (let xx = x0; xx < x1; xx++) {
+      const v = x[plane + y * W + xx];
+      if (v !== v) return plane + y * W + xx;
+      if (v > best) [best, at] = [v, plane + y * W + xx];
+    }
+  }
+  return at;
+}
+
+export function maxPool2dWithArgmax(x: FloatArray, info: Pool2dInfo, dtype: DType): ValuesAndIndices<FloatArray> {
   const values = allocArray(outSize(info), dtype);
   const indices = new Int32Array(values.length);
-  const W = info.inWidth;
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
-    let best = -Infinity;
-    let at = plane + y0 * W + x0;
-    // The first maximum in row-major order wins; the first NaN wins outright (as in reduceMax).
-    window: for (let y = y0; y < y1; y++) {
-      for (let xx = x0; xx < x1; xx++) {
-        const v = x[plane + y * W + xx];
-        if (v > best || v !== v) {
-          best = v;
-          at = plane + y * W + xx;
-          if (v !== v) break window;
-        }
-      }
-    }
-    values[o] = best;
-    indices[o] = at;
+    indices[o] = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1);
+    values[o] = x[indices[o]];
   });
   return { values, indices };
+}
+
+export function maxPool2d(x: FloatArray, info: Pool2dInfo, dtype: DType): FloatArray {
+  return maxPool2dWithArgmax(x, info, dtype).values;
+}
+
+export function maxPool2dBackward(dy: FloatArray, x: FloatArray, info: Pool2dInfo, dtype: DType): FloatArray {
+  const dx = allocArray(info.batch * info.channels * info.inHeight * info.inWidth, dtype);
+  forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
+    dx[windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1)] += dy[o];
+  });
+  return dx;
 }
 
 function divisor(info: Pool2dInfo, y0: number, y1: number, x0: number, x1: number): number {

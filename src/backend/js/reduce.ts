@@ -40,6 +40,9 @@ export function reduceMax(
 
 export function scatterAdd(values: FloatArray, indices: Int32Array, outSize: number, dtype: DType): FloatArray {
   const out = allocArray(outSize, dtype);
-  for (let i = 0; i < indices.length; i++) out[indices[i]] += values[i];
+  for (let i = 0; i < indices.length; i++) {
+    if (!(indices[i] >= 0 && indices[i] < outSize)) throw new Error(`scatterAdd: index ${indices[i]} at position ${i} is outside an output of ${outSize} elements`);
+    out[indices[i]] += values[i];
+  }
   return out;
 }

@@ -60,7 +60,7 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
    * Calls of a pooling kernel over the planes (batch·channels), split into one range of planes per thread:
    * `args(p0, p1, geometry)` gives the arguments of the call over planes p0 … p1−1.
    */
-  function poolCalls(kernel: 'max_pool2d_f32' | 'avg_pool2d_f32' | 'avg_pool2d_backward_f32', info: Pool2dInfo, args: (p0: number, p1: number, geometry: number[]) => number[]): void {
+  function poolCalls(kernel: 'max_pool2d_f32' | 'max_pool2d_backward_f32' | 'avg_pool2d_f32' | 'avg_pool2d_backward_f32', info: Pool2dInfo, args: (p0: number, p1: number, geometry: number[]) => number[]): void {
     const geometry = [info.inHeight, info.inWidth, info.outHeight, info.outWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW];
     const ranges = threads.unitRanges(info.batch * info.channels, info.inHeight * info.inWidth);
     threads.calls(kernel, ranges.map(([s, e]) => args(s, e, geometry)), true);
@@ -72,15 +72,34 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     return { inSize: planes * info.inHeight * info.inWidth, outSize: planes * info.outHeight * info.outWidth };
   }
 
-  function maxPool2d(x: WasmStorage, info: Pool2dInfo, _dtype: DType): ValuesAndIndices<WasmStorage> {
+  function maxPool2d(x: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
     const { inSize, outSize } = poolSizes(info);
     expectSize('maxPool2d', 'x', x, inSize);
+    // Indices pointer 0: none are written.
+    return heap.call('maxPool2d', [x], [outSize], [], ([px], [po]) => {
+      poolCalls('max_pool2d_f32', info, (p0, p1, g) => [po, 0, px, p0, p1, ...g]);
+    })[0];
+  }
+
+  function maxPool2dWithArgmax(x: WasmStorage, info: Pool2dInfo, _dtype: DType): ValuesAndIndices<WasmStorage> {
+    const { inSize, outSize } = poolSizes(info);
+    expectSize('maxPool2dWithArgmax', 'x', x, inSize);
     let indices = new Int32Array(0);
-    const [values] = heap.call('maxPool2d', [x], [outSize], [outSize], ([px], [po], [pi]) => {
+    const [values] = heap.call('maxPool2dWithArgmax', [x], [outSize], [outSize], ([px], [po], [pi]) => {
       poolCalls('max_pool2d_f32', info, (p0, p1, g) => [po, pi, px, p0, p1, ...g]);
       indices = new Int32Array(heap.memory.buffer, pi, outSize).slice();
     });
     return { values, indices };
+  }
+
+  function maxPool2dBackward(dy: WasmStorage, x: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
+    const { inSize, outSize } = poolSizes(info);
+    expectSize('maxPool2dBackward', 'dy', dy, outSize);
+    expectSize('maxPool2dBackward', 'x', x, inSize);
+    // Planes are disjoint in dx: each range of planes is one call, adding in the reference's order.
+    return heap.call('maxPool2dBackward', [dy, x], [inSize], [], ([pdy, px], [pdx]) => {
+      poolCalls('max_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, px, p0, p1, ...g]);
+    }, true)[0];
   }
 
   function avgPool2d(x: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
@@ -99,5 +118,5 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     }, true)[0];
   }
 
-  return { unary, clamp, binary, reduceSum, maxPool2d, avgPool2d, avgPool2dBackward };
+  return { unary, clamp, binary, reduceSum, maxPool2d, maxPool2dWithArgmax, maxPool2dBackward, avgPool2d, avgPool2dBackward };
 }

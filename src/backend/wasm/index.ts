@@ -125,6 +125,8 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     binary: k(e.binary, ref.binary),
     reduceSum: k(e.reduceSum, ref.reduceSum),
     maxPool2d: k(e.maxPool2d, ref.maxPool2d),
+    maxPool2dWithArgmax: k(e.maxPool2dWithArgmax, ref.maxPool2dWithArgmax),
+    maxPool2dBackward: k(e.maxPool2dBackward, ref.maxPool2dBackward),
     avgPool2d: k(e.avgPool2d, ref.avgPool2d),
     avgPool2dBackward: k(e.avgPool2dBackward, ref.avgPool2dBackward),
     expand: k(mv.expand, ref.expand),
