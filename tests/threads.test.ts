@@ -201,6 +201,43 @@ test('a process that used the pool exits by itself when its work is done', () =>
   assert.match(out, /threads 3 sum -?\d/);
 });
 
+/** Resolves once `cond` holds, checked every millisecond; fails after 5 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`not within 5 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Resolves once no worker of the pool sleeps (each polls for a few milliseconds after waking). */
+async function awake(pool: ThreadPool): Promise<void> {
+  pool.wake();
+  await until(() => pool.sleeping() === 0, 'the pool\'s workers wake');
+}
+
+test('a sleeping worker takes no share of the kernel that finds it asleep, which wakes it for the next', async () => {
+  // The caller's side of the pool is a stand-in that counts its calls (sleeping 20 ms in each); the worker runs the
+  // real kernel, a harmless fill past the kernels' data.
+  const shared = await loadKernels(true);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let callerCalls = 0;
+  const callerSide = { fill_f32: () => void (callerCalls++, Atomics.wait(nap, 0, 0, 20)) };
+  const pool = await ThreadPool.create(1, shared.module, shared.memory, callerSide);
+  try {
+    const fill = Array.from({ length: 8 }, () => [shared.exports.heap_base(), 4, 1]);
+    await until(() => pool.sleeping() === 1, 'the idle worker sleeps');
+    pool.run('fill_f32', fill, 1);
+    assert.is(callerCalls, 8, 'the caller made every call');
+    await until(() => pool.sleeping() === 0, 'the kernel woke the worker');
+    callerCalls = 0;
+    pool.run('fill_f32', fill, 1);
+    assert.ok(callerCalls < 8, `the awake worker took calls (the caller made ${callerCalls} of 8)`);
+  } finally {
+    pool.close();
+  }
+});
+
 test('a kernel that fails in a worker surfaces on the caller with the worker\'s message', async () => {
   // The worker runs the real kernel; the caller's side of the pool is a stand-in that just sleeps 50 ms per call,
   // so the worker surely takes one of the calls — and traps on it: C lies past the end of the memory.
@@ -209,6 +246,7 @@ test('a kernel that fails in a worker surfaces on the caller with the worker\'s 
   const callerSide = { gemm_f32: () => Atomics.wait(nap, 0, 0, 50) };
   const pool = await ThreadPool.create(1, shared.module, shared.memory, callerSide);
   try {
+    await awake(pool); // a sleeping worker would get no share
     const bad = [0x7ffffff0, 8, 0, 0, 8, 8, 8, 8, 0, 0, 0, 1 << 16];
     assert.throws(() => pool.run('gemm_f32', Array.from({ length: 20 }, () => bad), 1), /wasm kernel failed in a worker thread: worker 0: .*out of bounds/);
   } finally {
