@@ -216,7 +216,7 @@ async function awake(pool: ThreadPool): Promise<void> {
   await until(() => pool.sleeping() === 0, 'the pool\'s workers wake');
 }
 
-test('a sleeping worker takes no share of the kernel that finds it asleep, which wakes it for the next', async () => {
+test('a worker found asleep is woken, and takes part in a kernel only if it has two calls per thread or more', async () => {
   // The caller's side of the pool is a stand-in that counts its calls (sleeping 20 ms in each); the worker runs the
   // real kernel, a harmless fill past the kernels' data.
   const shared = await loadKernels(true);
@@ -224,15 +224,18 @@ test('a sleeping worker takes no share of the kernel that finds it asleep, which
   let callerCalls = 0;
   const callerSide = { fill_f32: () => void (callerCalls++, Atomics.wait(nap, 0, 0, 20)) };
   const pool = await ThreadPool.create(1, shared.module, shared.memory, callerSide);
-  try {
-    const fill = Array.from({ length: 8 }, () => [shared.exports.heap_base(), 4, 1]);
-    await until(() => pool.sleeping() === 1, 'the idle worker sleeps');
-    pool.run('fill_f32', fill, 1);
-    assert.is(callerCalls, 8, 'the caller made every call');
-    await until(() => pool.sleeping() === 0, 'the kernel woke the worker');
+  const run = (count: number) => {
     callerCalls = 0;
-    pool.run('fill_f32', fill, 1);
-    assert.ok(callerCalls < 8, `the awake worker took calls (the caller made ${callerCalls} of 8)`);
+    pool.run('fill_f32', Array.from({ length: count }, () => [shared.exports.heap_base(), 4, 1]), 1);
+    return callerCalls;
+  };
+  try {
+    await until(() => pool.sleeping() === 1, 'the idle worker sleeps');
+    assert.is(run(3), 3, 'three calls: the caller makes them all');
+    await until(() => pool.sleeping() === 0, 'the kernel woke the worker');
+    assert.ok(run(2) < 2, 'the awake worker takes part in the next kernel');
+    await until(() => pool.sleeping() === 1, 'the idle worker sleeps again');
+    assert.ok(run(4) < 4, 'four calls: the sleeping worker takes part');
   } finally {
     pool.close();
   }

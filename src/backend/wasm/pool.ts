@@ -31,10 +31,10 @@ const ERROR_BYTES = 512;
  * iterations, because an iteration's cost varies tenfold between the interpreter and optimised code.
  */
 const WORKER_SPIN_MS = 5;
-// A sleeping worker gets no share of the kernel that finds it asleep, only a nudge: measured on this VM, a single
-// 128³ product after 15 ms of idleness took 0.19 ms on the caller alone but 0.53 ms (p90 2.2 ms) when a just-woken
-// worker took half (its core comes back slow), though the wake-up itself takes 0.07 ms. It joins from the next kernel:
-// it polls until the caller is done with this one, however long it runs, and WORKER_SPIN_MS past.
+// A sleeping worker gets no share of a short kernel that finds it asleep, only a nudge: measured on this VM, a single
+// 128³ product (two calls) after 15 ms of idleness took 0.19 ms on the caller alone but 0.53 ms (p90 2.2 ms) when a
+// just-woken worker took half (its core comes back slow), though the wake-up itself takes 0.07 ms. Once up, it polls
+// until the caller is done with that kernel, however long it runs, and WORKER_SPIN_MS past: it joins the next one.
 /** Polls the caller makes before it sleeps while a worker finishes its last call. */
 const CALLER_SPINS = 100_000;
 /** Kernels a worker can run. */
@@ -218,54 +218,66 @@ export class ThreadPool {
    * Makes every call of `kernel` (argument lists), sharing them with up to `helpers` workers; returns when all are
    * done. A worker's failure is rethrown here with its message.
    *
-   * Thread t's share is the t-th contiguous run of calls; each thread makes its own share's calls first, then takes
-   * what is left of the others' (from an atomic counter per share). So from one kernel to the next the same thread
-   * tends to touch the same memory — the images it unfolded are the columns it multiplies, the rows it normalised
-   * are the rows it activates — and finds them in its own cache, while a late worker still just takes fewer calls.
-   * Of the first `helpers` workers, those awake take part; sleeping ones are only woken (see WORKER_SPIN_MS).
+   * A sleeping worker is woken, but takes part only in a kernel of at least two calls per thread (see
+   * WORKER_SPIN_MS): woken late and slow, it then takes one call of several instead of half of a short kernel.
    */
   run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number): void {
     const fn = this.exports[kernel] as (...args: number[]) => void;
     const n = calls.length;
+    const candidates = n > 1 && n <= MAX_CALLS ? Math.min(helpers, this.workers.length) : 0;
+    const long = n >= 2 * (candidates + 1);
     const helping: number[] = [];
-    let nudged = false;
-    if (n > 1 && n <= MAX_CALLS) {
-      for (let w = 0; w < Math.min(helpers, this.workers.length); w++) {
-        if (Atomics.load(this.ctl, this.slot(w) + ASLEEP)) {
-          if (!nudged) Atomics.store(this.ctl, NUDGING, 1);
-          nudged = true;
-          Atomics.notify(this.ctl, this.slot(w));
-        } else if (helping.length < n - 1) helping.push(w);
-      }
-    }
-    const parts = helping.length + 1;
-    if (helping.length > 0) {
-      calls.forEach((argv, c) => this.args.set(argv, c * MAX_ARGS));
-      this.ctl[KERNEL] = POOL_KERNELS.indexOf(kernel);
-      this.ctl[PARTS] = parts;
-      for (let t = 0; t < parts; t++) {
-        this.ctl[this.share(t) + 1] = Math.floor(((t + 1) * n) / parts);
-        Atomics.store(this.ctl, this.share(t), Math.floor((t * n) / parts));
-      }
-      helping.forEach((w, i) => {
-        this.ctl[this.slot(w) + OWN_SHARE] = i + 1; // the caller is thread 0
-        Atomics.store(this.ctl, this.slot(w), TASK);
+    let nudging = false;
+    for (let w = 0; w < candidates; w++) {
+      const asleep = Atomics.load(this.ctl, this.slot(w) + ASLEEP) !== 0;
+      if (asleep) {
+        if (!nudging) Atomics.store(this.ctl, NUDGING, 1);
+        nudging = true;
         Atomics.notify(this.ctl, this.slot(w));
-      });
+      }
+      if ((long || !asleep) && helping.length < n - 1) helping.push(w);
     }
+    try {
+      if (helping.length > 0) this.shareCalls(fn, kernel, calls, helping);
+      else for (const argv of calls) fn(...argv);
+    } finally {
+      if (nudging) Atomics.store(this.ctl, NUDGING, 0);
+    }
+  }
+
+  /**
+   * Makes `calls` with the `helping` workers. Thread t's share is the t-th contiguous run of calls; each thread makes
+   * its own share's calls first, then takes what is left of the others' (from an atomic counter per share). So from
+   * one kernel to the next the same thread tends to touch the same memory — the images it unfolded are the columns
+   * it multiplies, the rows it normalised are the rows it activates — and finds them in its own cache, while a late
+   * worker still just takes fewer calls.
+   */
+  private shareCalls(fn: (...args: number[]) => void, kernel: PoolKernel, calls: readonly (readonly number[])[], helping: readonly number[]): void {
+    const n = calls.length;
+    const parts = helping.length + 1;
+    calls.forEach((argv, c) => this.args.set(argv, c * MAX_ARGS));
+    this.ctl[KERNEL] = POOL_KERNELS.indexOf(kernel);
+    this.ctl[PARTS] = parts;
+    for (let t = 0; t < parts; t++) {
+      this.ctl[this.share(t) + 1] = Math.floor(((t + 1) * n) / parts);
+      Atomics.store(this.ctl, this.share(t), Math.floor((t * n) / parts));
+    }
+    helping.forEach((w, i) => {
+      this.ctl[this.slot(w) + OWN_SHARE] = i + 1; // the caller is thread 0
+      Atomics.store(this.ctl, this.slot(w), TASK);
+      Atomics.notify(this.ctl, this.slot(w));
+    });
     let ownError: unknown = null;
     try {
-      if (helping.length > 0) {
-        for (let t = 0; t < parts; t++) {
-          const share = this.share(t);
-          const end = this.ctl[share + 1];
-          for (let c = Atomics.add(this.ctl, share, 1); c < end; c = Atomics.add(this.ctl, share, 1)) fn(...calls[c]);
-        }
-      } else for (const argv of calls) fn(...argv);
+      for (let t = 0; t < parts; t++) {
+        const share = this.share(t);
+        const end = this.ctl[share + 1];
+        for (let c = Atomics.add(this.ctl, share, 1); c < end; c = Atomics.add(this.ctl, share, 1)) fn(...calls[c]);
+      }
     } catch (e) {
       ownError = e;
       // No one starts another call.
-      if (helping.length > 0) for (let t = 0; t < parts; t++) Atomics.store(this.ctl, this.share(t), this.ctl[this.share(t) + 1]);
+      for (let t = 0; t < parts; t++) Atomics.store(this.ctl, this.share(t), this.ctl[this.share(t) + 1]);
     }
     const failures: string[] = [];
     for (const w of helping) {
@@ -279,7 +291,6 @@ export class ThreadPool {
       }
       Atomics.store(this.ctl, slot, IDLE);
     }
-    if (nudged) Atomics.store(this.ctl, NUDGING, 0);
     if (ownError) throw ownError;
     if (failures.length) throw new Error(`wasm kernel failed in a worker thread: ${failures.join('; ')}`);
   }
