@@ -118,6 +118,20 @@ forEachBackend('ops', (test, backend) => {
     assert.ok(Math.abs(p.reduce((a, b) => a + b) - 1) < 1e-6);
   });
 
+  test('a permute that moves only size-1 axes is a reshape sharing storage; others copy', () => {
+    const x = tensor([1, 2, 3, 4, 5, 6], [2, 3, 1], { requiresGrad: true });
+    const y = x.permute(0, 2, 1);
+    assert.equal(y.shape, [2, 1, 3]);
+    assert.equal(y.toArray(), [1, 2, 3, 4, 5, 6]);
+    assert.ok(y.storage === x.storage, 'no copy');
+    y.mul(tensor([1, 2, 3], [1, 1, 3])).sum().backward();
+    assert.equal(x.grad!.shape, [2, 3, 1]);
+    assert.equal(x.grad!.toArray(), [1, 2, 3, 1, 2, 3]);
+    const t = x.permute(1, 0, 2);
+    assert.equal(t.toArray(), [1, 4, 2, 5, 3, 6]);
+    assert.ok(t.storage !== x.storage, 'a real permutation copies');
+  });
+
   test('concat, slice and pad round-trip', () => {
     const a = tensor([1, 2, 3, 4], [2, 2]);
     const b = tensor([5, 6], [2, 1]);

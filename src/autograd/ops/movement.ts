@@ -27,6 +27,9 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (axes.length !== x.ndim || new Set(axes).size !== axes.length) {
     throw new Error(`permute: [${perm.join(', ')}] is not a permutation of the ${x.ndim} axes of ${fmtShape(x.shape)}`);
   }
+  // Moving only axes of size 1 keeps the elements in memory order: a reshape, with no copy.
+  const moved = axes.filter((a) => x.shape[a] !== 1);
+  if (moved.every((a, i) => i === 0 || a > moved[i - 1])) return reshape(x, axes.map((a) => x.shape[a]));
   const b = activeBackend();
   const out = fromStorage(b.permute(x.storageOn(b), x.shape, axes, x.dtype), axes.map((a) => x.shape[a]), x.dtype);
   const inverse = axes.map((_, i) => axes.indexOf(i));

@@ -12,9 +12,9 @@
 const IDLE = 0, TASK = 1, RUNNING = 2, DONE = 3, ERROR = 4, EXIT = 5, READY = 6;
 /**
  * The control block: a header (the kernel, the number of threads sharing the calls, whether the caller is running a
- * kernel that found a worker asleep); a slot per worker (state, error
- * length, whether it sleeps, the share it starts with); then a share per thread (its next call, one past its last).
- * Each fills a 64-byte cache line, so a worker polling its slot and threads taking calls do not contend for a line.
+ * kernel that found a worker asleep); a slot per worker (state, error length, whether it sleeps, the share it starts
+ * with); then a share per thread (its next call, one past its last). Each fills a 64-byte cache line, so a worker
+ * polling its slot and threads taking calls do not contend for a line.
  */
 const KERNEL = 0, PARTS = 1, NUDGING = 2, HEADER_INTS = 16, SLOT_INTS = 16, SHARE_INTS = 16;
 /** Offsets in a worker's slot, after its state (at 0). */
@@ -225,7 +225,7 @@ export class ThreadPool {
     const fn = this.exports[kernel] as (...args: number[]) => void;
     const n = calls.length;
     const candidates = n > 1 && n <= MAX_CALLS ? Math.min(helpers, this.workers.length) : 0;
-    const long = n >= 2 * (candidates + 1);
+    const manyCalls = n >= 2 * (candidates + 1);
     const helping: number[] = [];
     let nudging = false;
     for (let w = 0; w < candidates; w++) {
@@ -235,7 +235,7 @@ export class ThreadPool {
         nudging = true;
         Atomics.notify(this.ctl, this.slot(w));
       }
-      if ((long || !asleep) && helping.length < n - 1) helping.push(w);
+      if ((manyCalls || !asleep) && helping.length < n - 1) helping.push(w);
     }
     try {
       if (helping.length > 0) this.shareCalls(fn, kernel, calls, helping);
@@ -295,7 +295,7 @@ export class ThreadPool {
     if (failures.length) throw new Error(`wasm kernel failed in a worker thread: ${failures.join('; ')}`);
   }
 
-  /** Workers asleep now (they take no share of a kernel until it has woken them). */
+  /** Workers asleep now (the next kernel wakes them, as does wake()). */
   sleeping(): number {
     let count = 0;
     for (let w = 0; w < this.workers.length; w++) count += Atomics.load(this.ctl, this.slot(w) + ASLEEP);
