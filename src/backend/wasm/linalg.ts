@@ -5,7 +5,7 @@
 import type { DType } from '../dtype.js';
 import { checkNewtonSchulzNorm, NewtonSchulzLayout } from '../shape_info.js';
 import { BINARY_CODE } from './elementwise.js';
-import type { Gemm } from './gemm.js';
+import type { Gemm, Product } from './gemm.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
 
@@ -26,32 +26,47 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
     k.copy2d_f32(dst, 0, 0, src, 0, 0, 1, 1, n);
   }
 
-  /** Square (d, d) products on one scratch area: C (+)= op(A)·op(B). */
+  /**
+   * Square (d, d) products C (+)= op(A)·op(B): `one` alone (split across threads when large), `two` independent
+   * ones side by side (Gemm.runPair). `scratch` holds two GEMM packing areas.
+   */
   function squareProducts(scratch: number, d: number) {
-    return (c: number, a: number, b: number, transA: boolean, transB: boolean, accumulate = false) =>
-      gemm.run(scratch, c, d, a, b, d, d, d, d, transA, transB, accumulate);
+    const area = F * gemm.scratchFloats(d, d, d);
+    const product = (c: number, a: number, b: number, transA = false, transB = false, accumulate = false): Product => ({ c, a, b, transA, transB, accumulate });
+    return {
+      product,
+      one: (p: Product) => gemm.run(scratch, p.c, d, p.a, p.b, d, d, d, d, p.transA, p.transB, p.accumulate),
+      two: (p: Product, q: Product) => gemm.runPair(d, [p, q], [scratch, scratch + area]),
+    };
   }
 
-  /** Elementwise passes over n floats with a scalar operand, which lives at `cell` in wasm memory. */
-  function scalarOps(cell: number, n: number) {
+  /** Elementwise passes over n floats: with a scalar operand, which lives at `cell` in wasm memory, and a sum. */
+  function passes(cell: number, n: number) {
     const op = (code: number) => (out: number, x: number, scalar: number) => {
       new Float32Array(heap.memory.buffer, cell, 1)[0] = scalar;
       k.binary_f32(code, out, 0, x, 0, 1, cell, 0, 0, 1, n);
     };
-    return { div: op(BINARY_CODE.div), mul: op(BINARY_CODE.mul) };
+    return {
+      div: op(BINARY_CODE.div),
+      mul: op(BINARY_CODE.mul),
+      add: (out: number, x: number, y: number) => k.binary_f32(BINARY_CODE.add, out, 0, x, 0, 1, y, 0, 1, 1, n),
+      copy: (dst: number, src: number) => copyFloats(dst, src, n),
+    };
   }
 
-  /** A^(−1/2) by coupled Newton–Schulz steps, and the iterates for the backward pass (see Kernels.newtonSchulz). */
+  /**
+   * A^(−1/2) by coupled Newton–Schulz steps, and the iterates for the backward pass (see Kernels.newtonSchulz). The
+   * step's two independent products, Y·T and T·Z, run side by side.
+   */
   function newtonSchulz(a: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): { out: WasmStorage; iterates: WasmStorage } {
     expectSize('newtonSchulz', 'a', a, batch * d * d);
     const dd = d * d;
     const at = new NewtonSchulzLayout(batch, d, nIter);
-    // Scratch: GEMM packing, Z_N, one scalar.
-    const [out, iterates] = heap.call('newtonSchulz', [a], [batch * dd, at.size], [gemm.scratchFloats(d, d, d), dd, 4], ([pa], [po, pit], [ps, pzN, cell]) => {
-      const product = squareProducts(ps, d);
-      const scalar = scalarOps(cell, dd);
+    // Scratch: two GEMM packing areas, Z_N, one scalar.
+    const [out, iterates] = heap.call('newtonSchulz', [a], [batch * dd, at.size], [2 * gemm.scratchFloats(d, d, d), dd, 4], ([pa], [po, pit], [ps, pzN, cell]) => {
+      const { product, one, two } = squareProducts(ps, d);
+      const pass = passes(cell, dd);
       const it = (offset: number) => pit + F * offset;
-      const copy = (dst: number, src: number) => copyFloats(dst, src, dd);
       const identity = (p: number) => {
         k.fill_f32(p, dd, 0);
         k.scale_add_identity_f32(p, d, 1, 1, 1);
@@ -63,7 +78,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
         new Float32Array(heap.memory.buffer, it(at.norm(b)), 1)[0] = norm;
         if (nIter === 0) identity(pzN);
         else {
-          scalar.div(it(at.y(b, 0)), pA, norm);
+          pass.div(it(at.y(b, 0)), pA, norm);
           identity(it(at.z(b, 0)));
         }
         for (let i = 0; i < nIter; i++) {
@@ -72,53 +87,66 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
           const zNext = last ? pzN : it(at.z(b, i + 1));
           // T = (3I − Z·Y)/2; Y ← Y·T (not needed after the last step); Z ← T·Z. Z₀ = I, so the first step
           // needs no product: I·Y₀ and T₀·I are exactly Y₀ and T₀.
-          if (i === 0) copy(t, y);
-          else product(t, z, y, false, false);
+          if (i === 0) pass.copy(t, y);
+          else one(product(t, z, y));
           k.scale_add_identity_f32(t, d, 1, -0.5, 1.5);
-          if (!last) product(it(at.y(b, i + 1)), y, t, false, false);
-          if (i === 0) copy(zNext, t);
-          else product(zNext, t, z, false, false);
+          if (i === 0) {
+            if (!last) one(product(it(at.y(b, 1)), y, t));
+            pass.copy(zNext, t);
+          } else if (last) one(product(zNext, t, z));
+          else two(product(it(at.y(b, i + 1)), y, t), product(zNext, t, z));
         }
-        scalar.div(po + F * b * dd, pzN, Math.fround(Math.sqrt(norm)));
+        pass.div(po + F * b * dd, pzN, Math.fround(Math.sqrt(norm)));
       }
     });
     return { out, iterates };
   }
 
-  /** The gradient wrt A of newtonSchulz's out: the reference's steps (../js/linalg.ts), each a GEMM or one pass. */
+  /**
+   * The gradient wrt A of newtonSchulz's out: the reference's steps (../js/linalg.ts), each a GEMM or one pass, the
+   * independent products of a step side by side. G_T's two terms are separate products, then added: a term that
+   * accumulates into C would round per 256-deep slice of a large d, differently from the pair.
+   */
   function newtonSchulzBackward(g: WasmStorage, a: WasmStorage, out: WasmStorage, iterates: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): WasmStorage {
     const dd = d * d;
     const at = new NewtonSchulzLayout(batch, d, nIter);
     for (const [name, s] of [['g', g], ['a', a], ['out', out]] as const) expectSize('newtonSchulzBackward', name, s, batch * dd);
     expectSize('newtonSchulzBackward', 'iterates', iterates, at.size);
-    // Scratch: GEMM packing; G_Y, G_Z, G_T and the next G_Y, G_Z; one scalar.
-    const scratch = [gemm.scratchFloats(d, d, d), dd, dd, dd, dd, dd, 4];
+    // Scratch: two GEMM packing areas; G_Y, G_Z, G_T, the next G_Y and G_Z, G_T's second term; one scalar.
+    const scratch = [2 * gemm.scratchFloats(d, d, d), dd, dd, dd, dd, dd, dd, 4];
     return heap.call('newtonSchulzBackward', [g, a, out, iterates], [batch * dd], scratch, ([pg, pa, po, pit], [pga], [ps, ...bufs]) => {
       const cell = bufs.pop()!;
-      const product = squareProducts(ps, d);
-      const scalar = scalarOps(cell, dd);
+      const term = bufs.pop()!;
+      const { product, one, two } = squareProducts(ps, d);
+      const pass = passes(cell, dd);
       const it = (offset: number) => pit + F * offset;
-      const copy = (dst: number, src: number) => copyFloats(dst, src, dd);
       for (let b = 0; b < batch; b++) {
         let [gY, gZ, gT, gYi, gZi] = bufs;
         const [pgb, pab, pgab] = [pg + F * b * dd, pa + F * b * dd, pga + F * b * dd];
         const norm = new Float32Array(heap.memory.buffer, it(at.norm(b)), 1)[0];
-        scalar.div(gZ, pgb, Math.fround(Math.sqrt(norm)));
+        pass.div(gZ, pgb, Math.fround(Math.sqrt(norm)));
         let gNorm = (-0.5 * k.dot_f32(pgb, po + F * b * dd, dd)) / norm;
         let hasGY = false; // G_Y_N = 0: Y_N is not used
         for (let i = nIter - 1; i >= 0; i--) {
           const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
-          // Z₀ = I (as in the forward pass): the first step's G_Z·Z₀ᵀ and Z₀ᵀ·G_T are exactly G_Z and G_T.
-          if (i === 0) copy(gT, gZ);
-          else product(gT, gZ, z, false, true);
-          if (hasGY) product(gT, y, gY, true, false, true);
-          scalar.mul(gT, gT, -0.5);
-          if (i === 0) copy(gYi, gT);
-          else product(gYi, z, gT, true, false);
-          if (hasGY) product(gYi, gY, t, false, true, true);
-          if (i > 0) {
-            product(gZi, t, gZ, true, false);
-            product(gZi, gT, y, false, true, true);
+          // G_T = −(G_Z·Zᵀ + Yᵀ·G_Y)/2. Z₀ = I (as in the forward pass): the first step's G_Z·Z₀ᵀ is G_Z.
+          const gzTerm = product(gT, gZ, z, false, true);
+          const gyTerm = product(term, y, gY, true, false);
+          if (i === 0) pass.copy(gT, gZ);
+          if (i > 0 && hasGY) two(gzTerm, gyTerm);
+          else if (i > 0) one(gzTerm);
+          else if (hasGY) one(gyTerm);
+          if (hasGY) pass.add(gT, gT, term);
+          pass.mul(gT, gT, -0.5);
+          // G_Y ← Zᵀ·G_T + G_Y·Tᵀ and (but for the first step) G_Z ← Tᵀ·G_Z + G_T·Yᵀ; Z₀ᵀ·G_T is G_T.
+          if (i === 0) {
+            pass.copy(gYi, gT);
+            if (hasGY) one(product(gYi, gY, t, false, true, true));
+          } else {
+            two(product(gYi, z, gT, true, false), product(gZi, t, gZ, true, false));
+            const gzSecond = product(gZi, gT, y, false, true, true);
+            if (hasGY) two(product(gYi, gY, t, false, true, true), gzSecond);
+            else one(gzSecond);
             [gZ, gZi] = [gZi, gZ];
           }
           [gY, gYi] = [gYi, gY];
@@ -126,9 +154,9 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
         }
         if (!hasGY) k.fill_f32(gY, dd, 0);
         gNorm -= k.dot_f32(gY, pab, dd) / (norm * norm);
-        scalar.div(pgab, gY, norm);
-        scalar.mul(gT, pab, gNorm / norm);
-        k.binary_f32(BINARY_CODE.add, pgab, 0, pgab, 0, 1, gT, 0, 1, 1, dd);
+        pass.div(pgab, gY, norm);
+        pass.mul(gT, pab, gNorm / norm);
+        pass.add(pgab, pgab, gT);
       }
     })[0];
   }
