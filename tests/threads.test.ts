@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend/backend.js';
 import { activeBackend, getNumThreads, setBackend, setNumThreads } from '../src/backend/index.js';
-import { conv2dInfo, pool2dInfo } from '../src/backend/shape_info.js';
+import { conv2dInfo, pool2dInfo, sizeOf } from '../src/backend/shape_info.js';
 import { randn } from '../src/index.js';
 import { sgdSteps } from './helpers.js';
 import { loadKernels } from '../src/backend/wasm/loader.js';
@@ -131,6 +131,7 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
           values(wasm.binary('sub', x, shape, perChannel, [d.c, 1, 1], shape, 'float32'), size),
           values(wasm.binary('div', perRow, [d.hw, 1], x, shape, shape, 'float32'), size),
           values(wasm.permute(x, shape, [0, 2, 3, 1], 'float32'), size),
+          ...[[0, 2, 3], [0], [1], [2, 3], [0, 2], [3], [0, 1, 2, 3]].map((axes) => values(wasm.reduceSum(x, shape, axes, 'float32'), sizeOf(shape.map((s, i) => (axes.includes(i) ? 1 : s))))),
           values(wasm.expand(perChannel, [d.c, 1, 1], shape, 'float32'), size),
           values(wasm.pad(x, shape, [0, 1, 0, 2], [1, 0, 3, 0], 0.5, 'float32'), (d.n + 1) * (d.c + 1) * (d.hw + 3) * (d.hw + 2)),
           values(mp.values, poolOut), Array.from(mp.indices), values(wasm.maxPool2d(x, pool, 'float32'), poolOut),

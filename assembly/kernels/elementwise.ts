@@ -138,7 +138,12 @@ export function clamp_f32(out: usize, x: usize, n: i32, lo: f32, hi: f32): void 
   }
 }
 
-/** For r < rows in order: acc[r·racc + j·sacc] += x[r·rx + j·sx] for j < cols (a run with sacc = 0 is summed first). */
-export function sum_runs_f32(acc: usize, racc: i32, sacc: i32, x: usize, rx: i32, sx: i32, rows: i32, cols: i32): void {
-  for (let r = 0; r < rows; r++) sumRun(at(acc, r * racc), sacc, at(x, r * rx), sx, cols);
+/**
+ * For planes p < planes, then rows r < rows, in order: acc[p·pacc + r·racc + j·sacc] += x[p·px + r·rx + j·sx] for
+ * j < cols (a run with sacc = 0 is summed first).
+ */
+export function sum_runs_f32(acc: usize, racc: i32, sacc: i32, x: usize, rx: i32, sx: i32, rows: i32, cols: i32, planes: i32, pacc: i32, px: i32): void {
+  for (let p = 0; p < planes; p++) {
+    for (let r = 0; r < rows; r++) sumRun(at(acc, p * pacc + r * racc), sacc, at(x, p * px + r * rx), sx, cols);
+  }
 }

@@ -183,7 +183,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     const E = cout * kk;
     /** dW = Σ_p dW_p in order p, split across threads by elements. */
     const sumParts = (pdw: number, pparts: number) => {
-      const calls = threads.ranges(E, 4).map(([e0, e1]) => [pdw + F * e0, 0, 1, pparts + F * e0, E, 1, parts, e1 - e0]);
+      const calls = threads.ranges(E, 4).map(([e0, e1]) => [pdw + F * e0, 0, 1, pparts + F * e0, E, 1, parts, e1 - e0, 1, 0, 0]);
       threads.calls('sum_runs_f32', calls, parts * E >= MIN_PARALLEL_ELEMENTS);
     };
     if (threads.count === 1 || parts >= threads.count) {

@@ -12,6 +12,12 @@ import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 export const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, gt: 7, ge: 8, pow: 9 };
 const UNARY_CODE: Record<UnaryOp, number> = { neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, relu: 6, sigmoid: 7, tanh: 8 };
 
+/**
+ * Columns per thread below which a sum's column split runs on one thread: each call walks every row for its few
+ * columns (a (3136, 16) sum over rows took 34 µs split in two, 22 µs whole; (64, 2048): 11.5 against 18).
+ */
+const MIN_SPLIT_COLUMNS = 64;
+
 export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Threads) {
   function unary(op: UnaryOp, x: WasmStorage, size: number, _dtype: DType): WasmStorage {
     expectSize('unary', 'x', x, size);
@@ -46,13 +52,38 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     })[0];
   }
 
+  /**
+   * Sums over `axes`, plane by plane in order. When the planes are evenly spaced (one outer axis, as in sums over the
+   * batch), the rows or columns that are distinct outputs are split into ranges, one call each over every plane:
+   * each output is still summed in the same order, so results do not depend on the thread count.
+   */
   function reduceSum(x: WasmStorage, shape: readonly number[], axes: readonly number[], _dtype: DType): WasmStorage {
-    expectSize('reduceSum', 'x', x, sizeOf(shape));
+    const size = sizeOf(shape);
+    expectSize('reduceSum', 'x', x, size);
     const outSize = sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
     return heap.call('reduceSum', [x], [outSize], [], ([px], [pacc]) => {
-      forEachPlane(shape, [stridesOf(shape), reducedStrides(shape, axes)], ([ix, io], rows, cols, [rx, racc], [dx, dacc]) => {
-        k.sum_runs_f32(pacc + 4 * io, racc, dacc, px + 4 * ix, rx, dx, rows, cols);
+      const planes: number[][] = [];
+      let run = [0, 0, 0, 0, 0, 0]; // rows, cols, rx, racc, sx, sacc
+      forEachPlane(shape, [stridesOf(shape), reducedStrides(shape, axes)], ([ix, io], rows, cols, [rx, racc], [sx, sacc]) => {
+        planes.push([ix, io]);
+        run = [rows, cols, rx, racc, sx, sacc];
       });
+      const [rows, cols, rx, racc, sx, sacc] = run;
+      const [pstep, astep] = planes.length > 1 ? [planes[1][0] - planes[0][0], planes[1][1] - planes[0][1]] : [0, 0];
+      const even = planes.every(([ix, io], p) => ix === planes[0][0] + p * pstep && io === planes[0][1] + p * astep);
+      const wide = cols >= MIN_SPLIT_COLUMNS * threads.count;
+      const split = size >= MIN_PARALLEL_ELEMENTS && even ? (racc !== 0 ? 'rows' : sacc !== 0 && wide ? 'cols' : null) : null;
+      const call = (ix: number, io: number, r0: number, r1: number, c0: number, c1: number, count: number): Parameters<KernelExports['sum_runs_f32']> =>
+        [pacc + 4 * (io + r0 * racc + c0 * sacc), racc, sacc, px + 4 * (ix + r0 * rx + c0 * sx), rx, sx, r1 - r0, c1 - c0, count, astep, pstep];
+      if (split === null) {
+        for (const [ix, io] of planes) k.sum_runs_f32(...call(ix, io, 0, rows, 0, cols, 1));
+        return;
+      }
+      const [ix, io] = planes[0];
+      const calls = split === 'rows'
+        ? threads.ranges(rows, 1, 0).map(([r0, r1]) => call(ix, io, r0, r1, 0, cols, planes.length))
+        : threads.ranges(cols, 4, 0).map(([c0, c1]) => call(ix, io, 0, rows, c0, c1, planes.length));
+      threads.calls('sum_runs_f32', calls, true);
     }, true)[0];
   }
 
