@@ -104,8 +104,8 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
 
   /**
    * The gradient wrt A of newtonSchulz's out: the reference's steps (../js/linalg.ts), each a GEMM or one pass, the
-   * independent products of a step side by side. G_T's two terms are separate products, then added: a term that
-   * accumulates into C would round per 256-deep slice of a large d, differently from the pair.
+   * independent products of a step side by side. Two terms that meet in one output are added by a pass when their
+   * products run side by side (a product accumulating into C would round per 256-deep slice of a large d).
    */
   function newtonSchulzBackward(g: WasmStorage, a: WasmStorage, out: WasmStorage, iterates: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): WasmStorage {
     const dd = d * d;
@@ -129,26 +129,30 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
         let hasGY = false; // G_Y_N = 0: Y_N is not used
         for (let i = nIter - 1; i >= 0; i--) {
           const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
-          // G_T = −(G_Z·Zᵀ + Yᵀ·G_Y)/2. Z₀ = I (as in the forward pass): the first step's G_Z·Z₀ᵀ is G_Z.
-          const gzTerm = product(gT, gZ, z, false, true);
-          const gyTerm = product(term, y, gY, true, false);
-          if (i === 0) pass.copy(gT, gZ);
-          if (i > 0 && hasGY) two(gzTerm, gyTerm);
-          else if (i > 0) one(gzTerm);
-          else if (hasGY) one(gyTerm);
-          if (hasGY) pass.add(gT, gT, term);
-          pass.mul(gT, gT, -0.5);
-          // G_Y ← Zᵀ·G_T + G_Y·Tᵀ and (but for the first step) G_Z ← Tᵀ·G_Z + G_T·Yᵀ; Z₀ᵀ·G_T is G_T.
+          // G_T = −(G_Z·Zᵀ + Yᵀ·G_Y)/2, G_Y ← Zᵀ·G_T + G_Y·Tᵀ and, but for the first step, G_Z ← Tᵀ·G_Z + G_T·Yᵀ
+          // (G_Y is 0 at the last step). Z₀ = I, as in the forward pass: G_Z·Z₀ᵀ and Z₀ᵀ·G_T are G_Z and G_T.
+          // Products that do not need G_T run side by side before it, those that do after it.
           if (i === 0) {
-            pass.copy(gYi, gT);
-            if (hasGY) one(product(gYi, gY, t, false, true, true));
+            pass.copy(gT, gZ);
+            if (hasGY) {
+              two(product(term, y, gY, true, false), product(gYi, gY, t, false, true));
+              pass.add(gT, gT, term);
+            }
+            pass.mul(gT, gT, -0.5);
+            if (hasGY) pass.add(gYi, gYi, gT);
+            else pass.copy(gYi, gT);
+          } else if (!hasGY) {
+            two(product(gT, gZ, z, false, true), product(gZi, t, gZ, true, false));
+            pass.mul(gT, gT, -0.5);
+            two(product(gYi, z, gT, true, false), product(gZi, gT, y, false, true, true));
           } else {
+            two(product(gT, gZ, z, false, true), product(term, y, gY, true, false));
+            pass.add(gT, gT, term);
+            pass.mul(gT, gT, -0.5);
             two(product(gYi, z, gT, true, false), product(gZi, t, gZ, true, false));
-            const gzSecond = product(gZi, gT, y, false, true, true);
-            if (hasGY) two(product(gYi, gY, t, false, true, true), gzSecond);
-            else one(gzSecond);
-            [gZ, gZi] = [gZi, gZ];
+            two(product(gYi, gY, t, false, true, true), product(gZi, gT, y, false, true, true));
           }
+          if (i > 0) [gZ, gZi] = [gZi, gZ];
           [gY, gYi] = [gYi, gY];
           hasGY = true;
         }
