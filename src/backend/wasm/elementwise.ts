@@ -69,12 +69,12 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
         run = [rows, cols, rx, racc, sx, sacc];
       });
       const [rows, cols, rx, racc, sx, sacc] = run;
-      const [pstep, astep] = planes.length > 1 ? [planes[1][0] - planes[0][0], planes[1][1] - planes[0][1]] : [0, 0];
-      const even = planes.every(([ix, io], p) => ix === planes[0][0] + p * pstep && io === planes[0][1] + p * astep);
+      const [xStep, accStep] = planes.length > 1 ? [planes[1][0] - planes[0][0], planes[1][1] - planes[0][1]] : [0, 0];
+      const even = planes.every(([ix, io], p) => ix === planes[0][0] + p * xStep && io === planes[0][1] + p * accStep);
       const wide = cols >= MIN_SPLIT_COLUMNS * threads.count;
       const split = size >= MIN_PARALLEL_ELEMENTS && even ? (racc !== 0 ? 'rows' : sacc !== 0 && wide ? 'cols' : null) : null;
       const call = (ix: number, io: number, r0: number, r1: number, c0: number, c1: number, count: number): Parameters<KernelExports['sum_runs_f32']> =>
-        [pacc + 4 * (io + r0 * racc + c0 * sacc), racc, sacc, px + 4 * (ix + r0 * rx + c0 * sx), rx, sx, r1 - r0, c1 - c0, count, astep, pstep];
+        [pacc + 4 * (io + r0 * racc + c0 * sacc), racc, sacc, px + 4 * (ix + r0 * rx + c0 * sx), rx, sx, r1 - r0, c1 - c0, count, accStep, xStep];
       if (split === null) {
         for (const [ix, io] of planes) k.sum_runs_f32(...call(ix, io, 0, rows, 0, cols, 1));
         return;
