@@ -24,7 +24,7 @@ const MIN_PAIR_WORK = 1 << 17;
  */
 const MAX_DOT_OUTPUTS = 1 << 17;
 
-/** One product C (ldc) (+)= op(A)·op(B) for Gemm.run and Gemm.runPair; pointers are byte offsets. */
+/** One product C (+)= op(A)·op(B) of Gemm.runPair; pointers are byte offsets. */
 export interface Product {
   c: number;
   a: number;
