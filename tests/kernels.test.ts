@@ -397,7 +397,7 @@ test('log-softmax rows and its backward, large logits and every row length', () 
   );
 });
 
-test('covariance, batched, every size', () => {
+test('covariance, batched, every size (a row-by-row kernel up to 16 features, GEMM past)', () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 21 }), (batch, n, d) => {
       const x = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61));

@@ -1,5 +1,5 @@
 // The deconvolution's small matrix passes, f32, around the GEMMs of the covariance and Newton–Schulz kernels
-// (src/backend/wasm/linalg.ts): c ← αc + βI, and the Frobenius inner product.
+// (src/backend/wasm/linalg.ts): c ← αc + βI, the Frobenius inner product, and the covariance of few features.
 
 /** For each of `batch` (d, d) matrices at c: c ← alpha·c + beta·I (the covariance's 1/n and eps, Newton–Schulz's 3I − ·). */
 export function scale_add_identity_f32(c: usize, d: i32, batch: i32, alpha: f32, beta: f32): void {
@@ -21,4 +21,72 @@ export function dot_f32(a: usize, b: usize, n: i32): f64 {
   let sum: f64 = 0;
   for (let j = 0; j < n; j++) sum += <f64>load<f32>(a + (<usize>j << 2)) * <f64>load<f32>(b + (<usize>j << 2));
   return sum;
+}
+
+// @ts-ignore: decorator
+@inline function madd(acc: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+/**
+ * C = XᵀX for X (n, d) with d ≤ 16, whose 4×8 GEMM tiles would be mostly empty (d = 9: 8 GFLOP/s): two rows of C at
+ * a time stay in registers (up to 8 vectors) while every row of X passes; each element sums its n products in row
+ * order. Loads of a row's last vector may read up to 3 floats past it (into the next row, or the heap's tail gap);
+ * those lanes land in columns ≥ d, which are not stored.
+ */
+export function covariance_small_f32(c: usize, x: usize, n: i32, d: i32): void {
+  const vecs = (d + 3) >> 2;
+  const rowBytes = <usize>d << 2;
+  for (let i = 0; i < d; i += 2) {
+    const two = i + 1 < d;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+    let row = x;
+    for (let r = 0; r < n; r++, row += rowBytes) {
+      const xi = v128.load32_splat(row + (<usize>i << 2));
+      const xk = two ? v128.load32_splat(row + (<usize>(i + 1) << 2)) : xi;
+      const v0 = v128.load(row);
+      a0 = madd(a0, xi, v0);
+      b0 = madd(b0, xk, v0);
+      if (vecs > 1) {
+        const v1 = v128.load(row, 16);
+        a1 = madd(a1, xi, v1);
+        b1 = madd(b1, xk, v1);
+      }
+      if (vecs > 2) {
+        const v2 = v128.load(row, 32);
+        a2 = madd(a2, xi, v2);
+        b2 = madd(b2, xk, v2);
+      }
+      if (vecs > 3) {
+        const v3 = v128.load(row, 48);
+        a3 = madd(a3, xi, v3);
+        b3 = madd(b3, xk, v3);
+      }
+    }
+    storeRow(c + (<usize>(i * d) << 2), d, a0, a1, a2, a3);
+    if (two) storeRow(c + (<usize>((i + 1) * d) << 2), d, b0, b1, b2, b3);
+  }
+}
+
+/** The first d floats of the vectors v0 … v3 at dst. */
+// @ts-ignore: decorator
+@inline function storeRow(dst: usize, d: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  storeFirst(dst, v0, min(4, d));
+  if (d > 4) storeFirst(dst + 16, v1, min(4, d - 4));
+  if (d > 8) storeFirst(dst + 32, v2, min(4, d - 8));
+  if (d > 12) storeFirst(dst + 48, v3, d - 12);
+}
+
+/** The first `count` (1 to 4) lanes of v at dst. */
+// @ts-ignore: decorator
+@inline function storeFirst(dst: usize, v: v128, count: i32): void {
+  if (count == 4) {
+    v128.store(dst, v);
+    return;
+  }
+  store<f32>(dst, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
 }

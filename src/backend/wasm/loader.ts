@@ -9,6 +9,7 @@ type Ptr = number;
 export interface KernelExports {
   gemm_f32(c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_nt_f32(c: Ptr, ldc: number, a: Ptr, lda: number, b: Ptr, ldb: number, m: number, n: number, k: number, accumulate: number): void;
+  covariance_small_f32(c: Ptr, x: Ptr, n: number, d: number): void;
   gemm_either_f32(dot: number, c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_scratch_floats(n: number, k: number): number;
   heap_base(): Ptr;
