@@ -15,8 +15,9 @@ export const GEMM_MC: i32 = 96;
 /** Columns of B packed at once: KC×NC floats (1 MiB) stay in L2 while every row panel of A passes over them. */
 export const GEMM_NC: i32 = 1024;
 
+/** acc + a·b, fused in the relaxed-SIMD build. */
 // @ts-ignore: decorator
-@inline function madd(acc: v128, a: v128, b: v128): v128 {
+@inline export function madd(acc: v128, a: v128, b: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
 }

@@ -1,6 +1,8 @@
 // The deconvolution's small matrix passes, f32, around the GEMMs of the covariance and Newton–Schulz kernels
 // (src/backend/wasm/linalg.ts): c ← αc + βI, the Frobenius inner product, and the covariance of few features.
 
+import { madd } from './gemm';
+
 /** For each of `batch` (d, d) matrices at c: c ← alpha·c + beta·I (the covariance's 1/n and eps, Newton–Schulz's 3I − ·). */
 export function scale_add_identity_f32(c: usize, d: i32, batch: i32, alpha: f32, beta: f32): void {
   const n = batch * d * d;
@@ -21,12 +23,6 @@ export function dot_f32(a: usize, b: usize, n: i32): f64 {
   let sum: f64 = 0;
   for (let j = 0; j < n; j++) sum += <f64>load<f32>(a + (<usize>j << 2)) * <f64>load<f32>(b + (<usize>j << 2));
   return sum;
-}
-
-// @ts-ignore: decorator
-@inline function madd(acc: v128, a: v128, b: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
-  return f32x4.add(acc, f32x4.mul(a, b));
 }
 
 /**
