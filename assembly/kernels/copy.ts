@@ -28,6 +28,21 @@ export function copy_runs_f32(dst: usize, rd: i32, dd: i32, src: usize, rs: i32,
   for (let r = 0; r < rows; r++) copyRun(dst + (<usize>(r * rd) << 2), dd, src + (<usize>(r * rs) << 2), ds, cols);
 }
 
+/**
+ * The first `count` (1 to 4) lanes of v at dst, as 32-bit patterns (floats or ints alike): a vector's tail that must
+ * not overwrite what follows it.
+ */
+// @ts-ignore: decorator
+@inline export function storeLanes(dst: usize, v: v128, count: i32): void {
+  if (count >= 4) {
+    v128.store(dst, v);
+    return;
+  }
+  store<i32>(dst, i32x4.extract_lane(v, 0));
+  if (count > 1) store<i32>(dst, i32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<i32>(dst, i32x4.extract_lane(v, 2), 8);
+}
+
 /** dst[j] = value for j < n. */
 export function fill_f32(dst: usize, n: i32, value: f32): void {
   const v = f32x4.splat(value);

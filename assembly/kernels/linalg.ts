@@ -1,6 +1,7 @@
 // The deconvolution's small matrix passes, f32, around the GEMMs of the covariance and Newton–Schulz kernels
 // (src/backend/wasm/linalg.ts): c ← αc + βI, the Frobenius inner product, and the covariance of few features.
 
+import { storeLanes } from './copy';
 import { madd } from './gemm';
 
 /** For each of `batch` (d, d) matrices at c: c ← alpha·c + beta·I (the covariance's 1/n and eps, Newton–Schulz's 3I − ·). */
@@ -69,20 +70,8 @@ export function covariance_small_f32(c: usize, x: usize, n: i32, d: i32): void {
 /** The first d floats of the vectors v0 … v3 at dst. */
 // @ts-ignore: decorator
 @inline function storeRow(dst: usize, d: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  storeFirst(dst, v0, min(4, d));
-  if (d > 4) storeFirst(dst + 16, v1, min(4, d - 4));
-  if (d > 8) storeFirst(dst + 32, v2, min(4, d - 8));
-  if (d > 12) storeFirst(dst + 48, v3, d - 12);
-}
-
-/** The first `count` (1 to 4) lanes of v at dst. */
-// @ts-ignore: decorator
-@inline function storeFirst(dst: usize, v: v128, count: i32): void {
-  if (count == 4) {
-    v128.store(dst, v);
-    return;
-  }
-  store<f32>(dst, f32x4.extract_lane(v, 0));
-  if (count > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
-  if (count > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
+  storeLanes(dst, v0, min(4, d));
+  if (d > 4) storeLanes(dst + 16, v1, min(4, d - 4));
+  if (d > 8) storeLanes(dst + 32, v2, min(4, d - 8));
+  if (d > 12) storeLanes(dst + 48, v3, d - 12);
 }

@@ -3,6 +3,8 @@
 // padded cell never wins) and records the flat input index of each maximum; average pooling divides by kh·kw,
 // or by the in-bounds count when countIncludePad is 0.
 
+import { storeLanes } from './copy';
+
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
@@ -118,12 +120,7 @@ export function avg_pool2d_backward_f32(dx: usize, dy: usize, p0: i32, p1: i32, 
         const x0 = max(xs, 0), x1 = min(xs + kw, W);
         const div: f32 = countIncludePad ? <f32>(kh * kw) : <f32>((y1 - y0) * (x1 - x0));
         const g = load<f32>(at(dy, o)) / div;
-        for (let y = y0; y < y1; y++) {
-          for (let xx = x0; xx < x1; xx++) {
-            const d = at(dx, base + y * W + xx);
-            store<f32>(d, load<f32>(d) + g);
-          }
-        }
+        for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) addAt(dx, base + y * W + xx, g);
       }
     }
   }
@@ -158,14 +155,7 @@ export function avg_pool2d_backward_f32(dx: usize, dy: usize, p0: i32, p1: i32, 
   best = v128.bitselect(bEven, best, m); bestAt = v128.bitselect(i1, bestAt, m);
   m = better(bOdd, best);
   best = v128.bitselect(bOdd, best, m); bestAt = v128.bitselect(i32x4.add(i1, i32x4.splat(1)), bestAt, m);
-  if (values) {
-    if (lanes == 4) v128.store(values, best);
-    else {
-      store<f32>(values, f32x4.extract_lane(best, 0));
-      if (lanes > 1) store<f32>(values, f32x4.extract_lane(best, 1), 4);
-      if (lanes > 2) store<f32>(values, f32x4.extract_lane(best, 2), 8);
-    }
-  }
+  if (values) storeLanes(values, best, lanes);
   return bestAt;
 }
 
@@ -179,14 +169,7 @@ function max_pool_2x2(out: usize, indices: usize, x: usize, p0: i32, p1: i32, H:
       for (let j = 0; j < Wo; j += 4) {
         const lanes = min(4, Wo - j);
         const bestAt = maxima2x2(x, r0 + 2 * j, r1 + 2 * j, lanes, at(out, o + j));
-        if (!indices) continue;
-        const dst = at(indices, o + j);
-        if (lanes == 4) v128.store(dst, bestAt);
-        else {
-          store<i32>(dst, i32x4.extract_lane(bestAt, 0));
-          if (lanes > 1) store<i32>(dst, i32x4.extract_lane(bestAt, 1), 4);
-          if (lanes > 2) store<i32>(dst, i32x4.extract_lane(bestAt, 2), 8);
-        }
+        if (indices) storeLanes(at(indices, o + j), bestAt, lanes);
       }
     }
   }

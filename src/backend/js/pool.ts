@@ -34,7 +34,10 @@ function windowArgmax(x: FloatArray, W: number, plane: number, y0: number, y1: n
     for (let xx = x0; xx < x1; xx++) {
       const v = x[plane + y * W + xx];
       if (v !== v) return plane + y * W + xx;
-      if (v > best) [best, at] = [v, plane + y * W + xx];
+      if (v > best) {
+        best = v;
+        at = plane + y * W + xx;
+      }
     }
   }
   return at;

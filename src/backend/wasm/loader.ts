@@ -9,7 +9,6 @@ type Ptr = number;
 export interface KernelExports {
   gemm_f32(c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_nt_f32(c: Ptr, ldc: number, a: Ptr, lda: number, b: Ptr, ldb: number, m: number, n: number, k: number, accumulate: number): void;
-  covariance_small_f32(c: Ptr, x: Ptr, n: number, d: number): void;
   gemm_either_f32(dot: number, c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_scratch_floats(n: number, k: number): number;
   heap_base(): Ptr;
@@ -28,6 +27,7 @@ export interface KernelExports {
   clamp_f32(out: Ptr, x: Ptr, n: number, lo: number, hi: number): void;
   sum_runs_f32(acc: Ptr, racc: number, sacc: number, x: Ptr, rx: number, sx: number, rows: number, cols: number, planes: number, pacc: number, px: number): void;
   max_pool2d_f32(out: Ptr, indices: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
+  max_pool2d_backward_f32(dx: Ptr, dy: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
   avg_pool2d_f32(out: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
   channel_moments_f32(mean: Ptr, variance: Ptr, x: Ptr, N: number, C: number, L: number, c0: number, c1: number): void;
   batch_norm_apply_f32(y: Ptr, x: Ptr, mean: Ptr, invstd: Ptr, scale: Ptr, shift: Ptr, N: number, C: number, L: number, c0: number, c1: number): void;
@@ -38,7 +38,7 @@ export interface KernelExports {
   log_softmax_backward_f32(dx: Ptr, g: Ptr, y: Ptr, cols: number, r0: number, r1: number): void;
   scale_add_identity_f32(c: Ptr, d: number, batch: number, alpha: number, beta: number): void;
   dot_f32(a: Ptr, b: Ptr, n: number): number;
-  max_pool2d_backward_f32(dx: Ptr, dy: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
+  covariance_small_f32(c: Ptr, x: Ptr, n: number, d: number): void;
   avg_pool2d_backward_f32(dx: Ptr, dy: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
 }
 
