@@ -94,7 +94,7 @@ for (const [batch, hw, cin, cout] of trainingOnly ? [] : quick ? [[64, 16, 64, 6
   const label = `conv ${batch}x${hw}x${hw}, ${cin}→${cout}, 3x3 pad 1`;
   const inputs = new Map([be, beN].map((b) => [b, { x: b.fromArray(x), w: b.fromArray(w), dy: b.fromArray(dy) }]));
   for (const [kind, peerKind, fn] of [
-    ['forward', 'forward', (b: typeof be) => inScope(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, info, 'float32'))],
+    ['forward', 'forward', (b: typeof be) => inScope(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, null, info, 'float32'))],
     ['backward wrt input', 'input', (b: typeof be) => inScope(b, () => b.conv2dBackwardInput(inputs.get(b)!.dy, inputs.get(b)!.w, info, 'float32'))],
     ['backward wrt filter', 'filter', (b: typeof be) => inScope(b, () => b.conv2dBackwardFilter(inputs.get(b)!.x, inputs.get(b)!.dy, info, 'float32'))],
   ] as const) {

@@ -87,7 +87,20 @@ const geometry = fc
     }),
   );
 
-test('conv2d forward, backward wrt input and wrt filter; im2col and col2im', () => {
+/** conv2d with a bias gives, on both backends, exactly its result without one plus the bias, rounded once. */
+function expectBiasAdded(x: Float32Array, w: Float32Array, bias: Float32Array, info: ReturnType<typeof conv2dInfo>, wasmNoBias: number[]): void {
+  const L = info.outHeight * info.outWidth;
+  const ySize = info.batch * info.outChannels * L;
+  const [r, v] = both((b, [sx, sw, sb]) => view(b, b.conv2d(sx, sw, sb, info, 'float32'), ySize), [x, w, bias]);
+  const [r0] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, null, info, 'float32'), ySize), [x, w]);
+  for (let i = 0; i < ySize; i++) {
+    const c = Math.floor(i / L) % info.outChannels;
+    if (v[i] !== Math.fround(wasmNoBias[i] + bias[c])) assert.unreachable(`wasm conv2d with bias: element ${i} is ${v[i]}, without bias ${wasmNoBias[i]} + ${bias[c]}`);
+    if (r[i] !== Math.fround(r0[i] + bias[c])) assert.unreachable(`js conv2d with bias: element ${i} is ${r[i]}, without bias ${r0[i]} + ${bias[c]}`);
+  }
+}
+
+test('conv2d forward (with and without bias), backward wrt input and wrt filter; im2col and col2im', () => {
   fc.assert(
     fc.property(geometry, fc.integer({ min: 0, max: 1 << 30 }), (info, seed) => {
       let s = seed;
@@ -101,8 +114,9 @@ test('conv2d forward, backward wrt input and wrt filter; im2col and col2im', () 
       const w = rnd(wSize);
       const dy = rnd(ySize);
       const tag = JSON.stringify(info);
-      let [r, v] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, info, 'float32'), ySize), [x, w]);
+      let [r, v] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, null, info, 'float32'), ySize), [x, w]);
       closeTo(v, r, kk, `conv2d ${tag}`);
+      expectBiasAdded(x, w, rnd(info.outChannels), info, Array.from(v));
       [r, v] = both((b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), xSize), [dy, w]);
       closeTo(v, r, info.outChannels * info.kernelH * info.kernelW, `conv2dBackwardInput ${tag}`);
       [r, v] = both((b, [sx, sdy]) => view(b, b.conv2dBackwardFilter(sx, sdy, info, 'float32'), wSize), [x, dy]);
@@ -138,8 +152,9 @@ test('conv2d forward and input gradient past the GEMM blocks: k > 256 (several d
     const w = Float32Array.from({ length: (6 * 32 * 9) / groups }, (_, i) => Math.cos(i * 0.11));
     const ySize = 3 * 6 * info.outHeight * info.outWidth;
     const dy = Float32Array.from({ length: ySize }, (_, i) => Math.cos(i * 0.23));
-    const [r, v] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, info, 'float32'), ySize), [x, w]);
+    const [r, v] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, null, info, 'float32'), ySize), [x, w]);
     closeTo(v, r, (32 / groups) * 9, `conv2d ${JSON.stringify(info)} on ${threads} threads`);
+    expectBiasAdded(x, w, Float32Array.from({ length: 6 }, (_, i) => i - 2.5), info, Array.from(v));
     const [ri, vi] = both((b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), x.length), [dy, w]);
     closeTo(vi, ri, (6 / groups) * 9, `conv2dBackwardInput ${JSON.stringify(info)} on ${threads} threads`);
   }
@@ -177,6 +192,24 @@ test('binary ops with broadcasting (either side), every op', () => {
     }),
     { numRuns: 200 },
   );
+});
+
+test('reluBackward: dy where x > 0, tails included, zeros, NaN and ±∞', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 41 }).chain((n) => fc.tuple(floats(n), floats(n))), ([dy, x]) => {
+      x.forEach((v, i) => { if (i % 5 === 0) x[i] = 0; }); // the kink: no gradient at exactly 0 (or −0)
+      const n = x.length;
+      const [r, w] = both((be, [sdy, sx]) => view(be, be.reluBackward(sdy, sx, n, 'float32'), n), [dy, x]);
+      assert.equal(Array.from(w), Array.from(r));
+      for (let i = 0; i < n; i++) assert.is(r[i], x[i] > 0 ? dy[i] : 0, `element ${i}`);
+    }),
+    { numRuns: 120 },
+  );
+  const x = Float32Array.from([NaN, -0, Infinity, -Infinity, 2, NaN, 1]);
+  const dy = Float32Array.from([5, 6, NaN, Infinity, -Infinity, 7, 8]);
+  const [r, w] = both((be, [sdy, sx]) => view(be, be.reluBackward(sdy, sx, 7, 'float32'), 7), [dy, x]);
+  assert.equal(Array.from(w).map(String), ['0', '0', 'NaN', '0', '-Infinity', '0', '8']);
+  assert.equal(Array.from(r).map(String), Array.from(w).map(String));
 });
 
 test('unary ops and clamp, tails included', () => {

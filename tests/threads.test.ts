@@ -79,7 +79,7 @@ test('matmul A·Bᵀ over long reductions (the dot-product kernel, split by rows
   );
 });
 
-test('conv2d forward and both backward passes: bit-identical across thread counts', async () => {
+test('conv2d forward (with and without bias) and both backward passes: bit-identical across thread counts', async () => {
   const geometry = fc.record({
     batch: fc.integer({ min: 1, max: 5 }), c: fc.integer({ min: 1, max: 9 }), o: fc.integer({ min: 2, max: 17 }),
     hw: fc.integer({ min: 4, max: 14 }), k: fc.constantFrom(1, 3), stride: fc.integer({ min: 1, max: 2 }), seed: fc.integer({ min: 0, max: 1e6 }),
@@ -90,9 +90,11 @@ test('conv2d forward and both backward passes: bit-identical across thread count
       const x = wasm.fromArray(floats(g.batch * g.c * g.hw * g.hw, g.seed));
       const w = wasm.fromArray(floats(g.o * g.c * g.k * g.k, g.seed + 1));
       const dy = wasm.fromArray(floats(g.batch * g.o * info.outHeight * info.outWidth, g.seed + 2));
+      const bias = wasm.fromArray(floats(g.o, g.seed + 3));
       const values = (s: unknown) => Array.from(wasm.view(s, (s as { size: number }).size, 'float32'));
       const run = () => [
-        values(wasm.conv2d(x, w, info, 'float32')),
+        values(wasm.conv2d(x, w, null, info, 'float32')),
+        values(wasm.conv2d(x, w, bias, info, 'float32')),
         values(wasm.conv2dBackwardInput(dy, w, info, 'float32')),
         values(wasm.conv2dBackwardFilter(x, dy, info, 'float32')),
       ];
@@ -126,6 +128,7 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
         const mp = wasm.maxPool2dWithArgmax(x, pool, 'float32');
         return [
           values(wasm.unary('tanh', x, size, 'float32'), size),
+          values(wasm.reluBackward(wasm.fromArray(floats(size, d.seed + 5)), x, size, 'float32'), size),
           values(wasm.clamp(x, size, -0.3, 0.4, 'float32'), size),
           values(wasm.binary('mul', x, shape, x, shape, shape, 'float32'), size),
           values(wasm.binary('sub', x, shape, perChannel, [d.c, 1, 1], shape, 'float32'), size),

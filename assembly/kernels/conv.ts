@@ -6,6 +6,7 @@
 // (the caller adds them in order), so any split of the batch across threads gives the same bits.
 import { gemm_f32, gemm_nt_f32, gemm_scratch_floats } from './gemm';
 import { col2im_f32, im2col_f32 } from './im2col';
+import { copyFloats } from './copy';
 
 // The geometry is an i32 array in memory, in this order (too many values for the thread pool's argument slots);
 // src/backend/wasm/conv.ts writes it.
@@ -27,10 +28,33 @@ const FORWARD = 0, INPUT_GRADIENT = 1, FILTER_GRADIENT = 2;
 /**
  * y (N, Cout, L) for images first … first+count−1 of x (N, C, H, W), with w (Cout, C/groups·kh·kw), `sub` images
  * at a time: their patches side by side in cols (C·kh·kw, sub·L), one GEMM per group into wide (Cout, sub·L), then
- * wide re-laid out into y. `scratch` holds `scratchFloats` floats, at least gemm_scratch_floats(sub·L, C/groups·kh·kw).
+ * wide re-laid out into y with bias (Cout) added, unless `bias` is 0. `scratch` holds `scratchFloats` floats, at
+ * least gemm_scratch_floats(sub·L, C/groups·kh·kw).
  */
-export function conv2d_images_f32(y: usize, x: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
-  byImages(FORWARD, y, x, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
+export function conv2d_images_f32(y: usize, x: usize, w: usize, bias: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
+  byImages(FORWARD, y, x, w, bias, g, first, count, sub, cols, wide, scratch, scratchFloats);
+}
+
+/**
+ * y (images, Cout, L) ← wide (Cout, width), image i's channel c from wide's row c at column i·L, plus bias[c]
+ * unless `bias` is 0: the forward pass's re-layout, which adds the bias on the way (no pass of its own over y).
+ */
+export function unwiden_f32(y: usize, wide: usize, bias: usize, images: i32, cout: i32, L: i32, width: i32): void {
+  for (let i = 0; i < images; i++) {
+    for (let c = 0; c < cout; c++) {
+      const dst = at(y, (i * cout + c) * L);
+      const src = at(wide, c * width + i * L);
+      if (bias == 0) {
+        copyFloats(dst, src, L);
+        continue;
+      }
+      const b = load<f32>(at(bias, c));
+      const vb = f32x4.splat(b);
+      let j = 0;
+      for (; j + 4 <= L; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(src, j)), vb));
+      for (; j < L; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) + b);
+    }
+  }
 }
 
 /**
@@ -39,7 +63,7 @@ export function conv2d_images_f32(y: usize, x: usize, w: usize, g: usize, first:
  * `scratch` holds `scratchFloats` floats, at least gemm_scratch_floats(sub·L, Cout/groups).
  */
 export function conv2d_backward_input_images_f32(dx: usize, dy: usize, w: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
-  byImages(INPUT_GRADIENT, dx, dy, w, g, first, count, sub, cols, wide, scratch, scratchFloats);
+  byImages(INPUT_GRADIENT, dx, dy, w, 0, g, first, count, sub, cols, wide, scratch, scratchFloats);
 }
 
 /**
@@ -49,15 +73,16 @@ export function conv2d_backward_input_images_f32(dx: usize, dy: usize, w: usize,
  * parts in order, so the batch's partition into parts, not the threads, fixes every summation order.
  */
 export function conv2d_backward_filter_images_f32(parts: usize, x: usize, dy: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize): void {
-  byImages(FILTER_GRADIENT, parts, x, dy, g, first, count, sub, cols, wide, 0, 0);
+  byImages(FILTER_GRADIENT, parts, x, dy, 0, g, first, count, sub, cols, wide, 0, 0);
 }
 
 /**
  * The passes' common loop over chunks of `sub` images. `input` is x (forward, filter gradient) or dy (input
- * gradient); `other` is w, or dy for the filter gradient; `out` is y, dx or the filter gradient's parts.
+ * gradient); `other` is w, or dy for the filter gradient; `out` is y, dx or the filter gradient's parts; `bias`
+ * (forward only) is 0 or the bias.
  */
 // @ts-ignore: decorator
-@inline function byImages(pass: i32, out: usize, input: usize, other: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
+@inline function byImages(pass: i32, out: usize, input: usize, other: usize, bias: usize, g: usize, first: i32, count: i32, sub: i32, cols: usize, wide: usize, scratch: usize, scratchFloats: i32): void {
   const L = geo(g, HO) * geo(g, WO);
   const cout = geo(g, COUT);
   const groups = geo(g, GROUPS);
@@ -78,14 +103,12 @@ export function conv2d_backward_filter_images_f32(parts: usize, x: usize, dy: us
       // dy (images, Cout, L) → wide (Cout, images·L)
       const dy = pass == INPUT_GRADIENT ? input : other;
       for (let i = 0; i < nb; i++) {
-        for (let c = 0; c < cout; c++) memory.copy(at(wide, c * width + i * L), at(dy, ((n0 + i) * cout + c) * L), <usize>L << 2);
+        for (let c = 0; c < cout; c++) copyFloats(at(wide, c * width + i * L), at(dy, ((n0 + i) * cout + c) * L), L);
       }
     }
     if (pass == FORWARD) {
       for (let j = 0; j < groups; j++) gemm_f32(at(wide, j * og * width), width, at(other, j * og * kk), at(cols, j * kk * width), width, og, width, kk, 0, 0, 0, scratch);
-      for (let i = 0; i < nb; i++) {
-        for (let c = 0; c < cout; c++) memory.copy(at(out, ((n0 + i) * cout + c) * L), at(wide, c * width + i * L), <usize>L << 2);
-      }
+      unwiden_f32(at(out, n0 * cout * L), wide, bias, nb, cout, L, width);
     } else if (pass == INPUT_GRADIENT) {
       for (let j = 0; j < groups; j++) gemm_f32(at(cols, j * kk * width), width, at(other, j * og * kk), at(wide, j * og * width), width, kk, width, og, 1, 0, 0, scratch);
       for (let i = 0; i < nb; i++) {

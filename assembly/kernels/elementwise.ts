@@ -100,6 +100,14 @@ export function unary_f32(op: i32, out: usize, x: usize, n: i32): void {
   for (; j < n; j++) store<f32>(at(out, j), uop(op, load<f32>(at(x, j))));
 }
 
+/** out[j] = x[j] > 0 ? dy[j] : 0, ReLU's gradient (a NaN x passes none). */
+export function relu_backward_f32(out: usize, dy: usize, x: usize, n: i32): void {
+  let j = 0;
+  const zero = f32x4.splat(0);
+  for (; j + 4 <= n; j += 4) v128.store(at(out, j), v128.and(v128.load(at(dy, j)), f32x4.gt(v128.load(at(x, j)), zero)));
+  for (; j < n; j++) store<f32>(at(out, j), load<f32>(at(x, j)) > 0 ? load<f32>(at(dy, j)) : 0);
+}
+
 /** out[j] = min(max(x[j], lo), hi). */
 export function clamp_f32(out: usize, x: usize, n: i32, lo: f32, hi: f32): void {
   let j = 0;

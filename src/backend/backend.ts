@@ -24,6 +24,8 @@ export interface ValuesAndIndices<S> {
 export interface Kernels<S> {
   /** Elementwise `op(x)`. */
   unary(op: UnaryOp, x: S, size: number, dtype: DType): S;
+  /** ReLU's gradient: `x > 0 ? dy : 0` (PyTorch's threshold_backward), in one pass over both. */
+  reluBackward(dy: S, x: S, size: number, dtype: DType): S;
   /** `min(max(x, lo), hi)`. */
   clamp(x: S, size: number, lo: number, hi: number, dtype: DType): S;
   /** Elementwise `op(a, b)` with `a` and `b` broadcast to `outShape`. */
@@ -48,8 +50,8 @@ export interface Kernels<S> {
   concat(xs: readonly S[], shapes: readonly (readonly number[])[], axis: number, dtype: DType): S;
   /** Batched `op(a) @ op(b)`: a is (batch, m, k) or (batch, k, m) if transA; b is (batch, k, n) or (batch, n, k) if transB. */
   matmul(a: S, b: S, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean, dtype: DType): S;
-  /** Cross-correlation, NCHW, grouped; no bias. */
-  conv2d(x: S, w: S, info: Conv2dInfo, dtype: DType): S;
+  /** Cross-correlation, NCHW, grouped, plus `bias` (Cout) on each output channel when given. */
+  conv2d(x: S, w: S, bias: S | null, info: Conv2dInfo, dtype: DType): S;
   /** ∂(Σ y∘dy)/∂x of conv2d. */
   conv2dBackwardInput(dy: S, w: S, info: Conv2dInfo, dtype: DType): S;
   /** ∂(Σ y∘dy)/∂w of conv2d. */
@@ -125,7 +127,7 @@ export interface NclDims {
 
 /** The list of kernel names, shared by ops, backends and tests. */
 export const KERNEL_NAMES = [
-  'unary', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
+  'unary', 'reluBackward', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
   'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
   'maxPool2dWithArgmax', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'sgdUpdate', 'adamUpdate',
   'logSoftmax', 'logSoftmaxBackward', 'covariance', 'newtonSchulz', 'newtonSchulzBackward',

@@ -1,4 +1,5 @@
-// Convolution and unfold (im2col). Forward and both backward passes are kernels; the bias is a broadcast add.
+// Convolution and unfold (im2col). Forward (with the bias) and both backward passes are kernels; the bias's gradient
+// is a sum of dy over images and pixels.
 import type { Im2colInfo } from '../../backend/backend.js';
 import { activeBackend } from '../../backend/registry.js';
 import { conv2dInfo, type Conv2dOptions, fmtShape, pair, type Pair } from '../../backend/shape_info.js';
@@ -10,21 +11,21 @@ import { expectRank } from './util.js';
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const info = conv2dInfo('conv2d', x.shape, w.shape, opts);
   if (x.dtype !== w.dtype) throw new Error(`conv2d: dtypes differ (input ${x.dtype}, weight ${w.dtype})`);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== info.outChannels)) {
+    throw new Error(`conv2d: bias must have shape (${info.outChannels}), got ${fmtShape(bias.shape)}`);
+  }
+  if (bias && bias.dtype !== x.dtype) throw new Error(`conv2d: dtypes differ (input ${x.dtype}, bias ${bias.dtype})`);
   const be = activeBackend();
   const yShape = [info.batch, info.outChannels, info.outHeight, info.outWidth];
-  const y = fromStorage(be.conv2d(x.storageOn(be), w.storageOn(be), info, x.dtype), yShape, x.dtype);
-  const out = record(y, 'conv2d', [x, w], (g) => {
+  const y = fromStorage(be.conv2d(x.storageOn(be), w.storageOn(be), bias ? bias.storageOn(be) : null, info, x.dtype), yShape, x.dtype);
+  return record(y, 'conv2d', bias ? [x, w, bias] : [x, w], (g) => {
     const b = activeBackend();
     return [
       x.requiresGrad ? fromStorage(b.conv2dBackwardInput(g.storageOn(b), w.storageOn(b), info, x.dtype), x.shape, x.dtype) : null,
       w.requiresGrad ? fromStorage(b.conv2dBackwardFilter(x.storageOn(b), g.storageOn(b), info, x.dtype), w.shape, x.dtype) : null,
+      bias?.requiresGrad ? g.sum([0, 2, 3]) : null,
     ];
   });
-  if (!bias) return out;
-  if (bias.ndim !== 1 || bias.shape[0] !== info.outChannels) {
-    throw new Error(`conv2d: bias must have shape (${info.outChannels}), got ${fmtShape(bias.shape)}`);
-  }
-  return out.add(bias.reshape([1, info.outChannels, 1, 1]));
 }
 
 export interface UnfoldOptions {

@@ -45,10 +45,13 @@ export function abs(x: Tensor): Tensor {
   return record(unaryKernel('abs', x), 'abs', [x], (g) => [g.mul(unaryKernel('sign', x))]);
 }
 
-/** max(x, 0); the gradient at 0 is 0. */
+/** max(x, 0); the gradient at 0 is 0, one kernel (`dy` where x > 0) rather than a mask and a product. */
 export function relu(x: Tensor): Tensor {
   const out = unaryKernel('relu', x);
-  return record(out, 'relu', [x], (g) => [g.mul(binaryKernel('gt', x, zeroLike(x)))]);
+  return record(out, 'relu', [x], (g) => {
+    const be = activeBackend();
+    return [fromStorage(be.reluBackward(g.storageOn(be), x.storageOn(be), x.size, x.dtype), x.shape, x.dtype)];
+  });
 }
 
 export function sigmoid(x: Tensor): Tensor {
@@ -89,7 +92,7 @@ export function add(a: Tensor | number, b: Tensor | number): Tensor {
 
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands('sub', a, b);
-  return record(binaryKernel('sub', x, y), 'sub', [x, y], (g) => [sumTo(g, x.shape), y.requiresGrad ? sumTo(g.neg(), y.shape) : null]);
+  return record(binaryKernel('sub', x, y), 'sub', [x, y], (g) => [sumTo(g, x.shape), y.requiresGrad ? sumTo(g, y.shape).neg() : null]);
 }
 
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {

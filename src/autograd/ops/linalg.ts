@@ -1,5 +1,5 @@
 // The two matrix ops of network deconvolution:
-//   covariance      C = XᵀX/n + eps·I     one kernel forward; ∂X = X·(G + Gᵀ)/n, composed from matmul
+//   covariance      C = XᵀX/n + eps·I     one kernel forward; ∂X = X·((G + Gᵀ)/n), composed from matmul
 //   Newton–Schulz   A^(−1/2)              one kernel forward, one backward (the chain rule through its steps)
 import { activeBackend } from '../../backend/registry.js';
 import { fmtShape, NewtonSchulzLayout } from '../../backend/shape_info.js';
@@ -19,7 +19,8 @@ export function covariance(xc: Tensor, eps: number): Tensor {
   const be = activeBackend();
   const shape = xc.ndim === 2 ? [d, d] : [batch, d, d];
   const c = fromStorage(be.covariance(xc.storageOn(be), batch, n, d, eps, xc.dtype), shape, xc.dtype);
-  return record(c, 'covariance', [xc], (g) => [xc.matmul(g.add(g.transpose(-2, -1))).div(n)]);
+  // Divided before the product, as PyTorch's autograd of (XᵀX)/n does: a d×d division rather than an n×d one.
+  return record(c, 'covariance', [xc], (g) => [xc.matmul(g.add(g.transpose(-2, -1)).div(n))]);
 }
 
 /**

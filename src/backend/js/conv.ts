@@ -57,13 +57,22 @@ function groupDims(info: Conv2dInfo) {
   return { og, kk, L, rows: info.groups * kk };
 }
 
-export function conv2d(x: FloatArray, w: FloatArray, info: Conv2dInfo, dtype: DType): FloatArray {
+export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, info: Conv2dInfo, dtype: DType): FloatArray {
   const { og, kk, L, rows } = groupDims(info);
   const cols = im2col(x, info, dtype);
   const y = allocArray(info.batch * info.outChannels * L, dtype);
   for (let n = 0; n < info.batch; n++) {
     for (let g = 0; g < info.groups; g++) {
       gemm(y, (n * info.outChannels + g * og) * L, w, g * og * kk, cols, (n * rows + g * kk) * L, og, kk, L, false, false);
+    }
+  }
+  if (bias) {
+    // Added to the finished sums, as a separate broadcast add would.
+    for (let n = 0; n < info.batch; n++) {
+      for (let c = 0; c < info.outChannels; c++) {
+        const o = (n * info.outChannels + c) * L;
+        for (let j = 0; j < L; j++) y[o + j] += bias[c];
+      }
     }
   }
   return y;

@@ -38,6 +38,12 @@ export function unary(op: UnaryOp, x: FloatArray, size: number, dtype: DType): F
   return out;
 }
 
+export function reluBackward(dy: FloatArray, x: FloatArray, size: number, dtype: DType): FloatArray {
+  const out = allocArray(size, dtype);
+  for (let i = 0; i < size; i++) out[i] = x[i] > 0 ? dy[i] : 0;
+  return out;
+}
+
 export function clamp(x: FloatArray, size: number, lo: number, hi: number, dtype: DType): FloatArray {
   const out = allocArray(size, dtype);
   for (let i = 0; i < size; i++) out[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];

@@ -2,7 +2,7 @@
 import type { Backend } from '../backend.js';
 import { allocArray, type FloatArray } from '../dtype.js';
 import { col2im, conv2d, conv2dBackwardFilter, conv2dBackwardInput, im2col } from './conv.js';
-import { binary, clamp, unary, where } from './elementwise.js';
+import { binary, clamp, reluBackward, unary, where } from './elementwise.js';
 import { covariance, newtonSchulz, newtonSchulzBackward } from './linalg.js';
 import { matmul } from './matmul.js';
 import { batchNormApply, batchNormBackward, channelMoments } from './normalization.js';
@@ -21,7 +21,7 @@ export function createJsBackend(): Backend<FloatArray> {
     fromArray: (data) => data.slice(),
     view: (s) => s,
     wasmMemoryBytes: () => 0,
-    unary, clamp, binary, where, reduceSum, reduceMax, scatterAdd, expand, permute, slice, pad, concat, matmul,
+    unary, reluBackward, clamp, binary, where, reduceSum, reduceMax, scatterAdd, expand, permute, slice, pad, concat, matmul,
     conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im, maxPool2d, maxPool2dWithArgmax, maxPool2dBackward, avgPool2d, avgPool2dBackward,
     channelMoments, batchNormApply, batchNormBackward, sgdUpdate, adamUpdate, logSoftmax, logSoftmaxBackward,
     covariance, newtonSchulz, newtonSchulzBackward,

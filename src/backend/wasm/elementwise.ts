@@ -26,6 +26,14 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     })[0];
   }
 
+  function reluBackward(dy: WasmStorage, x: WasmStorage, size: number, _dtype: DType): WasmStorage {
+    expectSize('reluBackward', 'dy', dy, size);
+    expectSize('reluBackward', 'x', x, size);
+    return heap.call('reluBackward', [dy, x], [size], [], ([pdy, px], [po]) => {
+      threads.calls('relu_backward_f32', threads.ranges(size, 4).map(([s, e]) => [po + 4 * s, pdy + 4 * s, px + 4 * s, e - s]), true);
+    })[0];
+  }
+
   function clamp(x: WasmStorage, size: number, lo: number, hi: number, _dtype: DType): WasmStorage {
     expectSize('clamp', 'x', x, size);
     return heap.call('clamp', [x], [size], [], ([px], [po]) => {
@@ -149,5 +157,5 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     }, true)[0];
   }
 
-  return { unary, clamp, binary, reduceSum, maxPool2d, maxPool2dWithArgmax, maxPool2dBackward, avgPool2d, avgPool2dBackward };
+  return { unary, reluBackward, clamp, binary, reduceSum, maxPool2d, maxPool2dWithArgmax, maxPool2dBackward, avgPool2d, avgPool2dBackward };
 }

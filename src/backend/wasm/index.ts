@@ -121,6 +121,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     im2col: k(c.im2col, ref.im2col),
     col2im: k(c.col2im, ref.col2im),
     unary: k(e.unary, ref.unary),
+    reluBackward: k(e.reluBackward, ref.reluBackward),
     clamp: k(e.clamp, ref.clamp),
     binary: k(e.binary, ref.binary),
     reduceSum: k(e.reduceSum, ref.reduceSum),

@@ -14,9 +14,10 @@ export interface KernelExports {
   heap_base(): Ptr;
   im2col_f32(cols: Ptr, ld: number, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
   col2im_f32(x: Ptr, cols: Ptr, ld: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
-  conv2d_images_f32(y: Ptr, x: Ptr, w: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr, scratch: Ptr, scratchFloats: number): void;
+  conv2d_images_f32(y: Ptr, x: Ptr, w: Ptr, bias: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr, scratch: Ptr, scratchFloats: number): void;
   conv2d_backward_input_images_f32(dx: Ptr, dy: Ptr, w: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr, scratch: Ptr, scratchFloats: number): void;
   conv2d_backward_filter_images_f32(parts: Ptr, x: Ptr, dy: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr): void;
+  unwiden_f32(y: Ptr, wide: Ptr, bias: Ptr, images: number, cout: number, L: number, width: number): void;
   copy2d_f32(dst: Ptr, d1: number, d2: number, src: Ptr, s1: number, s2: number, n1: number, n2: number, len: number): void;
   copy_runs_f32(dst: Ptr, rd: number, dd: number, src: Ptr, rs: number, ds: number, rows: number, cols: number): void;
   fill_f32(dst: Ptr, n: number, value: number): void;
@@ -24,6 +25,7 @@ export interface KernelExports {
   scatter_add_f32(out: Ptr, outSize: number, values: Ptr, indices: Ptr, n: number): number;
   binary_f32(op: number, out: Ptr, ro: number, a: Ptr, ra: number, sa: number, b: Ptr, rb: number, sb: number, rows: number, cols: number): void;
   unary_f32(op: number, out: Ptr, x: Ptr, n: number): void;
+  relu_backward_f32(out: Ptr, dy: Ptr, x: Ptr, n: number): void;
   clamp_f32(out: Ptr, x: Ptr, n: number, lo: number, hi: number): void;
   sum_runs_f32(acc: Ptr, racc: number, sacc: number, x: Ptr, rx: number, sx: number, rows: number, cols: number, planes: number, pacc: number, px: number): void;
   max_pool2d_f32(out: Ptr, indices: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
