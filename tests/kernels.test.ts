@@ -439,6 +439,12 @@ test('covariance, batched, every size (a row-by-row kernel up to 16 features, GE
     }),
     { numRuns: 120 },
   );
+  // Long enough for the row-by-row kernel to split its row pairs across threads (odd and even d).
+  for (const [n, d] of [[20000, 5], [1100, 16], [3300, 9]]) {
+    const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.61));
+    const [r, w] = both((be, [sx]) => [Array.from(view(be, be.covariance(sx, 1, n, d, 1e-3, 'float32'), d * d))], [x]);
+    closeTo(w[0], r[0], 10, `covariance n=${n} d=${d}`); // normalised by n: rounding ~√n·eps, far below a wrong row's error
+  }
 });
 
 test('Newton–Schulz inverse square root and its backward pass, batched, every size and step count', () => {

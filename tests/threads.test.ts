@@ -157,6 +157,22 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
   );
 });
 
+test('covariance of up to 16 features (row pairs split across threads): bit-identical across thread counts', async () => {
+  const sizes = fc.record({
+    batch: fc.integer({ min: 1, max: 2 }), d: fc.integer({ min: 1, max: 16 }), extra: fc.integer({ min: 0, max: 99 }),
+    threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(sizes, async ({ batch, d, extra, threads, seed }) => {
+      const n = Math.ceil((1 << 18) / (d * d)) + extra; // enough multiply-adds to split
+      const x = wasm.fromArray(floats(batch * n * d, seed));
+      const [one, many] = await oneAndMany(threads, () => Array.from(wasm.view(wasm.covariance(x, batch, n, d, 0.1, 'float32'), batch * d * d, 'float32')));
+      return one.every((v, i) => Object.is(v, many[i]));
+    }),
+    { numRuns: 16 },
+  );
+});
+
 test('Newton–Schulz inverse square root and its backward pass: bit-identical across thread counts', async () => {
   const sizes = fc.record({
     batch: fc.integer({ min: 1, max: 2 }), d: fc.integer({ min: 20, max: 150 }), nIter: fc.integer({ min: 1, max: 5 }),

@@ -147,11 +147,57 @@ export function clamp_f32(out: usize, x: usize, n: i32, lo: f32, hi: f32): void 
 }
 
 /**
+ * acc[j] += x[r·rx + j] for rows r < rows in order, j < cols: every row into the same run of sums, which stay in
+ * registers (16 columns at a time) instead of being stored and reloaded for each row, which chained every row's adds
+ * through memory ((6400, 9) summed over its rows: 40 µs). Each sum adds the same values in the same order.
+ */
+// @ts-ignore: decorator
+@inline function sumRowsInRegisters(acc: usize, x: usize, rx: i32, rows: i32, cols: i32): void {
+  const rowBytes = <usize>rx << 2;
+  for (let j0 = 0; j0 < cols; j0 += 16) {
+    const width = min(16, cols - j0);
+    const vecs = width >> 2;
+    const tail = width & 3;
+    const a = at(acc, j0);
+    let v0 = vecs > 0 ? v128.load(a) : f32x4.splat(0);
+    let v1 = vecs > 1 ? v128.load(a, 16) : f32x4.splat(0);
+    let v2 = vecs > 2 ? v128.load(a, 32) : f32x4.splat(0);
+    let v3 = vecs > 3 ? v128.load(a, 48) : f32x4.splat(0);
+    const t = a + (<usize>vecs << 4);
+    let s0: f32 = tail > 0 ? load<f32>(t) : 0;
+    let s1: f32 = tail > 1 ? load<f32>(t, 4) : 0;
+    let s2: f32 = tail > 2 ? load<f32>(t, 8) : 0;
+    let row = at(x, j0);
+    for (let r = 0; r < rows; r++, row += rowBytes) {
+      if (vecs > 0) v0 = f32x4.add(v0, v128.load(row));
+      if (vecs > 1) v1 = f32x4.add(v1, v128.load(row, 16));
+      if (vecs > 2) v2 = f32x4.add(v2, v128.load(row, 32));
+      if (vecs > 3) v3 = f32x4.add(v3, v128.load(row, 48));
+      const u = row + (<usize>vecs << 4);
+      if (tail > 0) s0 += load<f32>(u);
+      if (tail > 1) s1 += load<f32>(u, 4);
+      if (tail > 2) s2 += load<f32>(u, 8);
+    }
+    if (vecs > 0) v128.store(a, v0);
+    if (vecs > 1) v128.store(a, v1, 16);
+    if (vecs > 2) v128.store(a, v2, 32);
+    if (vecs > 3) v128.store(a, v3, 48);
+    if (tail > 0) store<f32>(t, s0);
+    if (tail > 1) store<f32>(t, s1, 4);
+    if (tail > 2) store<f32>(t, s2, 8);
+  }
+}
+
+/**
  * For planes p < planes, then rows r < rows, in order: acc[p·pacc + r·racc + j·sacc] += x[p·px + r·rx + j·sx] for
  * j < cols (a run with sacc = 0 is summed first).
  */
 export function sum_runs_f32(acc: usize, racc: i32, sacc: i32, x: usize, rx: i32, sx: i32, rows: i32, cols: i32, planes: i32, pacc: i32, px: i32): void {
   for (let p = 0; p < planes; p++) {
+    if (racc == 0 && sacc == 1 && sx == 1) {
+      sumRowsInRegisters(at(acc, p * pacc), at(x, p * px), rx, rows, cols);
+      continue;
+    }
     for (let r = 0; r < rows; r++) sumRun(at(acc, p * pacc + r * racc), sacc, at(x, p * px + r * rx), sx, cols);
   }
 }

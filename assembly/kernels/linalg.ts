@@ -27,16 +27,16 @@ export function dot_f32(a: usize, b: usize, n: i32): f64 {
 }
 
 /**
- * C = XᵀX for X (n, d) with d ≤ 16, whose 4×8 GEMM tiles would be mostly empty (d = 9: 8 GFLOP/s): two rows of C at
- * a time stay in registers (up to 8 vectors) while every row of X passes; each element sums its n products in row
- * order. Loads of a row's last vector may read up to 3 floats past it (into the next row, or the heap's tail gap);
- * those lanes land in columns ≥ d, which are not stored.
+ * Rows i0 … i1−1 (i0 even) of C = XᵀX for X (n, d) with d ≤ 16, whose 4×8 GEMM tiles would be mostly empty (d = 9:
+ * 8 GFLOP/s): two rows of C at a time stay in registers (up to 8 vectors) while every row of X passes; each element
+ * sums its n products in row order, whichever call computes it. Loads of a row's last vector may read up to 3 floats
+ * past it (into the next row, or the heap's tail gap); those lanes land in columns ≥ d, which are not stored.
  */
-export function covariance_small_f32(c: usize, x: usize, n: i32, d: i32): void {
+export function covariance_small_f32(c: usize, x: usize, n: i32, d: i32, i0: i32, i1: i32): void {
   const vecs = (d + 3) >> 2;
   const rowBytes = <usize>d << 2;
-  for (let i = 0; i < d; i += 2) {
-    const two = i + 1 < d;
+  for (let i = i0; i < i1; i += 2) {
+    const two = i + 1 < i1;
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
     let row = x;

@@ -11,8 +11,14 @@ import type { Threads } from './parallel.js';
 const MR = 4, NR = 8; // the kernel's register tile: row and column blocks are multiples of it
 /** Rows or columns below which a thread's share is not cut in two. */
 const MIN_BLOCK = 128;
-/** Below this many multiply-adds (~50 µs) a product runs on one thread (handing it out costs more). */
-const MIN_THREADED_WORK = 1 << 20;
+/**
+ * Below this many multiply-adds (~12 µs) a packed product runs on one thread (handing it out costs more). Measured on
+ * two threads against one: 3136×16×16 42 vs 67 µs, 10×64×784 (Aᵀ·B) 30 vs 41, 64×10×784 27 vs 40; a Newton–Schulz
+ * d = 72 forward, whose lone Z·Y products now split, 0.28 vs 0.33 ms.
+ */
+const MIN_THREADED_WORK = 1 << 18;
+/** The same for the dot-product kernel, which gains less from a split (64×784×10 A·Bᵀ: 32 µs split, 31 whole). */
+const MIN_THREADED_DOT_WORK = 1 << 20;
 /**
  * Below this many multiply-adds per product a pair runs in turn on one thread: side by side, two Newton–Schulz
  * steps' products took 0.70× the time at d = 16, 1.0× at 36, 1.2–1.4× at 72 (measured).
@@ -113,7 +119,7 @@ export class Gemm {
   dotProducts(c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, acc: number): void {
     const byRows = m >= n;
     // Block edges on multiples of the kernel's 4×2 tile, so that blocks tile as the whole product does.
-    const ranges = m * n * kk < MIN_THREADED_WORK ? [[0, byRows ? m : n]] : this.threads.ranges(byRows ? m : n, byRows ? 4 : 2, 0, this.blocks());
+    const ranges = m * n * kk < MIN_THREADED_DOT_WORK ? [[0, byRows ? m : n]] : this.threads.ranges(byRows ? m : n, byRows ? 4 : 2, 0, this.blocks());
     const calls = ranges.map(([s, e]) =>
       byRows ? [c + 4 * s * ldc, ldc, a + 4 * s * kk, kk, b, ldb, e - s, n, kk, acc] : [c + 4 * s, ldc, a, kk, b + 4 * s * ldb, ldb, m, e - s, kk, acc],
     );

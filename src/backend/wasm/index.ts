@@ -57,7 +57,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const bn = makeNormalizationKernels(heap, threads);
   const opt = makeOptimizerKernels(exports, heap);
   const sm = makeSoftmaxKernels(heap, threads);
-  const la = makeLinalgKernels(exports, gemm, heap);
+  const la = makeLinalgKernels(exports, gemm, heap, threads);
   const asView = (s: unknown): FloatArray => (s instanceof WasmStorage ? heap.viewOf(s) : (s as FloatArray));
 
   // Kernels without a wasm version: the reference code on views of the memory, its result copied in.

@@ -8,12 +8,21 @@ import { BINARY_CODE } from './elementwise.js';
 import type { Gemm, Product } from './gemm.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
+import type { Threads } from './parallel.js';
 
 const F = 4; // bytes per float
 /** Features up to which the covariance takes covariance_small_f32 (assembly/kernels/linalg.ts). */
 const COVARIANCE_SMALL_MAX_D = 16;
+/** Multiply-adds from which that kernel's row pairs are split across threads (d = 9, n = 6400: 518,400). */
+const COVARIANCE_SMALL_THREADED_WORK = 1 << 18;
 
-export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
+export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, threads: Threads) {
+  /** C = XᵀX for X (n, d), d ≤ 16: ranges of row pairs of C, one per thread when large (each reads all of X). */
+  function smallCovariance(c: number, x: number, n: number, d: number): void {
+    const pairs = threads.ranges(Math.ceil(d / 2), 1, 0, n * d * d >= COVARIANCE_SMALL_THREADED_WORK ? threads.count : 1);
+    threads.calls('covariance_small_f32', pairs.map(([p0, p1]) => [c, x, n, d, 2 * p0, Math.min(d, 2 * p1)]), pairs.length > 1);
+  }
+
   /** C = XᵀX/n + eps·I for each of `batch` matrices X (n, d). */
   function covariance(x: WasmStorage, batch: number, n: number, d: number, eps: number, _dtype: DType): WasmStorage {
     expectSize('covariance', 'x', x, batch * n * d);
@@ -23,7 +32,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap) {
     return heap.call('covariance', [x], [batch * d * d], [small ? 0 : gemm.scratchFloats(d, d, n, true)], ([px], [pc], [ps]) => {
       for (let b = 0; b < batch; b++) {
         const [pcb, pxb] = [pc + F * b * d * d, px + F * b * n * d];
-        if (small) k.covariance_small_f32(pcb, pxb, n, d);
+        if (small) smallCovariance(pcb, pxb, n, d);
         else gemm.run(ps, pcb, d, pxb, pxb, d, d, d, n, true, false, false);
       }
       k.scale_add_identity_f32(pc, d, batch, 1 / n, eps);

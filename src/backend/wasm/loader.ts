@@ -40,7 +40,7 @@ export interface KernelExports {
   log_softmax_backward_f32(dx: Ptr, g: Ptr, y: Ptr, cols: number, r0: number, r1: number): void;
   scale_add_identity_f32(c: Ptr, d: number, batch: number, alpha: number, beta: number): void;
   dot_f32(a: Ptr, b: Ptr, n: number): number;
-  covariance_small_f32(c: Ptr, x: Ptr, n: number, d: number): void;
+  covariance_small_f32(c: Ptr, x: Ptr, n: number, d: number, i0: number, i1: number): void;
   avg_pool2d_backward_f32(dx: Ptr, dy: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
 }
 
