@@ -197,6 +197,27 @@ test('storages nobody holds are freed by the garbage collector between tasks', a
   assert.ok(wasm.heapStats().freedByGc > before, `no storage freed by the GC after ${rounds} rounds`);
 });
 
+test('a storage a scope hands out to no enclosing scope is freed by the garbage collector once dropped', async () => {
+  // Storages a scope owns are not registered with the collector (the scope frees them); those kept past the
+  // outermost scope must be registered then.
+  const input = tensor([1, 2, 3]); // held throughout: only storages made inside the scopes are dropped
+  const made = () => {
+    for (let i = 0; i < 500; i++) {
+      let kept = input;
+      scoped(() => void (kept = input.mul(2).add(i)), () => [kept]); // kept out of the scope, then dropped
+    }
+  };
+  const before = wasm.heapStats().freedByGc;
+  let rounds = 0;
+  for (; rounds < 400 && wasm.heapStats().freedByGc === before; rounds++) {
+    made();
+    const churn: number[][] = [];
+    for (let i = 0; i < 200; i++) churn.push(new Array(10_000).fill(i));
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.ok(wasm.heapStats().freedByGc > before, `no kept storage freed by the GC after ${rounds} rounds`);
+});
+
 test('scoped() frees what its function allocated except what keep() names; a freed tensor gives a clear error', () => {
   const a = tensor([1, 2, 3]);
   let inner = a;

@@ -21,6 +21,11 @@ export interface VarOptions extends ReduceOptions {
   unbiased?: boolean;
 }
 
+/** The dims of `reshape(2, 3)` or `reshape([2, 3])` (a plain array when given one: \`flat()\` costs a microsecond per call). */
+function dimsOf(args: (number | readonly number[])[]): readonly number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as (number | readonly number[])[]).flat();
+}
+
 export class Tensor {
   /** Whether backward() should compute a gradient for this tensor. */
   requiresGrad = false;
@@ -41,8 +46,9 @@ export class Tensor {
 
   /** Number of elements. */
   get size(): number {
-    return sizeOf(this.shape);
+    return (this.cachedSize ??= sizeOf(this.shape));
   }
+  private cachedSize: number | undefined;
 
   /** Number of dimensions. */
   get ndim(): number {
@@ -134,15 +140,15 @@ export class Tensor {
   /** Indices of the maxima along `dim` (float tensor of integers); no gradient. */
   argmax(dim: number, opts?: ReduceOptions): Tensor { return red.argmax(this, dim, opts); }
 
-  reshape(...shape: (number | readonly number[])[]): Tensor { return mv.reshape(this, shape.flat()); }
-  permute(...perm: (number | readonly number[])[]): Tensor { return mv.permute(this, perm.flat()); }
+  reshape(...shape: (number | readonly number[])[]): Tensor { return mv.reshape(this, dimsOf(shape)); }
+  permute(...perm: (number | readonly number[])[]): Tensor { return mv.permute(this, dimsOf(perm)); }
   transpose(dim0: number, dim1: number): Tensor { return mv.transpose(this, dim0, dim1); }
   /** Matrix transpose of the last two dimensions. */
   get T(): Tensor { return mv.transpose(this, -2, -1); }
   flatten(startDim = 0, endDim = -1): Tensor { return mv.flatten(this, startDim, endDim); }
   unsqueeze(dim: number): Tensor { return mv.unsqueeze(this, dim); }
   squeeze(dim?: number): Tensor { return mv.squeeze(this, dim); }
-  expand(...shape: (number | readonly number[])[]): Tensor { return mv.expand(this, shape.flat()); }
+  expand(...shape: (number | readonly number[])[]): Tensor { return mv.expand(this, dimsOf(shape)); }
   /** Elements `start … end−1` along `dim` (negative indices count from the end). */
   slice(dim: number, start: number, end?: number): Tensor { return mv.narrow(this, dim, start, end); }
   /** The `i`-th sub-tensor along dimension 0. */

@@ -8,9 +8,10 @@
 //  1. Scopes: backward() opens one; every storage allocated inside it (the intermediate gradients, which only the
 //     engine ever sees) is freed when it closes, except the storages it hands out (the leaves' .grad). Those are
 //     freed in turn when zeroGrad() drops them (autograd/engine.ts: clearGrad).
-//  2. The garbage collector: a FinalizationRegistry watches each storage handle and frees its block once the
-//     handle has been collected. Its callbacks only run between tasks, so a loop that never yields frees nothing
-//     this way.
+//  2. The garbage collector: a FinalizationRegistry watches each storage handle that no open scope owns and frees
+//     its block once the handle has been collected. Its callbacks only run between tasks, so a loop that never
+//     yields frees nothing this way. (A storage a scope owns is registered only if it outlives every scope: a
+//     registration costs about half a microsecond, and a training step makes a few hundred storages.)
 //  3. Spilling, which bounds the memory whatever the loop does: when a kernel call would take the heap past its
 //     budget, the oldest blocks in use (a quarter of the budget's worth) are copied to JS arrays owned by their
 //     handles and freed. Handles nobody holds die with their copy as ordinary garbage; live ones are copied back
@@ -40,6 +41,8 @@ interface Block {
   bytes: number;
   floats: number;
   spilled: Float32Array | null;
+  /** Whether the FinalizationRegistry watches its handle. */
+  watched: boolean;
 }
 
 /** A float32 tensor storage of the wasm backend. Its lifetime decides when its block is free. */
@@ -82,6 +85,7 @@ export class Heap {
   private readonly resident = new Set<Block>();
   private readonly scopes: WasmStorage[][] = [];
   private readonly finalizer = new FinalizationRegistry<Block>((block) => {
+    block.watched = false;
     if (block.ptr >= 0) {
       this.release(block);
       this.stats.freedByGc++;
@@ -189,7 +193,7 @@ export class Heap {
     for (const s of made) {
       if (s.owner !== made) continue; // freed already (freeNow)
       if (keep.has(s)) {
-        this.record(s, outer); // still owned by an enclosing scope
+        this.record(s, outer); // still owned by an enclosing scope, or now by none: then watched
         continue;
       }
       this.free(s);
@@ -220,9 +224,11 @@ export class Heap {
     this.free(s);
   }
 
+  /** Hands `s` to `scope`, or, with none, to the garbage collector. */
   private record(s: WasmStorage, scope: WasmStorage[] | undefined): void {
     s.owner = scope ?? null;
-    scope?.push(s);
+    if (scope) scope.push(s);
+    else this.watch(s);
   }
 
   private free(s: WasmStorage): void {
@@ -230,7 +236,7 @@ export class Heap {
     const b = s.block;
     if (b.ptr >= 0) this.release(b);
     b.spilled = null;
-    this.finalizer.unregister(b);
+    this.unwatch(b);
     this.stats.freedByScope++;
   }
 
@@ -250,13 +256,13 @@ export class Heap {
   /** A resident block for `floats` floats (allocated, not yet owned by a storage). */
   private newBlock(what: string, floats: number): Block {
     const bytes = blockBytes(floats);
-    return { ptr: this.allocBlock(what, bytes), bytes, floats, spilled: null };
+    return { ptr: this.allocBlock(what, bytes), bytes, floats, spilled: null, watched: false };
   }
 
   private adopt(block: Block, outlivesScopes = false): WasmStorage {
     const s = new WasmStorage(block);
-    this.watch(s);
-    if (!outlivesScopes) this.record(s, this.scopes[this.scopes.length - 1]);
+    this.resident.add(block);
+    this.record(s, outlivesScopes ? undefined : this.scopes[this.scopes.length - 1]);
     return s;
   }
 
@@ -267,16 +273,28 @@ export class Heap {
     b.ptr = this.allocBlock(what, b.bytes);
     this.f32.set(b.spilled, b.ptr >> 2);
     b.spilled = null;
-    this.watch(s);
+    this.resident.add(b);
+    if (s.owner === null) this.watch(s);
     this.reloadedBytes += b.bytes;
     return b.ptr;
   }
 
-  /** Marks a storage resident and asks the garbage collector to report its handle's death. */
+  /**
+   * Asks the garbage collector to report the death of a resident storage's handle. (A spilled one is left alone: its
+   * copy dies with the handle.)
+   */
   private watch(s: WasmStorage): void {
-    this.resident.add(s.block);
+    const b = s.block;
+    if (b.ptr < 0 || b.watched) return;
     // The block is the unregister token: a spill can drop the registration without reaching the handle.
-    this.finalizer.register(s, s.block, s.block);
+    this.finalizer.register(s, b, b);
+    b.watched = true;
+  }
+
+  private unwatch(b: Block): void {
+    if (!b.watched) return;
+    this.finalizer.unregister(b);
+    b.watched = false;
   }
 
   /** Spills first if `bytes` more would pass the budget; starts the heap over if its top passes twice the budget. */
@@ -304,7 +322,7 @@ export class Heap {
       this.release(b);
       // A registry keeps its records until their callbacks run, which a loop that never yields never lets happen;
       // unregistering leaves the copy reachable from the handle only.
-      this.finalizer.unregister(b);
+      this.unwatch(b);
     }
     if (this.resident.size === 0) {
       this.freeLists.clear();

@@ -11,7 +11,10 @@ import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 
 export function makeMovementKernels(k: KernelExports, heap: Heap, threads: Threads) {
   function run(what: string, plan: MovePlan, inputs: readonly WasmStorage[], shapes: readonly (readonly number[])[]): WasmStorage {
-    inputs.forEach((x, i) => expectSize(what, `input ${i} ${fmtShape(shapes[i])}`, x, sizeOf(shapes[i])));
+    inputs.forEach((x, i) => {
+      // The label is built only for the error (a shape's text costs more than the check).
+      if (x.size !== sizeOf(shapes[i])) expectSize(what, `input ${i} ${fmtShape(shapes[i])}`, x, sizeOf(shapes[i]));
+    });
     return heap.call(what, inputs, [plan.outSize], [], (ins, [po]) => {
       if (plan.fill !== null) k.fill_f32(po, plan.outSize, plan.fill);
       const calls: number[][] = [];
