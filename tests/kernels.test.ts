@@ -285,6 +285,23 @@ test('data movement: expand, permute, slice, pad and concat, exactly', () => {
     }),
     { numRuns: 150 },
   );
+  // Permutes that transpose planes (4×4 blocks in registers) with every row and column tail, and in row ranges that
+  // threads split.
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 23 }), fc.integer({ min: 1, max: 23 }), (b, c, l) => {
+      for (const [shape, perm] of [[[b, c, l], [0, 2, 1]], [[c, l], [1, 0]], [[b, c, 2, l], [0, 3, 2, 1]]] as const) {
+        const n = size(shape);
+        const [r, w] = both((be, [sx]) => view(be, be.permute(sx, shape, perm, 'float32'), n), [data(n)]);
+        exact(w, r, `permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`);
+      }
+    }),
+    { numRuns: 80 },
+  );
+  for (const [shape, perm] of [[[64, 72, 25], [0, 2, 1]], [[3, 257, 131], [0, 2, 1]]] as const) {
+    const n = size(shape);
+    const [r, w] = both((be, [sx]) => view(be, be.permute(sx, shape, perm, 'float32'), n), [data(n)]);
+    exact(w, r, `permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`);
+  }
 });
 
 test('scatter-add, and an index outside the output is a clear error', () => {

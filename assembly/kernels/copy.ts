@@ -28,6 +28,46 @@ export function copy2d_f32(dst: usize, d1: i32, d2: i32, src: usize, s1: i32, s2
   }
 }
 
+/**
+ * Stores the 4×4 transpose of the rows r0…r3 (4 floats each) at dst, dst + step, dst + 2·step, dst + 3·step
+ * (bytes): row k gets the k-th lane of each.
+ */
+// @ts-ignore: decorator
+@inline export function storeTransposed4x4(dst: usize, step: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + step, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
+/**
+ * dst[r·rd + j] = src[r + j·cs] for r < rows, j < cols: a plane whose rows are the source's columns (a permute that
+ * transposes, as (N, C, L) → (N, L, C)), by 4×4 blocks transposed in registers where a run-by-run copy read one
+ * strided float per step.
+ */
+// @ts-ignore: decorator
+@inline function transposeRuns(dst: usize, rd: i32, src: usize, cs: i32, rows: i32, cols: i32): void {
+  const colBytes = <usize>cs << 2;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const s = src + (<usize>(r + j * cs) << 2);
+      storeTransposed4x4(dst + (<usize>(r * rd + j) << 2), <usize>rd << 2, v128.load(s), v128.load(s + colBytes), v128.load(s + 2 * colBytes), v128.load(s + 3 * colBytes));
+    }
+    for (; j < cols; j++) {
+      for (let i = 0; i < 4; i++) store<f32>(dst + (<usize>((r + i) * rd + j) << 2), load<f32>(src + (<usize>(r + i + j * cs) << 2)));
+    }
+  }
+  for (; r < rows; r++) {
+    for (let j = 0; j < cols; j++) store<f32>(dst + (<usize>(r * rd + j) << 2), load<f32>(src + (<usize>(r + j * cs) << 2)));
+  }
+}
+
 /** dst[j·dd] = src[j·ds] for j < n (strides in floats; ds = 0 broadcasts one value). */
 // @ts-ignore: decorator
 @inline function copyRun(dst: usize, dd: i32, src: usize, ds: i32, n: i32): void {
@@ -42,6 +82,10 @@ export function copy2d_f32(dst: usize, d1: i32, d2: i32, src: usize, s1: i32, s2
 
 /** For r < rows: run r of a plane, dst + r·rd ← src + r·rs (strides in floats), as copyRun. */
 export function copy_runs_f32(dst: usize, rd: i32, dd: i32, src: usize, rs: i32, ds: i32, rows: i32, cols: i32): void {
+  if (dd == 1 && rs == 1 && ds > 1) {
+    transposeRuns(dst, rd, src, ds, rows, cols);
+    return;
+  }
   for (let r = 0; r < rows; r++) copyRun(dst + (<usize>(r * rd) << 2), dd, src + (<usize>(r * rs) << 2), ds, cols);
 }
 

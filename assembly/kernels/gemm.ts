@@ -6,6 +6,8 @@
 // tile accumulates kc rank-1 updates. MR×NR = 4×8 keeps 8 v128 accumulators plus 2 B vectors and a broadcast
 // A value live: well under the ~15 v128 values past which V8 starts spilling.
 
+import { storeTransposed4x4 } from './copy';
+
 const MR: i32 = 4;
 const NR: i32 = 8;
 /** Depth of one packed slice: an MR×KC panel of A (4 KiB) and a KC×NR panel of B (8 KiB) stay in L1. */
@@ -25,22 +27,6 @@ export const GEMM_NC: i32 = 1024;
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
-}
-
-/**
- * Stores the 4×4 transpose of the rows r0…r3 (4 floats each) at dst, dst + step, dst + 2·step, dst + 3·step
- * (bytes): a panel's 4 columns of 4 consecutive k, read along k and written across.
- */
-// @ts-ignore: decorator
-@inline function storeTransposed4x4(dst: usize, step: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
-  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-  v128.store(dst + step, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-  v128.store(dst + 2 * step, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-  v128.store(dst + 3 * step, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
 /**
