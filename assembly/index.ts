@@ -1,6 +1,6 @@
 // Every kernel family the wasm backend exports. One family per file in ./kernels.
 export { gemm_f32, gemm_nt_f32, gemm_either_f32, gemm_scratch_floats } from './kernels/gemm';
-export { im2col_f32, col2im_f32 } from './kernels/im2col';
+export { im2col_images_f32, col2im_images_f32 } from './kernels/im2col';
 export { conv2d_images_f32, unwiden_f32, conv2d_backward_input_images_f32, conv2d_backward_filter_images_f32 } from './kernels/conv';
 export { copy2d_f32, copy_runs_f32, fill_f32, scatter_add_f32 } from './kernels/copy';
 export { scale_add_identity_f32, dot_f32, covariance_small_f32 } from './kernels/linalg';

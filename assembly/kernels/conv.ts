@@ -5,17 +5,8 @@
 // does not change any element's arithmetic), and the filter gradient is one partial sum per fixed part of the batch
 // (the caller adds them in order), so any split of the batch across threads gives the same bits.
 import { gemm_f32, gemm_nt_f32, gemm_scratch_floats } from './gemm';
-import { col2im_f32, im2col_f32 } from './im2col';
+import { C, col2im_f32, COUT, DH, DW, geo, GROUPS, H, HO, im2col_f32, KH, KW, PH, PW, SH, SW, W, WO } from './im2col';
 import { copyFloats } from './copy';
-
-// The geometry is an i32 array in memory, in this order (too many values for the thread pool's argument slots);
-// src/backend/wasm/conv.ts writes it.
-const C = 0, H = 1, W = 2, KH = 3, KW = 4, SH = 5, SW = 6, PH = 7, PW = 8, DH = 9, DW = 10, HO = 11, WO = 12, COUT = 13, GROUPS = 14;
-
-// @ts-ignore: decorator
-@inline function geo(g: usize, i: i32): i32 {
-  return load<i32>(g + (<usize>i << 2));
-}
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {

@@ -1,4 +1,4 @@
-// im2col and its adjoint col2im, f32, one image at a time: x (C, H, W) ↔ cols (C·kh·kw, Ho·Wo), row index
+// im2col and its adjoint col2im, f32, one image at a time (the _images kernels take a range of images in one call): x (C, H, W) ↔ cols (C·kh·kw, Ho·Wo), row index
 // c·kh·kw + ky·kw + kx, zero padding. Rows of cols are `ld` floats apart, so several images can sit side by side
 // in one wide matrix (ld = images·Ho·Wo) and feed a single GEMM. For each (row, output line) the in-bounds output
 // columns form one interval, computed once, so the inner loop has no bounds checks. Lines are short (Wo floats), so
@@ -7,6 +7,15 @@
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
+}
+
+// A convolution's geometry as an i32 array in memory, in this order (too many values for the thread pool's argument
+// slots); src/backend/wasm/conv.ts writes it. im2col and col2im read the first 13.
+export const C = 0, H = 1, W = 2, KH = 3, KW = 4, SH = 5, SW = 6, PH = 7, PW = 8, DH = 9, DW = 10, HO = 11, WO = 12, COUT = 13, GROUPS = 14;
+
+// @ts-ignore: decorator
+@inline export function geo(g: usize, i: i32): i32 {
+  return load<i32>(g + (<usize>i << 2));
 }
 
 /** dst[j] = src[j] for j < n. */
@@ -92,5 +101,19 @@ export function col2im_f32(x: usize, cols: usize, ld: i32, C: i32, H: i32, W: i3
         }
       }
     }
+  }
+}
+
+/** im2col of `count` images: image i from x + i·xStep to cols + i·colStep (bytes), rows ld floats apart; the geometry at g. */
+export function im2col_images_f32(cols: usize, colStep: usize, ld: i32, x: usize, xStep: usize, count: i32, g: usize): void {
+  for (let i = 0; i < count; i++) {
+    im2col_f32(cols + <usize>i * colStep, ld, x + <usize>i * xStep, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+  }
+}
+
+/** col2im of `count` images: image i from cols + i·colStep added into x + i·xStep (bytes); the geometry at g. */
+export function col2im_images_f32(x: usize, xStep: usize, cols: usize, colStep: usize, ld: i32, count: i32, g: usize): void {
+  for (let i = 0; i < count; i++) {
+    col2im_f32(x + <usize>i * xStep, cols + <usize>i * colStep, ld, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
   }
 }

@@ -43,28 +43,30 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     for (let n0 = 0; n0 < batch; n0 += chunk) body(n0, Math.min(chunk, batch - n0));
   }
 
-  const geometry = (info: Im2colInfo) => [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth];
-
-  /** One call of im2col or col2im per image (`args(i)`), split across threads when the patch matrix is large. */
-  function perImage(kernel: 'im2col_f32' | 'col2im_f32', images: number, info: Im2colInfo, args: (i: number) => number[]): void {
-    const g = geometry(info);
-    const calls = Array.from({ length: images }, (_, i) => [...args(i), ...g]);
-    threads.calls(kernel, calls, images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS);
+  /**
+   * Ranges of `images` images for im2col or col2im, each one call (`args(first image, count)`), the geometry written
+   * at `pg`: two per thread when the patch matrix is large (a call per image had cost more than small images' work).
+   */
+  function imageCalls(kernel: 'im2col_images_f32' | 'col2im_images_f32', pg: number, images: number, info: Im2colInfo, args: (i0: number, count: number) => number[]): void {
+    writeGeometry(pg, info);
+    const parallel = images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS;
+    const ranges = threads.ranges(images, 1, 0, parallel ? Math.min(images, 2 * threads.count) : 1);
+    threads.calls(kernel, ranges.map(([s, e]) => args(s, e - s)), ranges.length > 1);
   }
 
   /** im2col of `images` images: image i from x + i·xStep (bytes) to cols + i·colStep, rows ld floats apart. */
-  function unfold(cols: number, colStep: number, ld: number, x: number, xStep: number, images: number, info: Im2colInfo): void {
-    perImage('im2col_f32', images, info, (i) => [cols + i * colStep, ld, x + i * xStep]);
+  function unfold(pg: number, cols: number, colStep: number, ld: number, x: number, xStep: number, images: number, info: Im2colInfo): void {
+    imageCalls('im2col_images_f32', pg, images, info, (i, n) => [cols + i * colStep, colStep, ld, x + i * xStep, xStep, n, pg]);
   }
 
   /** col2im of `images` images (the adjoint of unfold); each image adds into its own part of x. */
-  function fold(x: number, xStep: number, cols: number, colStep: number, ld: number, images: number, info: Im2colInfo): void {
-    perImage('col2im_f32', images, info, (i) => [x + i * xStep, cols + i * colStep, ld]);
+  function fold(pg: number, x: number, xStep: number, cols: number, colStep: number, ld: number, images: number, info: Im2colInfo): void {
+    imageCalls('col2im_images_f32', pg, images, info, (i, n) => [x + i * xStep, xStep, cols + i * colStep, colStep, ld, n, pg]);
   }
 
   /** Unfolds images n0 … n0+nb−1 side by side: row stride nb·L. */
-  function unfoldChunk(cols: number, x: number, n0: number, nb: number, info: Im2colInfo, L: number, plane: number): void {
-    unfold(cols, L * F, nb * L, x + n0 * plane * F, plane * F, nb, info);
+  function unfoldChunk(pg: number, cols: number, x: number, n0: number, nb: number, info: Im2colInfo, L: number, plane: number): void {
+    unfold(pg, cols, L * F, nb * L, x + n0 * plane * F, plane * F, nb, info);
   }
 
   /** copy2d_f32 with the outer loop (images) split across threads. */
@@ -93,9 +95,10 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   /** The size of `count` near-equal shares of `n` (the last may be smaller). */
   const evenShare = (n: number, count: number) => Math.ceil(n / count);
 
-  /** Writes the geometry the kernels of assembly/kernels/conv.ts read, at `pg`. */
-  function writeGeometry(pg: number, info: Conv2dInfo): void {
-    const geometry = [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth, info.outChannels, info.groups];
+  /** Writes the geometry the kernels of assembly/kernels/conv.ts and im2col.ts read, at `pg`. */
+  function writeGeometry(pg: number, info: Conv2dInfo | Im2colInfo): void {
+    const [cout, groups] = 'outChannels' in info ? [info.outChannels, info.groups] : [0, 1];
+    const geometry = [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth, cout, groups];
     new Int32Array(heap.memory.buffer, pg, GEOMETRY_INTS).set(geometry);
   }
 
@@ -159,11 +162,11 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
       })[0];
     }
     // Fewer images than threads: phase by phase, each phase (the GEMM by columns) split across the threads.
-    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
-    return heap.call('conv2d', inputs, [info.batch * cout * L], scratch, ([px, pw, pb = 0], [py], [pcols, pwide, ps]) => {
+    const scratch = [GEOMETRY_INTS, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
+    return heap.call('conv2d', inputs, [info.batch * cout * L], scratch, ([px, pw, pb = 0], [py], [pg, pcols, pwide, ps]) => {
       chunks(info.batch, chunk, (n0, nb) => {
         const width = nb * L;
-        unfoldChunk(pcols, px, n0, nb, info, L, plane);
+        unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
         for (let g = 0; g < groups; g++) gemm.run(ps, pwide + g * og * width * F, width, pw + g * og * kk * F, pcols + g * kk * width * F, width, og, width, kk, false, false, false);
         unwiden(py + n0 * cout * L * F, pwide, pb, nb, cout, L);
       });
@@ -180,13 +183,13 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
         threads.calls('conv2d_backward_input_images_f32', plan.calls([pdx, pdy, pw], scratch), plan.parallel);
       }, true)[0];
     }
-    const scratch = [rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk, chunk * L, og, true)];
-    return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], scratch, ([pdy, pw], [pdx], [pcols, pwide, ps]) => {
+    const scratch = [GEOMETRY_INTS, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk, chunk * L, og, true)];
+    return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], scratch, ([pdy, pw], [pdx], [pg, pcols, pwide, ps]) => {
       chunks(info.batch, chunk, (n0, nb) => {
         const width = nb * L;
         toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
         for (let g = 0; g < groups; g++) gemm.run(ps, pcols + g * kk * width * F, width, pw + g * og * kk * F, pwide + g * og * width * F, width, kk, width, og, true, false, false);
-        fold(pdx + n0 * plane * F, plane * F, pcols, L * F, width, nb, info);
+        fold(pg, pdx + n0 * plane * F, plane * F, pcols, L * F, width, nb, info);
       });
     }, true)[0];
   }
@@ -224,12 +227,12 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
         sumParts(pdw, pparts);
       }, true)[0];
     }
-    const scratch = [parts * E, rows * sub * L, cout * sub * L];
-    return heap.call('conv2dBackwardFilter', [x, dy], [E], scratch, ([px, pdy], [pdw], [pparts, pcols, pwide]) => {
+    const scratch = [GEOMETRY_INTS, parts * E, rows * sub * L, cout * sub * L];
+    return heap.call('conv2dBackwardFilter', [x, dy], [E], scratch, ([px, pdy], [pdw], [pg, pparts, pcols, pwide]) => {
       for (let q = 0; q < parts; q++) {
         const [n0, nb] = [q * sub, Math.min(sub, info.batch - q * sub)];
         const width = nb * L;
-        unfoldChunk(pcols, px, n0, nb, info, L, plane);
+        unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
         toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
         for (let g = 0; g < groups; g++) gemm.dotProducts(pparts + F * (q * E + g * og * kk), kk, pwide + g * og * width * F, pcols + g * kk * width * F, width, og, kk, width, 0);
       }
@@ -240,16 +243,16 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   function im2col(x: WasmStorage, info: Im2colInfo, _dtype: DType): WasmStorage {
     const { rows, L, plane } = dims(info);
     expectSize('im2col', 'input', x, info.batch * plane);
-    return heap.call('im2col', [x], [info.batch * rows * L], [], ([px], [pc]) => {
-      unfold(pc, rows * L * F, L, px, plane * F, info.batch, info);
+    return heap.call('im2col', [x], [info.batch * rows * L], [GEOMETRY_INTS], ([px], [pc], [pg]) => {
+      unfold(pg, pc, rows * L * F, L, px, plane * F, info.batch, info);
     })[0];
   }
 
   function col2im(cols: WasmStorage, info: Im2colInfo, _dtype: DType): WasmStorage {
     const { rows, L, plane } = dims(info);
     expectSize('col2im', 'cols', cols, info.batch * rows * L);
-    return heap.call('col2im', [cols], [info.batch * plane], [], ([pc], [px]) => {
-      fold(px, plane * F, pc, rows * L * F, L, info.batch, info);
+    return heap.call('col2im', [cols], [info.batch * plane], [GEOMETRY_INTS], ([pc], [px], [pg]) => {
+      fold(pg, px, plane * F, pc, rows * L * F, L, info.batch, info);
     }, true)[0];
   }
 

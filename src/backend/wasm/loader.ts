@@ -12,8 +12,9 @@ export interface KernelExports {
   gemm_either_f32(dot: number, c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_scratch_floats(n: number, k: number): number;
   heap_base(): Ptr;
-  im2col_f32(cols: Ptr, ld: number, x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
-  col2im_f32(x: Ptr, cols: Ptr, ld: number, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, Ho: number, Wo: number): void;
+  /** Byte steps between images; the geometry at `geometry` (assembly/kernels/im2col.ts). */
+  im2col_images_f32(cols: Ptr, colStep: number, ld: number, x: Ptr, xStep: number, count: number, geometry: Ptr): void;
+  col2im_images_f32(x: Ptr, xStep: number, cols: Ptr, colStep: number, ld: number, count: number, geometry: Ptr): void;
   conv2d_images_f32(y: Ptr, x: Ptr, w: Ptr, bias: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr, scratch: Ptr, scratchFloats: number): void;
   conv2d_backward_input_images_f32(dx: Ptr, dy: Ptr, w: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr, scratch: Ptr, scratchFloats: number): void;
   conv2d_backward_filter_images_f32(parts: Ptr, x: Ptr, dy: Ptr, geometry: Ptr, first: number, count: number, sub: number, cols: Ptr, wide: Ptr): void;
