@@ -181,41 +181,41 @@ test('a gradient kept past zeroGrad is released (a clear error), its clone lives
   assert.is.not(b.grad, first);
 });
 
-test('storages nobody holds are freed by the garbage collector between tasks', async () => {
-  const made = () => {
-    for (let i = 0; i < 2000; i++) tensor([i, i + 1, i + 2]).mul(2); // results dropped at once
-  };
+/**
+ * Runs `make` (which drops what it makes) until the garbage collector has freed a storage, at most 400 rounds; the
+ * rounds it took, or null. Finalization callbacks run after a collection, between tasks: each round churns the JS
+ * heap and yields.
+ */
+async function roundsUntilGcFrees(make: () => void): Promise<number | null> {
   const before = wasm.heapStats().freedByGc;
-  // Finalization callbacks run after a garbage collection, between tasks: churn the JS heap and yield until then.
-  let rounds = 0;
-  for (; rounds < 400 && wasm.heapStats().freedByGc === before; rounds++) {
-    made();
+  for (let rounds = 1; rounds <= 400; rounds++) {
+    make();
     const churn: number[][] = [];
     for (let i = 0; i < 200; i++) churn.push(new Array(10_000).fill(i));
     await new Promise((r) => setTimeout(r, 0));
+    if (wasm.heapStats().freedByGc > before) return rounds;
   }
-  assert.ok(wasm.heapStats().freedByGc > before, `no storage freed by the GC after ${rounds} rounds`);
+  return null;
+}
+
+test('storages nobody holds are freed by the garbage collector between tasks', async () => {
+  const rounds = await roundsUntilGcFrees(() => {
+    for (let i = 0; i < 2000; i++) tensor([i, i + 1, i + 2]).mul(2); // results dropped at once
+  });
+  assert.ok(rounds !== null, 'no storage freed by the GC after 400 rounds');
 });
 
 test('a storage a scope hands out to no enclosing scope is freed by the garbage collector once dropped', async () => {
   // Storages a scope owns are not registered with the collector (the scope frees them); those kept past the
   // outermost scope must be registered then.
   const input = tensor([1, 2, 3]); // held throughout: only storages made inside the scopes are dropped
-  const made = () => {
+  const rounds = await roundsUntilGcFrees(() => {
     for (let i = 0; i < 500; i++) {
       let kept = input;
       scoped(() => void (kept = input.mul(2).add(i)), () => [kept]); // kept out of the scope, then dropped
     }
-  };
-  const before = wasm.heapStats().freedByGc;
-  let rounds = 0;
-  for (; rounds < 400 && wasm.heapStats().freedByGc === before; rounds++) {
-    made();
-    const churn: number[][] = [];
-    for (let i = 0; i < 200; i++) churn.push(new Array(10_000).fill(i));
-    await new Promise((r) => setTimeout(r, 0));
-  }
-  assert.ok(wasm.heapStats().freedByGc > before, `no kept storage freed by the GC after ${rounds} rounds`);
+  });
+  assert.ok(rounds !== null, 'no kept storage freed by the GC after 400 rounds');
 });
 
 test('scoped() frees what its function allocated except what keep() names; a freed tensor gives a clear error', () => {
