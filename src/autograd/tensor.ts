@@ -21,9 +21,9 @@ export interface VarOptions extends ReduceOptions {
   unbiased?: boolean;
 }
 
-/** The dims of `reshape(2, 3)` or `reshape([2, 3])` (a plain array when given one: \`flat()\` costs a microsecond per call). */
+/** The dims of `reshape(2, 3)` or `reshape([2, 3])` (a plain array when given one: `flat()` costs a microsecond per call). */
 function dimsOf(args: (number | readonly number[])[]): readonly number[] {
-  return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as (number | readonly number[])[]).flat();
+  return args.length === 1 && Array.isArray(args[0]) ? args[0] : args.flat();
 }
 
 export class Tensor {
