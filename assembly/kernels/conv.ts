@@ -5,7 +5,7 @@
 // does not change any element's arithmetic), and the filter gradient is one partial sum per fixed part of the batch
 // (the caller adds them in order), so any split of the batch across threads gives the same bits.
 import { gemm_f32, gemm_nt_f32, gemm_scratch_floats } from './gemm';
-import { C, col2im_f32, COUT, DH, DW, geo, GROUPS, H, HO, im2col_f32, KH, KW, PH, PW, SH, SW, W, WO } from './im2col';
+import { C, col2imWith, COUT, geo, GROUPS, H, HO, im2colWith, KH, KW, W, WO } from './im2col';
 import { copyFloats } from './copy';
 
 // @ts-ignore: decorator
@@ -87,7 +87,7 @@ export function conv2d_backward_filter_images_f32(parts: usize, x: usize, dy: us
     const width = nb * L;
     if (pass != INPUT_GRADIENT) {
       for (let i = 0; i < nb; i++) {
-        im2col_f32(at(cols, i * L), width, at(input, (n0 + i) * plane), geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+        im2colWith(g, at(cols, i * L), width, at(input, (n0 + i) * plane));
       }
     }
     if (pass != FORWARD) {
@@ -103,7 +103,7 @@ export function conv2d_backward_filter_images_f32(parts: usize, x: usize, dy: us
     } else if (pass == INPUT_GRADIENT) {
       for (let j = 0; j < groups; j++) gemm_f32(at(cols, j * kk * width), width, at(other, j * og * kk), at(wide, j * og * width), width, kk, width, og, 1, 0, 0, scratch);
       for (let i = 0; i < nb; i++) {
-        col2im_f32(at(out, (n0 + i) * plane), at(cols, i * L), width, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+        col2imWith(g, at(out, (n0 + i) * plane), at(cols, i * L), width);
       }
     } else {
       const part = at(out, (n0 / sub) * cout * kk);

@@ -1,8 +1,10 @@
-// im2col and its adjoint col2im, f32, one image at a time (the _images kernels take a range of images in one call): x (C, H, W) ↔ cols (C·kh·kw, Ho·Wo), row index
-// c·kh·kw + ky·kw + kx, zero padding. Rows of cols are `ld` floats apart, so several images can sit side by side
+// im2col and its adjoint col2im, f32, one image at a time (the _images kernels take a range of images in one call):
+// x (C, H, W) ↔ cols (C·kh·kw, Ho·Wo), row index c·kh·kw + ky·kw + kx, zero padding. Rows of cols are `ld` floats apart, so several images can sit side by side
 // in one wide matrix (ld = images·Ho·Wo) and feed a single GEMM. For each (row, output line) the in-bounds output
 // columns form one interval, computed once, so the inner loop has no bounds checks. Lines are short (Wo floats), so
 // they are copied and zeroed with v128 loops: a memory.copy/fill call per line costs more than the line itself.
+
+import { copyFloats } from './copy';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
@@ -16,14 +18,6 @@ export const C = 0, H = 1, W = 2, KH = 3, KW = 4, SH = 5, SW = 6, PH = 7, PW = 8
 // @ts-ignore: decorator
 @inline export function geo(g: usize, i: i32): i32 {
   return load<i32>(g + (<usize>i << 2));
-}
-
-/** dst[j] = src[j] for j < n. */
-// @ts-ignore: decorator
-@inline function copyLine(dst: usize, src: usize, n: i32): void {
-  let j = 0;
-  for (; j + 4 <= n; j += 4) v128.store(at(dst, j), v128.load(at(src, j)));
-  for (; j < n; j++) store<f32>(at(dst, j), load<f32>(at(src, j)));
 }
 
 /** dst[j] = 0 for j < n. */
@@ -63,7 +57,7 @@ export function im2col_f32(cols: usize, ld: i32, x: usize, C: i32, H: i32, W: i3
           }
           zeroLine(dst, j0);
           const src = at(x, (c * H + y) * W - pw + kx * dw);
-          if (sw == 1) copyLine(at(dst, j0), at(src, j0), j1 - j0);
+          if (sw == 1) copyFloats(at(dst, j0), at(src, j0), j1 - j0);
           else for (let j = j0; j < j1; j++) store<f32>(at(dst, j), load<f32>(at(src, j * sw)));
           zeroLine(at(dst, j1), Wo - j1);
         }
@@ -104,16 +98,24 @@ export function col2im_f32(x: usize, cols: usize, ld: i32, C: i32, H: i32, W: i3
   }
 }
 
+/** im2col_f32 of one image with the geometry at g. */
+// @ts-ignore: decorator
+@inline export function im2colWith(g: usize, cols: usize, ld: i32, x: usize): void {
+  im2col_f32(cols, ld, x, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+}
+
+/** col2im_f32 of one image with the geometry at g. */
+// @ts-ignore: decorator
+@inline export function col2imWith(g: usize, x: usize, cols: usize, ld: i32): void {
+  col2im_f32(x, cols, ld, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
+}
+
 /** im2col of `count` images: image i from x + i·xStep to cols + i·colStep (bytes), rows ld floats apart; the geometry at g. */
 export function im2col_images_f32(cols: usize, colStep: usize, ld: i32, x: usize, xStep: usize, count: i32, g: usize): void {
-  for (let i = 0; i < count; i++) {
-    im2col_f32(cols + <usize>i * colStep, ld, x + <usize>i * xStep, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
-  }
+  for (let i = 0; i < count; i++) im2colWith(g, cols + <usize>i * colStep, ld, x + <usize>i * xStep);
 }
 
 /** col2im of `count` images: image i from cols + i·colStep added into x + i·xStep (bytes); the geometry at g. */
 export function col2im_images_f32(x: usize, xStep: usize, cols: usize, colStep: usize, ld: i32, count: i32, g: usize): void {
-  for (let i = 0; i < count; i++) {
-    col2im_f32(x + <usize>i * xStep, cols + <usize>i * colStep, ld, geo(g, C), geo(g, H), geo(g, W), geo(g, KH), geo(g, KW), geo(g, SH), geo(g, SW), geo(g, PH), geo(g, PW), geo(g, DH), geo(g, DW), geo(g, HO), geo(g, WO));
-  }
+  for (let i = 0; i < count; i++) col2imWith(g, x + <usize>i * xStep, cols + <usize>i * colStep, ld);
 }
