@@ -11,6 +11,7 @@ import { randn } from '../src/index.js';
 import { sgdSteps } from './helpers.js';
 import { loadKernels } from '../src/backend/wasm/loader.js';
 import { ThreadPool, threadsSupported } from '../src/backend/wasm/pool.js';
+import { StepProgram } from '../src/backend/wasm/steps.js';
 
 const test = suite('threads');
 let wasm: Backend;
@@ -279,6 +280,51 @@ test('a kernel that fails in a worker surfaces on the caller with the worker\'s 
     await awake(pool); // a sleeping worker would get no share
     const bad = [0x7ffffff0, 8, 0, 0, 8, 8, 8, 8, 0, 0, 0, 1 << 16];
     assert.throws(() => pool.run('gemm_f32', Array.from({ length: 20 }, () => bad), 1), /wasm kernel failed in a worker thread: worker 0: .*out of bounds/);
+  } finally {
+    pool.close();
+  }
+});
+
+test('a step program whose step fails on one thread fails on the caller, and leaves no thread waiting for it', async () => {
+  // One phase: a product (one chunk, which the caller claims first and works on for a while) and a copy to a pointer
+  // past the memory's end (which the awake worker claims meanwhile, and traps on). The caller then waits for the
+  // copy to be counted finished: only the failed flag the worker sets lets it go. If the worker comes late, the
+  // caller claims the copy itself and traps on it.
+  const shared = await loadKernels(true);
+  const pool = await ThreadPool.create(1, shared.module, shared.memory, shared.exports);
+  const k = shared.exports;
+  const d = 256;
+  const program = new StepProgram(d).product([0, 0], [1, 0], [2, 0]).copy([3, 0], [1, 0]);
+  const layout = program.layout(1);
+  const floats = (n: number) => 16 * Math.ceil(n / 16);
+  const packing = 4 * floats(k.gemm_scratch_floats(d, d));
+  const base = Math.ceil(k.heap_base() / 64) * 64;
+  const [c, a, b, counters] = [base, base + 4 * d * d, base + 8 * d * d, base + 12 * d * d];
+  const steps = counters + 4 * 16 * 2;
+  const phases = steps + 4 * layout.steps.length;
+  const bases = phases + 4 * layout.phases.length;
+  const scratch = bases + 64;
+  const end = scratch + 2 * packing;
+  if (shared.memory.buffer.byteLength < end) shared.memory.grow(Math.ceil((end - shared.memory.buffer.byteLength) / 65536));
+  const words = () => new Int32Array(shared.memory.buffer);
+  words().set(layout.steps, steps >> 2);
+  words().set(layout.phases, phases >> 2);
+  words().set([c, a, b, shared.memory.buffer.byteLength + 4096], bases >> 2);
+  const args = [steps, phases, 1, bases, counters, scratch, packing];
+  const failures: string[] = [];
+  try {
+    for (let run = 0; run < 10; run++) {
+      await awake(pool);
+      words().fill(0, counters >> 2, steps >> 2);
+      try {
+        pool.run('run_steps_f32', [args, args], 1, counters + 4);
+        assert.unreachable('the copy traps');
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    }
+    for (const message of failures) assert.match(message, /out of bounds/);
+    assert.ok(failures.some((m) => /wasm kernel failed in a worker thread: worker 0/.test(m)), `the worker trapped at least once: ${failures.join(' | ')}`);
   } finally {
     pool.close();
   }

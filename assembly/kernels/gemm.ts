@@ -314,8 +314,8 @@ export function gemm_nt_f32(c: usize, ldc: i32, a: usize, lda: i32, b: usize, ld
 }
 
 /**
- * One product by either kernel — gemm_nt_f32 when `dot` (then A is dense, m×k), gemm_f32 otherwise — so that
- * independent products of both kinds can be one list of parallel calls, one product per thread.
+ * One product by either kernel: gemm_nt_f32 when `dot` (then A is dense, m×k), gemm_f32 otherwise (a step of
+ * run_steps_f32, steps.ts).
  */
 export function gemm_either_f32(dot: i32, c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i32, n: i32, k: i32, transA: i32, transB: i32, accumulate: i32, scratch: usize): void {
   if (dot) gemm_nt_f32(c, ldc, a, k, b, ldb, m, n, k, accumulate);

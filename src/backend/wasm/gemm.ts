@@ -20,25 +20,10 @@ const MIN_THREADED_WORK = 1 << 18;
 /** The same for the dot-product kernel, which gains less from a split (64×784×10 A·Bᵀ: 32 µs split, 31 whole). */
 const MIN_THREADED_DOT_WORK = 1 << 20;
 /**
- * Below this many multiply-adds per product a pair runs in turn on one thread: side by side, two Newton–Schulz
- * steps' products took 0.70× the time at d = 16, 1.0× at 36, 1.2–1.4× at 72 (measured).
- */
-const MIN_PAIR_WORK = 1 << 17;
-/**
  * A·Bᵀ products with at most this many outputs take the dot-product kernel: measured 1.1–5.7× faster than packing
  * up to 256×256 outputs (a filter gradient, 16×144 over 14,336 pixels: 2.2×), 0.94× at 512×512.
  */
 const MAX_DOT_OUTPUTS = 1 << 17;
-
-/** One product C (+)= op(A)·op(B) of Gemm.runPair; pointers are byte offsets. */
-export interface Product {
-  c: number;
-  a: number;
-  b: number;
-  transA: boolean;
-  transB: boolean;
-  accumulate: boolean;
-}
 
 export class Gemm {
   constructor(private readonly k: KernelExports, private readonly threads: Threads) {}
@@ -98,21 +83,6 @@ export class Gemm {
       }
     }
     this.threads.calls('gemm_f32', calls, true);
-  }
-
-  /**
-   * Two independent square (d×d) products side by side, one whole product per thread, each computed exactly as
-   * run() computes it (so results do not depend on the thread count); in turn on one thread or when small. For
-   * chains of small products (Newton–Schulz), where splitting one product gains little: two 72³ products took 18 µs
-   * side by side against 34 µs in turn. Each needs its own scratch of scratchFloats(d, d, d) floats.
-   */
-  runPair(d: number, [p, q]: readonly [Product, Product], [sp, sq]: readonly [number, number]): void {
-    if (this.threads.count === 1 || d * d * d < MIN_PAIR_WORK) {
-      for (const [x, s] of [[p, sp], [q, sq]] as const) this.run(s, x.c, d, x.a, x.b, d, d, d, d, x.transA, x.transB, x.accumulate);
-      return;
-    }
-    const args = (x: Product, s: number) => [+usesDotKernel(d, d, x.transA, x.transB), x.c, d, x.a, x.b, d, d, d, d, +x.transA, +x.transB, +x.accumulate, s];
-    this.threads.calls('gemm_either_f32', [args(p, sp), args(q, sq)], true);
   }
 
   /** C (ldc) (+)= A·Bᵀ on the dot-product kernel, A dense (m×k); split along the longer side of C when large. */

@@ -5,18 +5,22 @@
 import type { DType } from '../dtype.js';
 import { checkNewtonSchulzNorm, NewtonSchulzLayout } from '../shape_info.js';
 import { BINARY_CODE } from './elementwise.js';
-import type { Gemm, Product } from './gemm.js';
+import type { Gemm } from './gemm.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
 import type { Threads } from './parallel.js';
+import { type Ref, StepProgram, StepRunner } from './steps.js';
 
 const F = 4; // bytes per float
 /** Features up to which the covariance takes covariance_small_f32 (assembly/kernels/linalg.ts). */
 const COVARIANCE_SMALL_MAX_D = 16;
 /** Multiply-adds from which that kernel's row pairs are split across threads (d = 9, n = 6400: 518,400). */
 const COVARIANCE_SMALL_THREADED_WORK = 1 << 18;
+/** Newton–Schulz step programs kept (one per shape, direction). */
+const MAX_CACHED_PROGRAMS = 64;
 
 export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, threads: Threads) {
+  const steps = new StepRunner(k, heap, threads);
   /** C = XᵀX for X (n, d), d ≤ 16: ranges of row pairs of C, one per thread when large (each reads all of X). */
   function smallCovariance(c: number, x: number, n: number, d: number): void {
     const pairs = threads.ranges(Math.ceil(d / 2), 1, 0, n * d * d >= COVARIANCE_SMALL_THREADED_WORK ? threads.count : 1);
@@ -39,26 +43,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
     })[0];
   }
 
-  /** n floats from src to dst (byte offsets). */
-  function copyFloats(dst: number, src: number, n: number): void {
-    k.copy2d_f32(dst, 0, 0, src, 0, 0, 1, 1, n);
-  }
-
-  /**
-   * Square (d, d) products C (+)= op(A)·op(B): `one` alone (split across threads when large), `two` independent
-   * ones side by side (Gemm.runPair). `scratch` holds two GEMM packing areas.
-   */
-  function squareProducts(scratch: number, d: number) {
-    const area = F * gemm.scratchFloats(d, d, d);
-    const product = (c: number, a: number, b: number, transA = false, transB = false, accumulate = false): Product => ({ c, a, b, transA, transB, accumulate });
-    return {
-      product,
-      one: (p: Product) => gemm.run(scratch, p.c, d, p.a, p.b, d, d, d, d, p.transA, p.transB, p.accumulate),
-      two: (p: Product, q: Product) => gemm.runPair(d, [p, q], [scratch, scratch + area]),
-    };
-  }
-
-  /** Elementwise passes over n floats: with a scalar operand, which lives at `cell` in wasm memory, and a sum. */
+  /** Elementwise passes over n floats, with a scalar operand (which lives at `cell` in wasm memory) or two arrays. */
   function passes(cell: number, n: number) {
     const op = (code: number) => (out: number, x: number, scalar: number) => {
       new Float32Array(heap.memory.buffer, cell, 1)[0] = scalar;
@@ -68,117 +53,155 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
       div: op(BINARY_CODE.div),
       mul: op(BINARY_CODE.mul),
       add: (out: number, x: number, y: number) => k.binary_f32(BINARY_CODE.add, out, 0, x, 0, 1, y, 0, 1, 1, n),
-      copy: (dst: number, src: number) => copyFloats(dst, src, n),
     };
   }
 
+  /** Step programs by shape: a model's few Newton–Schulz shapes are built once (the cache is cleared past a bound). */
+  const programs = new Map<string, unknown>();
+  function cached<T>(key: string, build: () => T): T {
+    if (!programs.has(key)) {
+      if (programs.size >= MAX_CACHED_PROGRAMS) programs.clear();
+      programs.set(key, build());
+    }
+    return programs.get(key) as T;
+  }
+
   /**
-   * A^(−1/2) by coupled Newton–Schulz steps, and the iterates for the backward pass (see Kernels.newtonSchulz). The
-   * step's two independent products, Y·T and T·Z, run side by side.
+   * The forward program: each matrix's chain side by side. Buffers: A, out, the iterates (Y_i, Z_i, T_i and the
+   * norm), Z_N, √norm.
+   */
+  function forwardProgram(batch: number, d: number, nIter: number): StepProgram {
+    const [A, OUT, ITER, ZN, ROOT] = [0, 1, 2, 3, 4];
+    const at = new NewtonSchulzLayout(batch, d, nIter);
+    const dd = d * d;
+    const chains = Array.from({ length: batch }, (_, b) => {
+      const p = new StepProgram(d);
+      const it = (offset: number): Ref => [ITER, offset];
+      const zN: Ref = [ZN, b * dd];
+      if (nIter === 0) p.identity(zN);
+      else p.binary(BINARY_CODE.div, it(at.y(b, 0)), [A, b * dd], { scalar: it(at.norm(b)) }).identity(it(at.z(b, 0)));
+      p.then();
+      for (let i = 0; i < nIter; i++) {
+        const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
+        const last = i === nIter - 1;
+        const zNext = last ? zN : it(at.z(b, i + 1));
+        // T = (3I − Z·Y)/2; Y ← Y·T (not needed after the last step) and Z ← T·Z side by side. Z₀ = I, so the
+        // first step needs no product: I·Y₀ and T₀·I are exactly Y₀ and T₀.
+        if (i === 0) p.scaleIdentity(t, y, -0.5, 1.5);
+        else p.product(t, z, y).then().scaleIdentity(t, t, -0.5, 1.5);
+        p.then();
+        if (!last) p.product(it(at.y(b, i + 1)), y, t);
+        if (i === 0) p.copy(zNext, t);
+        else p.product(zNext, t, z);
+        p.then();
+      }
+      return p.binary(BINARY_CODE.div, [OUT, b * dd], zN, { scalar: [ROOT, b] });
+    });
+    return StepProgram.zip(chains);
+  }
+
+  /**
+   * A^(−1/2) by coupled Newton–Schulz steps, and the iterates for the backward pass (see Kernels.newtonSchulz): one
+   * step program (./steps.ts) for the whole batch.
    */
   function newtonSchulz(a: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): { out: WasmStorage; iterates: WasmStorage } {
     expectSize('newtonSchulz', 'a', a, batch * d * d);
     const dd = d * d;
     const at = new NewtonSchulzLayout(batch, d, nIter);
-    // Scratch: two GEMM packing areas, Z_N, one scalar.
-    const [out, iterates] = heap.call('newtonSchulz', [a], [batch * dd, at.size], [2 * gemm.scratchFloats(d, d, d), dd, 4], ([pa], [po, pit], [ps, pzN, cell]) => {
-      const { product, one, two } = squareProducts(ps, d);
-      const pass = passes(cell, dd);
-      const it = (offset: number) => pit + F * offset;
-      const identity = (p: number) => {
-        k.fill_f32(p, dd, 0);
-        k.scale_add_identity_f32(p, d, 1, 1, 1);
-      };
+    const program = cached(`forward ${batch} ${d} ${nIter}`, () => forwardProgram(batch, d, nIter));
+    // Scratch: each matrix's Z_N and √norm, the program.
+    const scratch = [batch * dd, batch, steps.scratchFloats(program, 5)];
+    const [out, iterates] = heap.call('newtonSchulz', [a], [batch * dd, at.size], scratch, ([pa], [po, pit], [pzN, proot, ps]) => {
+      const floats = new Float32Array(heap.memory.buffer);
       for (let b = 0; b < batch; b++) {
         const pA = pa + F * b * dd;
         const norm = Math.fround(Math.sqrt(k.dot_f32(pA, pA, dd)));
         checkNewtonSchulzNorm(norm, b);
-        new Float32Array(heap.memory.buffer, it(at.norm(b)), 1)[0] = norm;
-        if (nIter === 0) identity(pzN);
-        else {
-          pass.div(it(at.y(b, 0)), pA, norm);
-          identity(it(at.z(b, 0)));
-        }
-        for (let i = 0; i < nIter; i++) {
-          const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
-          const last = i === nIter - 1;
-          const zNext = last ? pzN : it(at.z(b, i + 1));
-          // T = (3I − Z·Y)/2; Y ← Y·T (not needed after the last step); Z ← T·Z. Z₀ = I, so the first step
-          // needs no product: I·Y₀ and T₀·I are exactly Y₀ and T₀.
-          if (i === 0) pass.copy(t, y);
-          else one(product(t, z, y));
-          k.scale_add_identity_f32(t, d, 1, -0.5, 1.5);
-          if (i === 0) {
-            if (!last) one(product(it(at.y(b, 1)), y, t));
-            pass.copy(zNext, t);
-          } else if (last) one(product(zNext, t, z));
-          else two(product(it(at.y(b, i + 1)), y, t), product(zNext, t, z));
-        }
-        pass.div(po + F * b * dd, pzN, Math.fround(Math.sqrt(norm)));
+        floats[(pit >> 2) + at.norm(b)] = norm;
+        floats[(proot >> 2) + b] = Math.sqrt(norm);
       }
+      steps.run(program, ps, [pa, po, pit, pzN, proot]);
     });
     return { out, iterates };
   }
 
   /**
-   * The gradient wrt A of newtonSchulz's out: the reference's steps (../js/linalg.ts), each a GEMM or one pass, the
-   * independent products of a step side by side. Two terms that meet in one output are added by a pass when their
-   * products run side by side (a product accumulating into C would round per 256-deep slice of a large d).
+   * The backward program: the reference's steps (../js/linalg.ts), the independent products of a step side by side,
+   * each matrix's chain side by side. Two terms that meet in one output are added by a pass when their products are
+   * made side by side (a product accumulating into C would round per 256-deep slice of a large d). Buffers: G, the
+   * iterates, the work matrices (per matrix: G_Y, G_Z, G_T, next G_Y and G_Z, G_T's second term), √norm. Returns
+   * the program and where each matrix's G_Y ends up.
    */
+  function backwardProgram(batch: number, d: number, nIter: number): { program: StepProgram; gY: number[] } {
+    const [G, ITER, WORK, ROOT] = [0, 1, 2, 3];
+    const at = new NewtonSchulzLayout(batch, d, nIter);
+    const dd = d * d;
+    const { div, mul, add } = BINARY_CODE;
+    const half = { scalar: -0.5 };
+    const gYs: number[] = [];
+    const chains = Array.from({ length: batch }, (_, b) => {
+      const p = new StepProgram(d);
+      const it = (offset: number): Ref => [ITER, offset];
+      let [gY, gZ, gT, gYi, gZi, term] = Array.from({ length: 6 }, (_, j): Ref => [WORK, (6 * b + j) * dd]);
+      p.binary(div, gZ, [G, b * dd], { scalar: [ROOT, b] }).then();
+      let hasGY = false; // G_Y_N = 0: Y_N is not used
+      for (let i = nIter - 1; i >= 0; i--) {
+        const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
+        // G_T = −(G_Z·Zᵀ + Yᵀ·G_Y)/2, G_Y ← Zᵀ·G_T + G_Y·Tᵀ and, but for the first step, G_Z ← Tᵀ·G_Z + G_T·Yᵀ
+        // (G_Y is 0 at the last step). Z₀ = I, as in the forward pass: G_Z·Z₀ᵀ and Z₀ᵀ·G_T are G_Z and G_T.
+        // Products that do not need G_T are made before it, those that do after it.
+        if (i === 0) {
+          p.copy(gT, gZ);
+          if (hasGY) p.product(term, y, gY, { transA: true }).product(gYi, gY, t, { transB: true }).then().binary(add, gT, gT, term);
+          p.then().binary(mul, gT, gT, half).then();
+          if (hasGY) p.binary(add, gYi, gYi, gT);
+          else p.copy(gYi, gT);
+        } else if (!hasGY) {
+          p.product(gT, gZ, z, { transB: true }).product(gZi, t, gZ, { transA: true }).then();
+          p.binary(mul, gT, gT, half).then();
+          p.product(gYi, z, gT, { transA: true }).product(gZi, gT, y, { transB: true, accumulate: true });
+        } else {
+          p.product(gT, gZ, z, { transB: true }).product(term, y, gY, { transA: true }).then();
+          p.binary(add, gT, gT, term).then().binary(mul, gT, gT, half).then();
+          p.product(gYi, z, gT, { transA: true }).product(gZi, t, gZ, { transA: true }).then();
+          p.product(gYi, gY, t, { transB: true, accumulate: true }).product(gZi, gT, y, { transB: true, accumulate: true });
+        }
+        p.then();
+        if (i > 0) [gZ, gZi] = [gZi, gZ];
+        [gY, gYi] = [gYi, gY];
+        hasGY = true;
+      }
+      gYs.push(hasGY ? gY[1] : -1); // -1: G_Y = 0 (no iterations)
+      return p;
+    });
+    return { program: StepProgram.zip(chains), gY: gYs };
+  }
+
+  /** The gradient wrt A of newtonSchulz's out: the backward program, then the norm's terms. */
   function newtonSchulzBackward(g: WasmStorage, a: WasmStorage, out: WasmStorage, iterates: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): WasmStorage {
     const dd = d * d;
     const at = new NewtonSchulzLayout(batch, d, nIter);
     for (const [name, s] of [['g', g], ['a', a], ['out', out]] as const) expectSize('newtonSchulzBackward', name, s, batch * dd);
     expectSize('newtonSchulzBackward', 'iterates', iterates, at.size);
-    // Scratch: two GEMM packing areas; G_Y, G_Z, G_T, the next G_Y and G_Z, G_T's second term; one scalar.
-    const scratch = [2 * gemm.scratchFloats(d, d, d), dd, dd, dd, dd, dd, dd, 4];
-    return heap.call('newtonSchulzBackward', [g, a, out, iterates], [batch * dd], scratch, ([pg, pa, po, pit], [pga], [ps, ...bufs]) => {
-      const cell = bufs.pop()!;
-      const term = bufs.pop()!;
-      const { product, one, two } = squareProducts(ps, d);
+    const { program, gY } = cached(`backward ${batch} ${d} ${nIter}`, () => backwardProgram(batch, d, nIter));
+    // Scratch: the work matrices, √norm, the program, one scalar.
+    const scratch = [6 * batch * dd, batch, steps.scratchFloats(program, 4), 4];
+    return heap.call('newtonSchulzBackward', [g, a, out, iterates], [batch * dd], scratch, ([pg, pa, po, pit], [pga], [pwork, proot, ps, cell]) => {
+      const floats = new Float32Array(heap.memory.buffer);
+      const norms = Array.from({ length: batch }, (_, b) => floats[(pit >> 2) + at.norm(b)]);
+      norms.forEach((norm, b) => (floats[(proot >> 2) + b] = Math.sqrt(norm)));
+      steps.run(program, ps, [pg, pit, pwork, proot]);
+      // The norm's terms: dL/d‖A‖ from the output's scale and from Y₀ = A/‖A‖ (G_T's matrix is free again).
       const pass = passes(cell, dd);
-      const it = (offset: number) => pit + F * offset;
       for (let b = 0; b < batch; b++) {
-        let [gY, gZ, gT, gYi, gZi] = bufs;
-        const [pgb, pab, pgab] = [pg + F * b * dd, pa + F * b * dd, pga + F * b * dd];
-        const norm = new Float32Array(heap.memory.buffer, it(at.norm(b)), 1)[0];
-        pass.div(gZ, pgb, Math.fround(Math.sqrt(norm)));
-        let gNorm = (-0.5 * k.dot_f32(pgb, po + F * b * dd, dd)) / norm;
-        let hasGY = false; // G_Y_N = 0: Y_N is not used
-        for (let i = nIter - 1; i >= 0; i--) {
-          const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
-          // G_T = −(G_Z·Zᵀ + Yᵀ·G_Y)/2, G_Y ← Zᵀ·G_T + G_Y·Tᵀ and, but for the first step, G_Z ← Tᵀ·G_Z + G_T·Yᵀ
-          // (G_Y is 0 at the last step). Z₀ = I, as in the forward pass: G_Z·Z₀ᵀ and Z₀ᵀ·G_T are G_Z and G_T.
-          // Products that do not need G_T run side by side before it, those that do after it.
-          if (i === 0) {
-            pass.copy(gT, gZ);
-            if (hasGY) {
-              two(product(term, y, gY, true, false), product(gYi, gY, t, false, true));
-              pass.add(gT, gT, term);
-            }
-            pass.mul(gT, gT, -0.5);
-            if (hasGY) pass.add(gYi, gYi, gT);
-            else pass.copy(gYi, gT);
-          } else if (!hasGY) {
-            two(product(gT, gZ, z, false, true), product(gZi, t, gZ, true, false));
-            pass.mul(gT, gT, -0.5);
-            two(product(gYi, z, gT, true, false), product(gZi, gT, y, false, true, true));
-          } else {
-            two(product(gT, gZ, z, false, true), product(term, y, gY, true, false));
-            pass.add(gT, gT, term);
-            pass.mul(gT, gT, -0.5);
-            two(product(gYi, z, gT, true, false), product(gZi, t, gZ, true, false));
-            two(product(gYi, gY, t, false, true, true), product(gZi, gT, y, false, true, true));
-          }
-          if (i > 0) [gZ, gZi] = [gZi, gZ];
-          [gY, gYi] = [gYi, gY];
-          hasGY = true;
-        }
-        if (!hasGY) k.fill_f32(gY, dd, 0);
-        gNorm -= k.dot_f32(gY, pab, dd) / (norm * norm);
-        pass.div(pgab, gY, norm);
-        pass.mul(gT, pab, gNorm / norm);
-        pass.add(pgab, pgab, gT);
+        const [pab, pgab, temp, norm] = [pa + F * b * dd, pga + F * b * dd, pwork + F * (6 * b + 2) * dd, norms[b]];
+        const pgY = gY[b] < 0 ? pwork + F * 6 * b * dd : pwork + F * gY[b];
+        if (gY[b] < 0) k.fill_f32(pgY, dd, 0);
+        let gNorm = (-0.5 * k.dot_f32(pg + F * b * dd, po + F * b * dd, dd)) / norm;
+        gNorm -= k.dot_f32(pgY, pab, dd) / (norm * norm);
+        pass.div(pgab, pgY, norm);
+        pass.mul(temp, pab, gNorm / norm);
+        pass.add(pgab, pgab, temp);
       }
     })[0];
   }

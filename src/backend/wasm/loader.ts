@@ -9,7 +9,6 @@ type Ptr = number;
 export interface KernelExports {
   gemm_f32(c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_nt_f32(c: Ptr, ldc: number, a: Ptr, lda: number, b: Ptr, ldb: number, m: number, n: number, k: number, accumulate: number): void;
-  gemm_either_f32(dot: number, c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_scratch_floats(n: number, k: number): number;
   heap_base(): Ptr;
   /** Byte steps between images; the geometry at `geometry` (assembly/kernels/im2col.ts). */
@@ -42,6 +41,8 @@ export interface KernelExports {
   scale_add_identity_f32(c: Ptr, d: number, batch: number, alpha: number, beta: number): void;
   dot_f32(a: Ptr, b: Ptr, n: number): number;
   covariance_small_f32(c: Ptr, x: Ptr, n: number, d: number, i0: number, i1: number): void;
+  /** A program of dependent steps (src/backend/wasm/steps.ts), run by every thread that calls it together. */
+  run_steps_f32(steps: Ptr, phases: Ptr, phaseCount: number, bases: Ptr, counters: Ptr, scratch: Ptr, scratchBytes: number): void;
   avg_pool2d_backward_f32(dx: Ptr, dy: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
 }
 

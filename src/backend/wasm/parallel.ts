@@ -25,11 +25,11 @@ export class Threads {
 
   /**
    * Makes `calls` of `kernel` (argument lists; their outputs must be disjoint): with the pool's workers when
-   * `parallel`, otherwise on the caller alone.
+   * `parallel`, otherwise on the caller alone. `failedFlag`: for calls that wait for each other (see ThreadPool.run).
    */
-  calls(kernel: PoolKernel, calls: readonly (readonly number[])[], parallel: boolean): void {
+  calls(kernel: PoolKernel, calls: readonly (readonly number[])[], parallel: boolean, failedFlag = 0): void {
     if (this.pool && parallel && this.count > 1 && calls.length > 1) {
-      this.pool.run(kernel, calls, this.count - 1);
+      this.pool.run(kernel, calls, this.count - 1, failedFlag);
       return;
     }
     const fn = this.k[kernel] as (...args: number[]) => void;

@@ -12,11 +12,11 @@
 const IDLE = 0, TASK = 1, RUNNING = 2, DONE = 3, ERROR = 4, EXIT = 5, READY = 6;
 /**
  * The control block: a header (the kernel, the number of threads sharing the calls, whether the caller is running a
- * kernel that found a worker asleep); a slot per worker (state, error length, whether it sleeps, the share it starts
+ * kernel that found a worker asleep, the failed flag's address); a slot per worker (state, error length, whether it sleeps, the share it starts
  * with); then a share per thread (its next call, one past its last). Each fills a 64-byte cache line, so a worker
  * polling its slot and threads taking calls do not contend for a line.
  */
-const KERNEL = 0, PARTS = 1, NUDGING = 2, HEADER_INTS = 16, SLOT_INTS = 16, SHARE_INTS = 16;
+const KERNEL = 0, PARTS = 1, NUDGING = 2, FAILED_FLAG = 3, HEADER_INTS = 16, SLOT_INTS = 16, SHARE_INTS = 16;
 /** Offsets in a worker's slot, after its state (at 0). */
 const ERROR_LENGTH = 1, ASLEEP = 2, OWN_SHARE = 3;
 /** Arguments per call (the longest kernel signature). */
@@ -39,7 +39,7 @@ const WORKER_SPIN_MS = 5;
 const CALLER_SPINS = 100_000;
 /** Kernels a worker can run. */
 export const POOL_KERNELS = [
-  'gemm_f32', 'gemm_nt_f32', 'gemm_either_f32', 'covariance_small_f32', 'im2col_images_f32', 'col2im_images_f32', 'conv2d_images_f32', 'unwiden_f32', 'conv2d_backward_input_images_f32', 'conv2d_backward_filter_images_f32', 'sum_runs_f32', 'copy2d_f32', 'copy_runs_f32', 'fill_f32', 'binary_f32', 'unary_f32', 'relu_backward_f32', 'clamp_f32', 'max_pool2d_f32', 'max_pool2d_backward_f32',
+  'gemm_f32', 'gemm_nt_f32', 'run_steps_f32', 'covariance_small_f32', 'im2col_images_f32', 'col2im_images_f32', 'conv2d_images_f32', 'unwiden_f32', 'conv2d_backward_input_images_f32', 'conv2d_backward_filter_images_f32', 'sum_runs_f32', 'copy2d_f32', 'copy_runs_f32', 'fill_f32', 'binary_f32', 'unary_f32', 'relu_backward_f32', 'clamp_f32', 'max_pool2d_f32', 'max_pool2d_backward_f32',
   'avg_pool2d_f32', 'avg_pool2d_backward_f32', 'channel_moments_f32', 'batch_norm_apply_f32', 'batch_norm_backward_f32',
   'log_softmax_f32', 'log_softmax_backward_f32',
 ] as const;
@@ -94,6 +94,8 @@ function start(msg) {
       }
       Atomics.store(ctl, s, DONE);
     } catch (e) {
+      const flag = ctl[${FAILED_FLAG}];
+      if (flag) Atomics.store(new Int32Array(memory.buffer), flag >> 2, 1);
       const text = new TextEncoder().encode(String(e && e.message || e)).subarray(0, errorBytes);
       err.set(text);
       Atomics.store(ctl, s + ${ERROR_LENGTH}, text.length);
@@ -173,7 +175,7 @@ export class ThreadPool {
   private readonly args: Float64Array;
   private readonly errors: Uint8Array;
 
-  private constructor(private readonly workers: WorkerHandle[], control: SharedArrayBuffer, private readonly sharesOffset: number, argsOffset: number, errorOffset: number, private readonly exports: Record<string, unknown>) {
+  private constructor(private readonly workers: WorkerHandle[], control: SharedArrayBuffer, private readonly sharesOffset: number, argsOffset: number, errorOffset: number, private readonly exports: Record<string, unknown>, private readonly memory: WebAssembly.Memory) {
     this.ctl = new Int32Array(control, 0, sharesOffset + (workers.length + 1) * SHARE_INTS);
     this.args = new Float64Array(control, argsOffset, MAX_CALLS * MAX_ARGS);
     this.errors = new Uint8Array(control, errorOffset, workers.length * ERROR_BYTES);
@@ -188,7 +190,7 @@ export class ThreadPool {
     const control = new SharedArrayBuffer(errorOffset + count * ERROR_BYTES);
     const workers = await Promise.all(Array.from({ length: count }, () => spawn()));
     workers.forEach((w, index) => w.postMessage({ module, memory, control, index, controlInts, sharesOffset, argsOffset, errorOffset, errorBytes: ERROR_BYTES, kernels: POOL_KERNELS }));
-    const pool = new ThreadPool(workers, control, sharesOffset, argsOffset, errorOffset, exports as Record<string, unknown>);
+    const pool = new ThreadPool(workers, control, sharesOffset, argsOffset, errorOffset, exports as Record<string, unknown>, memory);
     const deadline = Date.now() + 30_000;
     for (let i = 0; i < count; i++) {
       while (Atomics.load(pool.ctl, pool.slot(i)) !== READY) {
@@ -220,8 +222,11 @@ export class ThreadPool {
    *
    * A sleeping worker is woken, but takes part only in a kernel of at least two calls per thread (see
    * WORKER_SPIN_MS): woken late and slow, it then takes one call of several instead of half of a short kernel.
+   *
+   * `failedFlag`, when not 0, is the byte offset of an int32 in wasm memory that a thread whose call fails sets to
+   * 1: for a kernel whose calls wait for each other (run_steps_f32), so that the others stop waiting.
    */
-  run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number): void {
+  run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number, failedFlag = 0): void {
     const fn = this.exports[kernel] as (...args: number[]) => void;
     const n = calls.length;
     const candidates = n > 1 && n <= MAX_CALLS ? Math.min(helpers, this.workers.length) : 0;
@@ -238,7 +243,7 @@ export class ThreadPool {
       if ((manyCalls || !asleep) && helping.length < n - 1) helping.push(w);
     }
     try {
-      if (helping.length > 0) this.shareCalls(fn, kernel, calls, helping);
+      if (helping.length > 0) this.shareCalls(fn, kernel, calls, helping, failedFlag);
       else for (const argv of calls) fn(...argv);
     } finally {
       if (nudging) Atomics.store(this.ctl, NUDGING, 0);
@@ -252,12 +257,13 @@ export class ThreadPool {
    * it multiplies, the rows it normalised are the rows it activates — and finds them in its own cache, while a late
    * worker still just takes fewer calls.
    */
-  private shareCalls(fn: (...args: number[]) => void, kernel: PoolKernel, calls: readonly (readonly number[])[], helping: readonly number[]): void {
+  private shareCalls(fn: (...args: number[]) => void, kernel: PoolKernel, calls: readonly (readonly number[])[], helping: readonly number[], failedFlag: number): void {
     const n = calls.length;
     const parts = helping.length + 1;
     calls.forEach((argv, c) => this.args.set(argv, c * MAX_ARGS));
     this.ctl[KERNEL] = POOL_KERNELS.indexOf(kernel);
     this.ctl[PARTS] = parts;
+    this.ctl[FAILED_FLAG] = failedFlag;
     for (let t = 0; t < parts; t++) {
       this.ctl[this.share(t) + 1] = Math.floor(((t + 1) * n) / parts);
       Atomics.store(this.ctl, this.share(t), Math.floor((t * n) / parts));
@@ -276,8 +282,9 @@ export class ThreadPool {
       }
     } catch (e) {
       ownError = e;
-      // No one starts another call.
+      // No one starts another call, or waits for this one.
       for (let t = 0; t < parts; t++) Atomics.store(this.ctl, this.share(t), this.ctl[this.share(t) + 1]);
+      if (failedFlag) Atomics.store(new Int32Array(this.memory.buffer), failedFlag >> 2, 1);
     }
     const failures: string[] = [];
     for (const w of helping) {
