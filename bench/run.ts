@@ -147,10 +147,7 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
   };
   const wasmStep = await stepper('wasm');
   const jsStep = withJs ? await stepper('js') : null;
-  // Seconds per step over `steps` steps in a row. The wasm columns time three, as the kernel rows time three calls:
-  // a training loop runs its steps back to back, while here the pool sleeps through the other column's samples and
-  // waking it costs a few tenths of a millisecond on this VM (measured: a 256³ product on 2 threads takes 0.55 ms
-  // with the worker polling, 0.74 ms right after 30 ms of other work).
+  // Seconds per step over `steps` steps in a row (the wasm columns time three, as the kernel rows time three calls).
   const timed = (f: () => void, steps: number) => {
     const t0 = performance.now();
     for (let s = 0; s < steps; s++) f();
@@ -175,9 +172,14 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
   // The two thread counts alternate; the reference backend is measured after them, on its own: its steps make
   // hundreds of MB of garbage, and V8's collector then runs on the second core for a while, which would be counted
   // against the second thread (it made 2-thread samples of the deconvolution net up to 1.5× slower than 1-thread ones).
+  // Each sample starts with an untimed step: the other column's sample left the pool asleep and the caches cold,
+  // which a training loop, running its steps back to back, never meets (waking the pool costs a few tenths of a
+  // millisecond on this VM: a 256³ product on 2 threads took 0.55 ms with the worker polling, 0.74 ms right after
+  // 30 ms of other work).
   const wasmThreads = (n: number) => async () => {
     await setBackend('wasm');
     await setNumThreads(n);
+    wasmStep();
     return timed(wasmStep, 3);
   };
   const times = await rounds([wasmThreads(1), wasmThreads(cores)]);
