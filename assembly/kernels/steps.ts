@@ -3,11 +3,11 @@
 //
 // The caller (src/backend/wasm/steps.ts) writes the program: steps of 16 words — a product, a pass over d² values,
 // each matrix named by a buffer (an index into a table of pointers) and an offset — grouped in phases whose steps
-// are independent. Each step is cut into chunks (a product into blocks of
-// columns of C; a pass is one chunk). Every thread that calls run_steps_f32 claims chunks of the current phase from
-// an atomic counter, counts those it finished on a second one, and when none is left to claim waits until all are
-// finished before it moves to the next phase. A thread that starts late finds the phases before empty and joins
-// where the others are; one alone runs everything. Which thread computes a chunk never changes its bits.
+// are independent. Each step is cut into chunks (a product into blocks of columns of C; a pass is one chunk). Every
+// thread that calls run_steps_f32 claims chunks of the current phase from an atomic counter, counts those it finished
+// on a second one, and when none is left to claim waits until all are finished before it moves to the next phase.
+// A thread that starts late finds the phases before empty and joins where the others are; one alone runs
+// everything. Which thread computes a chunk never changes its bits.
 
 import { copyFloats, fill_f32 } from './copy';
 import { binary_f32 } from './elementwise';
@@ -38,7 +38,7 @@ const FAILED: usize = 4;
   return load<i32>(p);
 }
 
-/** Word w and w+1 of a step name a float: buffer (its pointer in `bases`) and offset; buffer −1 is the step's last word. */
+/** Words w, w+1 of a step name a float: a buffer (its pointer is in `bases`), an offset; buffer −1: the last word. */
 // @ts-ignore: decorator
 @inline function pointer(step: usize, w: usize, bases: usize): usize {
   const buffer = load<i32>(step + (w << 2));
