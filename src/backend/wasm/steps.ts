@@ -1,6 +1,6 @@
-// Chains of small dependent steps on d×d matrices — the Newton–Schulz iteration and its backward pass — written as one
-// program that every thread runs together (run_steps_f32, assembly/kernels/steps.ts), instead of one pool call per
-// product: at d = 72 a product takes ~20 µs, and each handing-out from JavaScript a few.
+// Chains of small dependent steps on d×d matrices — the Newton–Schulz iteration and its backward pass — written as
+// one program that every thread runs together (run_steps_f32, assembly/kernels/steps.ts) instead of one pool call
+// per product: at d = 72 a product takes ~20 µs, and each handing-out from JavaScript a few.
 //
 // A program is a list of phases; the steps of a phase are independent, and each phase reads what the phases before
 // it wrote. Products are cut into blocks of columns so that the threads share even a phase's only product. Steps
