@@ -317,7 +317,7 @@ test('a step program whose step fails on one thread fails on the caller, and lea
       await awake(pool);
       words().fill(0, counters >> 2, steps >> 2);
       try {
-        pool.run('run_steps_f32', [args, args], 1, counters + 4);
+        pool.run('run_steps_f32', [args, args], 1, { failedFlag: counters + 4 });
         assert.unreachable('the copy traps');
       } catch (e) {
         failures.push((e as Error).message);

@@ -25,11 +25,11 @@ export class Threads {
 
   /**
    * Makes `calls` of `kernel` (argument lists; their outputs must be disjoint): with the pool's workers when
-   * `parallel`, otherwise on the caller alone. `failedFlag`: for calls that wait for each other (see ThreadPool.run).
+   * `parallel`, otherwise on the caller alone. `together`: for calls that run one program together (ThreadPool.run).
    */
-  calls(kernel: PoolKernel, calls: readonly (readonly number[])[], parallel: boolean, failedFlag = 0): void {
+  calls(kernel: PoolKernel, calls: readonly (readonly number[])[], parallel: boolean, together?: { failedFlag: number }): void {
     if (this.pool && parallel && this.count > 1 && calls.length > 1) {
-      this.pool.run(kernel, calls, this.count - 1, failedFlag);
+      this.pool.run(kernel, calls, this.count - 1, together);
       return;
     }
     const fn = this.k[kernel] as (...args: number[]) => void;

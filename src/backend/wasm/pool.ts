@@ -223,14 +223,15 @@ export class ThreadPool {
    * A sleeping worker is woken, but takes part only in a kernel of at least two calls per thread (see
    * WORKER_SPIN_MS): woken late and slow, it then takes one call of several instead of half of a short kernel.
    *
-   * `failedFlag`, when not 0, is the byte offset of an int32 in wasm memory that a thread whose call fails sets to
-   * 1: for a kernel whose calls wait for each other (run_steps_f32), so that the others stop waiting.
+   * `together`: calls that run one program together (run_steps_f32), which a thread that comes late joins where the
+   * others are: a sleeping worker takes part whatever the number of calls, and a thread whose call fails sets the
+   * int32 at byte offset `failedFlag` of wasm memory to 1, so that the others stop waiting for it.
    */
-  run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number, failedFlag = 0): void {
+  run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number, together?: { failedFlag: number }): void {
     const fn = this.exports[kernel] as (...args: number[]) => void;
     const n = calls.length;
     const candidates = n > 1 && n <= MAX_CALLS ? Math.min(helpers, this.workers.length) : 0;
-    const manyCalls = n >= 2 * (candidates + 1);
+    const sleepersHelp = together !== undefined || n >= 2 * (candidates + 1);
     const helping: number[] = [];
     let nudging = false;
     for (let w = 0; w < candidates; w++) {
@@ -240,10 +241,10 @@ export class ThreadPool {
         nudging = true;
         Atomics.notify(this.ctl, this.slot(w));
       }
-      if ((manyCalls || !asleep) && helping.length < n - 1) helping.push(w);
+      if ((sleepersHelp || !asleep) && helping.length < n - 1) helping.push(w);
     }
     try {
-      if (helping.length > 0) this.shareCalls(fn, kernel, calls, helping, failedFlag);
+      if (helping.length > 0) this.shareCalls(fn, kernel, calls, helping, together?.failedFlag ?? 0);
       else for (const argv of calls) fn(...argv);
     } finally {
       if (nudging) Atomics.store(this.ctl, NUDGING, 0);

@@ -189,6 +189,6 @@ export class StepRunner {
     words.set(pointers, bases >> 2);
     const args = [steps, phases, phaseCount, bases, counters, packing, this.packingBytes(program.d)];
     // A thread that fails sets the counters' second word, so that the others stop waiting for its chunks.
-    this.threads.calls('run_steps_f32', Array.from({ length: threads }, () => args), threads > 1, counters + 4);
+    this.threads.calls('run_steps_f32', Array.from({ length: threads }, () => args), threads > 1, { failedFlag: counters + 4 });
   }
 }
