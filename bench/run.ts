@@ -127,8 +127,11 @@ peerN?.close(); // not needed below: its idle threads stay out of the training r
 
 // Training throughput: tfjs-wasm has no conv filter-gradient kernel, so it cannot train these nets; the peer
 // column is netdeconv's own reference backend. Thread counts switch between samples (same model, same batch).
-console.log(`\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread |`);
-console.log('|---|---|---|---|---|---|---|');
+// The last column divides the two thread counts' samples of each round (taken milliseconds apart), then takes the
+// median: on this VM a core's speed drifts by up to 2× over minutes, and a ratio of the columns' medians mixes
+// samples taken in different states.
+console.log(`\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread | the same, paired by round |`);
+console.log('|---|---|---|---|---|---|---|---|');
 async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<void> {
   // Rounds until this much time has passed: the first seconds of a model include V8 compiling its JS on the second
   // core, which would be measured as poor thread scaling.
@@ -187,9 +190,11 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     await setBackend('js');
     times.push(...(await rounds([async () => timed(jsStep, 1)])));
   } else times.push([NaN]);
-  const [t1, tN, tJs] = times.map((v) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)]);
+  const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+  const paired = median(times[0].map((one, r) => one / times[1][r]));
+  const [t1, tN, tJs] = times.map(median);
   const n = x.shape[0];
-  console.log(`| ${label} | images/s | ${fmt(n / t1, 0)} | ${fmt(n / tN, 0)} | ${fmt(n / tJs, 0)} | ${ratio(tJs / t1)} | ${ratio(t1 / tN)} |`);
+  console.log(`| ${label} | images/s | ${fmt(n / t1, 0)} | ${fmt(n / tN, 0)} | ${fmt(n / tJs, 0)} | ${ratio(tJs / t1)} | ${ratio(t1 / tN)} | ${ratio(paired)} |`);
 }
 
 const { train } = loadEmbeddedMnist().split(2000, 0);
