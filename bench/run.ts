@@ -132,7 +132,14 @@ peerN?.close(); // not needed below: its idle threads stay out of the training r
 // samples taken in different states.
 console.log(`\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread | the same, paired by round |`);
 console.log('|---|---|---|---|---|---|---|---|');
-async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<void> {
+/**
+ * Measures a model's wasm columns; returns what measures its reference-backend column and prints the row, which the
+ * caller runs once every model's wasm columns are measured: the reference backend's steps make hundreds of MB of
+ * garbage, and V8's collector then runs on the second core for seconds, which would be counted against the next
+ * model's second thread (2-thread samples of the deconvolution twin, right after BatchNorm's reference column, ran at
+ * 0.7–1.0× the 1-thread ones for ~4 s).
+ */
+async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<() => Promise<void>> {
   // Rounds until this much time has passed: the first seconds of a model include V8 compiling its JS on the second
   // core, which would be measured as poor thread scaling.
   const [warmMs, measureMs] = quick ? [300, 600] : [2000, 5000];
@@ -149,7 +156,6 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     }, () => [...model.parameters(), ...model.parameters().map((p) => p.grad), ...model.buffers(), ...opt.stateTensors()]);
   };
   const wasmStep = await stepper('wasm');
-  const jsStep = withJs ? await stepper('js') : null;
   // Seconds per step over `steps` steps in a row (the wasm columns time three, as the kernel rows time three calls).
   const timed = (f: () => void, steps: number) => {
     const t0 = performance.now();
@@ -172,13 +178,10 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     }
     return times;
   };
-  // The two thread counts alternate; the reference backend is measured after them, on its own: its steps make
-  // hundreds of MB of garbage, and V8's collector then runs on the second core for a while, which would be counted
-  // against the second thread (it made 2-thread samples of the deconvolution net up to 1.5× slower than 1-thread ones).
-  // Each sample starts with an untimed step: the other column's sample left the pool asleep and the caches cold,
-  // which a training loop, running its steps back to back, never meets (waking the pool costs a few tenths of a
-  // millisecond on this VM: a 256³ product on 2 threads took 0.55 ms with the worker polling, 0.74 ms right after
-  // 30 ms of other work).
+  // The two thread counts alternate. Each sample starts with an untimed step: the other column's sample left the pool
+  // asleep and the caches cold, which a training loop, running its steps back to back, never meets (waking the pool
+  // costs a few tenths of a millisecond on this VM: a 256³ product on 2 threads took 0.55 ms with the worker
+  // polling, 0.74 ms right after 30 ms of other work).
   const wasmThreads = (n: number) => async () => {
     await setBackend('wasm');
     await setNumThreads(n);
@@ -186,24 +189,25 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     return timed(wasmStep, 3);
   };
   const times = await rounds([wasmThreads(1), wasmThreads(cores)]);
-  if (jsStep) {
-    await setBackend('js');
-    times.push(...(await rounds([async () => timed(jsStep, 1)])));
-  } else times.push([NaN]);
-  const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
-  const paired = median(times[0].map((one, r) => one / times[1][r]));
-  const [t1, tN, tJs] = times.map(median);
-  const n = x.shape[0];
-  console.log(`| ${label} | images/s | ${fmt(n / t1, 0)} | ${fmt(n / tN, 0)} | ${fmt(n / tJs, 0)} | ${ratio(tJs / t1)} | ${ratio(t1 / tN)} | ${ratio(paired)} |`);
+  return async () => {
+    const jsStep = withJs ? await stepper('js') : null;
+    times.push(jsStep ? (await rounds([async () => timed(jsStep, 1)]))[0] : [NaN]);
+    const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+    const paired = median(times[0].map((one, r) => one / times[1][r]));
+    const [t1, tN, tJs] = times.map(median);
+    const n = x.shape[0];
+    console.log(`| ${label} | images/s | ${fmt(n / t1, 0)} | ${fmt(n / tN, 0)} | ${fmt(n / tJs, 0)} | ${ratio(tJs / t1)} | ${ratio(t1 / tN)} | ${ratio(paired)} |`);
+  };
 }
 
 const { train } = loadEmbeddedMnist().split(2000, 0);
 const mnist = [...train.batches(64, { shuffle: true, seed: 0 })][0];
-await trainRow('MNIST CNN (BatchNorm), batch 64', () => nn.mnistCnn(), mnist.x, mnist.y);
-await trainRow('MNIST CNN (deconvolution twin), batch 64', () => nn.mnistCnn({ deconv: true }), mnist.x, mnist.y);
+const rows = [await trainRow('MNIST CNN (BatchNorm), batch 64', () => nn.mnistCnn(), mnist.x, mnist.y)];
+rows.push(await trainRow('MNIST CNN (deconvolution twin), batch 64', () => nn.mnistCnn({ deconv: true }), mnist.x, mnist.y));
 const cifarX = randn([32, 3, 32, 32]);
 const cifarY = Int32Array.from({ length: 32 }, (_, i) => i % 10);
 const small = { widthMultiplier: 0.25 };
-await trainRow('ResNet-18/4 (CIFAR 32x32x3, BatchNorm), batch 32', () => nn.resnet18(small), cifarX, cifarY);
-await trainRow('ResNet-18/4 (CIFAR 32x32x3, deconvolution, block 16), batch 32', () => nn.utils.convertToDeconv(nn.resnet18(small), { blockFc: 16, deconv: { block: 16 } }), cifarX, cifarY, false);
+rows.push(await trainRow('ResNet-18/4 (CIFAR 32x32x3, BatchNorm), batch 32', () => nn.resnet18(small), cifarX, cifarY));
+rows.push(await trainRow('ResNet-18/4 (CIFAR 32x32x3, deconvolution, block 16), batch 32', () => nn.utils.convertToDeconv(nn.resnet18(small), { blockFc: 16, deconv: { block: 16 } }), cifarX, cifarY, false));
+for (const finish of rows) await finish();
 await setNumThreads(1); // release the workers
