@@ -133,6 +133,17 @@ peerN?.close(); // not needed below: its idle threads stay out of the training r
 console.log(`\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread | the same, paired by round |`);
 console.log('|---|---|---|---|---|---|---|---|');
 /**
+ * Lets the machine settle before a row: a full collection now, on this thread (`npm run bench` passes --expose-gc),
+ * then a second idle, so that neither V8's background collector, busy with what the rows before left, nor the
+ * threaded peer's exiting process is counted against the second thread (the first training row had run at 1.0–1.47×
+ * on two threads in runs where the following rows ran at 1.4–1.9×).
+ */
+async function settle(): Promise<void> {
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
+/**
  * Measures a model's wasm columns; returns what measures its reference-backend column and prints the row, which the
  * caller runs once every model's wasm columns are measured: the reference backend's steps make hundreds of MB of
  * garbage, and V8's collector then runs on the second core for seconds, which would be counted against the next
@@ -140,6 +151,7 @@ console.log('|---|---|---|---|---|---|---|---|');
  * 0.7–1.0× the 1-thread ones for ~4 s).
  */
 async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<() => Promise<void>> {
+  await settle();
   // Rounds until this much time has passed: the first seconds of a model include V8 compiling its JS on the second
   // core, which would be measured as poor thread scaling.
   const [warmMs, measureMs] = quick ? [300, 600] : [2000, 5000];
@@ -190,6 +202,7 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
   };
   const times = await rounds([wasmThreads(1), wasmThreads(cores)]);
   return async () => {
+    await settle();
     const jsStep = withJs ? await stepper('js') : null;
     times.push(jsStep ? (await rounds([async () => timed(jsStep, 1)]))[0] : [NaN]);
     const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
