@@ -286,10 +286,10 @@ test('a kernel that fails in a worker surfaces on the caller with the worker\'s 
 });
 
 test('a step program whose step fails on one thread fails on the caller, and leaves no thread waiting for it', async () => {
-  // One phase: a product (one chunk, which the caller claims first and works on for a while) and a copy to a pointer
-  // past the memory's end (which the awake worker claims meanwhile, and traps on). The caller then waits for the
+  // One phase of two chunks, a share for each thread: a product (the caller's, which it works on for a while) and a
+  // copy to a pointer past the memory's end (the awake worker's, which traps on it). The caller then waits for the
   // copy to be counted finished: only the failed flag the worker sets lets it go. If the worker comes late, the
-  // caller claims the copy itself and traps on it.
+  // caller takes the copy itself and traps on it.
   const shared = await loadKernels(true);
   const pool = await ThreadPool.create(1, shared.module, shared.memory, shared.exports);
   const k = shared.exports;
@@ -310,7 +310,7 @@ test('a step program whose step fails on one thread fails on the caller, and lea
   words().set(layout.steps, steps >> 2);
   words().set(layout.phases, phases >> 2);
   words().set([c, a, b, shared.memory.buffer.byteLength + 4096], bases >> 2);
-  const args = [steps, phases, 1, bases, counters, scratch, packing];
+  const args = [steps, phases, 1, bases, counters, scratch, packing, 2];
   const failures: string[] = [];
   try {
     for (let run = 0; run < 10; run++) {

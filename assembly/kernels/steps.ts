@@ -4,8 +4,8 @@
 // The caller (src/backend/wasm/steps.ts) writes the program: steps of 16 words — a product, a pass over d² values,
 // each matrix named by a buffer (an index into a table of pointers) and an offset — grouped in phases whose steps
 // are independent. Each step is cut into chunks (a product into blocks of columns of C; a pass is one chunk). Every
-// thread that calls run_steps_f32 claims chunks of the current phase from an atomic counter, counts those it finished
-// on a second one, and when none is left to claim waits until all are finished before it moves to the next phase.
+// thread that calls run_steps_f32 takes chunks of the current phase from atomic counters, counts those it finished
+// on another, and when none is left to take waits until all are finished before it moves to the next phase.
 // A thread that starts late finds the phases before empty and joins where the others are; one alone runs
 // everything. Which thread computes a chunk never changes its bits.
 
@@ -18,7 +18,7 @@ import { scale_add_identity_f32 } from './linalg';
 // product's block width in the last word).
 const PRODUCT = 1, SCALE_IDENTITY = 2, IDENTITY = 3, BINARY = 4, COPY = 5;
 const STEP_BYTES: usize = 64;
-/** A phase: its first step and its chunks; its counters (claimed, finished) fill a cache line of their own. */
+/** A phase: its first step and its chunks; its counters (finished, then each share's taken) fill a cache line. */
 const PHASE_BYTES: usize = 8, COUNTER_BYTES: usize = 64;
 /** Counter block: [threads entered, failed] then a line per phase. */
 const FAILED: usize = 4;
@@ -80,29 +80,40 @@ function runChunk(step: usize, j: i32, bases: usize, scratch: usize): void {
 
 /**
  * Runs the program's `phaseCount` phases (records at `phases`, steps at `steps`; its buffers' pointers at `bases`)
- * together with every other thread that calls it on the same program. `counters`: (phaseCount + 1)·16 zeroed
- * words; `scratch`: a packing area of `scratchBytes` per calling thread. A thread that fails (a trap) cannot count
+ * together with the other calls on the same program, `threads` in all. `counters`: (phaseCount + 1)·16 zeroed
+ * words; `scratch`: a packing area of `scratchBytes` per call. A phase's chunks are cut into a contiguous share per
+ * thread; a thread makes its own share's chunks first, then takes what is left of the others' — so from one phase to
+ * the next the same thread tends to make the same products, and the first thread (the caller) the passes, as the
+ * pool's calls did — and waits until the phase's chunks are all finished. A thread that fails (a trap) cannot count
  * its chunk finished: the JavaScript around it then sets the failed word, and the others stop waiting.
  */
-export function run_steps_f32(steps: usize, phases: usize, phaseCount: i32, bases: usize, counters: usize, scratch: usize, scratchBytes: i32): void {
-  const own = scratch + <usize>fetchIncrement(counters) * <usize>scratchBytes;
+export function run_steps_f32(steps: usize, phases: usize, phaseCount: i32, bases: usize, counters: usize, scratch: usize, scratchBytes: i32, threads: i32): void {
+  const slot = fetchIncrement(counters);
+  const own = scratch + <usize>slot * <usize>scratchBytes;
+  threads = max(threads, 1);
   for (let p = 0; p < phaseCount; p++) {
     const phase = phases + <usize>p * PHASE_BYTES;
     const first = steps + <usize>load<i32>(phase) * STEP_BYTES;
     const chunks = load<i32>(phase, 4);
-    const claimed = counters + (<usize>(p + 1)) * COUNTER_BYTES;
-    const finished = claimed + 4;
-    for (let c = fetchIncrement(claimed); c < chunks; c = fetchIncrement(claimed)) {
-      // The step holding chunk c: steps in order, each with its count of chunks.
-      let step = first;
-      let j = c;
-      for (let n = load<i32>(step, 4); j >= n; n = load<i32>(step, 4)) {
-        j -= n;
-        step += STEP_BYTES;
+    // The phase's line: chunks finished, then each share's count of chunks taken.
+    const line = counters + (<usize>(p + 1)) * COUNTER_BYTES;
+    for (let k = 0; k < threads; k++) {
+      const share = (slot + k) % threads;
+      // Shares [⌈t·chunks/threads⌉, ⌈(t+1)·chunks/threads⌉): a lone chunk (a pass) is the first thread's.
+      const start = (share * chunks + threads - 1) / threads, end = ((share + 1) * chunks + threads - 1) / threads;
+      const taken = line + 4 + (<usize>share << 2);
+      for (let c = start + fetchIncrement(taken); c < end; c = start + fetchIncrement(taken)) {
+        // The step holding chunk c: steps in order, each with its count of chunks.
+        let step = first;
+        let j = c;
+        for (let n = load<i32>(step, 4); j >= n; n = load<i32>(step, 4)) {
+          j -= n;
+          step += STEP_BYTES;
+        }
+        runChunk(step, j, bases, own);
+        fetchIncrement(line);
       }
-      runChunk(step, j, bases, own);
-      fetchIncrement(finished);
     }
-    while (loadShared(finished) < chunks) if (loadShared(counters + FAILED)) return;
+    while (loadShared(line) < chunks) if (loadShared(counters + FAILED)) return;
   }
 }

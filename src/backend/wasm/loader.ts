@@ -42,7 +42,7 @@ export interface KernelExports {
   dot_f32(a: Ptr, b: Ptr, n: number): number;
   covariance_small_f32(c: Ptr, x: Ptr, n: number, d: number, i0: number, i1: number): void;
   /** A program of dependent steps (src/backend/wasm/steps.ts), run by every thread that calls it together. */
-  run_steps_f32(steps: Ptr, phases: Ptr, phaseCount: number, bases: Ptr, counters: Ptr, scratch: Ptr, scratchBytes: number): void;
+  run_steps_f32(steps: Ptr, phases: Ptr, phaseCount: number, bases: Ptr, counters: Ptr, scratch: Ptr, scratchBytes: number, threads: number): void;
   avg_pool2d_backward_f32(dx: Ptr, dy: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
 }
 

@@ -187,7 +187,7 @@ export class StepRunner {
     words.set(layout.steps, steps >> 2);
     words.set(layout.phases, phases >> 2);
     words.set(pointers, bases >> 2);
-    const args = [steps, phases, phaseCount, bases, counters, packing, this.packingBytes(program.d)];
+    const args = [steps, phases, phaseCount, bases, counters, packing, this.packingBytes(program.d), threads];
     // A thread that fails sets the counters' second word, so that the others stop waiting for its chunks.
     this.threads.calls('run_steps_f32', Array.from({ length: threads }, () => args), threads > 1, { failedFlag: counters + 4 });
   }
