@@ -12,9 +12,9 @@
 const IDLE = 0, TASK = 1, RUNNING = 2, DONE = 3, ERROR = 4, EXIT = 5, READY = 6;
 /**
  * The control block: a header (the kernel, the number of threads sharing the calls, whether the caller is running a
- * kernel that found a worker asleep, the failed flag's address); a slot per worker (state, error length, whether it sleeps, the share it starts
- * with); then a share per thread (its next call, one past its last). Each fills a 64-byte cache line, so a worker
- * polling its slot and threads taking calls do not contend for a line.
+ * kernel that found a worker asleep, the address of the calls' failed flag); a slot per worker (state, error length,
+ * whether it sleeps, the share it starts with); then a share per thread (its next call, one past its last). Each
+ * fills a 64-byte cache line, so a worker polling its slot and threads taking calls do not contend for a line.
  */
 const KERNEL = 0, PARTS = 1, NUDGING = 2, FAILED_FLAG = 3, HEADER_INTS = 16, SLOT_INTS = 16, SHARE_INTS = 16;
 /** Offsets in a worker's slot, after its state (at 0). */
