@@ -11,7 +11,7 @@ import { randn } from '../src/index.js';
 import { sgdSteps } from './helpers.js';
 import { loadKernels } from '../src/backend/wasm/loader.js';
 import { ThreadPool, threadsSupported } from '../src/backend/wasm/pool.js';
-import { StepProgram } from '../src/backend/wasm/steps.js';
+import { packingBytes, StepProgram, stepRegions } from '../src/backend/wasm/steps.js';
 
 const test = suite('threads');
 let wasm: Backend;
@@ -296,28 +296,23 @@ test('a step program whose step fails on one thread fails on the caller, and lea
   const d = 256;
   const program = new StepProgram(d).product([0, 0], [1, 0], [2, 0]).copy([3, 0], [1, 0]);
   const layout = program.layout(1);
-  const floats = (n: number) => 16 * Math.ceil(n / 16);
-  const packing = 4 * floats(k.gemm_scratch_floats(d, d));
   const base = Math.ceil(k.heap_base() / 64) * 64;
-  const [c, a, b, counters] = [base, base + 4 * d * d, base + 8 * d * d, base + 12 * d * d];
-  const steps = counters + 4 * 16 * 2;
-  const phases = steps + 4 * layout.steps.length;
-  const bases = phases + 4 * layout.phases.length;
-  const scratch = bases + 64;
-  const end = scratch + 2 * packing;
+  const [c, a, b] = [base, base + 4 * d * d, base + 8 * d * d];
+  const at = stepRegions(layout, 2, packingBytes(k, d), 4, base + 12 * d * d);
+  const end = at.counters + 4 * at.floats;
   if (shared.memory.buffer.byteLength < end) shared.memory.grow(Math.ceil((end - shared.memory.buffer.byteLength) / 65536));
   const words = () => new Int32Array(shared.memory.buffer);
-  words().set(layout.steps, steps >> 2);
-  words().set(layout.phases, phases >> 2);
-  words().set([c, a, b, shared.memory.buffer.byteLength + 4096], bases >> 2);
-  const args = [steps, phases, 1, bases, counters, scratch, packing, 2];
+  words().set(layout.steps, at.steps >> 2);
+  words().set(layout.phases, at.phases >> 2);
+  words().set([c, a, b, shared.memory.buffer.byteLength + 4096], at.bases >> 2);
+  const args = [at.steps, at.phases, 1, at.bases, at.counters, at.packing, packingBytes(k, d), 2];
   const failures: string[] = [];
   try {
     for (let run = 0; run < 10; run++) {
       await awake(pool);
-      words().fill(0, counters >> 2, steps >> 2);
+      words().fill(0, at.counters >> 2, at.steps >> 2);
       try {
-        pool.run('run_steps_f32', [args, args], 1, { failedFlag: counters + 4 });
+        pool.run('run_steps_f32', [args, args], 1, { failedFlag: at.counters + 4 });
         assert.unreachable('the copy traps');
       } catch (e) {
         failures.push((e as Error).message);

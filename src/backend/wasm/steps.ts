@@ -35,7 +35,7 @@ export interface ProductOptions {
 }
 
 /** A program laid out for some number of threads: its step words (each phase's in order) and phase table. */
-interface Layout {
+export interface Layout {
   steps: Int32Array;
   phases: Int32Array;
 }
@@ -146,6 +146,25 @@ function f32Bits(v: number): number {
   return floatBits[0];
 }
 
+/** Bytes of a thread's GEMM packing area for d×d products (a multiple of 16). */
+export function packingBytes(k: Pick<KernelExports, 'gemm_scratch_floats'>, d: number): number {
+  return 16 * Math.ceil(k.gemm_scratch_floats(d, d) / 4);
+}
+
+/**
+ * Where the parts of a program's scratch lie (byte offsets, from `start`): the counters (a 64-byte line per phase,
+ * and one for the threads), the steps, a packing area of `packingBytes` per thread, the phase table, the pointers of
+ * its `buffers` buffers; and the scratch's size in floats.
+ */
+export function stepRegions(layout: Layout, threads: number, packingBytes: number, buffers: number, start = 0) {
+  const counters = start;
+  const steps = counters + 4 * (layout.phases.length / PHASE_WORDS + 1) * COUNTER_WORDS;
+  const packing = steps + 4 * layout.steps.length;
+  const phases = packing + threads * packingBytes;
+  const bases = phases + 4 * layout.phases.length;
+  return { counters, steps, packing, phases, bases, floats: (bases + 4 * buffers - start) / 4 };
+}
+
 /** Runs StepPrograms: `scratchFloats` sizes the scratch a program needs, `run` lays it out there and runs it. */
 export class StepRunner {
   constructor(private readonly k: KernelExports, private readonly heap: Heap, private readonly threads: Threads) {}
@@ -155,18 +174,17 @@ export class StepRunner {
     return d * d * d >= MIN_SHARED_WORK ? this.threads.count : 1;
   }
 
-  /** Bytes of a thread's GEMM packing area for d×d products (a multiple of 16). */
-  private packingBytes(d: number): number {
-    return 16 * Math.ceil(this.k.gemm_scratch_floats(d, d) / 4);
+  /** The parts of `program`'s scratch (stepRegions), from `start`, with `buffers` buffers. */
+  private regions(program: StepProgram, buffers: number, start = 0) {
+    const threads = this.threadsFor(program.d);
+    const layout = program.layout(threads);
+    const packing = packingBytes(this.k, program.d);
+    return { threads, layout, packingBytes: packing, ...stepRegions(layout, threads, packing, buffers, start) };
   }
 
-  /**
-   * Floats of scratch `program` runs in, with `buffers` buffers. Its layout: the counters (a 64-byte line per phase,
-   * and one for the threads), the steps, a packing area per thread, the phase table, the buffers' pointers.
-   */
+  /** Floats of scratch `program` runs in, with `buffers` buffers. */
   scratchFloats(program: StepProgram, buffers: number): number {
-    const { steps, phases } = program.layout(this.threadsFor(program.d));
-    return (phases.length / PHASE_WORDS + 1) * COUNTER_WORDS + steps.length + (this.threadsFor(program.d) * this.packingBytes(program.d)) / 4 + phases.length + buffers;
+    return this.regions(program, buffers).floats;
   }
 
   /**
@@ -174,20 +192,13 @@ export class StepRunner {
    * chunks all end before the next phase starts.
    */
   run(program: StepProgram, scratch: number, pointers: readonly number[]): void {
-    const threads = this.threadsFor(program.d);
-    const layout = program.layout(threads);
-    const phaseCount = layout.phases.length / PHASE_WORDS;
-    const counters = scratch;
-    const steps = counters + 4 * (phaseCount + 1) * COUNTER_WORDS;
-    const packing = steps + 4 * layout.steps.length;
-    const phases = packing + threads * this.packingBytes(program.d);
-    const bases = phases + 4 * layout.phases.length;
+    const { threads, layout, packingBytes, counters, steps, packing, phases, bases } = this.regions(program, pointers.length, scratch);
     const words = new Int32Array(this.heap.memory.buffer);
     words.fill(0, counters >> 2, steps >> 2);
     words.set(layout.steps, steps >> 2);
     words.set(layout.phases, phases >> 2);
     words.set(pointers, bases >> 2);
-    const args = [steps, phases, phaseCount, bases, counters, packing, this.packingBytes(program.d), threads];
+    const args = [steps, phases, layout.phases.length / PHASE_WORDS, bases, counters, packing, packingBytes, threads];
     // A thread that fails sets the counters' second word, so that the others stop waiting for its chunks.
     this.threads.calls('run_steps_f32', Array.from({ length: threads }, () => args), threads > 1, { failedFlag: counters + 4 });
   }
