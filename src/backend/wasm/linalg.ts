@@ -171,7 +171,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
         [gY, gYi] = [gYi, gY];
         hasGY = true;
       }
-      gYs.push(hasGY ? gY[1] : -1); // -1: G_Y = 0 (no iterations)
+      gYs.push(gY[1]); // with no iterations, a matrix the program does not write: G_Y = 0 (zeroed below)
       return p;
     });
     return { program: StepProgram.zip(chains), gY: gYs };
@@ -195,8 +195,8 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
       const pass = passes(cell, dd);
       for (let b = 0; b < batch; b++) {
         const [pab, pgab, temp, norm] = [pa + F * b * dd, pga + F * b * dd, pwork + F * (6 * b + 2) * dd, norms[b]];
-        const pgY = gY[b] < 0 ? pwork + F * 6 * b * dd : pwork + F * gY[b];
-        if (gY[b] < 0) k.fill_f32(pgY, dd, 0);
+        const pgY = pwork + F * gY[b];
+        if (nIter === 0) k.fill_f32(pgY, dd, 0);
         let gNorm = (-0.5 * k.dot_f32(pg + F * b * dd, po + F * b * dd, dd)) / norm;
         gNorm -= k.dot_f32(pgY, pab, dd) / (norm * norm);
         pass.div(pgab, pgY, norm);
