@@ -37,7 +37,7 @@ async function race(timers: (BurstTimer | null)[], reps: number, burst = 3): Pro
   for (let i = 0; i < reps; i++) {
     for (const [j, t] of timers.entries()) if (t) times[j].push((await t(burst)) / burst);
   }
-  return times.map((v) => (v.length ? v.sort((x, y) => x - y)[Math.floor(v.length / 2)] / 1000 : NaN));
+  return times.map((v) => (v.length ? median(v) / 1000 : NaN));
 }
 
 /** `kernel` run in a heap scope, so its output block is reused by the next run (as in a training step). */
@@ -49,6 +49,8 @@ function inScope(b: WasmBackend, kernel: () => unknown): () => void {
   };
 }
 
+/** The middle value of v (the upper one of an even count). */
+const median = (v: readonly number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : 'n/a');
 
@@ -205,7 +207,6 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     await settle();
     const jsStep = withJs ? await stepper('js') : null;
     times.push(jsStep ? (await rounds([async () => timed(jsStep, 1)]))[0] : [NaN]);
-    const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
     const paired = median(times[0].map((one, r) => one / times[1][r]));
     const [t1, tN, tJs] = times.map(median);
     const n = x.shape[0];
