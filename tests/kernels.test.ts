@@ -323,8 +323,17 @@ test('scatter-add, and an index outside the output is a clear error', () => {
 
 /**
  * Max pooling on both backends, exactly equal: values (alone and with their argmax), indices, and the backward
- * pass (each dy added at its window's maximum, in the same order).
+ * pass (each dy added at its window's maximum, in the same order). The gradient's memory is dirtied first (a freed
+ * block of its size, NaN-filled, is what the heap hands out next): a kernel that leaves a cell unwritten shows.
  */
+/** maxPool2dBackward with its output in a block that last held NaNs. */
+function backwardOnDirtyMemory(be: Backend, sx: unknown, sdy: unknown, info: ReturnType<typeof pool2dInfo>): unknown {
+  be.openScope?.();
+  be.fromArray(new Float32Array(info.batch * info.channels * info.inHeight * info.inWidth).fill(NaN));
+  be.closeScope?.(new Set());
+  return be.maxPool2dBackward(sdy, sx, info, 'float32');
+}
+
 function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: Float32Array): void {
   const inSize = x.length;
   const outSize = dy.length;
@@ -336,7 +345,7 @@ function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: 
       values: exact(be.maxPool2d(sx, info, 'float32'), be, outSize),
       argmaxValues: exact(withArgmax.values, be, outSize),
       indices: Array.from(withArgmax.indices),
-      dx: exact(be.maxPool2dBackward(be.fromArray(dy), sx, info, 'float32'), be, inSize),
+      dx: exact(backwardOnDirtyMemory(be, sx, be.fromArray(dy), info), be, inSize),
     };
   });
   assert.equal(w, r);

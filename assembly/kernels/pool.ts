@@ -3,7 +3,7 @@
 // padded cell never wins) and records the flat input index of each maximum; average pooling divides by kh·kw,
 // or by the in-bounds count when countIncludePad is 0.
 
-import { storeLanes } from './copy';
+import { fill_f32, storeLanes } from './copy';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
@@ -68,8 +68,14 @@ export function max_pool2d_f32(out: usize, indices: usize, x: usize, p0: i32, p1
 
 /**
  * The gradient of max pooling: dx (zeroed by the caller) += each dy at its window's maximum in x, found again as
- * the forward pass finds it, so no indices are kept between the passes.
+ * the forward pass finds it, so no indices are kept between the passes. The 2×2 pool's windows tile the plane, so
+ * its loop writes each plane of dx whole instead (max_pool2d_backward_writes_all: the caller need not zero dx).
  */
+/** Whether max_pool2d_backward_f32 writes every element of dx's planes (the caller then skips zeroing dx). */
+export function max_pool2d_backward_writes_all(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
+  return is2x2(kh, kw, sh, sw, ph, pw);
+}
+
 export function max_pool2d_backward_f32(dx: usize, dy: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): void {
   if (is2x2(kh, kw, sh, sw, ph, pw)) {
     max_pool_2x2_backward(dx, dy, x, p0, p1, H, W, Ho, Wo);
@@ -175,8 +181,14 @@ function max_pool_2x2(out: usize, indices: usize, x: usize, p0: i32, p1: i32, H:
   }
 }
 
-/** max_pool2d_backward_f32 for the 2×2 pool, four outputs' maxima at a time. */
+/**
+ * max_pool2d_backward_f32 for the 2×2 pool, writing dx whole: per pair of input rows, four windows at a time, each
+ * window's dy goes to the cell that won and 0 to the other three (0 + dy, as adding into a zeroed dx gives: −0
+ * becomes +0); an odd last row or column, which no window covers, gets zeros.
+ */
 function max_pool_2x2_backward(dx: usize, dy: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32): void {
+  const zero = f32x4.splat(0);
+  const one = i32x4.splat(1);
   for (let p = p0; p < p1; p++) {
     const base = p * H * W;
     for (let i = 0; i < Ho; i++) {
@@ -185,13 +197,29 @@ function max_pool_2x2_backward(dx: usize, dy: usize, x: usize, p0: i32, p1: i32,
       const o = (p * Ho + i) * Wo;
       for (let j = 0; j < Wo; j += 4) {
         const lanes = min(4, Wo - j);
-        const bestAt = maxima2x2(x, r0 + 2 * j, r1 + 2 * j, lanes, 0);
-        const g = at(dy, o + j);
-        addAt(dx, i32x4.extract_lane(bestAt, 0), load<f32>(g));
-        if (lanes > 1) addAt(dx, i32x4.extract_lane(bestAt, 1), load<f32>(g, 4));
-        if (lanes > 2) addAt(dx, i32x4.extract_lane(bestAt, 2), load<f32>(g, 8));
-        if (lanes > 3) addAt(dx, i32x4.extract_lane(bestAt, 3), load<f32>(g, 12));
+        const c0 = r0 + 2 * j, c1 = r1 + 2 * j;
+        const bestAt = maxima2x2(x, c0, c1, lanes, 0);
+        const g = v128.load(at(dy, o + j)); // lanes past `lanes` are garbage, never stored (the heap pads each block)
+        // Each window's gradient at its four cells, in the pooling's lane order (even columns, odd columns).
+        const lane = i32x4(0, 2, 4, 6);
+        const top = i32x4.add(i32x4.splat(c0), lane), bottom = i32x4.add(i32x4.splat(c1), lane);
+        const topEven = f32x4.add(zero, v128.and(g, i32x4.eq(bestAt, top)));
+        const topOdd = f32x4.add(zero, v128.and(g, i32x4.eq(bestAt, i32x4.add(top, one))));
+        const bottomEven = f32x4.add(zero, v128.and(g, i32x4.eq(bestAt, bottom)));
+        const bottomOdd = f32x4.add(zero, v128.and(g, i32x4.eq(bestAt, i32x4.add(bottom, one))));
+        // Interleaved back into columns: 2·lanes floats per row.
+        storeLanes(at(dx, c0), v128.shuffle<f32>(topEven, topOdd, 0, 4, 1, 5), min(4, 2 * lanes));
+        storeLanes(at(dx, c1), v128.shuffle<f32>(bottomEven, bottomOdd, 0, 4, 1, 5), min(4, 2 * lanes));
+        if (lanes > 2) {
+          storeLanes(at(dx, c0 + 4), v128.shuffle<f32>(topEven, topOdd, 2, 6, 3, 7), 2 * lanes - 4);
+          storeLanes(at(dx, c1 + 4), v128.shuffle<f32>(bottomEven, bottomOdd, 2, 6, 3, 7), 2 * lanes - 4);
+        }
+      }
+      if (W & 1) {
+        store<f32>(at(dx, r0 + W - 1), 0);
+        store<f32>(at(dx, r1 + W - 1), 0);
       }
     }
+    if (H & 1) fill_f32(at(dx, base + (H - 1) * W), W, 0);
   }
 }

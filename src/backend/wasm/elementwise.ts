@@ -135,10 +135,12 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     const { inSize, outSize } = poolSizes(info);
     expectSize('maxPool2dBackward', 'dy', dy, outSize);
     expectSize('maxPool2dBackward', 'x', x, inSize);
-    // Planes are disjoint in dx: each range of planes is one call, adding in the reference's order.
+    // Planes are disjoint in dx: each range of planes is one call, adding in the reference's order. Where the
+    // windows tile the plane (2×2, stride 2) the kernel writes dx whole, and the zero pass is skipped.
+    const writesAll = k.max_pool2d_backward_writes_all(info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW) !== 0;
     return heap.call('maxPool2dBackward', [dy, x], [inSize], [], ([pdy, px], [pdx]) => {
       poolCalls('max_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, px, p0, p1, ...g]);
-    }, true)[0];
+    }, !writesAll)[0];
   }
 
   function avgPool2d(x: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
