@@ -7,7 +7,7 @@ export { scale_add_identity_f32, dot_f32, covariance_small_f32 } from './kernels
 export { run_steps_f32 } from './kernels/steps';
 export { binary_f32, unary_f32, relu_backward_f32, clamp_f32, sum_runs_f32 } from './kernels/elementwise';
 export { max_pool2d_f32, max_pool2d_backward_f32, max_pool2d_backward_writes_all, avg_pool2d_f32, avg_pool2d_backward_f32 } from './kernels/pool';
-export { channel_moments_f32, batch_norm_apply_f32, batch_norm_backward_f32 } from './kernels/batchnorm';
+export { channel_moments_parts_f32, channel_moments_combine_f32, batch_norm_apply_f32, batch_norm_backward_parts_f32, batch_norm_backward_combine_f32, batch_norm_backward_dx_f32 } from './kernels/batchnorm';
 export { sgd_f32, adam_f32 } from './kernels/optim';
 export { log_softmax_f32, log_softmax_backward_f32 } from './kernels/softmax';
 

@@ -396,7 +396,8 @@ test('max pooling 2x2 stride 2 (the SIMD path): values, indices and gradient, ti
 });
 
 test('batch normalisation: channel moments, apply and backward, with and without scale and shift', () => {
-  const dims = fc.record({ n: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 1, max: 6 }), l: fc.integer({ min: 1, max: 23 }), affine: fc.boolean(), seed: fc.integer({ min: 0, max: 1 << 20 }) });
+  // Batches past 16 images sum in parts of several images, the last part shorter (normalization.ts).
+  const dims = fc.record({ n: fc.integer({ min: 1, max: 40 }), c: fc.integer({ min: 1, max: 6 }), l: fc.integer({ min: 1, max: 23 }), affine: fc.boolean(), seed: fc.integer({ min: 0, max: 1 << 20 }) });
   fc.assert(
     fc.property(dims, (d) => {
       const size = d.n * d.c * d.l;

@@ -107,6 +107,27 @@ test('conv2d forward (with and without bias) and both backward passes: bit-ident
   );
 });
 
+test('batch norm over batches summed in parts of several images (the last shorter): bit-identical across thread counts', async () => {
+  const sizes = fc.record({ n: fc.integer({ min: 17, max: 70 }), c: fc.integer({ min: 1, max: 5 }), l: fc.integer({ min: 150, max: 400 }), threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }) });
+  await fc.assert(
+    fc.asyncProperty(sizes, async (d) => {
+      const size = d.n * d.c * d.l;
+      const x = wasm.fromArray(floats(size, d.seed));
+      const dy = wasm.fromArray(floats(size, d.seed + 1));
+      const perChannel = wasm.fromArray(floats(d.c, d.seed + 2));
+      const values = (s: unknown, n: number) => Array.from(wasm.view(s, n, 'float32'));
+      const run = () => {
+        const mo = wasm.channelMoments(x, d, 'float32');
+        const g = wasm.batchNormBackward(dy, x, mo.mean, perChannel, perChannel, d, 'float32');
+        return [values(mo.mean, d.c), values(mo.variance, d.c), values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, perChannel, d, 'float32'), size), values(g.dx, size), values(g.sumDy, d.c), values(g.sumDyXhat, d.c)];
+      };
+      const [one, many] = await oneAndMany(d.threads, run);
+      return one.every((arr, j) => arr.every((v, i) => Object.is(v, many[j][i])));
+    }),
+    { numRuns: 15 },
+  );
+});
+
 test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch norm: bit-identical across thread counts at sizes that split', async () => {
   const sizes = fc.record({
     n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 40 }), hw: fc.integer({ min: 30, max: 70 }),

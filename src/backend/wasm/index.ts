@@ -54,7 +54,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const c = makeConvKernels(exports, gemm, heap, threads);
   const e = makeElementwiseKernels(exports, heap, threads);
   const mv = makeMovementKernels(exports, heap, threads);
-  const bn = makeNormalizationKernels(heap, threads);
+  const bn = makeNormalizationKernels(exports, heap, threads);
   const opt = makeOptimizerKernels(exports, heap);
   const sm = makeSoftmaxKernels(heap, threads);
   const la = makeLinalgKernels(exports, gemm, heap, threads);

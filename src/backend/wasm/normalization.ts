@@ -1,15 +1,35 @@
-// Wrappers of the batch-normalisation kernels (assembly/kernels/batchnorm.ts): one call per range of channels,
-// the ranges split across threads for large inputs.
+// Wrappers of the batch-normalisation kernels (assembly/kernels/batchnorm.ts). Every pass is split by images, as
+// the convolutions around it are. The statistics are summed per part of the batch — PARTS parts at most, a
+// partition the shape alone decides — and the parts added in order by a combine kernel on the caller, so results
+// are the same bits for any thread count.
 import type { NclDims } from '../backend.js';
 import type { DType } from '../dtype.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
+import type { KernelExports } from './loader.js';
 import type { Threads } from './parallel.js';
 
-export function makeNormalizationKernels(heap: Heap, threads: Threads) {
-  /** Calls over ranges of channels: `args(c0, c1)` gives one call's arguments. */
-  function byChannels(kernel: 'channel_moments_f32' | 'batch_norm_apply_f32' | 'batch_norm_backward_f32', d: NclDims, args: (c0: number, c1: number) => number[]): void {
-    const ranges = threads.unitRanges(d.c, d.n * d.l);
-    threads.calls(kernel, ranges.map(([c0, c1]) => args(c0, c1)), true);
+/** Parts the batch's sums are cut into: enough for two threads to share evenly, few enough to add cheaply. */
+const PARTS = 16;
+const F = 4; // bytes per float
+
+export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: Threads) {
+  /** The batch's partition into parts of `partImages` images. */
+  function partition(d: NclDims): { parts: number; partImages: number } {
+    const partImages = Math.max(1, Math.ceil(d.n / PARTS));
+    return { parts: Math.ceil(d.n / partImages), partImages };
+  }
+
+  /** Calls of a per-parts kernel over ranges of parts: `args(p0, p1)` gives one call's arguments. */
+  function byParts(kernel: 'channel_moments_parts_f32' | 'batch_norm_backward_parts_f32', d: NclDims, args: (p0: number, p1: number) => number[]): void {
+    const { parts, partImages } = partition(d);
+    const ranges = threads.unitRanges(parts, partImages * d.c * d.l);
+    threads.calls(kernel, ranges.map(([p0, p1]) => args(p0, p1)), true);
+  }
+
+  /** Calls of a per-image kernel over ranges of images: `args(byte offset of the first image, images)`. */
+  function byImages(kernel: 'batch_norm_apply_f32' | 'batch_norm_backward_dx_f32', d: NclDims, args: (offset: number, images: number) => number[]): void {
+    const ranges = threads.unitRanges(d.n, d.c * d.l);
+    threads.calls(kernel, ranges.map(([n0, n1]) => args(n0 * d.c * d.l * F, n1 - n0)), true);
   }
 
   function check(kernel: string, x: WasmStorage, d: NclDims, perChannel: [string, WasmStorage | null][]): void {
@@ -19,8 +39,10 @@ export function makeNormalizationKernels(heap: Heap, threads: Threads) {
 
   function channelMoments(x: WasmStorage, d: NclDims, _dtype: DType): { mean: WasmStorage; variance: WasmStorage } {
     check('channelMoments', x, d, []);
-    const [mean, variance] = heap.call('channelMoments', [x], [d.c, d.c], [], ([px], [pm, pv]) => {
-      byChannels('channel_moments_f32', d, (c0, c1) => [pm, pv, px, d.n, d.c, d.l, c0, c1]);
+    const { parts, partImages } = partition(d);
+    const [mean, variance] = heap.call('channelMoments', [x], [d.c, d.c], [parts * d.c, parts * d.c], ([px], [pm, pv], [sums, squares]) => {
+      byParts('channel_moments_parts_f32', d, (p0, p1) => [sums, squares, px, d.n, d.c, d.l, p0, p1, partImages]);
+      k.channel_moments_combine_f32(pm, pv, sums, squares, parts, partImages, d.n, d.c, d.l);
     });
     return { mean, variance };
   }
@@ -31,16 +53,19 @@ export function makeNormalizationKernels(heap: Heap, threads: Threads) {
     return heap.call('batchNormApply', inputs, [x.size], [], ([px, pm, ps, ...rest], [py]) => {
       const pScale = scale ? rest.shift()! : 0;
       const pShift = shift ? rest.shift()! : 0;
-      byChannels('batch_norm_apply_f32', d, (c0, c1) => [py, px, pm, ps, pScale, pShift, d.n, d.c, d.l, c0, c1]);
+      byImages('batch_norm_apply_f32', d, (o, images) => [py + o, px + o, pm, ps, pScale, pShift, images, d.c, d.l]);
     })[0];
   }
 
   function batchNormBackward(dy: WasmStorage, x: WasmStorage, mean: WasmStorage, invstd: WasmStorage, scale: WasmStorage | null, d: NclDims, _dtype: DType): { dx: WasmStorage; sumDy: WasmStorage; sumDyXhat: WasmStorage } {
     check('batchNormBackward', x, d, [['mean', mean], ['invstd', invstd], ['scale', scale]]);
     expectSize('batchNormBackward', 'dy', dy, x.size);
+    const { parts, partImages } = partition(d);
     const inputs = [dy, x, mean, invstd, ...(scale ? [scale] : [])];
-    const [dx, sumDy, sumDyXhat] = heap.call('batchNormBackward', inputs, [x.size, d.c, d.c], [], ([pdy, px, pm, ps, pScale], [pdx, pg, pgx]) => {
-      byChannels('batch_norm_backward_f32', d, (c0, c1) => [pdx, pg, pgx, pdy, px, pm, ps, scale ? pScale : 0, d.n, d.c, d.l, c0, c1]);
+    const [dx, sumDy, sumDyXhat] = heap.call('batchNormBackward', inputs, [x.size, d.c, d.c], [parts * d.c, parts * d.c], ([pdy, px, pm, ps, pScale = 0], [pdx, pg, pgx], [partsDy, partsDyCentred]) => {
+      byParts('batch_norm_backward_parts_f32', d, (p0, p1) => [partsDy, partsDyCentred, pdy, px, pm, d.n, d.c, d.l, p0, p1, partImages]);
+      k.batch_norm_backward_combine_f32(pg, pgx, partsDy, partsDyCentred, ps, parts, d.c);
+      byImages('batch_norm_backward_dx_f32', d, (o, images) => [pdx + o, pdy + o, px + o, pm, ps, pScale, pg, pgx, images, d.c, d.l, d.n * d.l]);
     });
     return { dx, sumDy, sumDyXhat };
   }

@@ -40,7 +40,7 @@ const CALLER_SPINS = 100_000;
 /** Kernels a worker can run. */
 export const POOL_KERNELS = [
   'gemm_f32', 'gemm_nt_f32', 'run_steps_f32', 'covariance_small_f32', 'im2col_images_f32', 'col2im_images_f32', 'conv2d_images_f32', 'unwiden_f32', 'conv2d_backward_input_images_f32', 'conv2d_backward_filter_images_f32', 'sum_runs_f32', 'copy2d_f32', 'copy_runs_f32', 'fill_f32', 'binary_f32', 'unary_f32', 'relu_backward_f32', 'clamp_f32', 'max_pool2d_f32', 'max_pool2d_backward_f32',
-  'avg_pool2d_f32', 'avg_pool2d_backward_f32', 'channel_moments_f32', 'batch_norm_apply_f32', 'batch_norm_backward_f32',
+  'avg_pool2d_f32', 'avg_pool2d_backward_f32', 'channel_moments_parts_f32', 'batch_norm_apply_f32', 'batch_norm_backward_parts_f32', 'batch_norm_backward_dx_f32',
   'log_softmax_f32', 'log_softmax_backward_f32',
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
