@@ -17,6 +17,8 @@ const UNARY_CODE: Record<UnaryOp, number> = { neg: 0, exp: 1, log: 2, sqrt: 3, a
  * columns (a (3136, 16) sum over rows took 34 µs split in two, 22 µs whole; (64, 2048): 11.5 against 18).
  */
 const MIN_SPLIT_COLUMNS = 64;
+/** Parts a large sum over a leading axis is cut into (reduceSum): enough for threads to share, few to add. */
+const PARTS = 16;
 
 export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Threads) {
   function unary(op: UnaryOp, x: WasmStorage, size: number, _dtype: DType): WasmStorage {
@@ -61,36 +63,58 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
   }
 
   /**
-   * Sums over `axes`, plane by plane in order. When the planes are evenly spaced (one outer axis, as in sums over the
-   * batch), the rows or columns that are distinct outputs are split into ranges, one call each over every plane:
-   * each output is still summed in the same order, so results do not depend on the thread count.
+   * Sums over `axes`, plane by plane in order. A large sum over a leading axis (the batch: a bias gradient over
+   * (N, C, H, W), a mean over the rows of (rows, d)) is cut into at most PARTS parts of that axis, fixed by the
+   * shape: each part sums into its own partial (threads take ranges of parts, so each reads the images it wrote),
+   * then the partials are added in order. Otherwise, when the planes are evenly spaced, the rows or columns that are
+   * distinct outputs are split into ranges, one call each over every plane. Either way each output is summed in an
+   * order the shape alone decides, so results do not depend on the thread count.
    */
   function reduceSum(x: WasmStorage, shape: readonly number[], axes: readonly number[], _dtype: DType): WasmStorage {
     const size = sizeOf(shape);
     expectSize('reduceSum', 'x', x, size);
     const outSize = sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
-    return heap.call('reduceSum', [x], [outSize], [], ([px], [pacc]) => {
-      const planes: number[][] = [];
-      let run = [0, 0, 0, 0, 0, 0]; // rows, cols, rx, racc, sx, sacc
-      forEachPlane(shape, [stridesOf(shape), reducedStrides(shape, axes)], ([ix, io], rows, cols, [rx, racc], [sx, sacc]) => {
-        planes.push([ix, io]);
-        run = [rows, cols, rx, racc, sx, sacc];
-      });
-      const [rows, cols, rx, racc, sx, sacc] = run;
-      const [xStep, accStep] = planes.length > 1 ? [planes[1][0] - planes[0][0], planes[1][1] - planes[0][1]] : [0, 0];
-      const even = planes.every(([ix, io], p) => ix === planes[0][0] + p * xStep && io === planes[0][1] + p * accStep);
+    const planes: number[][] = [];
+    let run = [0, 0, 0, 0, 0, 0]; // rows, cols, rx, racc, sx, sacc
+    forEachPlane(shape, [stridesOf(shape), reducedStrides(shape, axes)], ([ix, io], r, c, [rx_, racc_], [sx_, sacc_]) => {
+      planes.push([ix, io]);
+      run = [r, c, rx_, racc_, sx_, sacc_];
+    });
+    const [rows, cols, rx, racc, sx, sacc] = run;
+    const [xStep, accStep] = planes.length > 1 ? [planes[1][0] - planes[0][0], planes[1][1] - planes[0][1]] : [0, 0];
+    const even = planes.every(([ix, io], p) => ix === planes[0][0] + p * xStep && io === planes[0][1] + p * accStep);
+    // The leading reduced axis, if any: the planes (all summed into the same outputs), or the rows of a single plane.
+    const leading = size < MIN_PARALLEL_ELEMENTS ? null : planes.length > 1 ? (even && accStep === 0 ? 'planes' : null) : racc === 0 && rows > 1 ? 'rows' : null;
+    const units = leading === 'planes' ? planes.length : rows;
+    const perPart = Math.ceil(units / PARTS);
+    const parts = leading ? Math.ceil(units / perPart) : 0;
+    return heap.call('reduceSum', [x], [outSize], leading ? [parts * outSize] : [], ([px], [pacc], [partials]) => {
+      const call = (acc: number, ix: number, r0: number, r1: number, c0: number, c1: number, count: number): Parameters<KernelExports['sum_runs_f32']> =>
+        [acc + 4 * (r0 * racc + c0 * sacc), racc, sacc, px + 4 * (ix + r0 * rx + c0 * sx), rx, sx, r1 - r0, c1 - c0, count, accStep, xStep];
+      if (leading) {
+        k.fill_f32(partials, parts * outSize, 0);
+        const [ix, io] = planes[0];
+        // A call per part, into its own partial (the pool gives each thread a run of consecutive parts).
+        const calls = Array.from({ length: parts }, (_, q) => {
+          const [u0, u1] = [q * perPart, Math.min(units, (q + 1) * perPart)];
+          const acc = partials + 4 * (q * outSize + io);
+          return leading === 'planes' ? call(acc, ix + u0 * xStep, 0, rows, 0, cols, u1 - u0) : call(acc, ix, u0, u1, 0, cols, 1);
+        });
+        threads.calls('sum_runs_f32', calls, true);
+        // The partials added in order: out = Σ_q partial_q.
+        k.sum_runs_f32(pacc, 0, 1, partials, 0, 1, 1, outSize, parts, 0, outSize);
+        return;
+      }
       const wide = cols >= MIN_SPLIT_COLUMNS * threads.count;
       const split = size >= MIN_PARALLEL_ELEMENTS && even ? (racc !== 0 ? 'rows' : sacc !== 0 && wide ? 'cols' : null) : null;
-      const call = (ix: number, io: number, r0: number, r1: number, c0: number, c1: number, count: number): Parameters<KernelExports['sum_runs_f32']> =>
-        [pacc + 4 * (io + r0 * racc + c0 * sacc), racc, sacc, px + 4 * (ix + r0 * rx + c0 * sx), rx, sx, r1 - r0, c1 - c0, count, accStep, xStep];
       if (split === null) {
-        for (const [ix, io] of planes) k.sum_runs_f32(...call(ix, io, 0, rows, 0, cols, 1));
+        for (const [ix, io] of planes) k.sum_runs_f32(...call(pacc + 4 * io, ix, 0, rows, 0, cols, 1));
         return;
       }
       const [ix, io] = planes[0];
       const calls = split === 'rows'
-        ? threads.ranges(rows, 1, 0).map(([r0, r1]) => call(ix, io, r0, r1, 0, cols, planes.length))
-        : threads.ranges(cols, 4, 0).map(([c0, c1]) => call(ix, io, 0, rows, c0, c1, planes.length));
+        ? threads.ranges(rows, 1, 0).map(([r0, r1]) => call(pacc + 4 * io, ix, r0, r1, 0, cols, planes.length))
+        : threads.ranges(cols, 4, 0).map(([c0, c1]) => call(pacc + 4 * io, ix, 0, rows, c0, c1, planes.length));
       threads.calls('sum_runs_f32', calls, true);
     }, true)[0];
   }
