@@ -64,6 +64,26 @@ test('matmul: 2 and 3 threads give bit-identical results to 1, for every shape a
   );
 });
 
+test('products with a small output over a long reduction (Aᵀ·B, a covariance XᵀX: split by depth): bit-identical across thread counts', async () => {
+  const shapes = fc.record({
+    m: fc.integer({ min: 1, max: 127 }), k: fc.integer({ min: 257, max: 2100 }), n: fc.integer({ min: 1, max: 127 }),
+    transB: fc.boolean(), threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(shapes, async (d) => {
+      const a = wasm.fromArray(floats(d.m * d.k, d.seed));
+      const b = wasm.fromArray(floats(d.k * d.n, d.seed + 1));
+      const x = wasm.fromArray(floats(2 * d.k * d.n, d.seed + 2));
+      const [one, many] = await oneAndMany(d.threads, () => [
+        ...wasm.view(wasm.matmul(a, b, 1, d.m, d.k, d.n, true, d.transB, 'float32'), d.m * d.n, 'float32'),
+        ...wasm.view(wasm.covariance(x, 2, d.k, d.n, 0.1, 'float32'), 2 * d.n * d.n, 'float32'),
+      ]);
+      return one.every((v, i) => Object.is(v, many[i]));
+    }),
+    { numRuns: 30 },
+  );
+});
+
 test('matmul A·Bᵀ over long reductions (the dot-product kernel, split by rows or columns): bit-identical across thread counts', async () => {
   const shapes = fc.record({
     m: fc.integer({ min: 1, max: 48 }), n: fc.integer({ min: 1, max: 48 }), k: fc.integer({ min: 20000, max: 40000 }),

@@ -24,6 +24,10 @@ const MIN_THREADED_DOT_WORK = 1 << 20;
  * up to 256×256 outputs (a filter gradient, 16×144 over 14,336 pixels: 2.2×), 0.94× at 512×512.
  */
 const MAX_DOT_OUTPUTS = 1 << 17;
+/** The kernel's depth slice (assembly/kernels/gemm.ts GEMM_KC). */
+const GEMM_KC = 256;
+/** Floats of partials (slices × outputs) up to which a product may be split by depth: 4 MiB. */
+const MAX_DEPTH_PARTIALS = 1 << 20;
 
 export class Gemm {
   constructor(private readonly k: KernelExports, private readonly threads: Threads) {}
@@ -47,7 +51,25 @@ export class Gemm {
    * none when it takes the dot-product kernel.
    */
   scratchFloats(m: number, n: number, k: number, transA = false, transB = false): number {
-    return usesDotKernel(m, n, transA, transB) ? 0 : this.perBlockScratch(n, k) * this.blocks();
+    if (usesDotKernel(m, n, transA, transB)) return 0;
+    const byBlocks = this.perBlockScratch(n, k) * this.blocks();
+    return this.byDepth(m, n, k, transA) ? Math.max(byBlocks, this.depthSlices(k) * (m * n + this.perBlockScratch(n, GEMM_KC))) : byBlocks;
+  }
+
+  /** The GEMM kernel's KC-deep slices of a k-deep product. */
+  private depthSlices(k: number): number {
+    return Math.ceil(k / GEMM_KC);
+  }
+
+  /**
+   * Whether a product is split along its depth: a small output (a covariance XᵀX, d×d over n ≫ d rows) in blocks
+   * of columns would have every thread pack and read all of the tall operand. Each KC-deep slice (the kernel's own)
+   * goes into a partial of its own, and the partials are added in order: exactly how the kernel adds its slices into
+   * C, so the bits are those of one call. Needs Aᵀ as stored (a slice of it is a block of rows).
+   */
+  private byDepth(m: number, n: number, k: number, transA: boolean): boolean {
+    const slices = this.depthSlices(k);
+    return transA && this.threads.count > 1 && slices >= this.threads.count && Math.max(m, n) < MIN_BLOCK && m * n * slices <= MAX_DEPTH_PARTIALS;
   }
 
   /** A block's packing area: enough for a block of rows (n wide) or of columns. */
@@ -62,6 +84,10 @@ export class Gemm {
     const acc = +accumulate;
     if (usesDotKernel(m, n, transA, transB)) {
       this.dotProducts(c, ldc, a, b, ldb, m, n, kk, acc);
+      return;
+    }
+    if (this.byDepth(m, n, kk, transA) && m * n * kk >= MIN_THREADED_WORK) {
+      this.runByDepth(scratch, c, ldc, a, b, ldb, m, n, kk, transB, accumulate);
       return;
     }
     // A tall product is split into blocks of rows, so that each packs only its own rows of A (the large operand).
@@ -83,6 +109,22 @@ export class Gemm {
       }
     }
     this.threads.calls('gemm_f32', calls, true);
+  }
+
+  /** run() by depth (byDepth): a call per slice into its partial (after it, its packing area), then C = (C +) Σ partials in order. */
+  private runByDepth(scratch: number, c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, transB: boolean, accumulate: boolean): void {
+    const slices = this.depthSlices(kk);
+    const per = 4 * (m * n + this.perBlockScratch(n, GEMM_KC));
+    const calls = Array.from({ length: slices }, (_, s) => {
+      const p0 = s * GEMM_KC;
+      const bSlice = transB ? b + 4 * p0 : b + 4 * p0 * ldb;
+      return [scratch + s * per, n, a + 4 * p0 * m, bSlice, ldb, m, n, Math.min(GEMM_KC, kk - p0), 1, +transB, 0, scratch + s * per + 4 * m * n];
+    });
+    this.threads.calls('gemm_f32', calls, true);
+    // The first slice is stored, not added to a zeroed C (0 + −0 would be +0), unless the product accumulates.
+    const first = accumulate ? 0 : 1;
+    if (!accumulate) this.k.copy_runs_f32(c, ldc, 1, scratch, n, 1, m, n);
+    this.k.sum_runs_f32(c, ldc, 1, scratch + first * per, n, 1, m, n, slices - first, 0, per / 4);
   }
 
   /** C (ldc) (+)= A·Bᵀ on the dot-product kernel, A dense (m×k); split along the longer side of C when large. */
