@@ -1,5 +1,5 @@
 // Every kernel family the wasm backend exports. One family per file in ./kernels.
-export { gemm_f32, gemm_nt_f32, gemm_scratch_floats } from './kernels/gemm';
+export { gemm_f32, gemm_nt_f32, gemm_scratch_floats, gemm_depth_slice } from './kernels/gemm';
 export { im2col_images_f32, col2im_images_f32 } from './kernels/im2col';
 export { conv2d_images_f32, unwiden_f32, conv2d_backward_input_images_f32, conv2d_backward_filter_images_f32 } from './kernels/conv';
 export { copy2d_f32, copy_runs_f32, fill_f32, scatter_add_f32 } from './kernels/copy';

@@ -161,6 +161,11 @@ const DIRECT_B_MAX_K: i32 = 64;
   return min(GEMM_NC, ((n + NR - 1) / NR) * NR);
 }
 
+/** GEMM_KC, for callers that split a product at the kernel's own slices (src/backend/wasm/gemm.ts: by depth). */
+export function gemm_depth_slice(): i32 {
+  return GEMM_KC;
+}
+
 /** Floats of scratch gemm_f32 needs for an n-wide, k-deep product: packed A, packed B, the edge tile. */
 export function gemm_scratch_floats(n: i32, k: i32): i32 {
   return GEMM_MC * GEMM_KC + packedColumns(n) * min(k, GEMM_KC) + MR * NR;

@@ -24,13 +24,16 @@ const MIN_THREADED_DOT_WORK = 1 << 20;
  * up to 256×256 outputs (a filter gradient, 16×144 over 14,336 pixels: 2.2×), 0.94× at 512×512.
  */
 const MAX_DOT_OUTPUTS = 1 << 17;
-/** The kernel's depth slice (assembly/kernels/gemm.ts GEMM_KC). */
-const GEMM_KC = 256;
 /** Floats of partials (slices × outputs) up to which a product may be split by depth: 4 MiB. */
 const MAX_DEPTH_PARTIALS = 1 << 20;
 
 export class Gemm {
-  constructor(private readonly k: KernelExports, private readonly threads: Threads) {}
+  /** The kernel's depth slice: a product split by depth is cut where the kernel cuts it. */
+  private readonly depthSlice: number;
+
+  constructor(private readonly k: KernelExports, private readonly threads: Threads) {
+    this.depthSlice = k.gemm_depth_slice();
+  }
 
   /**
    * Blocks a side of `extent` rows or columns is split into: two per thread, so that a late thread's share is taken
@@ -53,12 +56,17 @@ export class Gemm {
   scratchFloats(m: number, n: number, k: number, transA = false, transB = false): number {
     if (usesDotKernel(m, n, transA, transB)) return 0;
     const byBlocks = this.perBlockScratch(n, k) * this.blocks();
-    return this.byDepth(m, n, k, transA) ? Math.max(byBlocks, this.depthSlices(k) * (m * n + this.perBlockScratch(n, GEMM_KC))) : byBlocks;
+    return this.byDepth(m, n, k, transA) ? Math.max(byBlocks, this.depthSlices(k) * this.perSliceScratch(m, n)) : byBlocks;
   }
 
   /** The GEMM kernel's KC-deep slices of a k-deep product. */
   private depthSlices(k: number): number {
-    return Math.ceil(k / GEMM_KC);
+    return Math.ceil(k / this.depthSlice);
+  }
+
+  /** Floats a slice of a product split by depth takes: its partial (m×n, rounded to 16 bytes), then its packing area. */
+  private perSliceScratch(m: number, n: number): number {
+    return Math.ceil((m * n) / 4) * 4 + this.perBlockScratch(n, this.depthSlice);
   }
 
   /**
@@ -114,11 +122,12 @@ export class Gemm {
   /** run() by depth (byDepth): a call per slice into its partial (after it, its packing area), then C = (C +) Σ partials in order. */
   private runByDepth(scratch: number, c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, transB: boolean, accumulate: boolean): void {
     const slices = this.depthSlices(kk);
-    const per = 4 * (m * n + this.perBlockScratch(n, GEMM_KC));
+    const per = 4 * this.perSliceScratch(m, n);
+    const packing = 4 * Math.ceil((m * n) / 4) * 4;
     const calls = Array.from({ length: slices }, (_, s) => {
-      const p0 = s * GEMM_KC;
+      const p0 = s * this.depthSlice;
       const bSlice = transB ? b + 4 * p0 : b + 4 * p0 * ldb;
-      return [scratch + s * per, n, a + 4 * p0 * m, bSlice, ldb, m, n, Math.min(GEMM_KC, kk - p0), 1, +transB, 0, scratch + s * per + 4 * m * n];
+      return [scratch + s * per, n, a + 4 * p0 * m, bSlice, ldb, m, n, Math.min(this.depthSlice, kk - p0), 1, +transB, 0, scratch + s * per + packing];
     });
     this.threads.calls('gemm_f32', calls, true);
     // The first slice is stored, not added to a zeroed C (0 + −0 would be +0), unless the product accumulates.

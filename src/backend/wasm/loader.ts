@@ -10,6 +10,7 @@ export interface KernelExports {
   gemm_f32(c: Ptr, ldc: number, a: Ptr, b: Ptr, ldb: number, m: number, n: number, k: number, transA: number, transB: number, accumulate: number, scratch: Ptr): void;
   gemm_nt_f32(c: Ptr, ldc: number, a: Ptr, lda: number, b: Ptr, ldb: number, m: number, n: number, k: number, accumulate: number): void;
   gemm_scratch_floats(n: number, k: number): number;
+  gemm_depth_slice(): number;
   heap_base(): Ptr;
   /** Byte steps between images; the geometry at `geometry` (assembly/kernels/im2col.ts). */
   im2col_images_f32(cols: Ptr, colStep: number, ld: number, x: Ptr, xStep: number, count: number, geometry: Ptr): void;
