@@ -321,12 +321,7 @@ test('scatter-add, and an index outside the output is a clear error', () => {
   }
 });
 
-/**
- * Max pooling on both backends, exactly equal: values (alone and with their argmax), indices, and the backward
- * pass (each dy added at its window's maximum, in the same order). The gradient's memory is dirtied first (a freed
- * block of its size, NaN-filled, is what the heap hands out next): a kernel that leaves a cell unwritten shows.
- */
-/** maxPool2dBackward with its output in a block that last held NaNs. */
+/** maxPool2dBackward with its output in a block that last held NaNs (a freed block of its size is what the heap hands out next). */
 function backwardOnDirtyMemory(be: Backend, sx: unknown, sdy: unknown, info: ReturnType<typeof pool2dInfo>): unknown {
   be.openScope?.();
   be.fromArray(new Float32Array(info.batch * info.channels * info.inHeight * info.inWidth).fill(NaN));
@@ -334,6 +329,11 @@ function backwardOnDirtyMemory(be: Backend, sx: unknown, sdy: unknown, info: Ret
   return be.maxPool2dBackward(sdy, sx, info, 'float32');
 }
 
+/**
+ * Max pooling on both backends, exactly equal: values (alone and with their argmax), indices, and the backward
+ * pass (each dy added at its window's maximum, in the same order), on dirty memory: a kernel that leaves a cell of
+ * the gradient unwritten shows.
+ */
 function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: Float32Array): void {
   const inSize = x.length;
   const outSize = dy.length;

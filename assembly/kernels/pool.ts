@@ -66,16 +66,16 @@ export function max_pool2d_f32(out: usize, indices: usize, x: usize, p0: i32, p1
   }
 }
 
-/**
- * The gradient of max pooling: dx (zeroed by the caller) += each dy at its window's maximum in x, found again as
- * the forward pass finds it, so no indices are kept between the passes. The 2×2 pool's windows tile the plane, so
- * its loop writes each plane of dx whole instead (max_pool2d_backward_writes_all: the caller need not zero dx).
- */
 /** Whether max_pool2d_backward_f32 writes every element of dx's planes (the caller then skips zeroing dx). */
 export function max_pool2d_backward_writes_all(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
   return is2x2(kh, kw, sh, sw, ph, pw);
 }
 
+/**
+ * The gradient of max pooling: dx (zeroed by the caller) += each dy at its window's maximum in x, found again as
+ * the forward pass finds it, so no indices are kept between the passes. The 2×2 pool's windows tile the plane, so
+ * its loop writes each plane of dx whole instead (max_pool2d_backward_writes_all: the caller need not zero dx).
+ */
 export function max_pool2d_backward_f32(dx: usize, dy: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): void {
   if (is2x2(kh, kw, sh, sw, ph, pw)) {
     max_pool_2x2_backward(dx, dy, x, p0, p1, H, W, Ho, Wo);
@@ -189,6 +189,7 @@ function max_pool_2x2(out: usize, indices: usize, x: usize, p0: i32, p1: i32, H:
 function max_pool_2x2_backward(dx: usize, dy: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32): void {
   const zero = f32x4.splat(0);
   const one = i32x4.splat(1);
+  const lane = i32x4(0, 2, 4, 6); // a window's top-left cell, per lane, from the group's first
   for (let p = p0; p < p1; p++) {
     const base = p * H * W;
     for (let i = 0; i < Ho; i++) {
@@ -201,7 +202,6 @@ function max_pool_2x2_backward(dx: usize, dy: usize, x: usize, p0: i32, p1: i32,
         const bestAt = maxima2x2(x, c0, c1, lanes, 0);
         const g = v128.load(at(dy, o + j)); // lanes past `lanes` are garbage, never stored (the heap pads each block)
         // Each window's gradient at its four cells, in the pooling's lane order (even columns, odd columns).
-        const lane = i32x4(0, 2, 4, 6);
         const top = i32x4.add(i32x4.splat(c0), lane), bottom = i32x4.add(i32x4.splat(c1), lane);
         const topEven = f32x4.add(zero, v128.and(g, i32x4.eq(bestAt, top)));
         const topOdd = f32x4.add(zero, v128.and(g, i32x4.eq(bestAt, i32x4.add(top, one))));
