@@ -305,6 +305,10 @@ test('a worker found asleep is woken, and takes part in a kernel only if it has 
     assert.ok(run(2) < 2, 'the awake worker takes part in the next kernel');
     await until(() => pool.sleeping() === 1, 'the idle worker sleeps again');
     assert.ok(run(4) < 4, 'four calls: the sleeping worker takes part');
+    await until(() => pool.sleeping() === 1, 'the idle worker sleeps again');
+    callerCalls = 0;
+    pool.run('fill_f32', [[shared.exports.heap_base(), 4, 1], [shared.exports.heap_base() + 16, 4, 1]], 1, undefined, [shared.exports.heap_base(), 8, 1]);
+    assert.is(callerCalls, 1, 'two calls left to the caller, with one call that does both: the caller makes that one');
   } finally {
     pool.close();
   }

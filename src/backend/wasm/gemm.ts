@@ -116,7 +116,8 @@ export class Gemm {
         calls.push([c + 4 * j0, ldc, a, bSlice, ldb, m, Math.min(w, n - j0), kk, tA, tB, acc, scratch + t * per]);
       }
     }
-    this.threads.calls('gemm_f32', calls, true);
+    // A worker found asleep leaves the blocks to the caller: then one call, which packs each operand once.
+    this.threads.calls('gemm_f32', calls, true, undefined, [c, ldc, a, b, ldb, m, n, kk, tA, tB, acc, scratch]);
   }
 
   /** run() by depth (byDepth): a call per slice into its partial (after it, its packing area), then C = (C +) Σ partials in order. */

@@ -226,8 +226,11 @@ export class ThreadPool {
    * `together`: calls that run one program together (run_steps_f32), which a thread that comes late joins where the
    * others are: a sleeping worker takes part whatever the number of calls, and a thread whose call fails sets the
    * int32 at byte offset `failedFlag` of wasm memory to 1, so that the others stop waiting for it.
+   *
+   * `alone`: one call that does the work of all `calls`, made instead of them when the caller is left with every
+   * call (a GEMM's column blocks each pack the whole other operand: one call packs it once).
    */
-  run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number, together?: { failedFlag: number }): void {
+  run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number, together?: { failedFlag: number }, alone?: readonly number[]): void {
     const fn = this.exports[kernel] as (...args: number[]) => void;
     const n = calls.length;
     const candidates = n > 1 && n <= MAX_CALLS ? Math.min(helpers, this.workers.length) : 0;
@@ -245,6 +248,7 @@ export class ThreadPool {
     }
     try {
       if (helping.length > 0) this.shareCalls(fn, kernel, calls, helping, together?.failedFlag ?? 0);
+      else if (alone) fn(...alone);
       else for (const argv of calls) fn(...argv);
     } finally {
       if (nudging) Atomics.store(this.ctl, NUDGING, 0);
