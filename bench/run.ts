@@ -4,7 +4,7 @@
 import './relaxed.js';
 import { setBackend, setNumThreads } from '../src/backend/index.js';
 import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
-import { availableCores } from '../src/backend/wasm/pool.js';
+import { availableCores, WORKER_SPIN_MS } from '../src/backend/wasm/pool.js';
 import { conv2dInfo } from '../src/backend/shape_info.js';
 import { crossEntropy } from '../src/autograd/ops/losses.js';
 import { eye, Generator, linalg, manualSeed, nn, noGrad, optim, randn, scoped, type Tensor, tensor } from '../src/index.js';
@@ -29,13 +29,20 @@ function local(f: (() => void) | null): BurstTimer | null {
 /**
  * Median seconds per call of each case (NaN: not measured), measured round-robin after a warm-up. Each sample
  * times `burst` calls in a row, as a training loop makes them: a thread pool that went to sleep while the others
- * ran pays its wake-up once per sample, not once per call.
+ * ran pays its wake-up once per sample, not once per call. Each sample starts after a quiet gap longer than
+ * netdeconv's workers poll, so no column's threads still poll from the sample before: netdeconv's worker, polling
+ * after its 2-thread sample, had competed for the cores with tfjs's threaded build in the short cases.
  */
 async function race(timers: (BurstTimer | null)[], reps: number, burst = 3): Promise<number[]> {
+  const quiet = () => new Promise((resolve) => setTimeout(resolve, WORKER_SPIN_MS + 2));
   for (const t of timers) await t?.(1);
   const times: number[][] = timers.map(() => []);
   for (let i = 0; i < reps; i++) {
-    for (const [j, t] of timers.entries()) if (t) times[j].push((await t(burst)) / burst);
+    for (const [j, t] of timers.entries()) {
+      if (!t) continue;
+      await quiet();
+      times[j].push((await t(burst)) / burst);
+    }
   }
   return times.map((v) => (v.length ? median(v) / 1000 : NaN));
 }

@@ -30,7 +30,7 @@ const ERROR_BYTES = 512;
  * between the kernels of a training step made 2 threads barely faster than 1. Polls are counted in time, not
  * iterations, because an iteration's cost varies tenfold between the interpreter and optimised code.
  */
-const WORKER_SPIN_MS = 5;
+export const WORKER_SPIN_MS = 5;
 // A sleeping worker gets no share of a short kernel that finds it asleep, only a nudge: measured on this VM, a single
 // 128³ product (two calls) after 15 ms of idleness took 0.19 ms on the caller alone but 0.53 ms (p90 2.2 ms) when a
 // just-woken worker took half (its core comes back slow), though the wake-up itself takes 0.07 ms. Once up, it polls
