@@ -6,7 +6,7 @@ import { broadcastStrides, forEachPlane, reducedStrides } from '../js/indexing.j
 import { type Pool2dInfo, sizeOf, stridesOf } from '../shape_info.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
-import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
+import { MIN_PARALLEL_ELEMENTS, sumParts, type Threads } from './parallel.js';
 
 /** Operation codes of assembly/kernels/elementwise.ts. */
 export const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, gt: 7, ge: 8, pow: 9 };
@@ -17,8 +17,6 @@ const UNARY_CODE: Record<UnaryOp, number> = { neg: 0, exp: 1, log: 2, sqrt: 3, a
  * columns (a (3136, 16) sum over rows took 34 µs split in two, 22 µs whole; (64, 2048): 11.5 against 18).
  */
 const MIN_SPLIT_COLUMNS = 64;
-/** Parts a large sum over a leading axis is cut into (reduceSum): enough for threads to share, few to add. */
-const PARTS = 16;
 
 export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Threads) {
   function unary(op: UnaryOp, x: WasmStorage, size: number, _dtype: DType): WasmStorage {
@@ -64,9 +62,9 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
 
   /**
    * Sums over `axes`, plane by plane in order. A large sum over a leading axis (the batch: a bias gradient over
-   * (N, C, H, W), a mean over the rows of (rows, d)) is cut into at most PARTS parts of that axis, fixed by the
-   * shape: each part sums into its own partial (threads take ranges of parts, so each reads the images it wrote),
-   * then the partials are added in order. Otherwise, when the planes are evenly spaced, the rows or columns that are
+   * (N, C, H, W), a mean over the rows of (rows, d)) is cut into parts of that axis fixed by the shape
+   * (parallel.ts: sumParts): each part sums into its own partial (threads take ranges of parts, so each reads the
+   * images it wrote), then the partials are added in order. Otherwise, when the planes are evenly spaced, the rows or columns that are
    * distinct outputs are split into ranges, one call each over every plane. Either way each output is summed in an
    * order the shape alone decides, so results do not depend on the thread count.
    */
@@ -86,8 +84,7 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     // The leading reduced axis, if any: the planes (all summed into the same outputs), or the rows of a single plane.
     const leading = size < MIN_PARALLEL_ELEMENTS ? null : planes.length > 1 ? (even && accStep === 0 ? 'planes' : null) : racc === 0 && rows > 1 ? 'rows' : null;
     const units = leading === 'planes' ? planes.length : rows;
-    const perPart = Math.ceil(units / PARTS);
-    const parts = leading ? Math.ceil(units / perPart) : 0;
+    const { parts, perPart } = leading ? sumParts(units) : { parts: 0, perPart: 0 };
     return heap.call('reduceSum', [x], [outSize], leading ? [parts * outSize] : [], ([px], [pacc], [partials]) => {
       const call = (acc: number, ix: number, r0: number, r1: number, c0: number, c1: number, count: number): Parameters<KernelExports['sum_runs_f32']> =>
         [acc + 4 * (r0 * racc + c0 * sacc), racc, sacc, px + 4 * (ix + r0 * rx + c0 * sx), rx, sx, r1 - r0, c1 - c0, count, accStep, xStep];

@@ -64,9 +64,9 @@ export class Gemm {
     return Math.ceil(k / this.depthSlice);
   }
 
-  /** Floats a slice of a product split by depth takes: its partial (m×n, rounded to 16 bytes), then its packing area. */
+  /** Floats a slice of a product split by depth takes: its partial, then its packing area. */
   private perSliceScratch(m: number, n: number): number {
-    return Math.ceil((m * n) / 4) * 4 + this.perBlockScratch(n, this.depthSlice);
+    return partialFloats(m, n) + this.perBlockScratch(n, this.depthSlice);
   }
 
   /**
@@ -124,7 +124,7 @@ export class Gemm {
   private runByDepth(scratch: number, c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, transB: boolean, accumulate: boolean): void {
     const slices = this.depthSlices(kk);
     const per = 4 * this.perSliceScratch(m, n);
-    const packing = 4 * Math.ceil((m * n) / 4) * 4;
+    const packing = 4 * partialFloats(m, n);
     const calls = Array.from({ length: slices }, (_, s) => {
       const p0 = s * this.depthSlice;
       const bSlice = transB ? b + 4 * p0 : b + 4 * p0 * ldb;
@@ -147,6 +147,11 @@ export class Gemm {
     );
     this.threads.calls('gemm_nt_f32', calls, calls.length > 1);
   }
+}
+
+/** Floats of a slice's partial m×n output, rounded up so that the packing area after it starts 16-byte aligned. */
+function partialFloats(m: number, n: number): number {
+  return Math.ceil((m * n) / 4) * 4;
 }
 
 /** Whether a product takes the dot-product kernel: A·Bᵀ with a small output. */

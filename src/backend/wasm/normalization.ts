@@ -1,22 +1,20 @@
 // Wrappers of the batch-normalisation kernels (assembly/kernels/batchnorm.ts). Every pass is split by images, as
-// the convolutions around it are. The statistics are summed per part of the batch — PARTS parts at most, a
-// partition the shape alone decides — and the parts added in order by a combine kernel on the caller, so results
+// the convolutions around it are. The statistics are summed per part of the batch — a partition the shape alone
+// decides (parallel.ts: sumParts) — and the parts added in order by a combine kernel on the caller, so results
 // are the same bits for any thread count.
 import type { NclDims } from '../backend.js';
 import type { DType } from '../dtype.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
-import type { Threads } from './parallel.js';
+import { sumParts, type Threads } from './parallel.js';
 
-/** Parts the batch's sums are cut into: enough for two threads to share evenly, few enough to add cheaply. */
-const PARTS = 16;
 const F = 4; // bytes per float
 
 export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: Threads) {
   /** The batch's partition into parts of `partImages` images. */
   function partition(d: NclDims): { parts: number; partImages: number } {
-    const partImages = Math.max(1, Math.ceil(d.n / PARTS));
-    return { parts: Math.ceil(d.n / partImages), partImages };
+    const { parts, perPart } = sumParts(d.n);
+    return { parts, partImages: perPart };
   }
 
   /** Calls of a per-parts kernel over ranges of parts: `args(p0, p1)` gives one call's arguments. */

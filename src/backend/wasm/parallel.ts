@@ -11,6 +11,19 @@ import type { PoolKernel, ThreadPool } from './pool.js';
  */
 export const MIN_PARALLEL_ELEMENTS = 1 << 14;
 
+/** Parts a sum over the batch (or another leading axis) is cut into, at most: enough to share, few to add. */
+const SUM_PARTS = 16;
+
+/**
+ * The partition of `units` (images, rows) for a sum whose parts are added in order: at most SUM_PARTS parts of
+ * `perPart` units (the last may hold fewer). The shape alone decides it, so the sum's bits do not depend on the
+ * thread count; threads then take ranges of parts.
+ */
+export function sumParts(units: number): { parts: number; perPart: number } {
+  const perPart = Math.max(1, Math.ceil(units / SUM_PARTS));
+  return { parts: Math.ceil(units / perPart), perPart };
+}
+
 export class Threads {
   pool: ThreadPool | null = null;
   /** Threads asked for (the caller's included); the pool may hold more workers than are used. */
