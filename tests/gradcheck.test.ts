@@ -134,6 +134,25 @@ test('batchNormTrain without affine parameters, on (N, C) and (N, C, L) inputs',
   expectGrad('batchNorm (N, C, L), weight only', (x, w) => batchNormTrain(x, w, null, 1e-3).out, [leaf([2, 4, 5], 22), leaf([4], 23)]);
 });
 
+test('batchNormTrain with a fused ReLU: affine, weight only, none; and BatchNorm2d.forwardRelu in both modes', () => {
+  expectGrad('batchNorm+ReLU (N, C, L)', (x, w, b) => batchNormTrain(x, w, b, 1e-5, { relu: true }).out, [leaf([3, 4, 5], 41), leaf([4], 42), leaf([4], 43)]);
+  expectGrad('batchNorm+ReLU, weight only', (x, w) => batchNormTrain(x, w, null, 1e-3, { relu: true }).out, [leaf([4, 3, 6], 44), leaf([3], 45)]);
+  expectGrad('batchNorm+ReLU (N, C)', (x) => batchNormTrain(x, null, null, 1e-5, { relu: true }).out, [leaf([6, 3], 46)]);
+  for (const training of [true, false]) {
+    const bn = new nn.BatchNorm2d(3);
+    bn.running_mean = tensor([0.1, -0.2, 0.3], [3], { dtype: 'float64' });
+    bn.running_var = tensor([1.5, 0.7, 1.1], [3], { dtype: 'float64' });
+    bn.num_batches_tracked = tensor([0], [], { dtype: 'float64' });
+    const fn = (x: Tensor, w: Tensor, b: Tensor) => {
+      bn.weight = w;
+      bn.bias = b;
+      bn.train(training);
+      return bn.forwardRelu(x);
+    };
+    expectGrad(`BatchNorm2d.forwardRelu training=${training}`, fn, [leaf([4, 3, 2, 3], 47), leaf([3], 48), leaf([3], 49)]);
+  }
+});
+
 test('covariance and the Newton–Schulz inverse square root, single and batched', () => {
   expectGrad('covariance (n, d)', (x) => covariance(x, 1e-3), [leaf([6, 4], 31)]);
   expectGrad('covariance (b, n, d)', (x) => covariance(x, 0.1), [leaf([2, 5, 3], 32)]);

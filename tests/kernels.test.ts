@@ -395,25 +395,32 @@ test('max pooling 2x2 stride 2 (the SIMD path): values, indices and gradient, ti
   );
 });
 
-test('batch normalisation: channel moments, apply and backward, with and without scale and shift', () => {
+test('batch normalisation: channel moments, apply and backward, with and without scale and shift, with and without a fused ReLU', () => {
   // Batches past 16 images sum in parts of several images, the last part shorter (normalization.ts).
-  const dims = fc.record({ n: fc.integer({ min: 1, max: 40 }), c: fc.integer({ min: 1, max: 6 }), l: fc.integer({ min: 1, max: 23 }), affine: fc.boolean(), seed: fc.integer({ min: 0, max: 1 << 20 }) });
+  const dims = fc.record({ n: fc.integer({ min: 1, max: 40 }), c: fc.integer({ min: 1, max: 6 }), l: fc.integer({ min: 1, max: 23 }), affine: fc.boolean(), relu: fc.boolean(), seed: fc.integer({ min: 0, max: 1 << 20 }) });
   fc.assert(
     fc.property(dims, (d) => {
       const size = d.n * d.c * d.l;
-      const x = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 1.7 + d.seed) * 3 + 1);
-      const dy = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.9 + d.seed));
       const perC = (f: (c: number) => number) => Float32Array.from({ length: d.c }, (_, c) => f(c));
       const mean = perC((c) => 0.3 * c - 0.2), invstd = perC((c) => 0.5 + 0.25 * c), scale = perC((c) => 1.5 - 0.2 * c), shift = perC((c) => 0.1 * c);
+      // With the ReLU, x is chosen so that y = (x − mean)·k + b lies at least 0.05 from 0: the two backends round y
+      // differently, and a y within rounding of 0 could take the ReLU's two sides (where y is 0 exactly, the fused
+      // op is compared with BatchNorm then ReLU, bit for bit, in nn.test.ts).
+      const channel = (i: number) => Math.floor(i / d.l) % d.c;
+      const k = (c: number) => invstd[c] * (d.affine ? scale[c] : 1), b = (c: number) => (d.affine ? shift[c] : 0);
+      const target = (i: number) => (i % 3 === 0 ? -1 : 1) * (0.05 + 2 * Math.abs(Math.sin(i * 1.7 + d.seed)));
+      const x = Float32Array.from({ length: size }, (_, i) => (d.relu ? mean[channel(i)] + (target(i) - b(channel(i))) / k(channel(i)) : Math.sin(i * 1.7 + d.seed) * 3 + 1));
+      const dy = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.9 + d.seed));
       const run = (be: Backend, [sx, sdy, sm, ss, sw, sb]: unknown[]) => {
         const mo = be.channelMoments(sx, d, 'float32');
-        const y = be.batchNormApply(sx, sm, ss, d.affine ? sw : null, d.affine ? sb : null, d, 'float32');
-        const g = be.batchNormBackward(sdy, sx, sm, ss, d.affine ? sw : null, d, 'float32');
+        const y = be.batchNormApply(sx, sm, ss, d.affine ? sw : null, d.affine ? sb : null, d, d.relu, 'float32');
+        const g = be.batchNormBackward(sdy, sx, sm, ss, d.affine ? sw : null, d.relu ? y : null, d, 'float32');
         return [view(be, mo.mean, d.c), view(be, mo.variance, d.c), view(be, y, size), view(be, g.dx, size), view(be, g.sumDy, d.c), view(be, g.sumDyXhat, d.c)].map((v) => Array.from(v));
       };
       const [r, w] = both(run, [x, dy, mean, invstd, scale, shift]);
       const names = ['mean', 'variance', 'apply', 'dx', 'sumDy', 'sumDyXhat'];
       names.forEach((name, k) => closeTo(w[k], r[k], d.n * d.l, `${name} ${JSON.stringify(d)}`));
+      if (d.relu) assert.ok(r[2].every((v) => v >= 0) && r[2].some((v) => v > 0), 'the ReLU clamped y');
     }),
     { numRuns: 150 },
   );

@@ -1,6 +1,6 @@
 // nn: registration, PyTorch state-dict names, loading with checks, modes, printing, initialisation.
 import * as assert from 'uvu/assert';
-import { manualSeed, nn, ones, tensor } from '../src/index.js';
+import { manualSeed, nn, ones, type Tensor, tensor } from '../src/index.js';
 import { forEachBackend } from './helpers.js';
 
 forEachBackend('nn', (test) => {
@@ -113,5 +113,45 @@ forEachBackend('nn', (test) => {
     assert.ok(l.weight.grad);
     s.zeroGrad();
     assert.is(l.weight.grad, null);
+  });
+
+  test('a BatchNorm2d and the ReLU after it run as one op: outputs, gradients and running statistics bit for bit as apart', () => {
+    // Small integers, a constant channel and a zero bias: y is exactly 0 in places (the ReLU's tie), and ties in x.
+    const values = Array.from({ length: 5 * 3 * 4 * 3 }, (_, i) => (Math.floor(i / 12) % 3 === 1 ? 2 : ((i * 7) % 5) - 2));
+    const weights = [[1, 0, 0.5], [-1.5, 0, 0.25]] as const;
+    const run = (fused: boolean) => {
+      const bn = new nn.BatchNorm2d(3);
+      bn.weight!.data.set(weights[0]);
+      bn.bias!.data.set(weights[1]);
+      const x = tensor(values, [5, 3, 4, 3], { requiresGrad: true });
+      const out = fused ? new nn.Sequential(bn, new nn.ReLU()).forward(x) : bn.forward(x).relu();
+      const op = out.gradFn?.name; // backward() frees the graph
+      out.mul(tensor(Array.from({ length: out.size }, (_, i) => Math.sin(i)), out.shape)).sum().backward();
+      return { op, out: out.toArray(), grads: [x, bn.weight!, bn.bias!].map((t) => t.grad!.toArray()), stats: [bn.running_mean, bn.running_var].map((t) => t.toArray()) };
+    };
+    const [fused, apart] = [run(true), run(false)];
+    assert.is(fused.op, 'batchNormRelu');
+    assert.is(apart.op, 'relu');
+    assert.ok(apart.out.some((v) => v === 0) && apart.out.some((v) => v > 0), 'the ReLU clamps some values and passes others');
+    const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    assert.ok(same(fused.out, apart.out), 'outputs');
+    fused.grads.forEach((g, i) => assert.ok(same(g, apart.grads[i]), `gradient ${['x', 'weight', 'bias'][i]}`));
+    fused.stats.forEach((st, i) => assert.ok(same(st, apart.stats[i]), `running statistic ${i}`));
+  });
+
+  test('Sequential fuses only an exact BatchNorm2d → ReLU pair; in eval mode the pair runs apart with running statistics', () => {
+    class Leaky extends nn.ReLU {
+      forward(x: Tensor): Tensor {
+        return x.relu().add(x.mul(0.1));
+      }
+    }
+    const x = tensor(Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => Math.cos(i)), [2, 2, 3, 3], { requiresGrad: true });
+    assert.is(new nn.Sequential(new nn.BatchNorm2d(2), new Leaky()).forward(x).gradFn?.name, 'add', 'a ReLU subclass runs its own forward');
+    const bn = new nn.BatchNorm2d(2);
+    bn.running_mean.data.set([0.5, -0.5]);
+    bn.eval();
+    const y = new nn.Sequential(bn, new nn.ReLU()).forward(x);
+    assert.equal(y.toArray(), bn.forward(x).relu().toArray());
+    assert.is(y.gradFn?.name, 'relu');
   });
 });

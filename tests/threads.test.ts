@@ -128,7 +128,7 @@ test('conv2d forward (with and without bias) and both backward passes: bit-ident
 });
 
 test('batch norm over batches summed in parts of several images (the last shorter): bit-identical across thread counts', async () => {
-  const sizes = fc.record({ n: fc.integer({ min: 17, max: 70 }), c: fc.integer({ min: 1, max: 5 }), l: fc.integer({ min: 150, max: 400 }), threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }) });
+  const sizes = fc.record({ n: fc.integer({ min: 17, max: 70 }), c: fc.integer({ min: 1, max: 5 }), l: fc.integer({ min: 150, max: 400 }), relu: fc.boolean(), threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }) });
   await fc.assert(
     fc.asyncProperty(sizes, async (d) => {
       const size = d.n * d.c * d.l;
@@ -138,8 +138,9 @@ test('batch norm over batches summed in parts of several images (the last shorte
       const values = (s: unknown, n: number) => Array.from(wasm.view(s, n, 'float32'));
       const run = () => {
         const mo = wasm.channelMoments(x, d, 'float32');
-        const g = wasm.batchNormBackward(dy, x, mo.mean, perChannel, perChannel, d, 'float32');
-        return [values(mo.mean, d.c), values(mo.variance, d.c), values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, perChannel, d, 'float32'), size), values(g.dx, size), values(g.sumDy, d.c), values(g.sumDyXhat, d.c)];
+        const y = wasm.batchNormApply(x, mo.mean, perChannel, perChannel, perChannel, d, d.relu, 'float32');
+        const g = wasm.batchNormBackward(dy, x, mo.mean, perChannel, perChannel, d.relu ? y : null, d, 'float32');
+        return [values(mo.mean, d.c), values(mo.variance, d.c), values(y, size), values(g.dx, size), values(g.sumDy, d.c), values(g.sumDyXhat, d.c)];
       };
       const [one, many] = await oneAndMany(d.threads, run);
       return one.every((arr, j) => arr.every((v, i) => Object.is(v, many[j][i])));
@@ -187,8 +188,8 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
           ...(() => {
             const ncl = { n: d.n, c: d.c, l: d.hw * d.hw };
             const mo = wasm.channelMoments(x, ncl, 'float32');
-            const g = wasm.batchNormBackward(x, x, mo.mean, perChannel, perChannel, ncl, 'float32');
-            return [values(mo.mean, d.c), values(mo.variance, d.c), values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, null, ncl, 'float32'), size), values(g.dx, size), values(g.sumDyXhat, d.c)];
+            const g = wasm.batchNormBackward(x, x, mo.mean, perChannel, perChannel, null, ncl, 'float32');
+            return [values(mo.mean, d.c), values(mo.variance, d.c), values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, null, ncl, false, 'float32'), size), values(g.dx, size), values(g.sumDyXhat, d.c)];
           })(),
         ];
       };

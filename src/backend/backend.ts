@@ -70,13 +70,17 @@ export interface Kernels<S> {
   avgPool2dBackward(dy: S, info: Pool2dInfo, dtype: DType): S;
   /** Per-channel mean and biased variance of x laid out (N, C, L), over N and L. */
   channelMoments(x: S, dims: NclDims, dtype: DType): { mean: S; variance: S };
-  /** y = (x − mean[c])·invstd[c]·scale[c] + shift[c] for x (N, C, L); a null scale is 1, a null shift 0. */
-  batchNormApply(x: S, mean: S, invstd: S, scale: S | null, shift: S | null, dims: NclDims, dtype: DType): S;
+  /**
+   * y = (x − mean[c])·invstd[c]·scale[c] + shift[c] for x (N, C, L); a null scale is 1, a null shift 0. With `relu`,
+   * max(y, 0) as unary('relu') computes it (a NaN gives 0): BatchNorm and a ReLU after it in one pass.
+   */
+  batchNormApply(x: S, mean: S, invstd: S, scale: S | null, shift: S | null, dims: NclDims, relu: boolean, dtype: DType): S;
   /**
    * The backward pass of batch normalisation with batch statistics: Σdy and Σdy·x̂ per channel (the gradients of
-   * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L.
+   * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L. `reluOutput`: for the op fused
+   * with a ReLU (batchNormApply with `relu`), its output y; dy is first zeroed where y is not positive.
    */
-  batchNormBackward(dy: S, x: S, mean: S, invstd: S, scale: S | null, dims: NclDims, dtype: DType): { dx: S; sumDy: S; sumDyXhat: S };
+  batchNormBackward(dy: S, x: S, mean: S, invstd: S, scale: S | null, reluOutput: S | null, dims: NclDims, dtype: DType): { dx: S; sumDy: S; sumDyXhat: S };
   /** Log-softmax of each row of x (rows, cols): x − max − log Σ exp(x − max). */
   logSoftmax(x: S, rows: number, cols: number, dtype: DType): S;
   /** Its backward pass from the output y: dx = g − exp(y)·Σ_row g. */

@@ -27,7 +27,7 @@ export function channelMoments(x: FloatArray, d: NclDims, dtype: DType): { mean:
   return { mean, variance };
 }
 
-export function batchNormApply(x: FloatArray, mean: FloatArray, invstd: FloatArray, scale: FloatArray | null, shift: FloatArray | null, d: NclDims, dtype: DType): FloatArray {
+export function batchNormApply(x: FloatArray, mean: FloatArray, invstd: FloatArray, scale: FloatArray | null, shift: FloatArray | null, d: NclDims, relu: boolean, dtype: DType): FloatArray {
   const y = allocArray(x.length, dtype);
   for (let c = 0; c < d.c; c++) {
     const k = invstd[c] * (scale ? scale[c] : 1);
@@ -36,31 +36,34 @@ export function batchNormApply(x: FloatArray, mean: FloatArray, invstd: FloatArr
       for (let j = 0; j < d.l; j++) y[o + j] = (x[o + j] - mean[c]) * k + b;
     });
   }
+  if (relu) y.forEach((v, i) => (y[i] = v > 0 ? v : 0));
   return y;
 }
 
 export function batchNormBackward(
-  dy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, scale: FloatArray | null, d: NclDims, dtype: DType,
+  dy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, scale: FloatArray | null, reluOutput: FloatArray | null, d: NclDims, dtype: DType,
 ): { dx: FloatArray; sumDy: FloatArray; sumDyXhat: FloatArray } {
   const dx = allocArray(x.length, dtype);
   const sumDy = allocArray(d.c, dtype);
   const sumDyXhat = allocArray(d.c, dtype);
   const M = d.n * d.l;
+  // The fused ReLU's backward first: dy where its output is positive.
+  const grad = reluOutput ? (i: number) => (reluOutput[i] > 0 ? dy[i] : 0) : (i: number) => dy[i];
   for (let c = 0; c < d.c; c++) {
     const s = invstd[c];
     let g = 0;
     let gx = 0;
     forEachRunOf(d, c, (o) => {
       for (let j = 0; j < d.l; j++) {
-        g += dy[o + j];
-        gx += dy[o + j] * (x[o + j] - mean[c]) * s;
+        g += grad(o + j);
+        gx += grad(o + j) * (x[o + j] - mean[c]) * s;
       }
     });
     sumDy[c] = g;
     sumDyXhat[c] = gx;
     const k = (scale ? scale[c] : 1) * s;
     forEachRunOf(d, c, (o) => {
-      for (let j = 0; j < d.l; j++) dx[o + j] = k * (dy[o + j] - g / M - (x[o + j] - mean[c]) * s * (gx / M));
+      for (let j = 0; j < d.l; j++) dx[o + j] = k * (grad(o + j) - g / M - (x[o + j] - mean[c]) * s * (gx / M));
     });
   }
   return { dx, sumDy, sumDyXhat };

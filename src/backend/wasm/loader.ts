@@ -35,10 +35,10 @@ export interface KernelExports {
   avg_pool2d_f32(out: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
   channel_moments_parts_f32(sums: Ptr, squares: Ptr, x: Ptr, N: number, C: number, L: number, p0: number, p1: number, partImages: number): void;
   channel_moments_combine_f32(mean: Ptr, variance: Ptr, sums: Ptr, squares: Ptr, parts: number, partImages: number, N: number, C: number, L: number): void;
-  batch_norm_apply_f32(y: Ptr, x: Ptr, mean: Ptr, invstd: Ptr, scale: Ptr, shift: Ptr, images: number, C: number, L: number): void;
-  batch_norm_backward_parts_f32(sumDy: Ptr, sumDyCentred: Ptr, dy: Ptr, x: Ptr, mean: Ptr, N: number, C: number, L: number, p0: number, p1: number, partImages: number): void;
+  batch_norm_apply_f32(y: Ptr, x: Ptr, mean: Ptr, invstd: Ptr, scale: Ptr, shift: Ptr, images: number, C: number, L: number, relu: number): void;
+  batch_norm_backward_parts_f32(sumDy: Ptr, sumDyCentred: Ptr, dy: Ptr, x: Ptr, mean: Ptr, y: Ptr, N: number, C: number, L: number, p0: number, p1: number, partImages: number): void;
   batch_norm_backward_combine_f32(sumDy: Ptr, sumDyXhat: Ptr, partsDy: Ptr, partsDyCentred: Ptr, invstd: Ptr, parts: number, C: number): void;
-  batch_norm_backward_dx_f32(dx: Ptr, dy: Ptr, x: Ptr, mean: Ptr, invstd: Ptr, scale: Ptr, sumDy: Ptr, sumDyXhat: Ptr, images: number, C: number, L: number, M: number): void;
+  batch_norm_backward_dx_f32(dx: Ptr, dy: Ptr, x: Ptr, mean: Ptr, invstd: Ptr, scale: Ptr, y: Ptr, sumDy: Ptr, sumDyXhat: Ptr, images: number, C: number, L: number, M: number): void;
   sgd_f32(p: Ptr, grad: Ptr, buf: Ptr, n: number, lr: number, mu: number, oneMinusDampening: number, wd: number, nesterov: number, first: number): void;
   adam_f32(p: Ptr, grad: Ptr, m: Ptr, v: Ptr, vmax: Ptr, n: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, eps: number, wd: number, decay: number, decoupled: number, stepSize: number, c2: number): void;
   log_softmax_f32(y: Ptr, x: Ptr, cols: number, r0: number, r1: number): void;

@@ -45,25 +45,32 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
     return { mean, variance };
   }
 
-  function batchNormApply(x: WasmStorage, mean: WasmStorage, invstd: WasmStorage, scale: WasmStorage | null, shift: WasmStorage | null, d: NclDims, _dtype: DType): WasmStorage {
+  /** Pointers of the optional per-channel inputs after the required ones in `rest` (0 for a null one). */
+  function optionalPointers(rest: number[], present: (WasmStorage | null)[]): number[] {
+    let i = 0;
+    return present.map((s) => (s ? rest[i++] : 0));
+  }
+
+  function batchNormApply(x: WasmStorage, mean: WasmStorage, invstd: WasmStorage, scale: WasmStorage | null, shift: WasmStorage | null, d: NclDims, relu: boolean, _dtype: DType): WasmStorage {
     check('batchNormApply', x, d, [['mean', mean], ['invstd', invstd], ['scale', scale], ['shift', shift]]);
     const inputs = [x, mean, invstd, ...(scale ? [scale] : []), ...(shift ? [shift] : [])];
     return heap.call('batchNormApply', inputs, [x.size], [], ([px, pm, ps, ...rest], [py]) => {
-      const pScale = scale ? rest.shift()! : 0;
-      const pShift = shift ? rest.shift()! : 0;
-      byImages('batch_norm_apply_f32', d, (o, images) => [py + o, px + o, pm, ps, pScale, pShift, images, d.c, d.l]);
+      const [pScale, pShift] = optionalPointers(rest, [scale, shift]);
+      byImages('batch_norm_apply_f32', d, (o, images) => [py + o, px + o, pm, ps, pScale, pShift, images, d.c, d.l, +relu]);
     })[0];
   }
 
-  function batchNormBackward(dy: WasmStorage, x: WasmStorage, mean: WasmStorage, invstd: WasmStorage, scale: WasmStorage | null, d: NclDims, _dtype: DType): { dx: WasmStorage; sumDy: WasmStorage; sumDyXhat: WasmStorage } {
+  function batchNormBackward(dy: WasmStorage, x: WasmStorage, mean: WasmStorage, invstd: WasmStorage, scale: WasmStorage | null, reluOutput: WasmStorage | null, d: NclDims, _dtype: DType): { dx: WasmStorage; sumDy: WasmStorage; sumDyXhat: WasmStorage } {
     check('batchNormBackward', x, d, [['mean', mean], ['invstd', invstd], ['scale', scale]]);
     expectSize('batchNormBackward', 'dy', dy, x.size);
+    if (reluOutput) expectSize('batchNormBackward', 'reluOutput', reluOutput, x.size);
     const { parts, partImages } = partition(d);
-    const inputs = [dy, x, mean, invstd, ...(scale ? [scale] : [])];
-    const [dx, sumDy, sumDyXhat] = heap.call('batchNormBackward', inputs, [x.size, d.c, d.c], [parts * d.c, parts * d.c], ([pdy, px, pm, ps, pScale = 0], [pdx, pg, pgx], [partsDy, partsDyCentred]) => {
-      byParts('batch_norm_backward_parts_f32', d, (p0, p1) => [partsDy, partsDyCentred, pdy, px, pm, d.n, d.c, d.l, p0, p1, partImages]);
+    const inputs = [dy, x, mean, invstd, ...(scale ? [scale] : []), ...(reluOutput ? [reluOutput] : [])];
+    const [dx, sumDy, sumDyXhat] = heap.call('batchNormBackward', inputs, [x.size, d.c, d.c], [parts * d.c, parts * d.c], ([pdy, px, pm, ps, ...rest], [pdx, pg, pgx], [partsDy, partsDyCentred]) => {
+      const [pScale, pY] = optionalPointers(rest, [scale, reluOutput]);
+      byParts('batch_norm_backward_parts_f32', d, (p0, p1) => [partsDy, partsDyCentred, pdy, px, pm, pY, d.n, d.c, d.l, p0, p1, partImages]);
       k.batch_norm_backward_combine_f32(pg, pgx, partsDy, partsDyCentred, ps, parts, d.c);
-      byImages('batch_norm_backward_dx_f32', d, (o, images) => [pdx + o, pdy + o, px + o, pm, ps, pScale, pg, pgx, images, d.c, d.l, d.n * d.l]);
+      byImages('batch_norm_backward_dx_f32', d, (o, images) => [pdx + o, pdy + o, px + o, pm, ps, pScale, pY && pY + o, pg, pgx, images, d.c, d.l, d.n * d.l]);
     });
     return { dx, sumDy, sumDyXhat };
   }

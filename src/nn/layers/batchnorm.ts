@@ -53,19 +53,32 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+
+  /**
+   * relu(this.forward(x)), the same values and gradients; when normalising with batch statistics it is one op whose
+   * kernels apply the ReLU in their own passes (two passes over the activations fewer than a separate ReLU).
+   */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalize(x, true);
+  }
+
+  private normalize(x: Tensor, relu: boolean): Tensor {
     const C = this.numFeatures;
     if (x.ndim !== 4 || x.shape[1] !== C) throw new Error(`BatchNorm2d(${C}): expected input (N, ${C}, H, W), got ${fmtShape(x.shape)}`);
     if (this.training || !this.trackRunningStats) {
       const n = x.shape[0] * x.shape[2] * x.shape[3];
       if (n <= 1) throw new Error(`BatchNorm2d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
       // One op with batch-statistics kernels (autograd/ops/normalization.ts), the affine part included.
-      const r = batchNormTrain(x, this.weight, this.bias, this.eps);
+      const r = batchNormTrain(x, this.weight, this.bias, this.eps, { relu });
       if (this.training && this.trackRunningStats) this.updateRunningStats(r.mean, r.variance, n);
       return r.out;
     }
     const shape = [1, C, 1, 1];
     const xhat = x.sub(this.running_mean.reshape(shape)).div(this.running_var.reshape(shape).add(this.eps).sqrt());
-    return this.weight && this.bias ? xhat.mul(this.weight.reshape(shape)).add(this.bias.reshape(shape)) : xhat;
+    const y = this.weight && this.bias ? xhat.mul(this.weight.reshape(shape)).add(this.bias.reshape(shape)) : xhat;
+    return relu ? y.relu() : y;
   }
 
   private updateRunningStats(mean: Tensor, biasedVar: Tensor, n: number): void {
@@ -88,4 +101,12 @@ export class BatchNorm2d extends Module {
     const mom = this.momentum === null ? 'None' : String(this.momentum);
     return `${this.numFeatures}, eps=${this.eps}, momentum=${mom}, affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`;
   }
+}
+
+/**
+ * relu(norm.forward(x)), as one op when `norm` is exactly a BatchNorm2d (a subclass may compute otherwise; a layer
+ * put in its place, as convertToDeconv's Identity, runs as is).
+ */
+export function normThenRelu(norm: Module, x: Tensor): Tensor {
+  return Object.getPrototypeOf(norm) === BatchNorm2d.prototype ? (norm as BatchNorm2d).forwardRelu(x) : norm.forward(x).relu();
 }

@@ -1,6 +1,6 @@
 import type { Tensor } from '../../autograd/tensor.js';
 import { Identity, ReLU } from '../layers/activation.js';
-import { BatchNorm2d } from '../layers/batchnorm.js';
+import { BatchNorm2d, normThenRelu } from '../layers/batchnorm.js';
 import { Sequential } from '../layers/container.js';
 import { Conv2d } from '../layers/conv.js';
 import { Linear } from '../layers/linear.js';
@@ -36,7 +36,7 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const h = this.bn1.forward(this.conv1.forward(x)).relu();
+    const h = normThenRelu(this.bn1, this.conv1.forward(x));
     return this.bn2.forward(this.conv2.forward(h)).add(this.shortcut.forward(x)).relu();
   }
 }
