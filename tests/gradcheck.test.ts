@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { covariance, newtonSchulz } from '../src/autograd/ops/linalg.js';
 import { batchNormTrain } from '../src/autograd/ops/normalization.js';
+import { reluMaxPool2d } from '../src/autograd/ops/pool.js';
 import { concat, Generator, gradcheck, nn, pad, setBackend, stack, type Tensor, tensor, where } from '../src/index.js';
 
 const F = nn.functional;
@@ -93,6 +94,7 @@ const CASES: Case[] = [
   ['conv2d depthwise', (x, w) => F.conv2d(x, w, null, { groups: 3, stride: 2, padding: 1 }), [[1, 3, 5, 5], [3, 1, 3, 3]]],
   ['unfold', (x) => F.unfold(x, 3, { padding: 1, stride: 2, dilation: 1 }), [[2, 2, 5, 4]]],
   ['maxPool2d overlapping', (x) => F.maxPool2d(x, 3, { stride: 2, padding: 1 }), [[1, 2, 7, 6]]],
+  ['reluMaxPool2d (a fused ReLU), 2x2 and overlapping', (x) => reluMaxPool2d(x, 2).add(reluMaxPool2d(x, 3, { stride: 2, padding: 1 }).sum()), [[1, 2, 6, 6]]],
   ['maxPool2dWithIndices 2x2', (x) => F.maxPool2dWithIndices(x, 2).values, [[2, 2, 6, 5]]],
   ['avgPool2d', (x) => F.avgPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 0] }), [[1, 2, 6, 5]]],
   ['avgPool2d no pad count', (x) => F.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false }), [[1, 2, 5, 6]]],

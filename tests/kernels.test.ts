@@ -322,17 +322,17 @@ test('scatter-add, and an index outside the output is a clear error', () => {
 });
 
 /** maxPool2dBackward with its output in a block that last held NaNs (a freed block of its size is what the heap hands out next). */
-function backwardOnDirtyMemory(be: Backend, sx: unknown, sdy: unknown, info: ReturnType<typeof pool2dInfo>): unknown {
+function backwardOnDirtyMemory(be: Backend, sx: unknown, sdy: unknown, info: ReturnType<typeof pool2dInfo>, relu = false): unknown {
   be.openScope?.();
   be.fromArray(new Float32Array(info.batch * info.channels * info.inHeight * info.inWidth).fill(NaN));
   be.closeScope?.(new Set());
-  return be.maxPool2dBackward(sdy, sx, info, 'float32');
+  return be.maxPool2dBackward(sdy, sx, info, relu, 'float32');
 }
 
 /**
  * Max pooling on both backends, exactly equal: values (alone and with their argmax), indices, and the backward
  * pass (each dy added at its window's maximum, in the same order), on dirty memory: a kernel that leaves a cell of
- * the gradient unwritten shows.
+ * the gradient unwritten shows. The same with a ReLU fused in front, which must equal the ReLU and the pool apart.
  */
 function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: Float32Array): void {
   const inSize = x.length;
@@ -341,15 +341,22 @@ function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: 
   const [r, w] = [js, wasm].map((be) => {
     const sx = be.fromArray(x);
     const withArgmax = be.maxPool2dWithArgmax(sx, info, 'float32');
+    const rx = be.unary('relu', sx, inSize, 'float32');
     return {
-      values: exact(be.maxPool2d(sx, info, 'float32'), be, outSize),
+      values: exact(be.maxPool2d(sx, info, false, 'float32'), be, outSize),
       argmaxValues: exact(withArgmax.values, be, outSize),
       indices: Array.from(withArgmax.indices),
       dx: exact(backwardOnDirtyMemory(be, sx, be.fromArray(dy), info), be, inSize),
+      reluValues: exact(be.maxPool2d(sx, info, true, 'float32'), be, outSize),
+      reluDx: exact(backwardOnDirtyMemory(be, sx, be.fromArray(dy), info, true), be, inSize),
+      apartValues: exact(be.maxPool2d(rx, info, false, 'float32'), be, outSize),
+      apartDx: exact(be.reluBackward(be.maxPool2dBackward(be.fromArray(dy), rx, info, false, 'float32'), sx, inSize, 'float32'), be, inSize),
     };
   });
   assert.equal(w, r);
   assert.equal(r.values, r.argmaxValues);
+  assert.equal(r.reluValues, r.apartValues, 'the fused ReLU: values');
+  assert.equal(r.reluDx, r.apartDx, 'the fused ReLU: gradient');
   // The gradient lands where the indices point.
   const routed = new Float32Array(inSize);
   r.indices.forEach((at, o) => (routed[at] += dy[o]));

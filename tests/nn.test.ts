@@ -154,4 +154,31 @@ forEachBackend('nn', (test) => {
     assert.equal(y.toArray(), bn.forward(x).relu().toArray());
     assert.is(y.gradFn?.name, 'relu');
   });
+
+  test('a ReLU and the MaxPool2d after it run as one op: outputs and gradients bit for bit as apart, in the deconvolution twin too', () => {
+    // Windows with every value ≤ 0 (the ReLU passes nothing), ties at 0 and between positives, overlapping windows.
+    // The first two rows of each 5×6 plane are ≤ 0.
+    const values = Array.from({ length: 2 * 3 * 5 * 6 }, (_, i) => (i % 30 < 12 ? -((i * 7) % 3) : ((i * 7) % 9) - 5));
+    for (const pool of [new nn.MaxPool2d(2), new nn.MaxPool2d(3, { stride: 2, padding: 1 })]) {
+      const run = (fused: boolean) => {
+        const x = tensor(values, [2, 3, 5, 6], { requiresGrad: true });
+        const out = fused ? new nn.Sequential(new nn.ReLU(), pool).forward(x) : pool.forward(x.relu());
+        const op = out.gradFn?.name; // backward() frees the graph
+        out.mul(tensor(Array.from({ length: out.size }, (_, i) => Math.cos(i)), out.shape)).sum().backward();
+        return { op, out: out.toArray(), grad: x.grad!.toArray() };
+      };
+      const [fused, apart] = [run(true), run(false)];
+      assert.equal([fused.op, apart.op], ['reluMaxPool2d', 'maxPool2d']);
+      assert.ok(apart.out.some((v) => v === 0) && apart.out.some((v) => v > 0), 'windows the ReLU zeroes and windows it passes');
+      const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+      assert.ok(same(fused.out, apart.out), `outputs ${pool}`);
+      assert.ok(same(fused.grad, apart.grad), `gradients ${pool}`);
+    }
+    const twin = nn.mnistCnn({ deconv: true });
+    const x = tensor(Array.from({ length: 2 * 28 * 28 }, (_, i) => Math.sin(i)), [2, 1, 28, 28]);
+    const after = (n: number) => twin.children().slice(0, n).reduce((h, m) => m.forward(h), x);
+    assert.is(twin.at(2).constructor.name, 'ReLU');
+    assert.is(twin.at(3).constructor.name, 'MaxPool2d');
+    assert.equal(new nn.Sequential(...twin.children().slice(0, 4)).forward(x).toArray(), after(4).toArray());
+  });
 });

@@ -61,11 +61,15 @@ export interface Kernels<S> {
   /** The adjoint of im2col (F.fold): sums patches back into (N, C, H, W). */
   col2im(cols: S, info: Im2colInfo, dtype: DType): S;
   /** Max pooling with −∞ padding: each window's first maximum in row-major order (a NaN wins outright). */
-  maxPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
+  /** Max pooling; with `relu`, of relu(x) (x read through the ReLU, which then makes no pass of its own). */
+  maxPool2d(x: S, info: Pool2dInfo, relu: boolean, dtype: DType): S;
   /** maxPool2d, and for each output the flat index into x of its maximum. */
   maxPool2dWithArgmax(x: S, info: Pool2dInfo, dtype: DType): ValuesAndIndices<S>;
-  /** The gradient of maxPool2d: each dy added at its window's maximum in x, found again as maxPool2d finds it. */
-  maxPool2dBackward(dy: S, x: S, info: Pool2dInfo, dtype: DType): S;
+  /**
+   * The gradient of maxPool2d: each dy added at its window's maximum in x, found again as maxPool2d finds it. With
+   * `relu`, that of maxPool2d with `relu`: a window's dy goes on only where its maximum is positive.
+   */
+  maxPool2dBackward(dy: S, x: S, info: Pool2dInfo, relu: boolean, dtype: DType): S;
   avgPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
   avgPool2dBackward(dy: S, info: Pool2dInfo, dtype: DType): S;
   /** Per-channel mean and biased variance of x laid out (N, C, L), over N and L. */

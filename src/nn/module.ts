@@ -196,3 +196,8 @@ export abstract class Module {
     return `${name}(${extra ? `\n  ${extra}` : ''}\n${lines.join('\n')}\n)`;
   }
 }
+
+/** Whether `m` is an instance of exactly `cls`, not of a subclass (which may compute otherwise): for layer fusion. */
+export function isExactly(m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean {
+  return m !== undefined && Object.getPrototypeOf(m) === cls.prototype;
+}

@@ -1,4 +1,6 @@
-// Pooling. Max pooling routes each output's gradient to the input cell that won its window.
+// Pooling. Max pooling routes each output's gradient to the input cell that won its window. A ReLU before max
+// pooling can run inside it (reluMaxPool2d): the kernels read x through the ReLU, and the ReLU's own forward and
+// backward passes over x are not made.
 import { activeBackend } from '../../backend/registry.js';
 import { type Pair, pool2dInfo, type Pool2dOptions } from '../../backend/shape_info.js';
 import { record } from '../engine.js';
@@ -15,15 +17,15 @@ export interface MaxPoolResult {
  * Max pooling with −∞ padding, and with `withIndices` the flat positions in x of each window's maximum. The
  * backward pass finds the maxima again in x rather than keeping positions from the forward pass.
  */
-function maxPoolOp(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'>, withIndices: boolean) {
+function maxPoolOp(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'>, withIndices: boolean, relu = false) {
   expectRank('maxPool2d', 'input', x, 4, '(N, C, H, W)');
   const info = pool2dInfo('maxPool2d', x.shape, kernelSize, opts);
   const be = activeBackend();
-  const { values, indices } = withIndices ? be.maxPool2dWithArgmax(x.storageOn(be), info, x.dtype) : { values: be.maxPool2d(x.storageOn(be), info, x.dtype), indices: null };
+  const { values, indices } = withIndices ? be.maxPool2dWithArgmax(x.storageOn(be), info, x.dtype) : { values: be.maxPool2d(x.storageOn(be), info, relu, x.dtype), indices: null };
   const shape = [info.batch, info.channels, info.outHeight, info.outWidth];
-  const out = record(fromStorage(values, shape, x.dtype), 'maxPool2d', [x], (g) => {
+  const out = record(fromStorage(values, shape, x.dtype), relu ? 'reluMaxPool2d' : 'maxPool2d', [x], (g) => {
     const b = activeBackend();
-    return [fromStorage(b.maxPool2dBackward(g.storageOn(b), x.storageOn(b), info, x.dtype), x.shape, x.dtype)];
+    return [fromStorage(b.maxPool2dBackward(g.storageOn(b), x.storageOn(b), info, relu, x.dtype), x.shape, x.dtype)];
   });
   return { out, indices, plane: info.inHeight * info.inWidth };
 }
@@ -37,6 +39,11 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: Omit<Poo
 /** Max pooling (stride defaults to the kernel size). */
 export function maxPool2d(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): Tensor {
   return maxPoolOp(x, kernelSize, opts, false).out;
+}
+
+/** maxPool2d(relu(x)) as one op: the same values and gradients, without the ReLU's passes over x. */
+export function reluMaxPool2d(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): Tensor {
+  return maxPoolOp(x, kernelSize, opts, false, true).out;
 }
 
 /** Average pooling; divides by kh·kw unless `countIncludePad` is false. */

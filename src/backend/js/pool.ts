@@ -1,5 +1,6 @@
-// Pooling reference kernels. Max pooling pads with −∞ (a padded cell never wins); average pooling divides by
-// kh·kw, or by the in-bounds count when countIncludePad is false.
+// Pooling reference kernels. Max pooling pads with −∞ (a padded cell never wins), and with `relu` pools relu(x)
+// (x read through the ReLU); average pooling divides by kh·kw, or by the in-bounds count when countIncludePad is
+// false.
 import type { ValuesAndIndices } from '../backend.js';
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
 import type { Pool2dInfo } from '../shape_info.js';
@@ -26,13 +27,19 @@ function outSize(info: Pool2dInfo): number {
   return info.batch * info.channels * info.outHeight * info.outWidth;
 }
 
-/** The flat index of the window's maximum: the first in row-major order; the first NaN wins outright (as in reduceMax). */
-function windowArgmax(x: FloatArray, W: number, plane: number, y0: number, y1: number, x0: number, x1: number): number {
+/** The ReLU as unary('relu') computes it: a NaN gives 0. */
+const relu1 = (v: number) => (v > 0 ? v : 0);
+
+/**
+ * The flat index of the window's maximum (of relu(x) with `relu`): the first in row-major order; the first NaN wins
+ * outright (as in reduceMax).
+ */
+function windowArgmax(x: FloatArray, W: number, plane: number, y0: number, y1: number, x0: number, x1: number, relu = false): number {
   let best = -Infinity;
   let at = plane + y0 * W + x0;
   for (let y = y0; y < y1; y++) {
     for (let xx = x0; xx < x1; xx++) {
-      const v = x[plane + y * W + xx];
+      const v = relu ? relu1(x[plane + y * W + xx]) : x[plane + y * W + xx];
       if (v !== v) return plane + y * W + xx;
       if (v > best) {
         best = v;
@@ -43,24 +50,30 @@ function windowArgmax(x: FloatArray, W: number, plane: number, y0: number, y1: n
   return at;
 }
 
-export function maxPool2dWithArgmax(x: FloatArray, info: Pool2dInfo, dtype: DType): ValuesAndIndices<FloatArray> {
+function maxPool(x: FloatArray, info: Pool2dInfo, relu: boolean, dtype: DType): ValuesAndIndices<FloatArray> {
   const values = allocArray(outSize(info), dtype);
   const indices = new Int32Array(values.length);
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
-    indices[o] = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1);
-    values[o] = x[indices[o]];
+    indices[o] = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1, relu);
+    values[o] = relu ? relu1(x[indices[o]]) : x[indices[o]];
   });
   return { values, indices };
 }
 
-export function maxPool2d(x: FloatArray, info: Pool2dInfo, dtype: DType): FloatArray {
-  return maxPool2dWithArgmax(x, info, dtype).values;
+export function maxPool2dWithArgmax(x: FloatArray, info: Pool2dInfo, dtype: DType): ValuesAndIndices<FloatArray> {
+  return maxPool(x, info, false, dtype);
 }
 
-export function maxPool2dBackward(dy: FloatArray, x: FloatArray, info: Pool2dInfo, dtype: DType): FloatArray {
+export function maxPool2d(x: FloatArray, info: Pool2dInfo, relu: boolean, dtype: DType): FloatArray {
+  return maxPool(x, info, relu, dtype).values;
+}
+
+export function maxPool2dBackward(dy: FloatArray, x: FloatArray, info: Pool2dInfo, relu: boolean, dtype: DType): FloatArray {
   const dx = allocArray(info.batch * info.channels * info.inHeight * info.inWidth, dtype);
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
-    dx[windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1)] += dy[o];
+    const at = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1, relu);
+    // The ReLU's backward: no gradient through a maximum that is not positive.
+    dx[at] += relu && !(x[at] > 0) ? 0 : dy[o];
   });
   return dx;
 }

@@ -132,12 +132,12 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     return { inSize: planes * info.inHeight * info.inWidth, outSize: planes * info.outHeight * info.outWidth };
   }
 
-  function maxPool2d(x: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
+  function maxPool2d(x: WasmStorage, info: Pool2dInfo, relu: boolean, _dtype: DType): WasmStorage {
     const { inSize, outSize } = poolSizes(info);
     expectSize('maxPool2d', 'x', x, inSize);
     // Indices pointer 0: none are written.
     return heap.call('maxPool2d', [x], [outSize], [], ([px], [po]) => {
-      poolCalls('max_pool2d_f32', info, (p0, p1, g) => [po, 0, px, p0, p1, ...g]);
+      poolCalls('max_pool2d_f32', info, (p0, p1, g) => [po, 0, px, p0, p1, ...g, +relu]);
     })[0];
   }
 
@@ -146,13 +146,13 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     expectSize('maxPool2dWithArgmax', 'x', x, inSize);
     let indices = new Int32Array(0);
     const [values] = heap.call('maxPool2dWithArgmax', [x], [outSize], [outSize], ([px], [po], [pi]) => {
-      poolCalls('max_pool2d_f32', info, (p0, p1, g) => [po, pi, px, p0, p1, ...g]);
+      poolCalls('max_pool2d_f32', info, (p0, p1, g) => [po, pi, px, p0, p1, ...g, 0]);
       indices = new Int32Array(heap.memory.buffer, pi, outSize).slice();
     });
     return { values, indices };
   }
 
-  function maxPool2dBackward(dy: WasmStorage, x: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
+  function maxPool2dBackward(dy: WasmStorage, x: WasmStorage, info: Pool2dInfo, relu: boolean, _dtype: DType): WasmStorage {
     const { inSize, outSize } = poolSizes(info);
     expectSize('maxPool2dBackward', 'dy', dy, outSize);
     expectSize('maxPool2dBackward', 'x', x, inSize);
@@ -160,7 +160,7 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     // windows tile the plane (2×2, stride 2) the kernel writes dx whole, and the zero pass is skipped.
     const writesAll = k.max_pool2d_backward_writes_all(info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW) !== 0;
     return heap.call('maxPool2dBackward', [dy, x], [inSize], [], ([pdy, px], [pdx]) => {
-      poolCalls('max_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, px, p0, p1, ...g]);
+      poolCalls('max_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, px, p0, p1, ...g, +relu]);
     }, !writesAll)[0];
   }
 

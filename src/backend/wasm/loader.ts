@@ -29,9 +29,9 @@ export interface KernelExports {
   relu_backward_f32(out: Ptr, dy: Ptr, x: Ptr, n: number): void;
   clamp_f32(out: Ptr, x: Ptr, n: number, lo: number, hi: number): void;
   sum_runs_f32(acc: Ptr, racc: number, sacc: number, x: Ptr, rx: number, sx: number, rows: number, cols: number, planes: number, pacc: number, px: number): void;
-  max_pool2d_f32(out: Ptr, indices: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
+  max_pool2d_f32(out: Ptr, indices: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, relu: number): void;
   max_pool2d_backward_writes_all(kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): number;
-  max_pool2d_backward_f32(dx: Ptr, dy: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): void;
+  max_pool2d_backward_f32(dx: Ptr, dy: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, relu: number): void;
   avg_pool2d_f32(out: Ptr, x: Ptr, p0: number, p1: number, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, countIncludePad: number): void;
   channel_moments_parts_f32(sums: Ptr, squares: Ptr, x: Ptr, N: number, C: number, L: number, p0: number, p1: number, partImages: number): void;
   channel_moments_combine_f32(mean: Ptr, variance: Ptr, sums: Ptr, squares: Ptr, parts: number, partImages: number, N: number, C: number, L: number): void;

@@ -2,7 +2,7 @@ import { noGrad } from '../../autograd/engine.js';
 import { batchNormTrain } from '../../autograd/ops/normalization.js';
 import { ones, type Tensor, zeros } from '../../autograd/tensor.js';
 import { fmtShape } from '../../backend/shape_info.js';
-import { Module } from '../module.js';
+import { isExactly, Module } from '../module.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -108,5 +108,5 @@ export class BatchNorm2d extends Module {
  * put in its place, as convertToDeconv's Identity, runs as is).
  */
 export function normThenRelu(norm: Module, x: Tensor): Tensor {
-  return Object.getPrototypeOf(norm) === BatchNorm2d.prototype ? (norm as BatchNorm2d).forwardRelu(x) : norm.forward(x).relu();
+  return isExactly(norm, BatchNorm2d) ? (norm as BatchNorm2d).forwardRelu(x) : norm.forward(x).relu();
 }

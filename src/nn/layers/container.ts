@@ -1,11 +1,20 @@
 import type { Tensor } from '../../autograd/tensor.js';
-import { Module } from '../module.js';
+import { isExactly, Module } from '../module.js';
 import { ReLU } from './activation.js';
-import { normThenRelu } from './batchnorm.js';
+import { BatchNorm2d } from './batchnorm.js';
+import { MaxPool2d } from './pooling.js';
+
+/** The pair `layer`, `next` as one op, or null: a ReLU runs inside the BatchNorm2d before it or the MaxPool2d after it. */
+function fusedPair(layer: Module, next: Module | undefined): ((x: Tensor) => Tensor) | null {
+  if (isExactly(layer, BatchNorm2d) && isExactly(next, ReLU)) return (x) => (layer as BatchNorm2d).forwardRelu(x);
+  if (isExactly(layer, ReLU) && isExactly(next, MaxPool2d)) return (x) => (next as MaxPool2d).forwardOfRelu(x);
+  return null;
+}
 
 /**
  * Runs its layers in order; they are named "0", "1", … in the state dict, as in PyTorch. A ReLU right after a
- * BatchNorm2d runs inside it (normThenRelu): the same values and gradients, two passes over the activations fewer.
+ * BatchNorm2d or right before a MaxPool2d runs inside that layer's kernels: the same values and gradients, two passes
+ * over the activations fewer.
  */
 export class Sequential extends Module {
   constructor(...layers: Module[]) {
@@ -29,8 +38,9 @@ export class Sequential extends Module {
     const layers = this.children();
     let h = x;
     for (let i = 0; i < layers.length; i++) {
-      const fuse = Object.getPrototypeOf(layers[i + 1] ?? {}) === ReLU.prototype;
-      h = fuse ? normThenRelu(layers[i++], h) : layers[i].forward(h);
+      const pair = fusedPair(layers[i], layers[i + 1]);
+      h = pair ? pair(h) : layers[i].forward(h);
+      if (pair) i++;
     }
     return h;
   }
