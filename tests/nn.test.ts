@@ -147,6 +147,8 @@ forEachBackend('nn', (test) => {
     }
     const x = tensor(Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => Math.cos(i)), [2, 2, 3, 3], { requiresGrad: true });
     assert.is(new nn.Sequential(new nn.BatchNorm2d(2), new Leaky()).forward(x).gradFn?.name, 'add', 'a ReLU subclass runs its own forward');
+    const three = new nn.Sequential(new nn.BatchNorm2d(2), new nn.ReLU(), new nn.MaxPool2d(2)).forward(x);
+    assert.equal([three.gradFn?.name, three.gradFn?.inputs[0].gradFn?.name], ['reluMaxPool2d', 'batchNorm'], 'BatchNorm2d → ReLU → MaxPool2d: the pool takes the ReLU');
     const bn = new nn.BatchNorm2d(2);
     bn.running_mean.data.set([0.5, -0.5]);
     bn.eval();
