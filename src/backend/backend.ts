@@ -60,8 +60,10 @@ export interface Kernels<S> {
   im2col(x: S, info: Im2colInfo, dtype: DType): S;
   /** The adjoint of im2col (F.fold): sums patches back into (N, C, H, W). */
   col2im(cols: S, info: Im2colInfo, dtype: DType): S;
-  /** Max pooling with −∞ padding: each window's first maximum in row-major order (a NaN wins outright). */
-  /** Max pooling; with `relu`, of relu(x) (x read through the ReLU, which then makes no pass of its own). */
+  /**
+   * Max pooling with −∞ padding: each window's first maximum in row-major order (a NaN wins outright). With `relu`,
+   * of relu(x): x read through the ReLU, which then makes no pass of its own.
+   */
   maxPool2d(x: S, info: Pool2dInfo, relu: boolean, dtype: DType): S;
   /** maxPool2d, and for each output the flat index into x of its maximum. */
   maxPool2dWithArgmax(x: S, info: Pool2dInfo, dtype: DType): ValuesAndIndices<S>;
