@@ -427,7 +427,8 @@ test('batch normalisation: channel moments, apply and backward, with and without
       const [r, w] = both(run, [x, dy, mean, invstd, scale, shift]);
       const names = ['mean', 'variance', 'apply', 'dx', 'sumDy', 'sumDyXhat'];
       names.forEach((name, k) => closeTo(w[k], r[k], d.n * d.l, `${name} ${JSON.stringify(d)}`));
-      if (d.relu) assert.ok(r[2].every((v) => v >= 0) && r[2].some((v) => v > 0), 'the ReLU clamped y');
+      // Every third target is negative: the ReLU zeroes some values and, from 2 values on, passes others.
+      if (d.relu) assert.ok(r[2].every((v) => v >= 0) && (size < 2 || r[2].some((v) => v > 0)), 'the ReLU clamped y');
     }),
     { numRuns: 150 },
   );
