@@ -9,6 +9,8 @@
 // zero dy where that output y is not positive (`y`, 0 without a ReLU), which saves the ReLU's own two passes over the
 // activations. (Recomputing y from x instead of reading it made the backward passes compute-bound: 30 % slower.)
 
+import { relu1, relu4, reluGrad1, reluGrad4 } from './elementwise';
+
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
@@ -17,17 +19,6 @@
 // @ts-ignore: decorator
 @inline function lanes(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
-/** dy where the fused ReLU passed its input (its output y > 0), else +0: as relu_backward_f32 computes it. */
-// @ts-ignore: decorator
-@inline function passed(dy: v128, y: v128): v128 {
-  return v128.and(dy, f32x4.gt(y, f32x4.splat(0)));
-}
-
-// @ts-ignore: decorator
-@inline function passed1(dy: f32, y: f32): f32 {
-  return y > 0 ? dy : 0;
 }
 
 /** Images first … first+count−1 of part p, whose parts hold `partImages` images each (the last may hold fewer). */
@@ -115,7 +106,6 @@ export function channel_moments_combine_f32(mean: usize, variance: usize, sums: 
  * kernel: a NaN gives 0); scale 0 means 1, shift 0 means 0 (null pointers).
  */
 export function batch_norm_apply_f32(y: usize, x: usize, mean: usize, invstd: usize, scale: usize, shift: usize, images: i32, C: i32, L: i32, relu: bool): void {
-  const zero = f32x4.splat(0);
   for (let n = 0; n < images; n++) {
     for (let c = 0; c < C; c++) {
       const k = load<f32>(at(invstd, c)) * (scale ? load<f32>(at(scale, c)) : 1);
@@ -127,11 +117,11 @@ export function batch_norm_apply_f32(y: usize, x: usize, mean: usize, invstd: us
       let j = 0;
       for (; j + 4 <= L; j += 4) {
         const v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(at(src, j)), vm), vk), vb);
-        v128.store(at(dst, j), relu ? v128.and(v, f32x4.gt(v, zero)) : v);
+        v128.store(at(dst, j), relu ? relu4(v) : v);
       }
       for (; j < L; j++) {
         const v = (load<f32>(at(src, j)) - m) * k + b;
-        store<f32>(at(dst, j), relu ? (v > 0 ? v : 0) : v);
+        store<f32>(at(dst, j), relu ? relu1(v) : v);
       }
     }
   }
@@ -155,12 +145,12 @@ export function batch_norm_backward_parts_f32(sumDy: usize, sumDyCentred: usize,
         let j = 0;
         for (; j + 4 <= L; j += 4) {
           let vg = v128.load(at(g, j));
-          if (y) vg = passed(vg, v128.load(at(out, j)));
+          if (y) vg = reluGrad4(vg, v128.load(at(out, j)));
           accDy = f32x4.add(accDy, vg);
           accDyX = f32x4.add(accDyX, f32x4.mul(vg, f32x4.sub(v128.load(at(src, j)), vm)));
         }
         for (; j < L; j++) {
-          const vg = y ? passed1(load<f32>(at(g, j)), load<f32>(at(out, j))) : load<f32>(at(g, j));
+          const vg = y ? reluGrad1(load<f32>(at(g, j)), load<f32>(at(out, j))) : load<f32>(at(g, j));
           tailDy += vg;
           tailDyX += vg * (load<f32>(at(src, j)) - m);
         }
@@ -203,12 +193,12 @@ export function batch_norm_backward_dx_f32(dx: usize, dy: usize, x: usize, mean:
       let j = 0;
       for (; j + 4 <= L; j += 4) {
         let vg = v128.load(at(g, j));
-        if (y) vg = passed(vg, v128.load(at(out, j)));
+        if (y) vg = reluGrad4(vg, v128.load(at(out, j)));
         const centred = f32x4.sub(v128.load(at(src, j)), vm);
         v128.store(at(dst, j), f32x4.mul(vk, f32x4.sub(f32x4.sub(vg, va), f32x4.mul(centred, vb))));
       }
       for (; j < L; j++) {
-        const vg = y ? passed1(load<f32>(at(g, j)), load<f32>(at(out, j))) : load<f32>(at(g, j));
+        const vg = y ? reluGrad1(load<f32>(at(g, j)), load<f32>(at(out, j))) : load<f32>(at(g, j));
         store<f32>(at(dst, j), k * (vg - a - (load<f32>(at(src, j)) - m) * b));
       }
     }

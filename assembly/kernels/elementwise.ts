@@ -13,6 +13,31 @@ const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, SIGMOID 
   return base + (<usize>index << 2);
 }
 
+/**
+ * The ReLU, max(x, 0), and its gradient, defined here once: x where x > 0, else +0 (a NaN too), and dy where x > 0,
+ * else +0. The kernels that fuse a ReLU into their own passes (batchnorm.ts, pool.ts) call these, so their results
+ * are the bits of the ReLU kernels.
+ */
+// @ts-ignore: decorator
+@inline export function relu1(x: f32): f32 {
+  return x > 0 ? x : 0;
+}
+
+// @ts-ignore: decorator
+@inline export function relu4(x: v128): v128 {
+  return v128.and(x, f32x4.gt(x, f32x4.splat(0)));
+}
+
+// @ts-ignore: decorator
+@inline export function reluGrad1(dy: f32, x: f32): f32 {
+  return x > 0 ? dy : 0;
+}
+
+// @ts-ignore: decorator
+@inline export function reluGrad4(dy: v128, x: v128): v128 {
+  return v128.and(dy, f32x4.gt(x, f32x4.splat(0)));
+}
+
 // @ts-ignore: decorator
 @inline function vop(op: i32, a: v128, b: v128): v128 {
   switch (op) {
@@ -75,7 +100,7 @@ export function binary_f32(op: i32, out: usize, ro: i32, a: usize, ra: i32, sa: 
     case SQRT: return Mathf.sqrt(x);
     case ABS: return Mathf.abs(x);
     case SIGN: return x > 0 ? 1 : x < 0 ? -1 : x; // keeps ±0 and NaN, as Math.sign
-    case RELU: return x > 0 ? x : 0;
+    case RELU: return relu1(x);
     case SIGMOID: {
       // Neither branch overflows: exp is only taken of a non-positive number.
       if (x >= 0) return 1 / (1 + Mathf.exp(-x));
@@ -90,10 +115,9 @@ export function binary_f32(op: i32, out: usize, ro: i32, a: usize, ra: i32, sa: 
 export function unary_f32(op: i32, out: usize, x: usize, n: i32): void {
   let j = 0;
   if (op == NEG || op == SQRT || op == ABS || op == RELU) {
-    const zero = f32x4.splat(0);
     for (; j + 4 <= n; j += 4) {
       const v = v128.load(at(x, j));
-      const r = op == NEG ? f32x4.neg(v) : op == SQRT ? f32x4.sqrt(v) : op == ABS ? f32x4.abs(v) : v128.and(v, f32x4.gt(v, zero));
+      const r = op == NEG ? f32x4.neg(v) : op == SQRT ? f32x4.sqrt(v) : op == ABS ? f32x4.abs(v) : relu4(v);
       v128.store(at(out, j), r);
     }
   }
@@ -103,9 +127,8 @@ export function unary_f32(op: i32, out: usize, x: usize, n: i32): void {
 /** out[j] = x[j] > 0 ? dy[j] : 0, ReLU's gradient (a NaN x passes none). */
 export function relu_backward_f32(out: usize, dy: usize, x: usize, n: i32): void {
   let j = 0;
-  const zero = f32x4.splat(0);
-  for (; j + 4 <= n; j += 4) v128.store(at(out, j), v128.and(v128.load(at(dy, j)), f32x4.gt(v128.load(at(x, j)), zero)));
-  for (; j < n; j++) store<f32>(at(out, j), load<f32>(at(x, j)) > 0 ? load<f32>(at(dy, j)) : 0);
+  for (; j + 4 <= n; j += 4) v128.store(at(out, j), reluGrad4(v128.load(at(dy, j)), v128.load(at(x, j))));
+  for (; j < n; j++) store<f32>(at(out, j), reluGrad1(load<f32>(at(dy, j)), load<f32>(at(x, j))));
 }
 
 /** out[j] = min(max(x[j], lo), hi). */

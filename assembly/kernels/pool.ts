@@ -6,21 +6,11 @@
 // the ReLU's own two passes over the (larger) input.
 
 import { fill_f32, storeLanes } from './copy';
+import { relu1, relu4, reluGrad1, reluGrad4 } from './elementwise';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
-}
-
-/** max(v, 0) as the ReLU kernel computes it: v where v > 0, else +0 (a NaN too). */
-// @ts-ignore: decorator
-@inline function relu1(v: f32): f32 {
-  return v > 0 ? v : 0;
-}
-
-// @ts-ignore: decorator
-@inline function relu4(v: v128): v128 {
-  return v128.and(v, f32x4.gt(v, f32x4.splat(0)));
 }
 
 /**
@@ -106,7 +96,7 @@ export function max_pool2d_backward_f32(dx: usize, dy: usize, x: usize, p0: i32,
         const xs = j * sw - pw;
         const bestAt = windowArgmax(x, base, W, max(ys, 0), min(ys + kh, H), max(xs, 0), min(xs + kw, W), relu);
         const g = load<f32>(at(dy, o));
-        addAt(dx, bestAt, relu && !(load<f32>(at(x, bestAt)) > 0) ? <f32>0 : g);
+        addAt(dx, bestAt, relu ? reluGrad1(g, load<f32>(at(x, bestAt))) : g);
       }
     }
   }
@@ -227,7 +217,7 @@ function max_pool_2x2_backward(dx: usize, dy: usize, x: usize, p0: i32, p1: i32,
         const c0 = r0 + 2 * j, c1 = r1 + 2 * j;
         const bestAt = maxima2x2(x, c0, c1, lanes, relu);
         let g = v128.load(at(dy, o + j)); // lanes past `lanes` are garbage, never stored (the heap pads each block)
-        if (relu) g = v128.and(g, f32x4.gt(windowMaxima, zero)); // the ReLU passes no gradient where its max is 0
+        if (relu) g = reluGrad4(g, windowMaxima); // the ReLU passes no gradient where its max is 0
         // Each window's gradient at its four cells, in the pooling's lane order (even columns, odd columns).
         const top = i32x4.add(i32x4.splat(c0), lane), bottom = i32x4.add(i32x4.splat(c1), lane);
         const topEven = f32x4.add(zero, v128.and(g, i32x4.eq(bestAt, top)));

@@ -4,6 +4,9 @@ import { allocArray, type DType, type FloatArray } from '../dtype.js';
 import { sizeOf, stridesOf } from '../shape_info.js';
 import { broadcastStrides, forEachRun } from './indexing.js';
 
+/** The ReLU, max(x, 0), with a NaN giving 0; the reference kernels that fuse a ReLU (pool, normalization) call it. */
+export const relu = (x: number): number => (x > 0 ? x : 0);
+
 const UNARY: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
   exp: Math.exp,
@@ -11,7 +14,7 @@ const UNARY: Record<UnaryOp, (x: number) => number> = {
   sqrt: Math.sqrt,
   abs: Math.abs,
   sign: Math.sign,
-  relu: (x) => (x > 0 ? x : 0),
+  relu,
   // Written so that neither branch overflows: exp of a large positive number is never taken.
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   tanh: Math.tanh,

@@ -1,6 +1,7 @@
 // Batch-normalisation reference kernels on x laid out (N, C, L). Sums accumulate in float64.
 import type { NclDims } from '../backend.js';
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
+import { relu as reluOf } from './elementwise.js';
 
 /** Calls `visit(offset)` for the start of each of channel c's N runs of L values. */
 function forEachRunOf(d: NclDims, c: number, visit: (offset: number) => void): void {
@@ -36,7 +37,7 @@ export function batchNormApply(x: FloatArray, mean: FloatArray, invstd: FloatArr
       for (let j = 0; j < d.l; j++) y[o + j] = (x[o + j] - mean[c]) * k + b;
     });
   }
-  if (relu) y.forEach((v, i) => (y[i] = v > 0 ? v : 0));
+  if (relu) y.forEach((v, i) => (y[i] = reluOf(v)));
   return y;
 }
 

@@ -4,6 +4,7 @@
 import type { ValuesAndIndices } from '../backend.js';
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
 import type { Pool2dInfo } from '../shape_info.js';
+import { relu as reluOf } from './elementwise.js';
 
 /** Calls `visit(outIndex, planeOffset, y0, y1, x0, x1)` for every window, clipped to the input plane. */
 function forEachWindow(
@@ -27,9 +28,6 @@ function outSize(info: Pool2dInfo): number {
   return info.batch * info.channels * info.outHeight * info.outWidth;
 }
 
-/** The ReLU as unary('relu') computes it: a NaN gives 0. */
-const relu1 = (v: number) => (v > 0 ? v : 0);
-
 /**
  * The flat index of the window's maximum (of relu(x) with `relu`): the first in row-major order; the first NaN wins
  * outright (as in reduceMax).
@@ -39,7 +37,7 @@ function windowArgmax(x: FloatArray, W: number, plane: number, y0: number, y1: n
   let at = plane + y0 * W + x0;
   for (let y = y0; y < y1; y++) {
     for (let xx = x0; xx < x1; xx++) {
-      const v = relu ? relu1(x[plane + y * W + xx]) : x[plane + y * W + xx];
+      const v = relu ? reluOf(x[plane + y * W + xx]) : x[plane + y * W + xx];
       if (v !== v) return plane + y * W + xx;
       if (v > best) {
         best = v;
@@ -55,7 +53,7 @@ function maxPool(x: FloatArray, info: Pool2dInfo, relu: boolean, dtype: DType): 
   const indices = new Int32Array(values.length);
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
     indices[o] = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1, relu);
-    values[o] = relu ? relu1(x[indices[o]]) : x[indices[o]];
+    values[o] = relu ? reluOf(x[indices[o]]) : x[indices[o]];
   });
   return { values, indices };
 }
