@@ -74,9 +74,9 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     const outSize = sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
     const planes: number[][] = [];
     let run = [0, 0, 0, 0, 0, 0]; // rows, cols, rx, racc, sx, sacc
-    forEachPlane(shape, [stridesOf(shape), reducedStrides(shape, axes)], ([ix, io], r, c, [rx_, racc_], [sx_, sacc_]) => {
+    forEachPlane(shape, [stridesOf(shape), reducedStrides(shape, axes)], ([ix, io], r, c, rowSteps, colSteps) => {
       planes.push([ix, io]);
-      run = [r, c, rx_, racc_, sx_, sacc_];
+      run = [r, c, ...rowSteps, ...colSteps]; // each steps pair: x, then the output
     });
     const [rows, cols, rx, racc, sx, sacc] = run;
     const [xStep, accStep] = planes.length > 1 ? [planes[1][0] - planes[0][0], planes[1][1] - planes[0][1]] : [0, 0];
