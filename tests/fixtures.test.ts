@@ -1,4 +1,4 @@
-// Every PyTorch reference fixture in ../shared/fixtures, on every backend. Each kind has a runner that follows the
+// Every PyTorch reference fixture in tests/fixtures/pytorch, on every backend. Each kind has a runner that follows the
 // procedure in the fixture folder's README; a kind without a runner fails loudly instead of being skipped.
 import * as assert from 'uvu/assert';
 import { linalg, nn, optim, type Tensor, tensor, zeros } from '../src/index.js';

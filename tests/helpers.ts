@@ -8,8 +8,8 @@ import { manualSeed, nn, optim, setBackend, type Tensor, tensor } from '../src/i
 
 export const BACKENDS = ['js', 'wasm'] as const;
 
-/** `../shared/fixtures` next to the repository. */
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'fixtures');
+/** The PyTorch reference fixtures, `tests/fixtures/pytorch` (made by its `generate.py`). */
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'pytorch');
 
 export interface FixtureTensor {
   shape: number[];
