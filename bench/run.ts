@@ -7,7 +7,19 @@ import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.j
 import { availableCores, WORKER_SPIN_MS } from '../src/backend/wasm/pool.js';
 import { conv2dInfo } from '../src/backend/shape_info.js';
 import { crossEntropy } from '../src/autograd/ops/losses.js';
-import { eye, Generator, linalg, manualSeed, nn, noGrad, optim, randn, scoped, type Tensor, tensor } from '../src/index.js';
+import {
+  eye,
+  Generator,
+  linalg,
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  randn,
+  scoped,
+  type Tensor,
+  tensor,
+} from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
 import { type BurstTimer, initTfjs, startThreadedPeer, tfCase, type PeerCase } from './tfjs.js';
 
@@ -75,12 +87,18 @@ function row(label: string, unit: string, times: number[], work: number, higherI
   const [t1, tN, tPeer1, tPeerN] = times;
   const v = (t: number) => (higherIsBetter ? work / t / 1e9 : t * 1000);
   const cells = [v(t1), v(tN), v(tPeer1), v(tPeerN)].map((x) => fmt(x));
-  console.log(`| ${label} | ${unit} | ${cells.join(' | ')} | ${ratio(tPeer1 / t1)} | ${ratio(tPeerN / tN)} | ${ratio(t1 / tN)} |`);
+  console.log(
+    `| ${label} | ${unit} | ${cells.join(' | ')} | ${ratio(tPeer1 / t1)} | ${ratio(tPeerN / tN)} | ${ratio(t1 / tN)} |`,
+  );
 }
 const N = beN.threads();
-console.log(`netdeconv benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cores} cores; netdeconv wasm (${be.flavour}) with 1 and ${N} threads vs @tensorflow/tfjs-backend-wasm 4.22 with 1 thread and its threaded build with ${peerN?.threads || 'no'} threads\n`);
+console.log(
+  `netdeconv benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cores} cores; netdeconv wasm (${be.flavour}) with 1 and ${N} threads vs @tensorflow/tfjs-backend-wasm 4.22 with 1 thread and its threaded build with ${peerN?.threads || 'no'} threads\n`,
+);
 if (!trainingOnly) {
-  console.log(`| case | unit | netdeconv 1 thread | netdeconv ${N} threads | tfjs-wasm 1 thread | tfjs-wasm ${peerN?.threads} threads | netdeconv / tfjs, 1 thread | netdeconv / tfjs, ${N} threads | ${N} threads / 1 thread |`);
+  console.log(
+    `| case | unit | netdeconv 1 thread | netdeconv ${N} threads | tfjs-wasm 1 thread | tfjs-wasm ${peerN?.threads} threads | netdeconv / tfjs, 1 thread | netdeconv / tfjs, ${N} threads | ${N} threads / 1 thread |`,
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
 }
 
@@ -91,10 +109,23 @@ for (const n of trainingOnly ? [] : quick ? [256] : [128, 256, 512, 1024]) {
     const [sa, sb] = [x.fromArray(a), x.fromArray(b)];
     return local(inScope(x, () => x.matmul(sa, sb, 1, n, n, n, false, false, 'float32')));
   };
-  row(`matmul ${n}`, 'GFLOP/s', await race([mm(be), mm(beN), ...(await peers({ op: 'matmul', n }))], n >= 512 ? 3 : 9), 2 * n ** 3);
+  row(
+    `matmul ${n}`,
+    'GFLOP/s',
+    await race([mm(be), mm(beN), ...(await peers({ op: 'matmul', n }))], n >= 512 ? 3 : 9),
+    2 * n ** 3,
+  );
 }
 
-for (const [batch, hw, cin, cout] of trainingOnly ? [] : quick ? [[64, 16, 64, 64]] : [[64, 32, 3, 32], [64, 16, 64, 64], [64, 8, 128, 128]]) {
+for (const [batch, hw, cin, cout] of trainingOnly
+  ? []
+  : quick
+    ? [[64, 16, 64, 64]]
+    : [
+        [64, 32, 3, 32],
+        [64, 16, 64, 64],
+        [64, 8, 128, 128],
+      ]) {
   const info = conv2dInfo('bench', [batch, cin, hw, hw], [cout, cin, 3, 3], { padding: 1 });
   const flops = 2 * batch * hw * hw * cout * cin * 9;
   const x = Float32Array.from({ length: batch * cin * hw * hw }, (_, i) => Math.sin(i));
@@ -103,9 +134,21 @@ for (const [batch, hw, cin, cout] of trainingOnly ? [] : quick ? [[64, 16, 64, 6
   const label = `conv ${batch}x${hw}x${hw}, ${cin}→${cout}, 3x3 pad 1`;
   const inputs = new Map([be, beN].map((b) => [b, { x: b.fromArray(x), w: b.fromArray(w), dy: b.fromArray(dy) }]));
   for (const [kind, peerKind, fn] of [
-    ['forward', 'forward', (b: typeof be) => inScope(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, null, info, 'float32'))],
-    ['backward wrt input', 'input', (b: typeof be) => inScope(b, () => b.conv2dBackwardInput(inputs.get(b)!.dy, inputs.get(b)!.w, info, 'float32'))],
-    ['backward wrt filter', 'filter', (b: typeof be) => inScope(b, () => b.conv2dBackwardFilter(inputs.get(b)!.x, inputs.get(b)!.dy, info, 'float32'))],
+    [
+      'forward',
+      'forward',
+      (b: typeof be) => inScope(b, () => b.conv2d(inputs.get(b)!.x, inputs.get(b)!.w, null, info, 'float32')),
+    ],
+    [
+      'backward wrt input',
+      'input',
+      (b: typeof be) => inScope(b, () => b.conv2dBackwardInput(inputs.get(b)!.dy, inputs.get(b)!.w, info, 'float32')),
+    ],
+    [
+      'backward wrt filter',
+      'filter',
+      (b: typeof be) => inScope(b, () => b.conv2dBackwardFilter(inputs.get(b)!.x, inputs.get(b)!.dy, info, 'float32')),
+    ],
   ] as const) {
     const peer = await peers({ op: 'conv', kind: peerKind, batch, hw, cin, cout });
     row(`${label} ${kind}`, 'GFLOP/s', await race([local(fn(be)), local(fn(beN)), ...peer], 3), flops);
@@ -114,7 +157,10 @@ for (const [batch, hw, cin, cout] of trainingOnly ? [] : quick ? [[64, 16, 64, 6
 
 for (const d of trainingOnly ? [] : [144, 576]) {
   const g = new Generator(1);
-  const m = tensor(Array.from({ length: d * d }, () => g.normal()), [d, d]);
+  const m = tensor(
+    Array.from({ length: d * d }, () => g.normal()),
+    [d, d],
+  );
   const A = noGrad(() => m.T.matmul(m).div(d).add(eye(d).mul(0.1)));
   const reps = d < 300 ? 20 : 3;
   const ns = async (threads: number) => {
@@ -139,7 +185,9 @@ peerN?.close(); // not needed below: its idle threads stay out of the training r
 // The last column divides the two thread counts' samples of each round (taken milliseconds apart), then takes the
 // median: on this VM a core's speed drifts by up to 2× over minutes, and a ratio of the columns' medians mixes
 // samples taken in different states.
-console.log(`\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread | the same, paired by round |`);
+console.log(
+  `\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread | the same, paired by round |`,
+);
 console.log('|---|---|---|---|---|---|---|---|');
 /**
  * Lets the machine settle before a row: a full collection now, on this thread (`npm run bench` passes --expose-gc),
@@ -159,7 +207,13 @@ async function settle(): Promise<void> {
  * model's second thread (2-thread samples of the deconvolution twin, right after BatchNorm's reference column, ran at
  * 0.7–1.0× the 1-thread ones for ~4 s).
  */
-async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int32Array, withJs = true): Promise<() => Promise<void>> {
+async function trainRow(
+  label: string,
+  make: () => nn.Module,
+  x: Tensor,
+  y: Int32Array,
+  withJs = true,
+): Promise<() => Promise<void>> {
   await settle();
   // Rounds until this much time has passed: the first seconds of a model include V8 compiling its JS on the second
   // core, which would be measured as poor thread scaling.
@@ -170,11 +224,20 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     const model = make();
     const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
     // As fit() runs a step: in a scope that keeps only the model's and the optimizer's state.
-    return () => scoped(() => {
-      opt.zeroGrad();
-      crossEntropy(model.forward(x), y).backward();
-      opt.step();
-    }, () => [...model.parameters(), ...model.parameters().map((p) => p.grad), ...model.buffers(), ...opt.stateTensors()]);
+    return () =>
+      scoped(
+        () => {
+          opt.zeroGrad();
+          crossEntropy(model.forward(x), y).backward();
+          opt.step();
+        },
+        () => [
+          ...model.parameters(),
+          ...model.parameters().map((p) => p.grad),
+          ...model.buffers(),
+          ...opt.stateTensors(),
+        ],
+      );
   };
   const wasmStep = await stepper('wasm');
   // Seconds per step over `steps` steps in a row (the wasm columns time three, as the kernel rows time three calls).
@@ -217,18 +280,30 @@ async function trainRow(label: string, make: () => nn.Module, x: Tensor, y: Int3
     const paired = median(times[0].map((one, r) => one / times[1][r]));
     const [t1, tN, tJs] = times.map(median);
     const n = x.shape[0];
-    console.log(`| ${label} | images/s | ${fmt(n / t1, 0)} | ${fmt(n / tN, 0)} | ${fmt(n / tJs, 0)} | ${ratio(tJs / t1)} | ${ratio(t1 / tN)} | ${ratio(paired)} |`);
+    console.log(
+      `| ${label} | images/s | ${fmt(n / t1, 0)} | ${fmt(n / tN, 0)} | ${fmt(n / tJs, 0)} | ${ratio(tJs / t1)} | ${ratio(t1 / tN)} | ${ratio(paired)} |`,
+    );
   };
 }
 
 const { train } = loadEmbeddedMnist().split(2000, 0);
 const mnist = [...train.batches(64, { shuffle: true, seed: 0 })][0];
 const rows = [await trainRow('MNIST CNN (BatchNorm), batch 64', () => nn.mnistCnn(), mnist.x, mnist.y)];
-rows.push(await trainRow('MNIST CNN (deconvolution twin), batch 64', () => nn.mnistCnn({ deconv: true }), mnist.x, mnist.y));
+rows.push(
+  await trainRow('MNIST CNN (deconvolution twin), batch 64', () => nn.mnistCnn({ deconv: true }), mnist.x, mnist.y),
+);
 const cifarX = randn([32, 3, 32, 32]);
 const cifarY = Int32Array.from({ length: 32 }, (_, i) => i % 10);
 const small = { widthMultiplier: 0.25 };
 rows.push(await trainRow('ResNet-18/4 (CIFAR 32x32x3, BatchNorm), batch 32', () => nn.resnet18(small), cifarX, cifarY));
-rows.push(await trainRow('ResNet-18/4 (CIFAR 32x32x3, deconvolution, block 16), batch 32', () => nn.utils.convertToDeconv(nn.resnet18(small), { blockFc: 16, deconv: { block: 16 } }), cifarX, cifarY, false));
+rows.push(
+  await trainRow(
+    'ResNet-18/4 (CIFAR 32x32x3, deconvolution, block 16), batch 32',
+    () => nn.utils.convertToDeconv(nn.resnet18(small), { blockFc: 16, deconv: { block: 16 } }),
+    cifarX,
+    cifarY,
+    false,
+  ),
+);
 for (const finish of rows) await finish();
 await setNumThreads(1); // release the workers

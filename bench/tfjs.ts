@@ -44,7 +44,9 @@ export async function startThreadedPeer(threads: number): Promise<ThreadedPeer> 
   type Reply = Record<string, number | null>;
   const pending: { resolve: (m: Reply) => void; reject: (e: Error) => void }[] = [];
   child.on('message', (m) => pending.shift()?.resolve(m as Reply));
-  child.on('exit', (code) => pending.splice(0).forEach((p) => p.reject(new Error(`tfjs peer process exited (${code})`))));
+  child.on('exit', (code) =>
+    pending.splice(0).forEach((p) => p.reject(new Error(`tfjs peer process exited (${code})`))),
+  );
   const ask = (message?: object) =>
     new Promise<Reply>((resolve, reject) => {
       pending.push({ resolve, reject });
@@ -73,7 +75,13 @@ export function tfMatmul(n: number): () => void {
 }
 
 /** NHWC conv2d, 3×3, 'same' padding, stride 1 — the same arithmetic as netdeconv's NCHW conv. */
-export function tfConv(kind: 'forward' | 'input' | 'filter', n: number, hw: number, cin: number, cout: number): (() => void) | null {
+export function tfConv(
+  kind: 'forward' | 'input' | 'filter',
+  n: number,
+  hw: number,
+  cin: number,
+  cout: number,
+): (() => void) | null {
   const x = tf.randomNormal([n, hw, hw, cin]) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, cin, cout]) as tf.Tensor4D;
   const dy = tf.randomNormal([n, hw, hw, cout]) as tf.Tensor4D;

@@ -13,8 +13,19 @@ for (const deconv of [false, true]) {
   manualSeed(0); // both models start from the same random draws
   const model = nn.mnistCnn({ deconv }); // deconv: FastDeconv2d instead of Conv2d+BatchNorm2d, Delinear instead of Linear
   if (deconv) console.log(model.toString());
-  const r = fit(model, train, test, { epochs: 1, batchSize: 64, lr: 0.05, optimizer: 'sgd', schedule: 'onecycle', momentum: 0.9, weightDecay: 5e-4, seed: 0 });
-  console.log(`${deconv ? 'deconvolution' : 'BatchNorm    '}: test accuracy ${r.test.accuracy.toFixed(4)}, ${r.imagesPerSecond.toFixed(0)} images/s`);
+  const r = fit(model, train, test, {
+    epochs: 1,
+    batchSize: 64,
+    lr: 0.05,
+    optimizer: 'sgd',
+    schedule: 'onecycle',
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    seed: 0,
+  });
+  console.log(
+    `${deconv ? 'deconvolution' : 'BatchNorm    '}: test accuracy ${r.test.accuracy.toFixed(4)}, ${r.imagesPerSecond.toFixed(0)} images/s`,
+  );
 
   if (deconv) {
     // For inference, fold the whitening into plain convolutions: same outputs, no statistics.

@@ -41,7 +41,8 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     loss.backward();
     opt.step();
     sched.step();
-    if (step++ % 25 === 0) console.log(`epoch ${epoch + 1} step ${step}/${stepsPerEpoch} loss ${loss.item().toFixed(4)}`);
+    if (step++ % 25 === 0)
+      console.log(`epoch ${epoch + 1} step ${step}/${stepsPerEpoch} loss ${loss.item().toFixed(4)}`);
   }
   const { loss, accuracy } = evaluate(model, test);
   console.log(`epoch ${epoch + 1}: test loss ${loss.toFixed(4)}, test accuracy ${accuracy.toFixed(4)}`);

@@ -29,11 +29,20 @@ const common = { bundle: true, format: 'esm', target: 'es2022', sourcemap: true,
 // The library and its Node helpers in one build with shared chunks: 'netdeconv/node' then uses the library's own
 // tensors and backend registry (bundled apart, its tensors came from a second copy that no setBackend reached).
 await build({
-  ...common, entryPoints: { index: 'src/index.ts', node: 'src/node/index.ts' }, outdir: 'dist', splitting: true,
-  chunkNames: 'chunks/[name]-[hash]', platform: 'neutral', external: ['node:*'],
+  ...common,
+  entryPoints: { index: 'src/index.ts', node: 'src/node/index.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  platform: 'neutral',
+  external: ['node:*'],
 });
 await build({
-  ...common, entryPoints: ['src/node/cli.ts'], outfile: 'dist/cli.js', platform: 'node', packages: 'external',
+  ...common,
+  entryPoints: ['src/node/cli.ts'],
+  outfile: 'dist/cli.js',
+  platform: 'node',
+  packages: 'external',
   banner: { js: '#!/usr/bin/env node' },
 });
 chmodSync('dist/cli.js', 0o755);

@@ -3,7 +3,13 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.bin': 'application/octet-stream', '.map': 'application/json' };
+const TYPES = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.bin': 'application/octet-stream',
+  '.map': 'application/json',
+};
 
 /** Serves `root` on 127.0.0.1:`port` (0 picks a free port); resolves to the server once it listens. */
 export function serve(root, port = 0) {

@@ -26,7 +26,16 @@ const server = await serve(new URL('../examples/browser/dist', import.meta.url).
 const url = `http://127.0.0.1:${server.address().port}/`;
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 const errors = [];
 try {
@@ -36,14 +45,22 @@ try {
   });
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
-  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('ready'), null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('ready'), null, {
+    timeout: 60_000,
+  });
   const ready = await page.textContent('#status');
   check('the worker loads the digits and the wasm backend', /backend wasm/.test(ready), ready);
   const isolated = await page.evaluate(() => crossOriginIsolated);
-  check('the page is cross-origin isolated, so the kernels run on several threads', isolated && /\d+ threads/.test(ready), ready);
+  check(
+    'the page is cross-origin isolated, so the kernels run on several threads',
+    isolated && /\d+ threads/.test(ready),
+    ready,
+  );
 
   await page.click('#lrfind');
-  await page.waitForFunction(() => document.getElementById('status').textContent.includes('suggested peak lr'), null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.getElementById('status').textContent.includes('suggested peak lr'), null, {
+    timeout: 120_000,
+  });
   const lrPoints = await page.evaluate(() => document.querySelectorAll('#lrplot canvas').length);
   check('the LR finder runs and plots its curve', lrPoints > 0, await page.textContent('#status'));
 
@@ -51,15 +68,23 @@ try {
   await page.selectOption('#variant', 'both');
   await page.click('#start');
   // Train until both models have been evaluated a few times (or the run ends).
-  await page.waitForFunction(() => {
-    const s = document.getElementById('status').textContent;
-    const m = s.match(/^step (\d+)/);
-    return (m && Number(m[1]) >= 60) || s.includes('finished');
-  }, null, { timeout: 240_000 });
+  await page.waitForFunction(
+    () => {
+      const s = document.getElementById('status').textContent;
+      const m = s.match(/^step (\d+)/);
+      return (m && Number(m[1]) >= 60) || s.includes('finished');
+    },
+    null,
+    { timeout: 240_000 },
+  );
   const status = await page.textContent('#status');
   const accs = [...status.matchAll(/(BatchNorm|deconvolution) ([\d.]+)%/g)].map((m) => [m[1], Number(m[2])]);
   check('both models train side by side', accs.length === 2, status);
-  check('test accuracy rises well above chance (10%)', accs.every(([, a]) => a > 50), status);
+  check(
+    'test accuracy rises well above chance (10%)',
+    accs.every(([, a]) => a > 50),
+    status,
+  );
   check('the loss chart is drawn', (await page.$$('#loss .uplot canvas')).length > 0);
   const loss = await page.evaluate(() => ({ ...document.getElementById('loss').dataset }));
   for (const v of ['bn', 'deconv']) {

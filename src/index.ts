@@ -4,18 +4,72 @@ import { initDefaultBackend } from './backend/index.js';
 // The default backend is ready as soon as the import resolves: wasm where WebAssembly SIMD runs, else 'js'.
 await initDefaultBackend();
 
-export { Tensor, tensor, zeros, ones, full, randn, rand, eye, arange, type TensorOptions, type Dims } from './autograd/tensor.js';
+export {
+  Tensor,
+  tensor,
+  zeros,
+  ones,
+  full,
+  randn,
+  rand,
+  eye,
+  arange,
+  type TensorOptions,
+  type Dims,
+} from './autograd/tensor.js';
 export { noGrad, isGradEnabled } from './autograd/engine.js';
 export { scoped } from './autograd/scope.js';
 export {
-  add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, where, greater, equal,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  neg,
+  exp,
+  log,
+  sqrt,
+  abs,
+  relu,
+  sigmoid,
+  tanh,
+  clamp,
+  where,
+  greater,
+  equal,
 } from './autograd/ops/elementwise.js';
 export { sum, mean, max, variance, argmax } from './autograd/ops/reduce.js';
-export { reshape, permute, transpose, flatten, unsqueeze, squeeze, expand, narrow, select, concat, stack, pad } from './autograd/ops/movement.js';
+export {
+  reshape,
+  permute,
+  transpose,
+  flatten,
+  unsqueeze,
+  squeeze,
+  expand,
+  narrow,
+  select,
+  concat,
+  stack,
+  pad,
+} from './autograd/ops/movement.js';
 export { matmul } from './autograd/ops/matmul.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export {
-  setBackend, getBackend, listBackends, setNumThreads, getNumThreads, memoryInfo, setMemoryBudget, KERNEL_NAMES, type MemoryInfo, type Backend, type KernelName, type DType,
+  setBackend,
+  getBackend,
+  listBackends,
+  setNumThreads,
+  getNumThreads,
+  memoryInfo,
+  setMemoryBudget,
+  KERNEL_NAMES,
+  type MemoryInfo,
+  type Backend,
+  type KernelName,
+  type DType,
 } from './backend/index.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export * as nn from './nn/index.js';
@@ -23,4 +77,12 @@ export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as linalg from './linalg/index.js';
 export * as io from './io/index.js';
-export { fit, evaluate, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainResult, type StepInfo, type EvalResult } from './train/trainer.js';
+export {
+  fit,
+  evaluate,
+  DEFAULT_TRAIN_CONFIG,
+  type TrainConfig,
+  type TrainResult,
+  type StepInfo,
+  type EvalResult,
+} from './train/trainer.js';

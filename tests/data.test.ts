@@ -42,12 +42,24 @@ test('IDX int32 big-endian values parse', () => {
 test('malformed IDX files name the file and the fault', () => {
   writeFileSync(join(dir, 'short.idx'), idx(0x08, [3, 2, 2], [1, 2, 3]));
   writeFileSync(join(dir, 'lab.idx'), idx(0x08, [3], [1, 2, 3]));
-  assert.throws(() => loadIdxDataset(join(dir, 'short.idx'), join(dir, 'lab.idx')), /short\.idx: truncated: shape \(3, 2, 2\) of uint8 needs 28 bytes, file has 19/);
-  assert.throws(() => data.parseIdx(new Uint8Array([0x1f, 0x8b, 8, 0]), 'x.gz'), /x\.gz: not an IDX file.*gzip-compressed/);
-  assert.throws(() => data.parseIdx(new Uint8Array([0, 0, 0x42, 1, 0, 0, 0, 0]), 'odd'), /odd: unknown IDX element type 0x42/);
+  assert.throws(
+    () => loadIdxDataset(join(dir, 'short.idx'), join(dir, 'lab.idx')),
+    /short\.idx: truncated: shape \(3, 2, 2\) of uint8 needs 28 bytes, file has 19/,
+  );
+  assert.throws(
+    () => data.parseIdx(new Uint8Array([0x1f, 0x8b, 8, 0]), 'x.gz'),
+    /x\.gz: not an IDX file.*gzip-compressed/,
+  );
+  assert.throws(
+    () => data.parseIdx(new Uint8Array([0, 0, 0x42, 1, 0, 0, 0, 0]), 'odd'),
+    /odd: unknown IDX element type 0x42/,
+  );
   writeFileSync(join(dir, 'l2.idx'), idx(0x08, [2], [1, 2]));
   writeFileSync(join(dir, 'i3.idx'), idx(0x08, [3, 1, 1], [1, 2, 3]));
-  assert.throws(() => loadIdxDataset(join(dir, 'i3.idx'), join(dir, 'l2.idx')), /i3\.idx has 3 images but l2\.idx has 2 labels/);
+  assert.throws(
+    () => loadIdxDataset(join(dir, 'i3.idx'), join(dir, 'l2.idx')),
+    /i3\.idx has 3 images but l2\.idx has 2 labels/,
+  );
   assert.throws(() => loadIdxDataset(join(dir, 'missing.idx'), join(dir, 'l2.idx')), /cannot read .*missing\.idx/);
 });
 
@@ -64,7 +76,10 @@ test('CIFAR-10 binary batches load channel-major, and bad files are named', () =
   assert.is(ds.images[0], 1);
   assert.ok(Math.abs(ds.images[1024] - 0.2) < 1e-7);
   writeFileSync(join(dir, 'cut.bin'), rec.subarray(0, 3073 + 100));
-  assert.throws(() => loadCifar10([join(dir, 'cut.bin')]), /cut\.bin: 3173 bytes is not a whole number of CIFAR-10 records.*truncated after 100 bytes/);
+  assert.throws(
+    () => loadCifar10([join(dir, 'cut.bin')]),
+    /cut\.bin: 3173 bytes is not a whole number of CIFAR-10 records.*truncated after 100 bytes/,
+  );
   const bad = rec.slice();
   bad[3073] = 42;
   writeFileSync(join(dir, 'c100.bin'), bad);
@@ -76,7 +91,10 @@ test('embedded MNIST: 10,000 real digits, every class present, pixels in [0, 1]'
   assert.is(ds.length, 10000);
   const counts = new Array(10).fill(0);
   for (const l of ds.labels) counts[l]++;
-  assert.ok(counts.every((c) => c > 800), `counts ${counts}`);
+  assert.ok(
+    counts.every((c) => c > 800),
+    `counts ${counts}`,
+  );
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of ds.images) {
@@ -87,12 +105,20 @@ test('embedded MNIST: 10,000 real digits, every class present, pixels in [0, 1]'
 });
 
 test('split is seeded, disjoint and complete; normalisation uses the given statistics', () => {
-  const ds = new data.ImageDataset(Float32Array.from({ length: 20 }, (_, i) => i), Int32Array.from({ length: 20 }, (_, i) => i % 4), [1, 1, 1], 4);
+  const ds = new data.ImageDataset(
+    Float32Array.from({ length: 20 }, (_, i) => i),
+    Int32Array.from({ length: 20 }, (_, i) => i % 4),
+    [1, 1, 1],
+    4,
+  );
   const a = ds.split(5, 7);
   const b = ds.split(5, 7);
   assert.equal([...a.test.images], [...b.test.images]);
   const all = [...a.train.images, ...a.test.images].sort((x, y) => x - y);
-  assert.equal(all, Array.from({ length: 20 }, (_, i) => i));
+  assert.equal(
+    all,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   assert.not.equal([...ds.split(5, 8).test.images], [...a.test.images]);
   const n = ds.normalize([10], [2]);
   assert.is(n.images[0], -5);
@@ -101,12 +127,23 @@ test('split is seeded, disjoint and complete; normalisation uses the given stati
 });
 
 test('batches: shapes, seeded shuffling, dropLast, every image once per epoch', () => {
-  const ds = new data.ImageDataset(Float32Array.from({ length: 10 * 4 }, (_, i) => Math.floor(i / 4)), Int32Array.from({ length: 10 }, (_, i) => i % 3), [1, 2, 2], 3);
+  const ds = new data.ImageDataset(
+    Float32Array.from({ length: 10 * 4 }, (_, i) => Math.floor(i / 4)),
+    Int32Array.from({ length: 10 }, (_, i) => i % 3),
+    [1, 2, 2],
+    3,
+  );
   const batches = [...ds.batches(4, { shuffle: true, seed: 1 })];
-  assert.equal(batches.map((b) => b.x.shape[0]), [4, 4, 2]);
+  assert.equal(
+    batches.map((b) => b.x.shape[0]),
+    [4, 4, 2],
+  );
   assert.equal([...batches[0].x.shape], [4, 1, 2, 2]);
   const seen = batches.flatMap((b) => b.x.toArray().filter((_, i) => i % 4 === 0)).sort((a, b) => a - b);
-  assert.equal(seen, Array.from({ length: 10 }, (_, i) => i));
+  assert.equal(
+    seen,
+    Array.from({ length: 10 }, (_, i) => i),
+  );
   assert.is([...ds.batches(4, { dropLast: true })].length, 2);
   const again = [...ds.batches(4, { shuffle: true, seed: 1 })];
   assert.equal(again[0].x.toArray(), batches[0].x.toArray());

@@ -3,7 +3,18 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Generator, getBackend, gradcheck, linalg, manualSeed, nn, noGrad, setBackend, type Tensor, tensor } from '../src/index.js';
+import {
+  Generator,
+  getBackend,
+  gradcheck,
+  linalg,
+  manualSeed,
+  nn,
+  noGrad,
+  setBackend,
+  type Tensor,
+  tensor,
+} from '../src/index.js';
 import { forEachBackend } from './helpers.js';
 
 const F = nn.functional;
@@ -11,8 +22,16 @@ const F = nn.functional;
 /** A random SPD matrix MᵀM/d + shift·I (float64 for the algebra checks). */
 function spd(d: number, seed: number, shift = 0.1): Tensor {
   const g = new Generator(seed);
-  const m = tensor(Array.from({ length: d * d }, () => g.normal()), [d, d], { dtype: 'float64' });
-  return noGrad(() => m.T.matmul(m).div(d).add(tensor(identity(d), [d, d], { dtype: 'float64' }).mul(shift)));
+  const m = tensor(
+    Array.from({ length: d * d }, () => g.normal()),
+    [d, d],
+    { dtype: 'float64' },
+  );
+  return noGrad(() =>
+    m.T.matmul(m)
+      .div(d)
+      .add(tensor(identity(d), [d, d], { dtype: 'float64' }).mul(shift)),
+  );
 }
 
 function identity(d: number): number[] {
@@ -63,35 +82,43 @@ algebra.before(async () => {
   await setBackend('js');
 });
 algebra('Newton–Schulz: symmetric positive definite, and converging to A^(−1/2) as iterations grow', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
-        const A = spd(d, seed);
-        const res = [1, 3, 8, 20].map((n) => residual(A, linalg.isqrtNewtonSchulz(A, n)));
-        for (let i = 1; i < res.length; i++) if (!(res[i] <= res[i - 1] + 1e-12)) return false;
-        const D = linalg.isqrtNewtonSchulz(A, 20).toArray();
-        const symmetric = D.every((v, i) => Math.abs(v - D[(i % d) * d + Math.floor(i / d)]) < 1e-9);
-        return res[3] < 1e-6 && symmetric && positiveDefinite(D, d);
-      }),
-      { numRuns: 40 },
-    );
-  });
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 1e6 }), (d, seed) => {
+      const A = spd(d, seed);
+      const res = [1, 3, 8, 20].map((n) => residual(A, linalg.isqrtNewtonSchulz(A, n)));
+      for (let i = 1; i < res.length; i++) if (!(res[i] <= res[i - 1] + 1e-12)) return false;
+      const D = linalg.isqrtNewtonSchulz(A, 20).toArray();
+      const symmetric = D.every((v, i) => Math.abs(v - D[(i % d) * d + Math.floor(i / d)]) < 1e-9);
+      return res[3] < 1e-6 && symmetric && positiveDefinite(D, d);
+    }),
+    { numRuns: 40 },
+  );
+});
 
 algebra('Newton–Schulz: NS(cA) = NS(A)/√c, batched matrices use one norm each', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.double({ min: 0.01, max: 100, noNaN: true }), fc.integer({ min: 0, max: 1e6 }), (d, c, seed) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.double({ min: 0.01, max: 100, noNaN: true }),
+      fc.integer({ min: 0, max: 1e6 }),
+      (d, c, seed) => {
         const A = spd(d, seed);
         const lhs = linalg.isqrtNewtonSchulz(A.mul(c), 5).toArray();
         const rhs = linalg.isqrtNewtonSchulz(A, 5).div(Math.sqrt(c)).toArray();
         return lhs.every((v, i) => Math.abs(v - rhs[i]) <= 1e-9 * (1 + Math.abs(rhs[i])));
-      }),
-      { numRuns: 40 },
-    );
-    const A = spd(3, 1);
-    const B = spd(3, 2).mul(50);
-    const both = linalg.isqrtNewtonSchulz(nn.functional.pad(A.unsqueeze(0), [0, 0, 0, 0, 0, 1]).add(nn.functional.pad(B.unsqueeze(0), [0, 0, 0, 0, 1, 0])), 7);
-    assert.ok(maxAbsDiff(both.index(0), linalg.isqrtNewtonSchulz(A, 7)) < 1e-12);
-    assert.ok(maxAbsDiff(both.index(1), linalg.isqrtNewtonSchulz(B, 7)) < 1e-12);
-  });
+      },
+    ),
+    { numRuns: 40 },
+  );
+  const A = spd(3, 1);
+  const B = spd(3, 2).mul(50);
+  const both = linalg.isqrtNewtonSchulz(
+    nn.functional.pad(A.unsqueeze(0), [0, 0, 0, 0, 0, 1]).add(nn.functional.pad(B.unsqueeze(0), [0, 0, 0, 0, 1, 0])),
+    7,
+  );
+  assert.ok(maxAbsDiff(both.index(0), linalg.isqrtNewtonSchulz(A, 7)) < 1e-12);
+  assert.ok(maxAbsDiff(both.index(1), linalg.isqrtNewtonSchulz(B, 7)) < 1e-12);
+});
 
 algebra.run();
 
@@ -110,26 +137,46 @@ forEachBackend('deconv', (test) => {
 
   test('fold equivalence: whiten the patches, then convolve = convolve with the folded weights', () => {
     const cfgs = fc.record({
-      c: fc.constantFrom(2, 4, 6), k: fc.constantFrom(1, 2, 3), stride: fc.integer({ min: 1, max: 2 }), padding: fc.integer({ min: 0, max: 2 }),
-      dilation: fc.integer({ min: 1, max: 2 }), groups: fc.constantFrom(1, 2), block: fc.constantFrom(1, 2, 64), seed: fc.integer({ min: 0, max: 1e6 }),
+      c: fc.constantFrom(2, 4, 6),
+      k: fc.constantFrom(1, 2, 3),
+      stride: fc.integer({ min: 1, max: 2 }),
+      padding: fc.integer({ min: 0, max: 2 }),
+      dilation: fc.integer({ min: 1, max: 2 }),
+      groups: fc.constantFrom(1, 2),
+      block: fc.constantFrom(1, 2, 64),
+      seed: fc.integer({ min: 0, max: 1e6 }),
     });
     fc.assert(
       fc.property(cfgs, (o) => {
         const cout = 4;
-        const m = new nn.FastDeconv2d(o.c, cout, o.k, { stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups, block: o.block, momentum: 1, samplingStride: 1 });
+        const m = new nn.FastDeconv2d(o.c, cout, o.k, {
+          stride: o.stride,
+          padding: o.padding,
+          dilation: o.dilation,
+          groups: o.groups,
+          block: o.block,
+          momentum: 1,
+          samplingStride: 1,
+        });
         const x = randomInput([2, o.c, 7, 6], o.seed);
         m.forward(x); // momentum 1: the running buffers are this batch's statistics
         m.eval();
         const y = m.forward(x);
         // Whiten every patch explicitly and multiply by the unfolded weight.
         const k2 = o.k * o.k;
-        const P = F.unfold(x, o.k, { stride: o.stride, padding: o.padding, dilation: o.dilation }).permute(0, 2, 1).reshape(-1, o.c * k2);
+        const P = F.unfold(x, o.k, { stride: o.stride, padding: o.padding, dilation: o.dilation })
+          .permute(0, 2, 1)
+          .reshape(-1, o.c * k2);
         const d = m.numFeatures;
         let Wp: Tensor;
         if (o.groups === 1) {
           const G = o.c / m.block;
           const blocks = P.reshape(-1, d, G).permute(0, 2, 1); // (rows, G, d)
-          const white = blocks.sub(m.running_mean).matmul(m.running_deconv).permute(0, 2, 1).reshape(-1, o.c * k2);
+          const white = blocks
+            .sub(m.running_mean)
+            .matmul(m.running_deconv)
+            .permute(0, 2, 1)
+            .reshape(-1, o.c * k2);
           Wp = white.matmul(m.weight.reshape(cout, -1).T);
         } else {
           const rows = P.shape[0];
@@ -204,15 +251,30 @@ forEachBackend('deconv', (test) => {
 
   test('invalid options and misuse are clear errors', () => {
     assert.throws(() => new nn.FastDeconv2d(4, 4, 3, { block: 0 }), /block must be a positive integer, got 0/);
-    assert.throws(() => new nn.FastDeconv2d(4, 4, 3, { freeze: true, freezeIter: 0 }), /freezeIter must be a positive integer with freeze, got 0/);
-    assert.throws(() => new nn.FastDeconv2d(3, 4, 3, { groups: 2 }), /in channels 3 and out channels 4 must be divisible by groups 2/);
+    assert.throws(
+      () => new nn.FastDeconv2d(4, 4, 3, { freeze: true, freezeIter: 0 }),
+      /freezeIter must be a positive integer with freeze, got 0/,
+    );
+    assert.throws(
+      () => new nn.FastDeconv2d(3, 4, 3, { groups: 2 }),
+      /in channels 3 and out channels 4 must be divisible by groups 2/,
+    );
     assert.throws(() => new nn.FastDeconv2d(3, 4, 0), /kernelSize must be a positive integer, got 0/);
     assert.throws(() => new nn.FastDeconv2d(3, 4, 3, { eps: 0 }), /eps must be positive/);
     assert.throws(() => new nn.Delinear(8, 2, { block: -1 }), /block must be a positive integer, got -1/);
     assert.throws(() => new nn.FastDeconv2d(3, 4, 5).forward(randomInput([1, 3, 3, 3], 1)), /does not fit input 3x3/);
-    assert.throws(() => new nn.FastDeconv2d(3, 4, 3).forward(randomInput([1, 2, 5, 5], 1)), /expected input \(N, 3, H, W\), got \(1, 2, 5, 5\)/);
-    assert.throws(() => new nn.ChannelDeconv(4).eval().forward(randomInput([2, 8], 1)), /eval before any training batch/);
-    assert.throws(() => new nn.ChannelDeconv(16).forward(randomInput([2, 8], 1)), /block 16 is larger than the 8 input channels/);
+    assert.throws(
+      () => new nn.FastDeconv2d(3, 4, 3).forward(randomInput([1, 2, 5, 5], 1)),
+      /expected input \(N, 3, H, W\), got \(1, 2, 5, 5\)/,
+    );
+    assert.throws(
+      () => new nn.ChannelDeconv(4).eval().forward(randomInput([2, 8], 1)),
+      /eval before any training batch/,
+    );
+    assert.throws(
+      () => new nn.ChannelDeconv(16).forward(randomInput([2, 8], 1)),
+      /block 16 is larger than the 8 input channels/,
+    );
   });
 
   test('foldDeconv gives plain Conv2d/Linear layers with the same eval outputs', () => {
@@ -230,7 +292,8 @@ forEachBackend('deconv', (test) => {
     manualSeed(5);
     const bn = nn.resnet18({ widthMultiplier: 0.125, inChannels: 2, numClasses: 3 });
     const twin = nn.utils.convertToDeconv(bn, { blockFc: 16 });
-    const kinds = (m: nn.Module, T: new (...a: any[]) => nn.Module) => m.namedModules().filter(([, x]) => x instanceof T).length;
+    const kinds = (m: nn.Module, T: new (...a: any[]) => nn.Module) =>
+      m.namedModules().filter(([, x]) => x instanceof T).length;
     assert.is(kinds(twin, nn.BatchNorm2d), 0);
     assert.is(kinds(twin, nn.Conv2d), 0);
     assert.is(kinds(twin, nn.FastDeconv2d), kinds(bn, nn.Conv2d));
@@ -281,20 +344,28 @@ forEachBackend('models', (test) => {
       nn.resnet18({ inChannels: 1, numClasses: 4, widthMultiplier: 0.0625 }),
       nn.xresnet18({ inChannels: 4, numClasses: 3, widthMultiplier: 0.125, deconvStem: true }),
     ]) {
-      const c = (model.namedModules().find(([, m]) => m instanceof nn.Conv2d || m instanceof nn.FastDeconv2d)![1] as nn.Conv2d).inChannels;
+      const c = (
+        model.namedModules().find(([, m]) => m instanceof nn.Conv2d || m instanceof nn.FastDeconv2d)![1] as nn.Conv2d
+      ).inChannels;
       const x = randomInput([2, c, 32, 32], 7);
       const y = model.forward(x);
       const target = randomInput([...y.shape], 8);
       const loss = F.mseLoss(y, target);
       loss.backward();
       assert.ok(Number.isFinite(Math.sqrt(loss.item())), 'RMSE is finite');
-      assert.ok(model.parameters().every((p) => p.grad !== null), 'every parameter gets a gradient');
+      assert.ok(
+        model.parameters().every((p) => p.grad !== null),
+        'every parameter gets a gradient',
+      );
     }
   });
 
   test('xresnet18 with a deconvolution stem keeps BatchNorm in the residual blocks', () => {
     const m = nn.xresnet18({ deconvStem: true, widthMultiplier: 0.125 });
-    const names = m.namedModules().filter(([, x]) => x instanceof nn.FastDeconv2d).map(([n]) => n);
+    const names = m
+      .namedModules()
+      .filter(([, x]) => x instanceof nn.FastDeconv2d)
+      .map(([n]) => n);
     assert.equal(names, ['0', '2', '4']);
     assert.ok(m.namedModules().some(([, x]) => x instanceof nn.BatchNorm2d));
     assert.match(Object.keys(m.stateDict()).join(' '), /7\.0\.bn1\.running_var/);

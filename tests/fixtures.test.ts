@@ -79,7 +79,12 @@ const runBatchnorm = (fx: Fixture) => {
   check(fx, 'grad_x_eval', xe.grad!.data);
   check(fx, 'grad_weight_eval', e.weight!.grad!.data);
   check(fx, 'grad_bias_eval', e.bias!.grad!.data);
-  assertClose(e.running_mean.data, fx.inputs.state.running_mean, fx.tolerance.float32, `${fx.name} eval leaves running_mean`);
+  assertClose(
+    e.running_mean.data,
+    fx.inputs.state.running_mean,
+    fx.tolerance.float32,
+    `${fx.name} eval leaves running_mean`,
+  );
 };
 
 const runLosses = (fx: Fixture) => {
@@ -146,8 +151,20 @@ const runOptimizers = (fx: Fixture) => {
   const params = names.map((n) => t(fx.inputs.params[n], true));
   const opt =
     c.optimizer === 'SGD'
-      ? new optim.SGD(params, { lr: h.lr, momentum: h.momentum, dampening: h.dampening, nesterov: h.nesterov, weightDecay: h.weight_decay })
-      : new (c.optimizer === 'Adam' ? optim.Adam : optim.AdamW)(params, { lr: h.lr, betas: h.betas, eps: h.eps, weightDecay: h.weight_decay, amsgrad: h.amsgrad });
+      ? new optim.SGD(params, {
+          lr: h.lr,
+          momentum: h.momentum,
+          dampening: h.dampening,
+          nesterov: h.nesterov,
+          weightDecay: h.weight_decay,
+        })
+      : new (c.optimizer === 'Adam' ? optim.Adam : optim.AdamW)(params, {
+          lr: h.lr,
+          betas: h.betas,
+          eps: h.eps,
+          weightDecay: h.weight_decay,
+          amsgrad: h.amsgrad,
+        });
   const after = names.map(() => [] as number[]);
   const deltas = names.map(() => [] as number[]);
   for (let s = 0; s < c.steps; s++) {
@@ -167,7 +184,8 @@ const runOptimizers = (fx: Fixture) => {
     check(fx, `params_after/${n}`, after[k]);
     check(fx, `deltas/${n}`, deltas[k]);
     const st = opt.state.get(params[k])!;
-    for (const buf of Object.keys(fx.expected.state_after[n])) check(fx, `state_after/${n}/${buf}`, (st[buf] as Tensor).data);
+    for (const buf of Object.keys(fx.expected.state_after[n]))
+      check(fx, `state_after/${n}/${buf}`, (st[buf] as Tensor).data);
   });
 };
 
@@ -175,13 +193,23 @@ const runSchedules = (fx: Fixture) => {
   const c = fx.config;
   const a = c.args;
   const p = zeros([3], { requiresGrad: true });
-  const opt = c.optimizer.type === 'SGD' ? new optim.SGD([p], { lr: c.optimizer.lr, momentum: c.optimizer.momentum }) : new optim.Adam([p], { lr: c.optimizer.lr, betas: c.optimizer.betas });
+  const opt =
+    c.optimizer.type === 'SGD'
+      ? new optim.SGD([p], { lr: c.optimizer.lr, momentum: c.optimizer.momentum })
+      : new optim.Adam([p], { lr: c.optimizer.lr, betas: c.optimizer.betas });
   const S = optim.lrScheduler;
   const make: Record<string, () => optim.lrScheduler.LRScheduler> = {
     OneCycleLR: () =>
       new S.OneCycleLR(opt, {
-        maxLr: a.max_lr, totalSteps: a.total_steps, pctStart: a.pct_start, annealStrategy: a.anneal_strategy, cycleMomentum: a.cycle_momentum,
-        baseMomentum: a.base_momentum, maxMomentum: a.max_momentum, divFactor: a.div_factor, finalDivFactor: a.final_div_factor,
+        maxLr: a.max_lr,
+        totalSteps: a.total_steps,
+        pctStart: a.pct_start,
+        annealStrategy: a.anneal_strategy,
+        cycleMomentum: a.cycle_momentum,
+        baseMomentum: a.base_momentum,
+        maxMomentum: a.max_momentum,
+        divFactor: a.div_factor,
+        finalDivFactor: a.final_div_factor,
         threePhase: a.three_phase,
       }),
     CosineAnnealingLR: () => new S.CosineAnnealingLR(opt, { tMax: a.T_max, etaMin: a.eta_min }),
@@ -229,7 +257,13 @@ function buildTrainNet(layers: [string, Record<string, any>][]): nn.Sequential {
       case 'FastDeconv2d':
         return fastDeconvFrom(kw);
       case 'Delinear':
-        return new nn.Delinear(kw.in_features, kw.out_features, { block: kw.block, bias: kw.bias, eps: kw.eps, nIter: kw.n_iter, momentum: kw.momentum });
+        return new nn.Delinear(kw.in_features, kw.out_features, {
+          block: kw.block,
+          bias: kw.bias,
+          eps: kw.eps,
+          nIter: kw.n_iter,
+          momentum: kw.momentum,
+        });
       default:
         throw new Error(`train_steps: layer ${type} is not implemented yet`);
     }
@@ -242,7 +276,13 @@ const runTrainSteps = (fx: Fixture) => {
   const net = buildTrainNet(c.layers);
   net.loadStateDict(fx.inputs.state);
   const o = c.optimizer;
-  const opt = new optim.SGD(net.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weight_decay, dampening: o.dampening, nesterov: o.nesterov });
+  const opt = new optim.SGD(net.parameters(), {
+    lr: o.lr,
+    momentum: o.momentum,
+    weightDecay: o.weight_decay,
+    dampening: o.dampening,
+    nesterov: o.nesterov,
+  });
   const x = t(fx.inputs.x);
   const labels = Int32Array.from(fx.inputs.labels.data);
   const losses: number[] = [];
@@ -267,8 +307,18 @@ const runTrainSteps = (fx: Fixture) => {
 /** A FastDeconv2d from the official constructor's keyword arguments (absent ones keep their defaults). */
 function fastDeconvFrom(kw: Record<string, any>): nn.FastDeconv2d {
   return new nn.FastDeconv2d(kw.in_channels, kw.out_channels, kw.kernel_size, {
-    stride: kw.stride, padding: kw.padding, dilation: kw.dilation, groups: kw.groups, bias: kw.bias, eps: kw.eps, nIter: kw.n_iter,
-    momentum: kw.momentum, block: kw.block, samplingStride: kw.sampling_stride, freeze: kw.freeze, freezeIter: kw.freeze_iter,
+    stride: kw.stride,
+    padding: kw.padding,
+    dilation: kw.dilation,
+    groups: kw.groups,
+    bias: kw.bias,
+    eps: kw.eps,
+    nIter: kw.n_iter,
+    momentum: kw.momentum,
+    block: kw.block,
+    samplingStride: kw.sampling_stride,
+    freeze: kw.freeze,
+    freezeIter: kw.freeze_iter,
   });
 }
 
@@ -314,7 +364,9 @@ const runFastDeconvFreeze = (fx: Fixture) => {
   const sumsq: number[] = [];
   for (let step = 0; step < c.steps; step++) {
     const before = m.running_deconv.toArray().concat(m.running_mean.toArray());
-    const x = tensor(Float32Array.from(xs.data.slice(step * per, (step + 1) * per)), xs.shape.slice(1), { requiresGrad: step === c.steps - 1 });
+    const x = tensor(Float32Array.from(xs.data.slice(step * per, (step + 1) * per)), xs.shape.slice(1), {
+      requiresGrad: step === c.steps - 1,
+    });
     const y = m.forward(x);
     const after = m.running_deconv.toArray().concat(m.running_mean.toArray());
     updated.push(after.some((v, i) => v !== before[i]));
@@ -337,7 +389,12 @@ const runFastDeconvFreeze = (fx: Fixture) => {
 
 const runChannelDeconv = (fx: Fixture) => {
   const c = fx.config;
-  const m = new nn.ChannelDeconv(c.block, { eps: c.eps, nIter: c.n_iter, momentum: c.momentum, samplingStride: c.sampling_stride });
+  const m = new nn.ChannelDeconv(c.block, {
+    eps: c.eps,
+    nIter: c.n_iter,
+    momentum: c.momentum,
+    samplingStride: c.sampling_stride,
+  });
   m.loadStateDict(fx.inputs.state);
   const checkState = (prefix: string) => {
     for (const [k, v] of Object.entries(m.stateDict())) check(fx, `${prefix}/${k}`, v.data);
@@ -357,7 +414,16 @@ const runChannelDeconv = (fx: Fixture) => {
 
 const runDelinear = (fx: Fixture) => {
   const c = fx.config;
-  evalThenTrainStep(fx, new nn.Delinear(c.in_features, c.out_features, { bias: c.bias, eps: c.eps, nIter: c.n_iter, momentum: c.momentum, block: c.block }));
+  evalThenTrainStep(
+    fx,
+    new nn.Delinear(c.in_features, c.out_features, {
+      bias: c.bias,
+      eps: c.eps,
+      nIter: c.n_iter,
+      momentum: c.momentum,
+      block: c.block,
+    }),
+  );
 };
 
 const RUNNERS: Record<string, (fx: Fixture) => void> = {

@@ -35,7 +35,10 @@ function leaf(shape: number[], seed: number, d: Domain = {}): Tensor {
 
 function expectGrad(name: string, fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]): void {
   const r = gradcheck(fn, inputs);
-  assert.ok(r.ok, `${name}: analytic ${r.analytic[r.at[0]]?.[r.at[1]]} vs numeric ${r.numeric[r.at[0]]?.[r.at[1]]} at input ${r.at[0]}, element ${r.at[1]} (excess ${r.worst})`);
+  assert.ok(
+    r.ok,
+    `${name}: analytic ${r.analytic[r.at[0]]?.[r.at[1]]} vs numeric ${r.numeric[r.at[0]]?.[r.at[1]]} at input ${r.at[0]}, element ${r.at[1]} (excess ${r.worst})`,
+  );
 }
 
 type Case = [string, (...xs: Tensor[]) => Tensor, number[][], Domain?];
@@ -53,13 +56,41 @@ const CASES: Case[] = [
   ['clamp', (a) => a.clamp(-0.7, 0.9), [[4, 5]]],
   ['square', (a) => a.square(), [[2, 3]]],
   // binary with broadcasting, including 0-d operands
-  ['add', (a, b) => a.add(b), [[2, 3, 4], [3, 1]]],
-  ['sub', (a, b) => a.sub(b), [[1, 4], [5, 1]]],
+  [
+    'add',
+    (a, b) => a.add(b),
+    [
+      [2, 3, 4],
+      [3, 1],
+    ],
+  ],
+  [
+    'sub',
+    (a, b) => a.sub(b),
+    [
+      [1, 4],
+      [5, 1],
+    ],
+  ],
   ['mul', (a, b) => a.mul(b), [[2, 3], []]],
   ['div', (a, b) => a.div(b), [[2, 3, 4], [4]], { lo: 0.5, hi: 2 }],
   ['pow', (a, b) => a.pow(b), [[2, 3], [3]], { lo: 0.3, hi: 2 }],
-  ['maximum', (a, b) => a.maximum(b), [[2, 3, 4], [3, 1]]],
-  ['minimum', (a, b) => a.minimum(b), [[4, 1], [1, 3]]],
+  [
+    'maximum',
+    (a, b) => a.maximum(b),
+    [
+      [2, 3, 4],
+      [3, 1],
+    ],
+  ],
+  [
+    'minimum',
+    (a, b) => a.minimum(b),
+    [
+      [4, 1],
+      [1, 3],
+    ],
+  ],
   ['where', (a, b) => where(tensor([1, 0, 0, 1, 1, 0], [2, 3], { dtype: 'float64' }), a, b), [[2, 3], [3]]],
   ['add scalar number', (a) => a.add(3).mul(2).sub(1).div(4), [[3]]],
   // reductions
@@ -78,37 +109,119 @@ const CASES: Case[] = [
   ['slice', (a) => a.slice(1, 1, 3), [[3, 4]]],
   ['index', (a) => a.index(1), [[3, 4]]],
   ['pad', (a) => pad(a, [1, 2, 0, 1], 0.5), [[2, 3]]],
-  ['concat', (a, b) => concat([a, b], 1), [[2, 3], [2, 2]]],
-  ['stack', (a, b) => stack([a, b], 0), [[2, 3], [2, 3]]],
+  [
+    'concat',
+    (a, b) => concat([a, b], 1),
+    [
+      [2, 3],
+      [2, 2],
+    ],
+  ],
+  [
+    'stack',
+    (a, b) => stack([a, b], 0),
+    [
+      [2, 3],
+      [2, 3],
+    ],
+  ],
   // matmul and linear
-  ['matmul 2-D', (a, b) => a.matmul(b), [[3, 4], [4, 5]]],
-  ['matmul batched broadcast', (a, b) => a.matmul(b), [[2, 1, 3, 4], [3, 4, 2]]],
-  ['matmul 2-D @ 3-D', (a, b) => a.matmul(b), [[4, 3], [2, 3, 5]]],
+  [
+    'matmul 2-D',
+    (a, b) => a.matmul(b),
+    [
+      [3, 4],
+      [4, 5],
+    ],
+  ],
+  [
+    'matmul batched broadcast',
+    (a, b) => a.matmul(b),
+    [
+      [2, 1, 3, 4],
+      [3, 4, 2],
+    ],
+  ],
+  [
+    'matmul 2-D @ 3-D',
+    (a, b) => a.matmul(b),
+    [
+      [4, 3],
+      [2, 3, 5],
+    ],
+  ],
   ['matmul vector', (a, b) => a.matmul(b), [[4], [4, 3]]],
   ['linear', (x, w, b) => F.linear(x, w, b), [[5, 4], [3, 4], [3]]],
   // convolution family
   ['conv2d plain', (x, w, b) => F.conv2d(x, w, b), [[2, 3, 5, 5], [4, 3, 3, 3], [4]]],
-  ['conv2d stride/pad', (x, w) => F.conv2d(x, w, null, { stride: [2, 1], padding: [1, 2] }), [[1, 2, 6, 5], [3, 2, 2, 3]]],
-  ['conv2d dilation', (x, w) => F.conv2d(x, w, null, { dilation: 2, padding: 2 }), [[1, 2, 6, 6], [2, 2, 3, 3]]],
-  ['conv2d groups', (x, w) => F.conv2d(x, w, null, { groups: 2, padding: 1 }), [[2, 4, 4, 4], [6, 2, 3, 3]]],
-  ['conv2d depthwise', (x, w) => F.conv2d(x, w, null, { groups: 3, stride: 2, padding: 1 }), [[1, 3, 5, 5], [3, 1, 3, 3]]],
+  [
+    'conv2d stride/pad',
+    (x, w) => F.conv2d(x, w, null, { stride: [2, 1], padding: [1, 2] }),
+    [
+      [1, 2, 6, 5],
+      [3, 2, 2, 3],
+    ],
+  ],
+  [
+    'conv2d dilation',
+    (x, w) => F.conv2d(x, w, null, { dilation: 2, padding: 2 }),
+    [
+      [1, 2, 6, 6],
+      [2, 2, 3, 3],
+    ],
+  ],
+  [
+    'conv2d groups',
+    (x, w) => F.conv2d(x, w, null, { groups: 2, padding: 1 }),
+    [
+      [2, 4, 4, 4],
+      [6, 2, 3, 3],
+    ],
+  ],
+  [
+    'conv2d depthwise',
+    (x, w) => F.conv2d(x, w, null, { groups: 3, stride: 2, padding: 1 }),
+    [
+      [1, 3, 5, 5],
+      [3, 1, 3, 3],
+    ],
+  ],
   ['unfold', (x) => F.unfold(x, 3, { padding: 1, stride: 2, dilation: 1 }), [[2, 2, 5, 4]]],
   ['maxPool2d overlapping', (x) => F.maxPool2d(x, 3, { stride: 2, padding: 1 }), [[1, 2, 7, 6]]],
-  ['reluMaxPool2d (a fused ReLU), 2x2 and overlapping', (x) => reluMaxPool2d(x, 2).add(reluMaxPool2d(x, 3, { stride: 2, padding: 1 }).sum()), [[1, 2, 6, 6]]],
+  [
+    'reluMaxPool2d (a fused ReLU), 2x2 and overlapping',
+    (x) => reluMaxPool2d(x, 2).add(reluMaxPool2d(x, 3, { stride: 2, padding: 1 }).sum()),
+    [[1, 2, 6, 6]],
+  ],
   ['maxPool2dWithIndices 2x2', (x) => F.maxPool2dWithIndices(x, 2).values, [[2, 2, 6, 5]]],
   ['avgPool2d', (x) => F.avgPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 0] }), [[1, 2, 6, 5]]],
-  ['avgPool2d no pad count', (x) => F.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false }), [[1, 2, 5, 6]]],
+  [
+    'avgPool2d no pad count',
+    (x) => F.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false }),
+    [[1, 2, 5, 6]],
+  ],
   ['globalAvgPool2d', (x) => F.globalAvgPool2d(x), [[2, 3, 4, 5]]],
   // softmax and losses
   ['softmax', (x) => F.softmax(x, 1), [[3, 5]]],
   ['logSoftmax dim 0', (x) => F.logSoftmax(x, 0), [[4, 3]]],
   ['crossEntropy', (x) => F.crossEntropy(x, [2, 0, 4]), [[3, 5]]],
-  ['mseLoss', (a, b) => F.mseLoss(a, b), [[2, 3, 4], [2, 3, 4]]],
+  [
+    'mseLoss',
+    (a, b) => F.mseLoss(a, b),
+    [
+      [2, 3, 4],
+      [2, 3, 4],
+    ],
+  ],
 ];
 
 CASES.forEach(([name, fn, shapes, domain], k) => {
   test(name, () => {
-    expectGrad(name, fn, shapes.map((s, i) => leaf(s, 100 * k + i, domain)));
+    expectGrad(
+      name,
+      fn,
+      shapes.map((s, i) => leaf(s, 100 * k + i, domain)),
+    );
   });
 });
 
@@ -133,13 +246,25 @@ test('BatchNorm2d train (through the batch statistics) and eval', () => {
 
 test('batchNormTrain without affine parameters, on (N, C) and (N, C, L) inputs', () => {
   expectGrad('batchNorm (N, C)', (x) => batchNormTrain(x, null, null, 1e-5).out, [leaf([5, 3], 21)]);
-  expectGrad('batchNorm (N, C, L), weight only', (x, w) => batchNormTrain(x, w, null, 1e-3).out, [leaf([2, 4, 5], 22), leaf([4], 23)]);
+  expectGrad('batchNorm (N, C, L), weight only', (x, w) => batchNormTrain(x, w, null, 1e-3).out, [
+    leaf([2, 4, 5], 22),
+    leaf([4], 23),
+  ]);
 });
 
 test('batchNormTrain with a fused ReLU: affine, weight only, none; and BatchNorm2d.forwardRelu in both modes', () => {
-  expectGrad('batchNorm+ReLU (N, C, L)', (x, w, b) => batchNormTrain(x, w, b, 1e-5, { relu: true }).out, [leaf([3, 4, 5], 41), leaf([4], 42), leaf([4], 43)]);
-  expectGrad('batchNorm+ReLU, weight only', (x, w) => batchNormTrain(x, w, null, 1e-3, { relu: true }).out, [leaf([4, 3, 6], 44), leaf([3], 45)]);
-  expectGrad('batchNorm+ReLU (N, C)', (x) => batchNormTrain(x, null, null, 1e-5, { relu: true }).out, [leaf([6, 3], 46)]);
+  expectGrad('batchNorm+ReLU (N, C, L)', (x, w, b) => batchNormTrain(x, w, b, 1e-5, { relu: true }).out, [
+    leaf([3, 4, 5], 41),
+    leaf([4], 42),
+    leaf([4], 43),
+  ]);
+  expectGrad('batchNorm+ReLU, weight only', (x, w) => batchNormTrain(x, w, null, 1e-3, { relu: true }).out, [
+    leaf([4, 3, 6], 44),
+    leaf([3], 45),
+  ]);
+  expectGrad('batchNorm+ReLU (N, C)', (x) => batchNormTrain(x, null, null, 1e-5, { relu: true }).out, [
+    leaf([6, 3], 46),
+  ]);
   for (const training of [true, false]) {
     const bn = new nn.BatchNorm2d(3);
     bn.running_mean = tensor([0.1, -0.2, 0.3], [3], { dtype: 'float64' });
@@ -151,7 +276,11 @@ test('batchNormTrain with a fused ReLU: affine, weight only, none; and BatchNorm
       bn.train(training);
       return bn.forwardRelu(x);
     };
-    expectGrad(`BatchNorm2d.forwardRelu training=${training}`, fn, [leaf([4, 3, 2, 3], 47), leaf([3], 48), leaf([3], 49)]);
+    expectGrad(`BatchNorm2d.forwardRelu training=${training}`, fn, [
+      leaf([4, 3, 2, 3], 47),
+      leaf([3], 48),
+      leaf([3], 49),
+    ]);
   }
 });
 
@@ -160,22 +289,32 @@ test('covariance and the Newton–Schulz inverse square root, single and batched
   expectGrad('covariance (b, n, d)', (x) => covariance(x, 0.1), [leaf([2, 5, 3], 32)]);
   // On a covariance, as deconvolution uses it, and straight on a general (non-symmetric) matrix.
   for (const nIter of [0, 1, 2, 5]) {
-    expectGrad(`newtonSchulz (d, d) of a covariance, ${nIter} steps`, (x) => newtonSchulz(covariance(x, 0.1), nIter), [leaf([7, 4], 33)]);
-    expectGrad(`newtonSchulz (b, d, d) of a covariance, ${nIter} steps`, (x) => newtonSchulz(covariance(x, 0.1), nIter), [leaf([2, 6, 3], 34)]);
+    expectGrad(`newtonSchulz (d, d) of a covariance, ${nIter} steps`, (x) => newtonSchulz(covariance(x, 0.1), nIter), [
+      leaf([7, 4], 33),
+    ]);
+    expectGrad(
+      `newtonSchulz (b, d, d) of a covariance, ${nIter} steps`,
+      (x) => newtonSchulz(covariance(x, 0.1), nIter),
+      [leaf([2, 6, 3], 34)],
+    );
   }
-  expectGrad('newtonSchulz of a general matrix, 3 steps', (a) => newtonSchulz(a, 3), [leaf([4, 4], 35, { lo: 0.5, hi: 2 })]);
+  expectGrad('newtonSchulz of a general matrix, 3 steps', (a) => newtonSchulz(a, 3), [
+    leaf([4, 4], 35, { lo: 0.5, hi: 2 }),
+  ]);
 });
 
 test('property: broadcasting binary ops over random shapes', () => {
   const dim = fc.integer({ min: 1, max: 4 });
-  const shapes = fc.array(dim, { minLength: 0, maxLength: 3 }).chain((out) =>
-    fc.tuple(
-      fc.constant(out),
-      fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
-      fc.integer({ min: 0, max: out.length }),
-      fc.constantFrom('add', 'sub', 'mul', 'div', 'maximum'),
-    ),
-  );
+  const shapes = fc
+    .array(dim, { minLength: 0, maxLength: 3 })
+    .chain((out) =>
+      fc.tuple(
+        fc.constant(out),
+        fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
+        fc.integer({ min: 0, max: out.length }),
+        fc.constantFrom('add', 'sub', 'mul', 'div', 'maximum'),
+      ),
+    );
   fc.assert(
     fc.property(shapes, fc.integer({ min: 0, max: 1 << 20 }), ([out, ones, drop, op], seed) => {
       // b: `out` with some dims squashed to 1 and some leading dims dropped.

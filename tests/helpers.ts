@@ -49,8 +49,16 @@ export function t(ft: FixtureTensor, requiresGrad = false): Tensor {
  * The fixtures' rule: |a_i − e_i| ≤ atol·max|e| + rtol·|e_i|. Throws naming the tensor, the worst element and the
  * fraction of the allowance it used.
  */
-export function assertClose(actual: ArrayLike<number>, expected: FixtureTensor | ArrayLike<number>, tol: Tol, name: string): void {
-  const e = 'data' in expected && !ArrayBuffer.isView(expected) ? (expected as FixtureTensor).data : (expected as ArrayLike<number>);
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: FixtureTensor | ArrayLike<number>,
+  tol: Tol,
+  name: string,
+): void {
+  const e =
+    'data' in expected && !ArrayBuffer.isView(expected)
+      ? (expected as FixtureTensor).data
+      : (expected as ArrayLike<number>);
   if (actual.length !== e.length) throw new Error(`${name}: ${actual.length} values, expected ${e.length}`);
   let maxAbs = 0;
   for (let i = 0; i < e.length; i++) maxAbs = Math.max(maxAbs, Math.abs(e[i]));
@@ -66,13 +74,16 @@ export function assertClose(actual: ArrayLike<number>, expected: FixtureTensor |
     }
   }
   if (worst > 1) {
-    throw new Error(`${name}: element ${at} is ${actual[at]}, expected ${e[at]} (${worst.toFixed(2)}× the allowed error; atol ${tol.atol}·${maxAbs.toPrecision(3)} + rtol ${tol.rtol})`);
+    throw new Error(
+      `${name}: element ${at} is ${actual[at]}, expected ${e[at]} (${worst.toFixed(2)}× the allowed error; atol ${tol.atol}·${maxAbs.toPrecision(3)} + rtol ${tol.rtol})`,
+    );
   }
 }
 
 /** Asserts integer data equal exactly. */
 export function assertExact(actual: ArrayLike<number>, expected: ArrayLike<number>, name: string): void {
-  if (actual.length !== expected.length) throw new Error(`${name}: ${actual.length} values, expected ${expected.length}`);
+  if (actual.length !== expected.length)
+    throw new Error(`${name}: ${actual.length} values, expected ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
     if (actual[i] !== expected[i]) throw new Error(`${name}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
   }
@@ -94,7 +105,11 @@ export function forEachBackend(name: string, define: (test: Test, backend: strin
  * Losses and final weights of `steps` SGD steps (lr 0.05, momentum 0.9) of the deconvolution MNIST CNN from
  * `seed`, step i on `batch(i)`, on the active backend: for comparing runs that must agree bit for bit.
  */
-export function sgdSteps(seed: number, steps: number, batch: (step: number) => { x: Tensor; y: Int32Array }): { losses: number[]; weights: number[] } {
+export function sgdSteps(
+  seed: number,
+  steps: number,
+  batch: (step: number) => { x: Tensor; y: Int32Array },
+): { losses: number[]; weights: number[] } {
   manualSeed(seed);
   const model = nn.mnistCnn({ deconv: true });
   const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });

@@ -10,7 +10,14 @@ import { forEachBackend } from './helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'netdeconv-io-'));
 
 function net(): nn.Sequential {
-  return new nn.Sequential(new nn.FastDeconv2d(1, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.Conv2d(4, 4, 3, { bias: false }), new nn.BatchNorm2d(4), new nn.GlobalAvgPool2d(), new nn.Delinear(4, 3, { block: 4 }));
+  return new nn.Sequential(
+    new nn.FastDeconv2d(1, 4, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.Conv2d(4, 4, 3, { bias: false }),
+    new nn.BatchNorm2d(4),
+    new nn.GlobalAvgPool2d(),
+    new nn.Delinear(4, 3, { block: 4 }),
+  );
 }
 
 forEachBackend('io', (test) => {
@@ -34,19 +41,32 @@ forEachBackend('io', (test) => {
   test('save/load round-trips bit-exactly, through a file written atomically', () => {
     manualSeed(2);
     const a = net();
-    a.forward(tensor(Array.from({ length: 2 * 36 }, (_, i) => Math.sin(i)), [2, 1, 6, 6])); // non-trivial buffers
+    a.forward(
+      tensor(
+        Array.from({ length: 2 * 36 }, (_, i) => Math.sin(i)),
+        [2, 1, 6, 6],
+      ),
+    ); // non-trivial buffers
     const path = join(dir, 'model.safetensors');
     saveModelFile(a, path);
     manualSeed(3);
     const b = net();
     loadModelFile(b, path);
-    for (const [k, t] of Object.entries(a.stateDict())) assert.equal(Array.from(b.stateDict()[k].data), Array.from(t.data), k);
-    assert.equal(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
+    for (const [k, t] of Object.entries(a.stateDict()))
+      assert.equal(Array.from(b.stateDict()[k].data), Array.from(t.data), k);
+    assert.equal(
+      readdirSync(dir).filter((f) => f.includes('.tmp')),
+      [],
+      'no temporary file left',
+    );
   });
 
   test('corrupt, truncated and mismatched files give errors naming the file and the fault', () => {
     const bytes = io.save(net());
-    assert.throws(() => io.load(net(), bytes.subarray(0, bytes.length - 10), { source: 'cut.safetensors' }), /cut\.safetensors: truncated: '.*' ends at byte \d+ of a \d+-byte data section/);
+    assert.throws(
+      () => io.load(net(), bytes.subarray(0, bytes.length - 10), { source: 'cut.safetensors' }),
+      /cut\.safetensors: truncated: '.*' ends at byte \d+ of a \d+-byte data section/,
+    );
     assert.throws(() => io.load(net(), bytes.subarray(0, 5), { source: 'tiny' }), /tiny: 5 bytes is too short/);
     const bad = bytes.slice();
     bad[9] = 0x7b; // '{' inside the JSON
@@ -55,7 +75,10 @@ forEachBackend('io', (test) => {
     const other = new nn.Sequential(new nn.Linear(3, 2));
     assert.throws(() => io.load(other, bytes), /missing keys: 0\.weight, 0\.bias; ?|unexpected keys/);
     const wrongShape = io.save(new nn.Sequential(new nn.Linear(4, 2)));
-    assert.throws(() => io.load(new nn.Sequential(new nn.Linear(3, 2)), wrongShape), /size mismatch for 0\.weight: checkpoint \(2, 4\) vs model \(2, 3\)/);
+    assert.throws(
+      () => io.load(new nn.Sequential(new nn.Linear(3, 2)), wrongShape),
+      /size mismatch for 0\.weight: checkpoint \(2, 4\) vs model \(2, 3\)/,
+    );
   });
 
   test('a failed write leaves no file behind', () => {
@@ -65,7 +88,12 @@ forEachBackend('io', (test) => {
   });
 
   test('a training checkpoint resumes to bit-identical results (model, optimizer, schedule, RNG)', () => {
-    const data = Array.from({ length: 6 }, (_, s) => tensor(Array.from({ length: 4 * 36 }, (_, i) => Math.sin(i * (s + 1))), [4, 1, 6, 6]));
+    const data = Array.from({ length: 6 }, (_, s) =>
+      tensor(
+        Array.from({ length: 4 * 36 }, (_, i) => Math.sin(i * (s + 1))),
+        [4, 1, 6, 6],
+      ),
+    );
     const labels = Int32Array.from([0, 1, 2, 1]);
     const setup = () => {
       manualSeed(7);
@@ -86,15 +114,24 @@ forEachBackend('io', (test) => {
 
     const first = setup();
     for (let t = 0; t < 3; t++) step(first, t);
-    const ckpt = io.saveCheckpoint({ model: first.model, optimizer: first.opt, scheduler: first.sched, extra: { step: 3 } });
+    const ckpt = io.saveCheckpoint({
+      model: first.model,
+      optimizer: first.opt,
+      scheduler: first.sched,
+      extra: { step: 3 },
+    });
     writeFileSync(join(dir, 'ckpt.safetensors'), ckpt);
     defaultGenerator.manualSeed(999); // disturb the RNG: the checkpoint must restore it
     const resumed = setup();
     const extra = io.loadCheckpoint({ model: resumed.model, optimizer: resumed.opt, scheduler: resumed.sched }, ckpt);
     assert.equal(extra, { step: 3 });
     for (let t = 3; t < 6; t++) step(resumed, t);
-    for (const [k, v] of Object.entries(straight.model.stateDict())) assert.equal(Array.from(resumed.model.stateDict()[k].data), Array.from(v.data), k);
+    for (const [k, v] of Object.entries(straight.model.stateDict()))
+      assert.equal(Array.from(resumed.model.stateDict()[k].data), Array.from(v.data), k);
     assert.is(resumed.opt.paramGroups[0].lr, straight.opt.paramGroups[0].lr);
-    assert.throws(() => io.loadCheckpoint({ model: net(), optimizer: resumed.opt }, io.save(net())), /not a netdeconv training checkpoint/);
+    assert.throws(
+      () => io.loadCheckpoint({ model: net(), optimizer: resumed.opt }, io.save(net())),
+      /not a netdeconv training checkpoint/,
+    );
   });
 });

@@ -25,35 +25,66 @@ function closeTo(actual: ArrayLike<number>, expected: ArrayLike<number>, terms: 
   assert.is(actual.length, expected.length, `${what}: length`);
   const tol = 2e-6 * Math.max(1, terms) * 16 + 1e-6;
   for (let i = 0; i < expected.length; i++) {
-    if (!(Math.abs(actual[i] - expected[i]) <= tol)) assert.unreachable(`${what}: element ${i} is ${actual[i]}, reference ${expected[i]}`);
+    if (!(Math.abs(actual[i] - expected[i]) <= tol))
+      assert.unreachable(`${what}: element ${i} is ${actual[i]}, reference ${expected[i]}`);
   }
 }
 
 /** Runs one kernel on both backends with the same float32 inputs. */
 function both<T>(run: (b: Backend, inputs: unknown[]) => T, inputs: Float32Array[]): [T, T] {
-  return [run(js, inputs.map((a) => js.fromArray(a))), run(wasm, inputs.map((a) => wasm.fromArray(a)))];
+  return [
+    run(
+      js,
+      inputs.map((a) => js.fromArray(a)),
+    ),
+    run(
+      wasm,
+      inputs.map((a) => wasm.fromArray(a)),
+    ),
+  ];
 }
 
 const view = (b: Backend, s: unknown, n: number) => b.view(s, n, 'float32');
 
 test('matmul: every shape, transpose flag and batch', () => {
   const dims = fc.record({
-    batch: fc.integer({ min: 1, max: 3 }), m: fc.integer({ min: 1, max: 21 }), k: fc.integer({ min: 1, max: 21 }),
-    n: fc.integer({ min: 1, max: 27 }), transA: fc.boolean(), transB: fc.boolean(),
+    batch: fc.integer({ min: 1, max: 3 }),
+    m: fc.integer({ min: 1, max: 21 }),
+    k: fc.integer({ min: 1, max: 21 }),
+    n: fc.integer({ min: 1, max: 27 }),
+    transA: fc.boolean(),
+    transB: fc.boolean(),
   });
   fc.assert(
-    fc.property(dims.chain((d) => fc.tuple(fc.constant(d), floats(d.batch * d.m * d.k), floats(d.batch * d.k * d.n))), ([d, a, b]) => {
-      const size = d.batch * d.m * d.n;
-      const [r, w] = both((be, [sa, sb]) => view(be, be.matmul(sa, sb, d.batch, d.m, d.k, d.n, d.transA, d.transB, 'float32'), size), [a, b]);
-      closeTo(w, r, d.k, `matmul ${JSON.stringify(d)}`);
-    }),
+    fc.property(
+      dims.chain((d) => fc.tuple(fc.constant(d), floats(d.batch * d.m * d.k), floats(d.batch * d.k * d.n))),
+      ([d, a, b]) => {
+        const size = d.batch * d.m * d.n;
+        const [r, w] = both(
+          (be, [sa, sb]) => view(be, be.matmul(sa, sb, d.batch, d.m, d.k, d.n, d.transA, d.transB, 'float32'), size),
+          [a, b],
+        );
+        closeTo(w, r, d.k, `matmul ${JSON.stringify(d)}`);
+      },
+    ),
     { numRuns: 150 },
   );
 });
 
 test('matmul: sizes past the cache blocks (m > 96, k > 256, n > 1024) and several memory pages', () => {
-  for (const [m, k, n] of [[130, 300, 131], [97, 257, 9], [5, 520, 3], [5, 70, 2100], [3, 40, 4500], [130, 20, 1100], [300, 130, 40]]) {
-    for (const [tA, tB] of [[false, false], [true, true]]) {
+  for (const [m, k, n] of [
+    [130, 300, 131],
+    [97, 257, 9],
+    [5, 520, 3],
+    [5, 70, 2100],
+    [3, 40, 4500],
+    [130, 20, 1100],
+    [300, 130, 40],
+  ]) {
+    for (const [tA, tB] of [
+      [false, false],
+      [true, true],
+    ]) {
       const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
       const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
       const [r, w] = both((be, [sa, sb]) => view(be, be.matmul(sa, sb, 1, m, k, n, tA, tB, 'float32'), m * n), [a, b]);
@@ -63,40 +94,71 @@ test('matmul: sizes past the cache blocks (m > 96, k > 256, n > 1024) and severa
 });
 
 test('matmul A·Bᵀ with long reductions (the dot-product kernel): slices of 1024 with tails, odd rows and columns', () => {
-  const dims = fc.record({ m: fc.integer({ min: 1, max: 13 }), n: fc.integer({ min: 1, max: 11 }), k: fc.integer({ min: 1000, max: 2600 }) });
+  const dims = fc.record({
+    m: fc.integer({ min: 1, max: 13 }),
+    n: fc.integer({ min: 1, max: 11 }),
+    k: fc.integer({ min: 1000, max: 2600 }),
+  });
   fc.assert(
-    fc.property(dims.chain((d) => fc.tuple(fc.constant(d), floats(d.m * d.k), floats(d.k * d.n))), ([d, a, b]) => {
-      const [r, w] = both((be, [sa, sb]) => view(be, be.matmul(sa, sb, 1, d.m, d.k, d.n, false, true, 'float32'), d.m * d.n), [a, b]);
-      closeTo(w, r, d.k, `matmul A·Bᵀ ${JSON.stringify(d)}`);
-    }),
+    fc.property(
+      dims.chain((d) => fc.tuple(fc.constant(d), floats(d.m * d.k), floats(d.k * d.n))),
+      ([d, a, b]) => {
+        const [r, w] = both(
+          (be, [sa, sb]) => view(be, be.matmul(sa, sb, 1, d.m, d.k, d.n, false, true, 'float32'), d.m * d.n),
+          [a, b],
+        );
+        closeTo(w, r, d.k, `matmul A·Bᵀ ${JSON.stringify(d)}`);
+      },
+    ),
     { numRuns: 40 },
   );
 });
 
 const geometry = fc
   .record({
-    batch: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 3 }), cg: fc.integer({ min: 1, max: 3 }), og: fc.integer({ min: 1, max: 5 }),
-    h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 11 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
-    sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }), ph: fc.integer({ min: 0, max: 2 }), pw: fc.integer({ min: 0, max: 2 }),
-    dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }),
+    batch: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 3 }),
+    cg: fc.integer({ min: 1, max: 3 }),
+    og: fc.integer({ min: 1, max: 5 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 11 }),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    sh: fc.integer({ min: 1, max: 3 }),
+    sw: fc.integer({ min: 1, max: 3 }),
+    ph: fc.integer({ min: 0, max: 2 }),
+    pw: fc.integer({ min: 0, max: 2 }),
+    dh: fc.integer({ min: 1, max: 2 }),
+    dw: fc.integer({ min: 1, max: 2 }),
   })
   .filter((g) => g.h + 2 * g.ph >= g.dh * (g.kh - 1) + 1 && g.w + 2 * g.pw >= g.dw * (g.kw - 1) + 1)
   .map((g) =>
     conv2dInfo('test', [g.batch, g.cg * g.groups, g.h, g.w], [g.og * g.groups, g.cg, g.kh, g.kw], {
-      stride: [g.sh, g.sw], padding: [g.ph, g.pw], dilation: [g.dh, g.dw], groups: g.groups,
+      stride: [g.sh, g.sw],
+      padding: [g.ph, g.pw],
+      dilation: [g.dh, g.dw],
+      groups: g.groups,
     }),
   );
 
 /** conv2d with a bias gives, on both backends, exactly its result without one plus the bias, rounded once. */
-function expectBiasAdded(x: Float32Array, w: Float32Array, bias: Float32Array, info: ReturnType<typeof conv2dInfo>, wasmNoBias: number[]): void {
+function expectBiasAdded(
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array,
+  info: ReturnType<typeof conv2dInfo>,
+  wasmNoBias: number[],
+): void {
   const L = info.outHeight * info.outWidth;
   const ySize = info.batch * info.outChannels * L;
   const [r, v] = both((b, [sx, sw, sb]) => view(b, b.conv2d(sx, sw, sb, info, 'float32'), ySize), [x, w, bias]);
   const [r0] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, null, info, 'float32'), ySize), [x, w]);
   for (let i = 0; i < ySize; i++) {
     const c = Math.floor(i / L) % info.outChannels;
-    if (v[i] !== Math.fround(wasmNoBias[i] + bias[c])) assert.unreachable(`wasm conv2d with bias: element ${i} is ${v[i]}, without bias ${wasmNoBias[i]} + ${bias[c]}`);
-    if (r[i] !== Math.fround(r0[i] + bias[c])) assert.unreachable(`js conv2d with bias: element ${i} is ${r[i]}, without bias ${r0[i]} + ${bias[c]}`);
+    if (v[i] !== Math.fround(wasmNoBias[i] + bias[c]))
+      assert.unreachable(`wasm conv2d with bias: element ${i} is ${v[i]}, without bias ${wasmNoBias[i]} + ${bias[c]}`);
+    if (r[i] !== Math.fround(r0[i] + bias[c]))
+      assert.unreachable(`js conv2d with bias: element ${i} is ${r[i]}, without bias ${r0[i]} + ${bias[c]}`);
   }
 }
 
@@ -104,7 +166,8 @@ test('conv2d forward (with and without bias), backward wrt input and wrt filter;
   fc.assert(
     fc.property(geometry, fc.integer({ min: 0, max: 1 << 30 }), (info, seed) => {
       let s = seed;
-      const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 31) * 2 - 1);
+      const rnd = (n: number) =>
+        Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 31) * 2 - 1);
       const xSize = info.batch * info.inChannels * info.inHeight * info.inWidth;
       const kk = (info.inChannels / info.groups) * info.kernelH * info.kernelW;
       const wSize = info.outChannels * kk;
@@ -137,14 +200,26 @@ test('conv2d forward (with and without bias), backward wrt input and wrt filter;
 });
 
 /** A shape and a broadcast partner: some dims squashed to 1, some leading dims dropped. */
-const broadcastPair = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 0, maxLength: 4 }).chain((out) =>
-  fc.tuple(fc.constant(out), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }), fc.integer({ min: 0, max: out.length }), fc.boolean()),
-);
+const broadcastPair = fc
+  .array(fc.integer({ min: 1, max: 7 }), { minLength: 0, maxLength: 4 })
+  .chain((out) =>
+    fc.tuple(
+      fc.constant(out),
+      fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
+      fc.integer({ min: 0, max: out.length }),
+      fc.boolean(),
+    ),
+  );
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 test('conv2d forward and input gradient past the GEMM blocks: k > 256 (several depth slices), more than 1024 columns in one call, one image per unfolded chunk, padding, groups', async () => {
   const before = getNumThreads();
-  for (const [opts, groups, threads] of [[{ padding: 1 }, 1, 1], [{ padding: 1 }, 1, 2], [{ padding: 2, stride: 2, dilation: 2 }, 2, 1], [{ padding: 2, stride: 2, dilation: 2 }, 2, 2]] as const) {
+  for (const [opts, groups, threads] of [
+    [{ padding: 1 }, 1, 1],
+    [{ padding: 1 }, 1, 2],
+    [{ padding: 2, stride: 2, dilation: 2 }, 2, 1],
+    [{ padding: 2, stride: 2, dilation: 2 }, 2, 2],
+  ] as const) {
     await setNumThreads(threads); // one thread: a single call spans every column
     // 288 patch rows × 420 pixels: more than the 131,072 floats a call unfolds at once, so one image per chunk.
     const info = conv2dInfo('test', [3, 32, 21, 20], [6, 32 / groups, 3, 3], { ...opts, groups });
@@ -154,22 +229,39 @@ test('conv2d forward and input gradient past the GEMM blocks: k > 256 (several d
     const dy = Float32Array.from({ length: ySize }, (_, i) => Math.cos(i * 0.23));
     const [r, v] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, null, info, 'float32'), ySize), [x, w]);
     closeTo(v, r, (32 / groups) * 9, `conv2d ${JSON.stringify(info)} on ${threads} threads`);
-    expectBiasAdded(x, w, Float32Array.from({ length: 6 }, (_, i) => i - 2.5), info, Array.from(v));
-    const [ri, vi] = both((b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), x.length), [dy, w]);
+    expectBiasAdded(
+      x,
+      w,
+      Float32Array.from({ length: 6 }, (_, i) => i - 2.5),
+      info,
+      Array.from(v),
+    );
+    const [ri, vi] = both(
+      (b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), x.length),
+      [dy, w],
+    );
     closeTo(vi, ri, (6 / groups) * 9, `conv2dBackwardInput ${JSON.stringify(info)} on ${threads} threads`);
   }
   await setNumThreads(before);
 });
 
-test('conv2d input gradient with more output channels than patch rows (its GEMM deeper than the forward\'s), by ranges of images', async () => {
+test("conv2d input gradient with more output channels than patch rows (its GEMM deeper than the forward's), by ranges of images", async () => {
   const before = getNumThreads();
   for (const threads of [1, 2, 3]) {
     await setNumThreads(threads);
-    for (const [batch, c, o, hw] of [[5, 1, 17, 13], [6, 2, 40, 11], [4, 1, 70, 9], [3, 3, 96, 7]]) {
+    for (const [batch, c, o, hw] of [
+      [5, 1, 17, 13],
+      [6, 2, 40, 11],
+      [4, 1, 70, 9],
+      [3, 3, 96, 7],
+    ]) {
       const info = conv2dInfo('test', [batch, c, hw, hw], [o, c, 1, 1], {});
       const dy = Float32Array.from({ length: batch * o * hw * hw }, (_, i) => Math.sin(i * 0.29));
       const w = Float32Array.from({ length: o * c }, (_, i) => Math.cos(i * 0.7));
-      const [r, v] = both((b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), batch * c * hw * hw), [dy, w]);
+      const [r, v] = both(
+        (b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), batch * c * hw * hw),
+        [dy, w],
+      );
       closeTo(v, r, o, `conv2dBackwardInput ${batch}×${c}×${hw}², ${o} outputs, ${threads} threads`);
     }
   }
@@ -179,30 +271,47 @@ test('conv2d input gradient with more output channels than patch rows (its GEMM 
 test('binary ops with broadcasting (either side), every op', () => {
   const ops = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'gt', 'ge'] as const;
   fc.assert(
-    fc.property(broadcastPair, fc.constantFrom(...ops), fc.integer({ min: 0, max: 1 << 30 }), ([out, ones, drop, swap], op, seed) => {
-      const small = out.map((d, i) => (ones[i] ? 1 : d)).slice(drop);
-      const [aShape, bShape] = swap ? [small, out] : [out, small];
-      let s = seed;
-      // Positive values for pow; a coarse grid so that eq/gt/ge meet ties.
-      const rnd = (n: number) => Float32Array.from({ length: n }, () => 0.25 + Math.floor(((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 12) / 4);
-      const a = rnd(size(aShape));
-      const b = rnd(size(bShape));
-      const [r, w] = both((be, [sa, sb]) => view(be, be.binary(op, sa, aShape, sb, bShape, out, 'float32'), size(out)), [a, b]);
-      closeTo(w, r, 1, `${op} ${JSON.stringify(aShape)} ${JSON.stringify(bShape)}`);
-    }),
+    fc.property(
+      broadcastPair,
+      fc.constantFrom(...ops),
+      fc.integer({ min: 0, max: 1 << 30 }),
+      ([out, ones, drop, swap], op, seed) => {
+        const small = out.map((d, i) => (ones[i] ? 1 : d)).slice(drop);
+        const [aShape, bShape] = swap ? [small, out] : [out, small];
+        let s = seed;
+        // Positive values for pow; a coarse grid so that eq/gt/ge meet ties.
+        const rnd = (n: number) =>
+          Float32Array.from(
+            { length: n },
+            () => 0.25 + Math.floor(((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 12) / 4,
+          );
+        const a = rnd(size(aShape));
+        const b = rnd(size(bShape));
+        const [r, w] = both(
+          (be, [sa, sb]) => view(be, be.binary(op, sa, aShape, sb, bShape, out, 'float32'), size(out)),
+          [a, b],
+        );
+        closeTo(w, r, 1, `${op} ${JSON.stringify(aShape)} ${JSON.stringify(bShape)}`);
+      },
+    ),
     { numRuns: 200 },
   );
 });
 
 test('reluBackward: dy where x > 0, tails included, zeros, NaN and ±∞', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 41 }).chain((n) => fc.tuple(floats(n), floats(n))), ([dy, x]) => {
-      x.forEach((v, i) => { if (i % 5 === 0) x[i] = 0; }); // the kink: no gradient at exactly 0 (or −0)
-      const n = x.length;
-      const [r, w] = both((be, [sdy, sx]) => view(be, be.reluBackward(sdy, sx, n, 'float32'), n), [dy, x]);
-      assert.equal(Array.from(w), Array.from(r));
-      for (let i = 0; i < n; i++) assert.is(r[i], x[i] > 0 ? dy[i] : 0, `element ${i}`);
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: 41 }).chain((n) => fc.tuple(floats(n), floats(n))),
+      ([dy, x]) => {
+        x.forEach((_, i) => {
+          if (i % 5 === 0) x[i] = 0;
+        }); // the kink: no gradient at exactly 0 (or −0)
+        const n = x.length;
+        const [r, w] = both((be, [sdy, sx]) => view(be, be.reluBackward(sdy, sx, n, 'float32'), n), [dy, x]);
+        assert.equal(Array.from(w), Array.from(r));
+        for (let i = 0; i < n; i++) assert.is(r[i], x[i] > 0 ? dy[i] : 0, `element ${i}`);
+      },
+    ),
     { numRuns: 120 },
   );
   const x = Float32Array.from([NaN, -0, Infinity, -Infinity, 2, NaN, 1]);
@@ -216,10 +325,13 @@ test('unary ops and clamp, tails included', () => {
   const ops = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'] as const;
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 37 }), fc.constantFrom(...ops), (n, op) => {
-      const x = Float32Array.from({ length: n }, (_, i) => (op === 'log' || op === 'sqrt' ? 0.1 + i * 0.37 : Math.sin(i * 1.3) * 6));
+      const x = Float32Array.from({ length: n }, (_, i) =>
+        op === 'log' || op === 'sqrt' ? 0.1 + i * 0.37 : Math.sin(i * 1.3) * 6,
+      );
       const [r, w] = both((be, [sx]) => view(be, be.unary(op, sx, n, 'float32'), n), [x]);
       for (let i = 0; i < n; i++) {
-        if (!(Math.abs(w[i] - r[i]) <= 1e-5 * (1 + Math.abs(r[i])))) assert.unreachable(`${op}: element ${i} is ${w[i]}, reference ${r[i]}`);
+        if (!(Math.abs(w[i] - r[i]) <= 1e-5 * (1 + Math.abs(r[i]))))
+          assert.unreachable(`${op}: element ${i} is ${w[i]}, reference ${r[i]}`);
       }
       const [rc, wc] = both((be, [sx]) => view(be, be.clamp(sx, n, -0.5, 1.25, 'float32'), n), [x]);
       assert.equal(Array.from(wc), Array.from(rc));
@@ -234,7 +346,9 @@ test('unary ops and clamp, tails included', () => {
 test('sum over any set of axes', () => {
   // Small shapes, and shapes past the size at which sums split across threads (one axis up to 700).
   const small = fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 });
-  const large = fc.tuple(small, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 300, max: 700 })).map(([s, at, big]) => s.map((d, i) => (i === at % s.length ? big : d + 2)));
+  const large = fc
+    .tuple(small, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 300, max: 700 }))
+    .map(([s, at, big]) => s.map((d, i) => (i === at % s.length ? big : d + 2)));
   fc.assert(
     fc.property(fc.oneof(small, large), fc.integer({ min: 0, max: 15 }), (shape, mask) => {
       const axes = shape.map((_, i) => i).filter((i) => (mask >> i) & 1);
@@ -249,7 +363,8 @@ test('sum over any set of axes', () => {
 
 test('data movement: expand, permute, slice, pad and concat, exactly', () => {
   const shapeArb = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 });
-  const exact = (w: ArrayLike<number>, r: ArrayLike<number>, what: string) => assert.equal(Array.from(w), Array.from(r), what);
+  const exact = (w: ArrayLike<number>, r: ArrayLike<number>, what: string) =>
+    assert.equal(Array.from(w), Array.from(r), what);
   const data = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.9) * 3);
   fc.assert(
     fc.property(shapeArb, fc.integer({ min: 0, max: 1 << 20 }), (shape, seed) => {
@@ -258,7 +373,10 @@ test('data movement: expand, permute, slice, pad and concat, exactly', () => {
       // expand: stretch some axes to size 1 first, plus a new leading axis
       const inShape = shape.map((d, i) => (pick(i) ? 1 : d));
       const outShape = [2, ...shape];
-      let [r, w] = both((be, [sx]) => view(be, be.expand(sx, inShape, outShape, 'float32'), size(outShape)), [data(size(inShape))]);
+      let [r, w] = both(
+        (be, [sx]) => view(be, be.expand(sx, inShape, outShape, 'float32'), size(outShape)),
+        [data(size(inShape))],
+      );
       exact(w, r, `expand ${JSON.stringify(inShape)} → ${JSON.stringify(outShape)}`);
       // permute: reverse the axes, rotated by seed
       const perm = shape.map((_, i) => (shape.length - 1 - i + seed) % shape.length);
@@ -288,16 +406,43 @@ test('data movement: expand, permute, slice, pad and concat, exactly', () => {
   // Permutes that transpose planes (4×4 blocks in registers) with every row and column tail, and in row ranges that
   // threads split.
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 23 }), fc.integer({ min: 1, max: 23 }), (b, c, l) => {
-      for (const [shape, perm] of [[[b, c, l], [0, 2, 1]], [[c, l], [1, 0]], [[b, c, 2, l], [0, 3, 2, 1]]] as const) {
-        const n = size(shape);
-        const [r, w] = both((be, [sx]) => view(be, be.permute(sx, shape, perm, 'float32'), n), [data(n)]);
-        exact(w, r, `permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`);
-      }
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 23 }),
+      fc.integer({ min: 1, max: 23 }),
+      (b, c, l) => {
+        for (const [shape, perm] of [
+          [
+            [b, c, l],
+            [0, 2, 1],
+          ],
+          [
+            [c, l],
+            [1, 0],
+          ],
+          [
+            [b, c, 2, l],
+            [0, 3, 2, 1],
+          ],
+        ] as const) {
+          const n = size(shape);
+          const [r, w] = both((be, [sx]) => view(be, be.permute(sx, shape, perm, 'float32'), n), [data(n)]);
+          exact(w, r, `permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`);
+        }
+      },
+    ),
     { numRuns: 80 },
   );
-  for (const [shape, perm] of [[[64, 72, 25], [0, 2, 1]], [[3, 257, 131], [0, 2, 1]]] as const) {
+  for (const [shape, perm] of [
+    [
+      [64, 72, 25],
+      [0, 2, 1],
+    ],
+    [
+      [3, 257, 131],
+      [0, 2, 1],
+    ],
+  ] as const) {
     const n = size(shape);
     const [r, w] = both((be, [sx]) => view(be, be.permute(sx, shape, perm, 'float32'), n), [data(n)]);
     exact(w, r, `permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`);
@@ -306,23 +451,40 @@ test('data movement: expand, permute, slice, pad and concat, exactly', () => {
 
 test('scatter-add, and an index outside the output is a clear error', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 1 << 30 }), (outSize, n, seed) => {
-      let s = seed;
-      const indices = Int32Array.from({ length: n }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % outSize);
-      const values = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
-      const [r, w] = both((be, [sv]) => view(be, be.scatterAdd(sv, indices, outSize, 'float32'), outSize), [values]);
-      closeTo(w, r, n, `scatterAdd n=${n} into ${outSize}`);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 0, max: 60 }),
+      fc.integer({ min: 0, max: 1 << 30 }),
+      (outSize, n, seed) => {
+        let s = seed;
+        const indices = Int32Array.from({ length: n }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % outSize);
+        const values = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+        const [r, w] = both((be, [sv]) => view(be, be.scatterAdd(sv, indices, outSize, 'float32'), outSize), [values]);
+        closeTo(w, r, n, `scatterAdd n=${n} into ${outSize}`);
+      },
+    ),
     { numRuns: 100 },
   );
   for (const be of [js, wasm]) {
-    assert.throws(() => be.scatterAdd(be.fromArray(new Float32Array(3)), Int32Array.from([0, 7, 1]), 5, 'float32'), /scatterAdd: index 7 at position 1 is outside an output of 5 elements/);
-    assert.throws(() => be.scatterAdd(be.fromArray(new Float32Array(3)), Int32Array.from([0, -1, 1]), 5, 'float32'), /scatterAdd: index -1 at position 1 is outside an output of 5 elements/);
+    assert.throws(
+      () => be.scatterAdd(be.fromArray(new Float32Array(3)), Int32Array.from([0, 7, 1]), 5, 'float32'),
+      /scatterAdd: index 7 at position 1 is outside an output of 5 elements/,
+    );
+    assert.throws(
+      () => be.scatterAdd(be.fromArray(new Float32Array(3)), Int32Array.from([0, -1, 1]), 5, 'float32'),
+      /scatterAdd: index -1 at position 1 is outside an output of 5 elements/,
+    );
   }
 });
 
 /** maxPool2dBackward with its output in a block that last held NaNs (a freed block of its size is what the heap hands out next). */
-function backwardOnDirtyMemory(be: Backend, sx: unknown, sdy: unknown, info: ReturnType<typeof pool2dInfo>, relu = false): unknown {
+function backwardOnDirtyMemory(
+  be: Backend,
+  sx: unknown,
+  sdy: unknown,
+  info: ReturnType<typeof pool2dInfo>,
+  relu = false,
+): unknown {
   be.openScope?.();
   be.fromArray(new Float32Array(info.batch * info.channels * info.inHeight * info.inWidth).fill(NaN));
   be.closeScope?.(new Set());
@@ -350,7 +512,11 @@ function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: 
       reluValues: exact(be.maxPool2d(sx, info, true, 'float32'), be, outSize),
       reluDx: exact(backwardOnDirtyMemory(be, sx, be.fromArray(dy), info, true), be, inSize),
       apartValues: exact(be.maxPool2d(rx, info, false, 'float32'), be, outSize),
-      apartDx: exact(be.reluBackward(be.maxPool2dBackward(be.fromArray(dy), rx, info, false, 'float32'), sx, inSize, 'float32'), be, inSize),
+      apartDx: exact(
+        be.reluBackward(be.maxPool2dBackward(be.fromArray(dy), rx, info, false, 'float32'), sx, inSize, 'float32'),
+        be,
+        inSize,
+      ),
     };
   });
   assert.equal(w, r);
@@ -366,14 +532,26 @@ function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: 
 test('max and average pooling, forward and backward', () => {
   const pools = fc
     .record({
-      batch: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }),
-      kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }),
-      ph: fc.integer({ min: 0, max: 1 }), pw: fc.integer({ min: 0, max: 1 }), countIncludePad: fc.boolean(),
+      batch: fc.integer({ min: 1, max: 2 }),
+      c: fc.integer({ min: 1, max: 3 }),
+      h: fc.integer({ min: 1, max: 9 }),
+      w: fc.integer({ min: 1, max: 9 }),
+      kh: fc.integer({ min: 1, max: 3 }),
+      kw: fc.integer({ min: 1, max: 3 }),
+      sh: fc.integer({ min: 1, max: 3 }),
+      sw: fc.integer({ min: 1, max: 3 }),
+      ph: fc.integer({ min: 0, max: 1 }),
+      pw: fc.integer({ min: 0, max: 1 }),
+      countIncludePad: fc.boolean(),
     })
     .filter((p) => 2 * p.ph <= p.kh && 2 * p.pw <= p.kw && p.h + 2 * p.ph >= p.kh && p.w + 2 * p.pw >= p.kw);
   fc.assert(
     fc.property(pools, (p) => {
-      const info = pool2dInfo('test', [p.batch, p.c, p.h, p.w], [p.kh, p.kw], { stride: [p.sh, p.sw], padding: [p.ph, p.pw], countIncludePad: p.countIncludePad });
+      const info = pool2dInfo('test', [p.batch, p.c, p.h, p.w], [p.kh, p.kw], {
+        stride: [p.sh, p.sw],
+        padding: [p.ph, p.pw],
+        countIncludePad: p.countIncludePad,
+      });
       const inSize = p.batch * p.c * p.h * p.w;
       const outSize = p.batch * p.c * info.outHeight * info.outWidth;
       const x = Float32Array.from({ length: inSize }, (_, i) => Math.sin(i * 2.1) - 0.5);
@@ -391,38 +569,71 @@ test('max and average pooling, forward and backward', () => {
 test('max pooling 2x2 stride 2 (the SIMD path): values, indices and gradient, ties, NaNs and ±∞, tails', () => {
   // Values from a small set so windows tie; NaN and −∞ mixed in. Sizes give Wo = 1 … 10 (tails of the 4-wide loop).
   const cell = fc.constantFrom(0, 1, 2, -1, NaN, -Infinity, Infinity);
-  const shape = fc.record({ planes: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 2, max: 9 }), w: fc.integer({ min: 2, max: 21 }) });
+  const shape = fc.record({
+    planes: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 2, max: 9 }),
+    w: fc.integer({ min: 2, max: 21 }),
+  });
   fc.assert(
-    fc.property(shape.chain((d) => fc.tuple(fc.constant(d), fc.array(cell, { minLength: d.planes * d.h * d.w, maxLength: d.planes * d.h * d.w }))), ([d, cells]) => {
-      const info = pool2dInfo('test', [1, d.planes, d.h, d.w], [2, 2], { stride: 2 });
-      const outSize = d.planes * info.outHeight * info.outWidth;
-      checkMaxPool(info, Float32Array.from(cells), Float32Array.from({ length: outSize }, (_, i) => i + 1));
-    }),
+    fc.property(
+      shape.chain((d) =>
+        fc.tuple(fc.constant(d), fc.array(cell, { minLength: d.planes * d.h * d.w, maxLength: d.planes * d.h * d.w })),
+      ),
+      ([d, cells]) => {
+        const info = pool2dInfo('test', [1, d.planes, d.h, d.w], [2, 2], { stride: 2 });
+        const outSize = d.planes * info.outHeight * info.outWidth;
+        checkMaxPool(
+          info,
+          Float32Array.from(cells),
+          Float32Array.from({ length: outSize }, (_, i) => i + 1),
+        );
+      },
+    ),
     { numRuns: 200 },
   );
 });
 
 test('batch normalisation: channel moments, apply and backward, with and without scale and shift, with and without a fused ReLU', () => {
   // Batches past 16 images sum in parts of several images, the last part shorter (normalization.ts).
-  const dims = fc.record({ n: fc.integer({ min: 1, max: 40 }), c: fc.integer({ min: 1, max: 6 }), l: fc.integer({ min: 1, max: 23 }), affine: fc.boolean(), relu: fc.boolean(), seed: fc.integer({ min: 0, max: 1 << 20 }) });
+  const dims = fc.record({
+    n: fc.integer({ min: 1, max: 40 }),
+    c: fc.integer({ min: 1, max: 6 }),
+    l: fc.integer({ min: 1, max: 23 }),
+    affine: fc.boolean(),
+    relu: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1 << 20 }),
+  });
   fc.assert(
     fc.property(dims, (d) => {
       const size = d.n * d.c * d.l;
       const perC = (f: (c: number) => number) => Float32Array.from({ length: d.c }, (_, c) => f(c));
-      const mean = perC((c) => 0.3 * c - 0.2), invstd = perC((c) => 0.5 + 0.25 * c), scale = perC((c) => 1.5 - 0.2 * c), shift = perC((c) => 0.1 * c);
+      const mean = perC((c) => 0.3 * c - 0.2),
+        invstd = perC((c) => 0.5 + 0.25 * c),
+        scale = perC((c) => 1.5 - 0.2 * c),
+        shift = perC((c) => 0.1 * c);
       // With the ReLU, x is chosen so that y = (x − mean)·k + b lies at least 0.05 from 0: the two backends round y
       // differently, and a y within rounding of 0 could take the ReLU's two sides (where y is 0 exactly, the fused
       // op is compared with BatchNorm then ReLU, bit for bit, in nn.test.ts).
       const channel = (i: number) => Math.floor(i / d.l) % d.c;
-      const k = (c: number) => invstd[c] * (d.affine ? scale[c] : 1), b = (c: number) => (d.affine ? shift[c] : 0);
+      const k = (c: number) => invstd[c] * (d.affine ? scale[c] : 1),
+        b = (c: number) => (d.affine ? shift[c] : 0);
       const target = (i: number) => (i % 3 === 0 ? -1 : 1) * (0.05 + 2 * Math.abs(Math.sin(i * 1.7 + d.seed)));
-      const x = Float32Array.from({ length: size }, (_, i) => (d.relu ? mean[channel(i)] + (target(i) - b(channel(i))) / k(channel(i)) : Math.sin(i * 1.7 + d.seed) * 3 + 1));
+      const x = Float32Array.from({ length: size }, (_, i) =>
+        d.relu ? mean[channel(i)] + (target(i) - b(channel(i))) / k(channel(i)) : Math.sin(i * 1.7 + d.seed) * 3 + 1,
+      );
       const dy = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.9 + d.seed));
       const run = (be: Backend, [sx, sdy, sm, ss, sw, sb]: unknown[]) => {
         const mo = be.channelMoments(sx, d, 'float32');
         const y = be.batchNormApply(sx, sm, ss, d.affine ? sw : null, d.affine ? sb : null, d, d.relu, 'float32');
         const g = be.batchNormBackward(sdy, sx, sm, ss, d.affine ? sw : null, d.relu ? y : null, d, 'float32');
-        return [view(be, mo.mean, d.c), view(be, mo.variance, d.c), view(be, y, size), view(be, g.dx, size), view(be, g.sumDy, d.c), view(be, g.sumDyXhat, d.c)].map((v) => Array.from(v));
+        return [
+          view(be, mo.mean, d.c),
+          view(be, mo.variance, d.c),
+          view(be, y, size),
+          view(be, g.dx, size),
+          view(be, g.sumDy, d.c),
+          view(be, g.sumDyXhat, d.c),
+        ].map((v) => Array.from(v));
       };
       const [r, w] = both(run, [x, dy, mean, invstd, scale, shift]);
       const names = ['mean', 'variance', 'apply', 'dx', 'sumDy', 'sumDyXhat'];
@@ -436,21 +647,62 @@ test('batch normalisation: channel moments, apply and backward, with and without
 
 test('optimizer updates in place: SGD (momentum, dampening, nesterov, first step) and Adam (L2, decoupled, amsgrad)', () => {
   const hyper = fc.record({
-    n: fc.integer({ min: 1, max: 37 }), lr: fc.constantFrom(0.1, 0.01), momentum: fc.constantFrom(0, 0.9), dampening: fc.constantFrom(0, 0.3),
-    weightDecay: fc.constantFrom(0, 5e-4, 0.01), first: fc.boolean(), decoupled: fc.boolean(), amsgrad: fc.boolean(), step: fc.integer({ min: 1, max: 5 }),
+    n: fc.integer({ min: 1, max: 37 }),
+    lr: fc.constantFrom(0.1, 0.01),
+    momentum: fc.constantFrom(0, 0.9),
+    dampening: fc.constantFrom(0, 0.3),
+    weightDecay: fc.constantFrom(0, 5e-4, 0.01),
+    first: fc.boolean(),
+    decoupled: fc.boolean(),
+    amsgrad: fc.boolean(),
+    step: fc.integer({ min: 1, max: 5 }),
   });
   fc.assert(
     fc.property(hyper, (h) => {
-      const arr = (k: number, positive = false) => Float32Array.from({ length: h.n }, (_, i) => (positive ? 0.01 + Math.abs(Math.sin(i + k)) : Math.sin(i * 1.3 + k)));
+      const arr = (k: number, positive = false) =>
+        Float32Array.from({ length: h.n }, (_, i) =>
+          positive ? 0.01 + Math.abs(Math.sin(i + k)) : Math.sin(i * 1.3 + k),
+        );
       const inputs = [arr(1), arr(2), arr(3), arr(4), arr(5, true), arr(6, true)];
       const nesterov = h.momentum > 0 && h.dampening === 0 && h.first;
       const run = (be: Backend, [p, g, buf, m, v, vmax]: unknown[]) => {
-        be.sgdUpdate(p, g, h.momentum ? buf : null, { lr: h.lr, momentum: h.momentum, dampening: h.dampening, weightDecay: h.weightDecay, nesterov, first: h.first }, 'float32');
-        be.adamUpdate(p, g, m, v, h.amsgrad ? vmax : null, { lr: h.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: h.weightDecay, decoupled: h.decoupled, step: h.step }, 'float32');
+        be.sgdUpdate(
+          p,
+          g,
+          h.momentum ? buf : null,
+          {
+            lr: h.lr,
+            momentum: h.momentum,
+            dampening: h.dampening,
+            weightDecay: h.weightDecay,
+            nesterov,
+            first: h.first,
+          },
+          'float32',
+        );
+        be.adamUpdate(
+          p,
+          g,
+          m,
+          v,
+          h.amsgrad ? vmax : null,
+          {
+            lr: h.lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weightDecay: h.weightDecay,
+            decoupled: h.decoupled,
+            step: h.step,
+          },
+          'float32',
+        );
         return [p, buf, m, v, vmax].map((s) => Array.from(view(be, s, h.n)));
       };
       const [r, w] = both(run, inputs);
-      ['p', 'momentum', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'].forEach((name, k) => closeTo(w[k], r[k], 4, `${name} ${JSON.stringify(h)}`));
+      ['p', 'momentum', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'].forEach((name, k) =>
+        closeTo(w[k], r[k], 4, `${name} ${JSON.stringify(h)}`),
+      );
     }),
     { numRuns: 150 },
   );
@@ -458,31 +710,54 @@ test('optimizer updates in place: SGD (momentum, dampening, nesterov, first step
 
 test('log-softmax rows and its backward, large logits and every row length', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 37 }), fc.constantFrom(0, 80, 1000), (rows, cols, offset) => {
-      const x = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.77) * 5 + offset);
-      const g = Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i * 1.3));
-      const [r, w] = both((be, [sx, sg]) => {
-        const y = be.logSoftmax(sx, rows, cols, 'float32');
-        return [view(be, y, rows * cols), view(be, be.logSoftmaxBackward(sg, y, rows, cols, 'float32'), rows * cols)].map((v) => Array.from(v));
-      }, [x, g]);
-      closeTo(w[0], r[0], cols, `logSoftmax ${rows}x${cols} +${offset}`);
-      closeTo(w[1], r[1], cols, `logSoftmaxBackward ${rows}x${cols} +${offset}`);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 37 }),
+      fc.constantFrom(0, 80, 1000),
+      (rows, cols, offset) => {
+        const x = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.77) * 5 + offset);
+        const g = Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i * 1.3));
+        const [r, w] = both(
+          (be, [sx, sg]) => {
+            const y = be.logSoftmax(sx, rows, cols, 'float32');
+            return [
+              view(be, y, rows * cols),
+              view(be, be.logSoftmaxBackward(sg, y, rows, cols, 'float32'), rows * cols),
+            ].map((v) => Array.from(v));
+          },
+          [x, g],
+        );
+        closeTo(w[0], r[0], cols, `logSoftmax ${rows}x${cols} +${offset}`);
+        closeTo(w[1], r[1], cols, `logSoftmaxBackward ${rows}x${cols} +${offset}`);
+      },
+    ),
     { numRuns: 150 },
   );
 });
 
 test('covariance, batched, every size (a row-by-row kernel up to 16 features, GEMM past)', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 21 }), (batch, n, d) => {
-      const x = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61));
-      const [r, w] = both((be, [sx]) => [Array.from(view(be, be.covariance(sx, batch, n, d, 1e-3, 'float32'), batch * d * d))], [x]);
-      closeTo(w[0], r[0], n, `covariance b=${batch} n=${n} d=${d}`);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 21 }),
+      (batch, n, d) => {
+        const x = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61));
+        const [r, w] = both(
+          (be, [sx]) => [Array.from(view(be, be.covariance(sx, batch, n, d, 1e-3, 'float32'), batch * d * d))],
+          [x],
+        );
+        closeTo(w[0], r[0], n, `covariance b=${batch} n=${n} d=${d}`);
+      },
+    ),
     { numRuns: 120 },
   );
   // Long enough for the row-by-row kernel to split its row pairs across threads (odd and even d).
-  for (const [n, d] of [[20000, 5], [1100, 16], [3300, 9]]) {
+  for (const [n, d] of [
+    [20000, 5],
+    [1100, 16],
+    [3300, 9],
+  ]) {
     const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.61));
     const [r, w] = both((be, [sx]) => [Array.from(view(be, be.covariance(sx, 1, n, d, 1e-3, 'float32'), d * d))], [x]);
     closeTo(w[0], r[0], 10, `covariance n=${n} d=${d}`); // normalised by n: rounding ~√n·eps, far below a wrong row's error
@@ -493,23 +768,34 @@ test('Newton–Schulz inverse square root and its backward pass, batched, every 
   // Sizes up to 37, and some past 50, where a step's independent products run side by side on two threads.
   const large = fc.tuple(fc.constant(1), fc.integer({ min: 51, max: 90 }), fc.integer({ min: 1, max: 5 }));
   fc.assert(
-    fc.property(fc.oneof(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 0, max: 6 })), large), ([batch, d, nIter]) => {
-      // Covariances of sin-patterned samples (symmetric positive definite), and an arbitrary upstream gradient.
-      const n = d + 5;
-      const xs = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61) + Math.cos(i * 0.13));
-      const g = Float32Array.from({ length: batch * d * d }, (_, i) => Math.cos(i * 0.37));
-      const layout = new NewtonSchulzLayout(batch, d, nIter);
-      const [r, w] = both((be, [sx, sg]) => {
-        const a = be.covariance(sx, batch, n, d, 0.1, 'float32');
-        const { out, iterates } = be.newtonSchulz(a, batch, d, nIter, 'float32');
-        const ga = be.newtonSchulzBackward(sg, a, out, iterates, batch, d, nIter, 'float32');
-        return [view(be, out, batch * d * d), view(be, iterates, layout.size), view(be, ga, batch * d * d)].map((v) => Array.from(v));
-      }, [xs, g]);
-      // Each step is a d-long dot product per element; the backward pass chains 2·nIter of them.
-      closeTo(w[0], r[0], d * (nIter + 1), `newtonSchulz b=${batch} d=${d} steps=${nIter}`);
-      closeTo(w[1], r[1], d * (nIter + 1), `newtonSchulz iterates b=${batch} d=${d} steps=${nIter}`);
-      closeTo(w[2], r[2], d * (2 * nIter + 1), `newtonSchulzBackward b=${batch} d=${d} steps=${nIter}`);
-    }),
+    fc.property(
+      fc.oneof(
+        fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 0, max: 6 })),
+        large,
+      ),
+      ([batch, d, nIter]) => {
+        // Covariances of sin-patterned samples (symmetric positive definite), and an arbitrary upstream gradient.
+        const n = d + 5;
+        const xs = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61) + Math.cos(i * 0.13));
+        const g = Float32Array.from({ length: batch * d * d }, (_, i) => Math.cos(i * 0.37));
+        const layout = new NewtonSchulzLayout(batch, d, nIter);
+        const [r, w] = both(
+          (be, [sx, sg]) => {
+            const a = be.covariance(sx, batch, n, d, 0.1, 'float32');
+            const { out, iterates } = be.newtonSchulz(a, batch, d, nIter, 'float32');
+            const ga = be.newtonSchulzBackward(sg, a, out, iterates, batch, d, nIter, 'float32');
+            return [view(be, out, batch * d * d), view(be, iterates, layout.size), view(be, ga, batch * d * d)].map(
+              (v) => Array.from(v),
+            );
+          },
+          [xs, g],
+        );
+        // Each step is a d-long dot product per element; the backward pass chains 2·nIter of them.
+        closeTo(w[0], r[0], d * (nIter + 1), `newtonSchulz b=${batch} d=${d} steps=${nIter}`);
+        closeTo(w[1], r[1], d * (nIter + 1), `newtonSchulz iterates b=${batch} d=${d} steps=${nIter}`);
+        closeTo(w[2], r[2], d * (2 * nIter + 1), `newtonSchulzBackward b=${batch} d=${d} steps=${nIter}`);
+      },
+    ),
     { numRuns: 100 },
   );
 });
@@ -517,18 +803,38 @@ test('Newton–Schulz inverse square root and its backward pass, batched, every 
 test('Newton–Schulz of a zero or non-finite matrix is a clear error on both backends, not NaNs', () => {
   for (const be of [js, wasm]) {
     for (const bad of [new Float32Array(9), Float32Array.from([1, 0, 0, 0, Infinity, 0, 0, 0, 1])]) {
-      assert.throws(() => be.newtonSchulz(be.fromArray(bad), 1, 3, 5, 'float32'), /newtonSchulz: matrix 0 has Frobenius norm (0|Infinity); its inverse square root needs a nonzero, finite matrix/);
+      assert.throws(
+        () => be.newtonSchulz(be.fromArray(bad), 1, 3, 5, 'float32'),
+        /newtonSchulz: matrix 0 has Frobenius norm (0|Infinity); its inverse square root needs a nonzero, finite matrix/,
+      );
     }
   }
 });
 
 test('a buffer of the wrong size is a clear error, not a wasm trap', () => {
-  assert.throws(() => wasm.matmul(wasm.fromArray(new Float32Array(5)), wasm.fromArray(new Float32Array(6)), 1, 2, 3, 2, false, false, 'float32'), /wasm matmul: a has 5 elements, the shapes need 6/);
+  assert.throws(
+    () =>
+      wasm.matmul(
+        wasm.fromArray(new Float32Array(5)),
+        wasm.fromArray(new Float32Array(6)),
+        1,
+        2,
+        3,
+        2,
+        false,
+        false,
+        'float32',
+      ),
+    /wasm matmul: a has 5 elements, the shapes need 6/,
+  );
 });
 
 test('running out of wasm memory is a clear error with the sizes', () => {
   const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 2 }), 1024);
-  assert.throws(() => heap.call('conv2d', [], [1 << 20], [], () => {}), /wasm backend: out of memory in conv2d: it needs 4\.0 MiB more, 0\.0 MiB is in use, the memory holds 0\.1 MiB and cannot grow to hold it/);
+  assert.throws(
+    () => heap.call('conv2d', [], [1 << 20], [], () => {}),
+    /wasm backend: out of memory in conv2d: it needs 4\.0 MiB more, 0\.0 MiB is in use, the memory holds 0\.1 MiB and cannot grow to hold it/,
+  );
 });
 
 test('the active backend is restored', () => {

@@ -5,13 +5,31 @@ import { forEachBackend } from './helpers.js';
 
 forEachBackend('nn', (test) => {
   const net = () =>
-    new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.GlobalAvgPool2d(), new nn.Linear(4, 3));
+    new nn.Sequential(
+      new nn.Conv2d(1, 4, 3, { padding: 1, bias: false }),
+      new nn.BatchNorm2d(4),
+      new nn.ReLU(),
+      new nn.GlobalAvgPool2d(),
+      new nn.Linear(4, 3),
+    );
 
   test('stateDict keys are PyTorch dotted names, in PyTorch order', () => {
     assert.equal(Object.keys(net().stateDict()), [
-      '0.weight', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked', '4.weight', '4.bias',
+      '0.weight',
+      '1.weight',
+      '1.bias',
+      '1.running_mean',
+      '1.running_var',
+      '1.num_batches_tracked',
+      '4.weight',
+      '4.bias',
     ]);
-    assert.equal(net().namedParameters().map(([k]) => k), ['0.weight', '1.weight', '1.bias', '4.weight', '4.bias']);
+    assert.equal(
+      net()
+        .namedParameters()
+        .map(([k]) => k),
+      ['0.weight', '1.weight', '1.bias', '4.weight', '4.bias'],
+    );
   });
 
   test('layers expose weight and bias; bias: false registers none', () => {
@@ -72,26 +90,45 @@ forEachBackend('nn', (test) => {
     const m = net();
     m.eval();
     assert.ok(m.namedModules().every(([, x]) => !x.training));
-    const bn = (m.at(1) as nn.BatchNorm2d);
-    m.forward(tensor(Array.from({ length: 50 }, (_, i) => i / 10), [2, 1, 5, 5]));
+    const bn = m.at(1) as nn.BatchNorm2d;
+    m.forward(
+      tensor(
+        Array.from({ length: 50 }, (_, i) => i / 10),
+        [2, 1, 5, 5],
+      ),
+    );
     assert.is(bn.num_batches_tracked.item(), 0);
     m.train();
-    m.forward(tensor(Array.from({ length: 50 }, (_, i) => i / 10), [2, 1, 5, 5]));
+    m.forward(
+      tensor(
+        Array.from({ length: 50 }, (_, i) => i / 10),
+        [2, 1, 5, 5],
+      ),
+    );
     assert.is(bn.num_batches_tracked.item(), 1);
     assert.ok(bn.running_var.toArray().some((v) => v !== 1));
   });
 
   test('toString reads like PyTorch', () => {
     const s = net().toString();
-    assert.match(s, /^Sequential\(\n  \(0\): Conv2d\(1, 4, kernel_size=\(3, 3\), stride=\(1, 1\), padding=\(1, 1\), bias=False\)/);
+    assert.match(
+      s,
+      /^Sequential\(\n {2}\(0\): Conv2d\(1, 4, kernel_size=\(3, 3\), stride=\(1, 1\), padding=\(1, 1\), bias=False\)/,
+    );
     assert.match(s, /\(1\): BatchNorm2d\(4, eps=0\.00001, momentum=0\.1, affine=True, track_running_stats=True\)/);
     assert.match(s, /\(4\): Linear\(in_features=4, out_features=3, bias=True\)\n\)$/);
   });
 
   test('constructor errors name the values at fault', () => {
-    assert.throws(() => new nn.Conv2d(3, 4, 3, { groups: 2 }), /in channels 3 and out channels 4 must be divisible by groups 2/);
+    assert.throws(
+      () => new nn.Conv2d(3, 4, 3, { groups: 2 }),
+      /in channels 3 and out channels 4 must be divisible by groups 2/,
+    );
     assert.throws(() => new nn.Dropout(1), /p must be in \[0, 1\)/);
-    assert.throws(() => new nn.BatchNorm2d(3).forward(ones([2, 4, 2, 2])), /BatchNorm2d\(3\): expected input \(N, 3, H, W\), got \(2, 4, 2, 2\)/);
+    assert.throws(
+      () => new nn.BatchNorm2d(3).forward(ones([2, 4, 2, 2])),
+      /BatchNorm2d\(3\): expected input \(N, 3, H, W\), got \(2, 4, 2, 2\)/,
+    );
     assert.throws(() => new nn.BatchNorm2d(2).forward(ones([1, 2, 1, 1])), /more than 1 value per channel/);
   });
 
@@ -109,7 +146,9 @@ forEachBackend('nn', (test) => {
     const l = new nn.Linear(2, 2);
     const s = new nn.Sequential(l, l);
     assert.is(s.parameters().length, 2);
-    s.forward(ones([1, 2])).sum().backward();
+    s.forward(ones([1, 2]))
+      .sum()
+      .backward();
     assert.ok(l.weight.grad);
     s.zeroGrad();
     assert.is(l.weight.grad, null);
@@ -117,8 +156,13 @@ forEachBackend('nn', (test) => {
 
   test('a BatchNorm2d and the ReLU after it run as one op: outputs, gradients and running statistics bit for bit as apart', () => {
     // Small integers, a constant channel and a zero bias: y is exactly 0 in places (the ReLU's tie), and ties in x.
-    const values = Array.from({ length: 5 * 3 * 4 * 3 }, (_, i) => (Math.floor(i / 12) % 3 === 1 ? 2 : ((i * 7) % 5) - 2));
-    const weights = [[1, 0, 0.5], [-1.5, 0, 0.25]] as const;
+    const values = Array.from({ length: 5 * 3 * 4 * 3 }, (_, i) =>
+      Math.floor(i / 12) % 3 === 1 ? 2 : ((i * 7) % 5) - 2,
+    );
+    const weights = [
+      [1, 0, 0.5],
+      [-1.5, 0, 0.25],
+    ] as const;
     const run = (fused: boolean) => {
       const bn = new nn.BatchNorm2d(3);
       bn.weight!.data.set(weights[0]);
@@ -126,13 +170,29 @@ forEachBackend('nn', (test) => {
       const x = tensor(values, [5, 3, 4, 3], { requiresGrad: true });
       const out = fused ? new nn.Sequential(bn, new nn.ReLU()).forward(x) : bn.forward(x).relu();
       const op = out.gradFn?.name; // backward() frees the graph
-      out.mul(tensor(Array.from({ length: out.size }, (_, i) => Math.sin(i)), out.shape)).sum().backward();
-      return { op, out: out.toArray(), grads: [x, bn.weight!, bn.bias!].map((t) => t.grad!.toArray()), stats: [bn.running_mean, bn.running_var].map((t) => t.toArray()) };
+      out
+        .mul(
+          tensor(
+            Array.from({ length: out.size }, (_, i) => Math.sin(i)),
+            out.shape,
+          ),
+        )
+        .sum()
+        .backward();
+      return {
+        op,
+        out: out.toArray(),
+        grads: [x, bn.weight!, bn.bias!].map((t) => t.grad!.toArray()),
+        stats: [bn.running_mean, bn.running_var].map((t) => t.toArray()),
+      };
     };
     const [fused, apart] = [run(true), run(false)];
     assert.is(fused.op, 'batchNormRelu');
     assert.is(apart.op, 'relu');
-    assert.ok(apart.out.some((v) => v === 0) && apart.out.some((v) => v > 0), 'the ReLU clamps some values and passes others');
+    assert.ok(
+      apart.out.some((v) => v === 0) && apart.out.some((v) => v > 0),
+      'the ReLU clamps some values and passes others',
+    );
     const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
     assert.ok(same(fused.out, apart.out), 'outputs');
     fused.grads.forEach((g, i) => assert.ok(same(g, apart.grads[i]), `gradient ${['x', 'weight', 'bias'][i]}`));
@@ -145,10 +205,22 @@ forEachBackend('nn', (test) => {
         return x.relu().add(x.mul(0.1));
       }
     }
-    const x = tensor(Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => Math.cos(i)), [2, 2, 3, 3], { requiresGrad: true });
-    assert.is(new nn.Sequential(new nn.BatchNorm2d(2), new Leaky()).forward(x).gradFn?.name, 'add', 'a ReLU subclass runs its own forward');
+    const x = tensor(
+      Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => Math.cos(i)),
+      [2, 2, 3, 3],
+      { requiresGrad: true },
+    );
+    assert.is(
+      new nn.Sequential(new nn.BatchNorm2d(2), new Leaky()).forward(x).gradFn?.name,
+      'add',
+      'a ReLU subclass runs its own forward',
+    );
     const three = new nn.Sequential(new nn.BatchNorm2d(2), new nn.ReLU(), new nn.MaxPool2d(2)).forward(x);
-    assert.equal([three.gradFn?.name, three.gradFn?.inputs[0].gradFn?.name], ['reluMaxPool2d', 'batchNorm'], 'BatchNorm2d → ReLU → MaxPool2d: the pool takes the ReLU');
+    assert.equal(
+      [three.gradFn?.name, three.gradFn?.inputs[0].gradFn?.name],
+      ['reluMaxPool2d', 'batchNorm'],
+      'BatchNorm2d → ReLU → MaxPool2d: the pool takes the ReLU',
+    );
     const bn = new nn.BatchNorm2d(2);
     bn.running_mean.data.set([0.5, -0.5]);
     bn.eval();
@@ -166,19 +238,37 @@ forEachBackend('nn', (test) => {
         const x = tensor(values, [2, 3, 5, 6], { requiresGrad: true });
         const out = fused ? new nn.Sequential(new nn.ReLU(), pool).forward(x) : pool.forward(x.relu());
         const op = out.gradFn?.name; // backward() frees the graph
-        out.mul(tensor(Array.from({ length: out.size }, (_, i) => Math.cos(i)), out.shape)).sum().backward();
+        out
+          .mul(
+            tensor(
+              Array.from({ length: out.size }, (_, i) => Math.cos(i)),
+              out.shape,
+            ),
+          )
+          .sum()
+          .backward();
         return { op, out: out.toArray(), grad: x.grad!.toArray() };
       };
       const [fused, apart] = [run(true), run(false)];
       assert.equal([fused.op, apart.op], ['reluMaxPool2d', 'maxPool2d']);
-      assert.ok(apart.out.some((v) => v === 0) && apart.out.some((v) => v > 0), 'windows the ReLU zeroes and windows it passes');
+      assert.ok(
+        apart.out.some((v) => v === 0) && apart.out.some((v) => v > 0),
+        'windows the ReLU zeroes and windows it passes',
+      );
       const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
       assert.ok(same(fused.out, apart.out), `outputs ${pool}`);
       assert.ok(same(fused.grad, apart.grad), `gradients ${pool}`);
     }
     const twin = nn.mnistCnn({ deconv: true });
-    const x = tensor(Array.from({ length: 2 * 28 * 28 }, (_, i) => Math.sin(i)), [2, 1, 28, 28]);
-    const after = (n: number) => twin.children().slice(0, n).reduce((h, m) => m.forward(h), x);
+    const x = tensor(
+      Array.from({ length: 2 * 28 * 28 }, (_, i) => Math.sin(i)),
+      [2, 1, 28, 28],
+    );
+    const after = (n: number) =>
+      twin
+        .children()
+        .slice(0, n)
+        .reduce((h, m) => m.forward(h), x);
     assert.is(twin.at(2).constructor.name, 'ReLU');
     assert.is(twin.at(3).constructor.name, 'MaxPool2d');
     assert.equal(new nn.Sequential(...twin.children().slice(0, 4)).forward(x).toArray(), after(4).toArray());

@@ -8,7 +8,10 @@ import { forEachBackend } from './helpers.js';
 ort.env.wasm.numThreads = 1;
 
 function input(shape: number[], seed: number): Tensor {
-  return tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed)), shape);
+  return tensor(
+    Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed)),
+    shape,
+  );
 }
 
 async function runOnnx(bytes: Uint8Array, x: Tensor): Promise<Float32Array> {
@@ -47,7 +50,13 @@ forEachBackend('onnx', (test) => {
     const x = input([3, 2, 16, 16], 5); // another batch size than at export
     assert.ok(maxRelDiff(await runOnnx(bytes, x), resnet.forward(x).data) < 1e-4);
 
-    const odd = new nn.Sequential(new nn.FastDeconv2d(4, 6, 3, { padding: 2, dilation: 2, groups: 2, stride: 2 }), new nn.Tanh(), new nn.AvgPool2d(2, { countIncludePad: false }), new nn.Flatten(), new nn.Delinear(6 * 2 * 2, 2, { block: 8 }));
+    const odd = new nn.Sequential(
+      new nn.FastDeconv2d(4, 6, 3, { padding: 2, dilation: 2, groups: 2, stride: 2 }),
+      new nn.Tanh(),
+      new nn.AvgPool2d(2, { countIncludePad: false }),
+      new nn.Flatten(),
+      new nn.Delinear(6 * 2 * 2, 2, { block: 8 }),
+    );
     odd.forward(input([3, 4, 9, 9], 2));
     odd.eval();
     const y = input([2, 4, 9, 9], 3);

@@ -124,7 +124,9 @@ forEachBackend('ops', (test, backend) => {
     assert.equal(y.shape, [2, 1, 3]);
     assert.equal(y.toArray(), [1, 2, 3, 4, 5, 6]);
     assert.ok(y.storage === x.storage, 'no copy');
-    y.mul(tensor([1, 2, 3], [1, 1, 3])).sum().backward();
+    y.mul(tensor([1, 2, 3], [1, 1, 3]))
+      .sum()
+      .backward();
     assert.equal(x.grad!.shape, [2, 3, 1]);
     assert.equal(x.grad!.toArray(), [1, 2, 3, 1, 2, 3]);
     const t = x.permute(1, 0, 2);

@@ -12,7 +12,10 @@ forEachBackend('optim', (test) => {
       p.mul(p).sum().backward();
       opt.step();
     }
-    assert.ok(p.toArray().every((v) => Math.abs(v) < 1e-3), `p = ${p.toArray()}`);
+    assert.ok(
+      p.toArray().every((v) => Math.abs(v) < 1e-3),
+      `p = ${p.toArray()}`,
+    );
   });
 
   test('parameter groups take their own hyper-parameters', () => {
@@ -36,7 +39,10 @@ forEachBackend('optim', (test) => {
           opt.loadStateDict(saved);
         }
         opt.zeroGrad();
-        p.mul(p).mul(tensor([1, 2, 3], [3])).sum().backward();
+        p.mul(p)
+          .mul(tensor([1, 2, 3], [3]))
+          .sum()
+          .backward();
         opt.step();
       }
       return p.toArray();
@@ -73,7 +79,10 @@ forEachBackend('optim', (test) => {
     // Phase ends: 0.25·21 − 1 = 4.25, 2·0.25·21 − 2 = 8.5, 20.
     assert.ok(close(lrs[0], 1 / 25) && close(lrs[20], 1 / 25 / 1e4), `${lrs[0]} … ${lrs[20]}`);
     assert.ok(lrs[4] > 0.99 && lrs[5] < lrs[4] && lrs[8] < 0.08 && lrs[9] < 1 / 25, `${lrs.slice(3, 10)}`);
-    assert.ok(lrs.slice(9).every((v, i, a) => i === 0 || v < a[i - 1]), 'the last phase only decreases');
+    assert.ok(
+      lrs.slice(9).every((v, i, a) => i === 0 || v < a[i - 1]),
+      'the last phase only decreases',
+    );
     assert.ok(close(moms[0], 0.95) && moms[4] < 0.851 && close(moms[20], 0.95));
   });
 
@@ -121,9 +130,17 @@ forEachBackend('optim', (test) => {
     const model = new nn.Linear(4, 1);
     const before = model.weight.toArray();
     const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
-    const x = tensor(Array.from({ length: 64 * 4 }, (_, i) => Math.sin(i * 1.7)), [64, 4]);
+    const x = tensor(
+      Array.from({ length: 64 * 4 }, (_, i) => Math.sin(i * 1.7)),
+      [64, 4],
+    );
     const y = x.matmul(tensor([1, -2, 3, 0.5], [4, 1])).detach();
-    const r = optim.lrFinder(model, opt, () => nn.functional.mseLoss(model.forward(x) as Tensor, y), { startLr: 1e-5, endLr: 100, numIter: 60, beta: 0.9 });
+    const r = optim.lrFinder(model, opt, () => nn.functional.mseLoss(model.forward(x) as Tensor, y), {
+      startLr: 1e-5,
+      endLr: 100,
+      numIter: 60,
+      beta: 0.9,
+    });
     assert.ok(r.lrs.length >= 10 && r.lrs.length === r.smoothed.length);
     for (let i = 1; i < r.lrs.length; i++) assert.ok(r.lrs[i] > r.lrs[i - 1]);
     assert.ok(r.diverged, 'a rate of 100 diverges');

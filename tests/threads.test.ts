@@ -50,14 +50,21 @@ test('shared memory is available here, and setNumThreads reports the count in ef
 
 test('matmul: 2 and 3 threads give bit-identical results to 1, for every shape and transpose', async () => {
   const shapes = fc.record({
-    m: fc.integer({ min: 1, max: 200 }), k: fc.integer({ min: 1, max: 300 }), n: fc.integer({ min: 1, max: 300 }),
-    transA: fc.boolean(), transB: fc.boolean(), threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+    m: fc.integer({ min: 1, max: 200 }),
+    k: fc.integer({ min: 1, max: 300 }),
+    n: fc.integer({ min: 1, max: 300 }),
+    transA: fc.boolean(),
+    transB: fc.boolean(),
+    threads: fc.constantFrom(2, 3),
+    seed: fc.integer({ min: 0, max: 1e6 }),
   });
   await fc.assert(
     fc.asyncProperty(shapes, async (d) => {
       const a = wasm.fromArray(floats(d.m * d.k, d.seed));
       const b = wasm.fromArray(floats(d.k * d.n, d.seed + 1));
-      const [one, many] = await oneAndMany(d.threads, () => Array.from(wasm.view(wasm.matmul(a, b, 1, d.m, d.k, d.n, d.transA, d.transB, 'float32'), d.m * d.n, 'float32')));
+      const [one, many] = await oneAndMany(d.threads, () =>
+        Array.from(wasm.view(wasm.matmul(a, b, 1, d.m, d.k, d.n, d.transA, d.transB, 'float32'), d.m * d.n, 'float32')),
+      );
       return one.every((v, i) => Object.is(v, many[i]));
     }),
     { numRuns: 40 },
@@ -66,8 +73,12 @@ test('matmul: 2 and 3 threads give bit-identical results to 1, for every shape a
 
 test('products with a small output over a long reduction (Aᵀ·B, a covariance XᵀX: split by depth): bit-identical across thread counts', async () => {
   const shapes = fc.record({
-    m: fc.integer({ min: 1, max: 127 }), k: fc.integer({ min: 257, max: 2100 }), n: fc.integer({ min: 1, max: 127 }),
-    transB: fc.boolean(), threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+    m: fc.integer({ min: 1, max: 127 }),
+    k: fc.integer({ min: 257, max: 2100 }),
+    n: fc.integer({ min: 1, max: 127 }),
+    transB: fc.boolean(),
+    threads: fc.constantFrom(2, 3),
+    seed: fc.integer({ min: 0, max: 1e6 }),
   });
   await fc.assert(
     fc.asyncProperty(shapes, async (d) => {
@@ -86,14 +97,19 @@ test('products with a small output over a long reduction (Aᵀ·B, a covariance 
 
 test('matmul A·Bᵀ over long reductions (the dot-product kernel, split by rows or columns): bit-identical across thread counts', async () => {
   const shapes = fc.record({
-    m: fc.integer({ min: 1, max: 48 }), n: fc.integer({ min: 1, max: 48 }), k: fc.integer({ min: 20000, max: 40000 }),
-    threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+    m: fc.integer({ min: 1, max: 48 }),
+    n: fc.integer({ min: 1, max: 48 }),
+    k: fc.integer({ min: 20000, max: 40000 }),
+    threads: fc.constantFrom(2, 3),
+    seed: fc.integer({ min: 0, max: 1e6 }),
   });
   await fc.assert(
     fc.asyncProperty(shapes, async (d) => {
       const a = wasm.fromArray(floats(d.m * d.k, d.seed));
       const b = wasm.fromArray(floats(d.k * d.n, d.seed + 1));
-      const [one, many] = await oneAndMany(d.threads, () => Array.from(wasm.view(wasm.matmul(a, b, 1, d.m, d.k, d.n, false, true, 'float32'), d.m * d.n, 'float32')));
+      const [one, many] = await oneAndMany(d.threads, () =>
+        Array.from(wasm.view(wasm.matmul(a, b, 1, d.m, d.k, d.n, false, true, 'float32'), d.m * d.n, 'float32')),
+      );
       return one.every((v, i) => Object.is(v, many[i]));
     }),
     { numRuns: 25 },
@@ -102,12 +118,20 @@ test('matmul A·Bᵀ over long reductions (the dot-product kernel, split by rows
 
 test('conv2d forward (with and without bias) and both backward passes: bit-identical across thread counts', async () => {
   const geometry = fc.record({
-    batch: fc.integer({ min: 1, max: 5 }), c: fc.integer({ min: 1, max: 9 }), o: fc.integer({ min: 2, max: 17 }),
-    hw: fc.integer({ min: 4, max: 14 }), k: fc.constantFrom(1, 3), stride: fc.integer({ min: 1, max: 2 }), seed: fc.integer({ min: 0, max: 1e6 }),
+    batch: fc.integer({ min: 1, max: 5 }),
+    c: fc.integer({ min: 1, max: 9 }),
+    o: fc.integer({ min: 2, max: 17 }),
+    hw: fc.integer({ min: 4, max: 14 }),
+    k: fc.constantFrom(1, 3),
+    stride: fc.integer({ min: 1, max: 2 }),
+    seed: fc.integer({ min: 0, max: 1e6 }),
   });
   await fc.assert(
     fc.asyncProperty(geometry, async (g) => {
-      const info = conv2dInfo('t', [g.batch, g.c, g.hw, g.hw], [g.o, g.c, g.k, g.k], { stride: g.stride, padding: g.k >> 1 });
+      const info = conv2dInfo('t', [g.batch, g.c, g.hw, g.hw], [g.o, g.c, g.k, g.k], {
+        stride: g.stride,
+        padding: g.k >> 1,
+      });
       const x = wasm.fromArray(floats(g.batch * g.c * g.hw * g.hw, g.seed));
       const w = wasm.fromArray(floats(g.o * g.c * g.k * g.k, g.seed + 1));
       const dy = wasm.fromArray(floats(g.batch * g.o * info.outHeight * info.outWidth, g.seed + 2));
@@ -128,7 +152,14 @@ test('conv2d forward (with and without bias) and both backward passes: bit-ident
 });
 
 test('batch norm over batches summed in parts of several images (the last shorter): bit-identical across thread counts', async () => {
-  const sizes = fc.record({ n: fc.integer({ min: 17, max: 70 }), c: fc.integer({ min: 1, max: 5 }), l: fc.integer({ min: 150, max: 400 }), relu: fc.boolean(), threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }) });
+  const sizes = fc.record({
+    n: fc.integer({ min: 17, max: 70 }),
+    c: fc.integer({ min: 1, max: 5 }),
+    l: fc.integer({ min: 150, max: 400 }),
+    relu: fc.boolean(),
+    threads: fc.constantFrom(2, 3),
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  });
   await fc.assert(
     fc.asyncProperty(sizes, async (d) => {
       const size = d.n * d.c * d.l;
@@ -140,7 +171,14 @@ test('batch norm over batches summed in parts of several images (the last shorte
         const mo = wasm.channelMoments(x, d, 'float32');
         const y = wasm.batchNormApply(x, mo.mean, perChannel, perChannel, perChannel, d, d.relu, 'float32');
         const g = wasm.batchNormBackward(dy, x, mo.mean, perChannel, perChannel, d.relu ? y : null, d, 'float32');
-        return [values(mo.mean, d.c), values(mo.variance, d.c), values(y, size), values(g.dx, size), values(g.sumDy, d.c), values(g.sumDyXhat, d.c)];
+        return [
+          values(mo.mean, d.c),
+          values(mo.variance, d.c),
+          values(y, size),
+          values(g.dx, size),
+          values(g.sumDy, d.c),
+          values(g.sumDyXhat, d.c),
+        ];
       };
       const [one, many] = await oneAndMany(d.threads, run);
       return one.every((arr, j) => arr.every((v, i) => Object.is(v, many[j][i])));
@@ -151,8 +189,11 @@ test('batch norm over batches summed in parts of several images (the last shorte
 
 test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch norm: bit-identical across thread counts at sizes that split', async () => {
   const sizes = fc.record({
-    n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 40 }), hw: fc.integer({ min: 30, max: 70 }),
-    threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+    n: fc.integer({ min: 1, max: 3 }),
+    c: fc.integer({ min: 1, max: 40 }),
+    hw: fc.integer({ min: 30, max: 70 }),
+    threads: fc.constantFrom(2, 3),
+    seed: fc.integer({ min: 0, max: 1e6 }),
   });
   await fc.assert(
     fc.asyncProperty(sizes, async (d) => {
@@ -177,10 +218,17 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
           values(wasm.binary('sub', x, shape, perChannel, [d.c, 1, 1], shape, 'float32'), size),
           values(wasm.binary('div', perRow, [d.hw, 1], x, shape, shape, 'float32'), size),
           values(wasm.permute(x, shape, [0, 2, 3, 1], 'float32'), size),
-          ...[[0, 2, 3], [0], [1], [2, 3], [0, 2], [3], [0, 1, 2, 3]].map((axes) => values(wasm.reduceSum(x, shape, axes, 'float32'), sizeOf(shape.map((s, i) => (axes.includes(i) ? 1 : s))))),
+          ...[[0, 2, 3], [0], [1], [2, 3], [0, 2], [3], [0, 1, 2, 3]].map((axes) =>
+            values(wasm.reduceSum(x, shape, axes, 'float32'), sizeOf(shape.map((s, i) => (axes.includes(i) ? 1 : s)))),
+          ),
           values(wasm.expand(perChannel, [d.c, 1, 1], shape, 'float32'), size),
-          values(wasm.pad(x, shape, [0, 1, 0, 2], [1, 0, 3, 0], 0.5, 'float32'), (d.n + 1) * (d.c + 1) * (d.hw + 3) * (d.hw + 2)),
-          values(mp.values, poolOut), Array.from(mp.indices), values(wasm.maxPool2d(x, pool, false, 'float32'), poolOut),
+          values(
+            wasm.pad(x, shape, [0, 1, 0, 2], [1, 0, 3, 0], 0.5, 'float32'),
+            (d.n + 1) * (d.c + 1) * (d.hw + 3) * (d.hw + 2),
+          ),
+          values(mp.values, poolOut),
+          Array.from(mp.indices),
+          values(wasm.maxPool2d(x, pool, false, 'float32'), poolOut),
           values(wasm.maxPool2dBackward(wasm.fromArray(floats(poolOut, d.seed + 4)), x, pool, false, 'float32'), size),
           values(wasm.maxPool2d(x, avg, true, 'float32'), avgOut),
           values(wasm.maxPool2dBackward(wasm.fromArray(floats(poolOut, d.seed + 4)), x, pool, true, 'float32'), size),
@@ -191,7 +239,13 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
             const ncl = { n: d.n, c: d.c, l: d.hw * d.hw };
             const mo = wasm.channelMoments(x, ncl, 'float32');
             const g = wasm.batchNormBackward(x, x, mo.mean, perChannel, perChannel, null, ncl, 'float32');
-            return [values(mo.mean, d.c), values(mo.variance, d.c), values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, null, ncl, false, 'float32'), size), values(g.dx, size), values(g.sumDyXhat, d.c)];
+            return [
+              values(mo.mean, d.c),
+              values(mo.variance, d.c),
+              values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, null, ncl, false, 'float32'), size),
+              values(g.dx, size),
+              values(g.sumDyXhat, d.c),
+            ];
           })(),
         ];
       };
@@ -204,14 +258,19 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
 
 test('covariance of up to 16 features (row pairs split across threads): bit-identical across thread counts', async () => {
   const sizes = fc.record({
-    batch: fc.integer({ min: 1, max: 2 }), d: fc.integer({ min: 1, max: 16 }), extra: fc.integer({ min: 0, max: 99 }),
-    threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+    batch: fc.integer({ min: 1, max: 2 }),
+    d: fc.integer({ min: 1, max: 16 }),
+    extra: fc.integer({ min: 0, max: 99 }),
+    threads: fc.constantFrom(2, 3),
+    seed: fc.integer({ min: 0, max: 1e6 }),
   });
   await fc.assert(
     fc.asyncProperty(sizes, async ({ batch, d, extra, threads, seed }) => {
       const n = Math.ceil((1 << 18) / (d * d)) + extra; // enough multiply-adds to split
       const x = wasm.fromArray(floats(batch * n * d, seed));
-      const [one, many] = await oneAndMany(threads, () => Array.from(wasm.view(wasm.covariance(x, batch, n, d, 0.1, 'float32'), batch * d * d, 'float32')));
+      const [one, many] = await oneAndMany(threads, () =>
+        Array.from(wasm.view(wasm.covariance(x, batch, n, d, 0.1, 'float32'), batch * d * d, 'float32')),
+      );
       return one.every((v, i) => Object.is(v, many[i]));
     }),
     { numRuns: 16 },
@@ -220,8 +279,11 @@ test('covariance of up to 16 features (row pairs split across threads): bit-iden
 
 test('Newton–Schulz inverse square root and its backward pass: bit-identical across thread counts', async () => {
   const sizes = fc.record({
-    batch: fc.integer({ min: 1, max: 2 }), d: fc.integer({ min: 20, max: 150 }), nIter: fc.integer({ min: 1, max: 5 }),
-    threads: fc.constantFrom(2, 3), seed: fc.integer({ min: 0, max: 1e6 }),
+    batch: fc.integer({ min: 1, max: 2 }),
+    d: fc.integer({ min: 20, max: 150 }),
+    nIter: fc.integer({ min: 1, max: 5 }),
+    threads: fc.constantFrom(2, 3),
+    seed: fc.integer({ min: 0, max: 1e6 }),
   });
   await fc.assert(
     fc.asyncProperty(sizes, async ({ batch, d, nIter, threads, seed }) => {
@@ -251,7 +313,10 @@ test('training steps give bit-identical losses and weights on 1 and 2 threads', 
   const one = await steps(1);
   const two = await steps(2);
   assert.equal(two.losses, one.losses);
-  assert.ok(two.weights.every((w, i) => Object.is(w, one.weights[i])), 'weights differ');
+  assert.ok(
+    two.weights.every((w, i) => Object.is(w, one.weights[i])),
+    'weights differ',
+  );
 });
 
 test('a process that used the pool exits by itself when its work is done', () => {
@@ -285,7 +350,7 @@ async function awake(pool: ThreadPool): Promise<void> {
   await until(() => {
     if (pool.sleeping() > 0) pool.wake();
     return pool.sleeping() === 0;
-  }, 'the pool\'s workers wake');
+  }, "the pool's workers wake");
 }
 
 test('a worker found asleep is woken, and takes part in a kernel only if it has two calls per thread or more', async () => {
@@ -294,11 +359,20 @@ test('a worker found asleep is woken, and takes part in a kernel only if it has 
   const shared = await loadKernels(true);
   const nap = new Int32Array(new SharedArrayBuffer(4));
   let callerCalls = 0;
-  const callerSide = { fill_f32: () => void (callerCalls++, Atomics.wait(nap, 0, 0, 20)) };
+  const callerSide = {
+    fill_f32: () => {
+      callerCalls++;
+      Atomics.wait(nap, 0, 0, 20);
+    },
+  };
   const pool = await ThreadPool.create(1, shared.module, shared.memory, callerSide);
   const run = (count: number) => {
     callerCalls = 0;
-    pool.run('fill_f32', Array.from({ length: count }, () => [shared.exports.heap_base(), 4, 1]), 1);
+    pool.run(
+      'fill_f32',
+      Array.from({ length: count }, () => [shared.exports.heap_base(), 4, 1]),
+      1,
+    );
     return callerCalls;
   };
   try {
@@ -310,14 +384,23 @@ test('a worker found asleep is woken, and takes part in a kernel only if it has 
     assert.ok(run(4) < 4, 'four calls: the sleeping worker takes part');
     await until(() => pool.sleeping() === 1, 'the idle worker sleeps again');
     callerCalls = 0;
-    pool.run('fill_f32', [[shared.exports.heap_base(), 4, 1], [shared.exports.heap_base() + 16, 4, 1]], 1, undefined, [shared.exports.heap_base(), 8, 1]);
+    pool.run(
+      'fill_f32',
+      [
+        [shared.exports.heap_base(), 4, 1],
+        [shared.exports.heap_base() + 16, 4, 1],
+      ],
+      1,
+      undefined,
+      [shared.exports.heap_base(), 8, 1],
+    );
     assert.is(callerCalls, 1, 'two calls left to the caller, with one call that does both: the caller makes that one');
   } finally {
     pool.close();
   }
 });
 
-test('a kernel that fails in a worker surfaces on the caller with the worker\'s message', async () => {
+test("a kernel that fails in a worker surfaces on the caller with the worker's message", async () => {
   // The worker runs the real kernel; the caller's side of the pool is a stand-in that just sleeps 50 ms per call,
   // so the worker surely takes one of the calls — and traps on it: C lies past the end of the memory.
   const shared = await loadKernels(true);
@@ -327,7 +410,15 @@ test('a kernel that fails in a worker surfaces on the caller with the worker\'s 
   try {
     await awake(pool); // a sleeping worker would get no share
     const bad = [0x7ffffff0, 8, 0, 0, 8, 8, 8, 8, 0, 0, 0, 1 << 16];
-    assert.throws(() => pool.run('gemm_f32', Array.from({ length: 20 }, () => bad), 1), /wasm kernel failed in a worker thread: worker 0: .*out of bounds/);
+    assert.throws(
+      () =>
+        pool.run(
+          'gemm_f32',
+          Array.from({ length: 20 }, () => bad),
+          1,
+        ),
+      /wasm kernel failed in a worker thread: worker 0: .*out of bounds/,
+    );
   } finally {
     pool.close();
   }
@@ -348,7 +439,8 @@ test('a step program whose step fails on one thread fails on the caller, and lea
   const [c, a, b] = [base, base + 4 * d * d, base + 8 * d * d];
   const at = stepRegions(layout, 2, packingBytes(k, d), 4, base + 12 * d * d);
   const end = at.counters + 4 * at.floats;
-  if (shared.memory.buffer.byteLength < end) shared.memory.grow(Math.ceil((end - shared.memory.buffer.byteLength) / 65536));
+  if (shared.memory.buffer.byteLength < end)
+    shared.memory.grow(Math.ceil((end - shared.memory.buffer.byteLength) / 65536));
   const words = () => new Int32Array(shared.memory.buffer);
   words().set(layout.steps, at.steps >> 2);
   words().set(layout.phases, at.phases >> 2);
@@ -367,7 +459,10 @@ test('a step program whose step fails on one thread fails on the caller, and lea
       }
     }
     for (const message of failures) assert.match(message, /out of bounds/);
-    assert.ok(failures.some((m) => /wasm kernel failed in a worker thread: worker 0/.test(m)), `the worker trapped at least once: ${failures.join(' | ')}`);
+    assert.ok(
+      failures.some((m) => /wasm kernel failed in a worker thread: worker 0/.test(m)),
+      `the worker trapped at least once: ${failures.join(' | ')}`,
+    );
   } finally {
     pool.close();
   }

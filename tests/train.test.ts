@@ -17,7 +17,16 @@ forEachBackend('training', (test, backend) => {
     manualSeed(0);
     const model = nn.mnistCnn();
     const before = evaluate(model, testSet);
-    const r = fit(model, small, testSet, { epochs: 1, batchSize: 32, lr: 0.05, optimizer: 'sgd', schedule: 'onecycle', momentum: 0.9, weightDecay: 5e-4, seed: 0 });
+    const r = fit(model, small, testSet, {
+      epochs: 1,
+      batchSize: 32,
+      lr: 0.05,
+      optimizer: 'sgd',
+      schedule: 'onecycle',
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      seed: 0,
+    });
     const first = r.lossCurve.slice(0, 5).reduce((a, b) => a + b) / 5;
     assert.ok(r.finalTrainLoss < first / 2, `${backend}: loss ${first} → ${r.finalTrainLoss}`);
     assert.ok(r.test.accuracy > 0.8, `${backend}: accuracy ${r.test.accuracy} (before training ${before.accuracy})`);
@@ -47,17 +56,29 @@ forEachBackend('memory', (test, backend) => {
     return { wasmBytes, jsBuffers };
   }
 
-  for (const [kind, yieldEvery] of [['a synchronous loop', 0], ['an async loop', 5]] as const) {
+  for (const [kind, yieldEvery] of [
+    ['a synchronous loop', 0],
+    ['an async loop', 5],
+  ] as const) {
     test(`memory stays flat over 600 training steps in ${kind}, with no dispose anywhere`, async () => {
       const { wasmBytes, jsBuffers } = await run(yieldEvery);
       // The wasm memory grows to the heap's working size within the first spill cycle and never again.
       const late = wasmBytes.slice(wasmBytes.length / 2);
-      assert.ok(late.every((b) => b === late[0]), `${backend}: wasm memory ${wasmBytes.join(', ')}`);
-      assert.ok(late[0] <= 2 * 128 * 2 ** 20 + 64 * 2 ** 20, `${backend}: wasm memory ${late[0]} within twice the budget`);
+      assert.ok(
+        late.every((b) => b === late[0]),
+        `${backend}: wasm memory ${wasmBytes.join(', ')}`,
+      );
+      assert.ok(
+        late[0] <= 2 * 128 * 2 ** 20 + 64 * 2 ** 20,
+        `${backend}: wasm memory ${late[0]} within twice the budget`,
+      );
       // JS array buffers (spilled storages, reference-backend tensors) are garbage-collected: bounded. A leak of
       // every step's tensors would add megabytes per step; the minimum of the last samples ignores a late GC.
       const settled = Math.min(...jsBuffers.slice(-3));
-      assert.ok(settled < jsBuffers[0] * 3 + 64e6, `${backend}: array buffers ${jsBuffers.map((b) => (b / 1e6).toFixed(1)).join(', ')} MB`);
+      assert.ok(
+        settled < jsBuffers[0] * 3 + 64e6,
+        `${backend}: array buffers ${jsBuffers.map((b) => (b / 1e6).toFixed(1)).join(', ')} MB`,
+      );
     });
   }
 });
@@ -65,7 +86,11 @@ forEachBackend('memory', (test, backend) => {
 forEachBackend('cli', (test, backend) => {
   test('netdeconv train prints a results table with the test accuracy', () => {
     assert.ok(existsSync('dist/cli.js'), 'dist/cli.js is built (npm run build)');
-    const out = execFileSync(process.execPath, ['dist/cli.js', 'train', '--limit', '640', '--epochs', '1', '--test-size', '300', '--backend', backend], { encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      ['dist/cli.js', 'train', '--limit', '640', '--epochs', '1', '--test-size', '300', '--backend', backend],
+      { encoding: 'utf8' },
+    );
     const acc = Number(out.match(/\| test accuracy\s+\|\s+([0-9.]+) \|/)?.[1]);
     assert.ok(acc > 0.5, `accuracy ${acc} in:\n${out}`);
     assert.match(out, new RegExp(`\\| backend\\s+\\|\\s+${backend} \\|`));
@@ -73,7 +98,10 @@ forEachBackend('cli', (test, backend) => {
 
   test('bad CLI arguments give a clear error and exit code 1', () => {
     try {
-      execFileSync(process.execPath, ['dist/cli.js', 'train', '--optimizer', 'lion'], { encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(process.execPath, ['dist/cli.js', 'train', '--optimizer', 'lion'], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
       assert.unreachable();
     } catch (e) {
       const err = e as { status: number; stderr: string };

@@ -11,10 +11,15 @@ const NAMES: Record<Variant, string> = { bn: 'BatchNorm', deconv: 'deconvolution
 function chart(el: HTMLElement, yLabel: string, xLog = false): uPlot {
   return new uPlot(
     {
-      width: 500, height: 260,
+      width: 500,
+      height: 260,
       scales: { x: { time: false, distr: xLog ? 3 : 1 } },
       axes: [{ label: xLog ? 'learning rate' : 'step' }, { label: yLabel }],
-      series: [{}, { label: NAMES.bn, stroke: COLORS.bn, width: 1.5 }, { label: NAMES.deconv, stroke: COLORS.deconv, width: 1.5 }],
+      series: [
+        {},
+        { label: NAMES.bn, stroke: COLORS.bn, width: 1.5 },
+        { label: NAMES.deconv, stroke: COLORS.deconv, width: 1.5 },
+      ],
     },
     [[], [], []],
     el,
@@ -88,7 +93,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   switch (m.type) {
     case 'ready':
-      status(`ready: ${m.train} training and ${m.test} test digits, backend ${m.backend}, ${m.threads} thread${m.threads > 1 ? 's' : ''}`);
+      status(
+        `ready: ${m.train} training and ${m.test} test digits, backend ${m.backend}, ${m.threads} thread${m.threads > 1 ? 's' : ''}`,
+      );
       setRunning(false);
       break;
     case 'step': {
@@ -107,7 +114,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       acc.add(m.variant, m.step, m.accuracy);
       accChart.setData(acc.data());
       lastAccuracy[m.variant] = m.accuracy;
-      const parts = (Object.keys(lastAccuracy) as Variant[]).map((v) => `${NAMES[v]} ${(lastAccuracy[v]! * 100).toFixed(1)}% (${speed[v]?.toFixed(0)} img/s)`);
+      const parts = (Object.keys(lastAccuracy) as Variant[]).map(
+        (v) => `${NAMES[v]} ${(lastAccuracy[v]! * 100).toFixed(1)}% (${speed[v]?.toFixed(0)} img/s)`,
+      );
       status(`step ${m.step}: ${parts.join(' · ')}`);
       break;
     }
@@ -145,7 +154,13 @@ $('start').onclick = () => {
   for (const key of Object.keys($('loss').dataset)) delete $('loss').dataset[key];
   setRunning(true);
   status('training…');
-  send({ type: 'start', variants, lr: Number(($('lr') as HTMLInputElement).value), epochs: Number(($('epochs') as HTMLInputElement).value), batchSize: 32 });
+  send({
+    type: 'start',
+    variants,
+    lr: Number(($('lr') as HTMLInputElement).value),
+    epochs: Number(($('epochs') as HTMLInputElement).value),
+    batchSize: 32,
+  });
 };
 $('stop').onclick = () => send({ type: 'stop' });
 $('lrfind').onclick = () => {

@@ -1,7 +1,17 @@
 // The training worker: loads the digits, builds the BatchNorm CNN and/or its deconvolution twin, and trains them
 // step by step (interleaved, from the same seed), posting losses, accuracies and predictions to the page. It yields
 // between steps so a 'stop' message is seen at once, and the page never blocks.
-import { data, evaluate, getBackend, getNumThreads, manualSeed, nn, noGrad, optim, type Tensor } from '../../src/index.js';
+import {
+  data,
+  evaluate,
+  getBackend,
+  getNumThreads,
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  type Tensor,
+} from '../../src/index.js';
 import type { FromWorker, ToWorker, Variant } from './protocol.js';
 
 const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
@@ -30,7 +40,13 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function predictions(variant: Variant, model: nn.Module): void {
   const { x, y } = gridBatch.batches(16).next().value!;
-  const predicted = noGrad(() => model.eval().forward(x as Tensor).argmax(1).toArray());
+  const predicted = noGrad(() =>
+    model
+      .eval()
+      .forward(x as Tensor)
+      .argmax(1)
+      .toArray(),
+  );
   model.train();
   post({ type: 'predictions', variant, pixels: gridPixels, labels: [...y], predicted });
 }
@@ -82,7 +98,15 @@ function lrFind(variant: Variant): void {
   const model = nn.mnistCnn({ deconv: variant === 'deconv' });
   const opt = new optim.SGD(model.parameters(), { lr: 1e-3, momentum: 0.9 });
   const batches = [...train.batches(32, { shuffle: true, seed: 1, dropLast: true })];
-  const r = optim.lrFinder(model, opt, (i) => { const { x, y } = batches[i % batches.length]; return nn.functional.crossEntropy(model.forward(x), y); }, { startLr: 1e-4, endLr: 10, numIter: 60, beta: 0.9 });
+  const r = optim.lrFinder(
+    model,
+    opt,
+    (i) => {
+      const { x, y } = batches[i % batches.length];
+      return nn.functional.crossEntropy(model.forward(x), y);
+    },
+    { startLr: 1e-4, endLr: 10, numIter: 60, beta: 0.9 },
+  );
   post({ type: 'lrfind', variant, lrs: r.lrs, smoothed: r.smoothed, suggestion: r.suggestion });
 }
 

@@ -92,10 +92,13 @@ function topoSort(root: Tensor): Tensor[] {
 export function backward(root: Tensor, grad: Tensor): void {
   let order: Tensor[] = [];
   let leafGrads: Tensor[] = [];
-  scoped(() => {
-    order = accumulateGradients(root, grad);
-    leafGrads = order.filter((t) => !t.gradFn && t.grad).map((t) => t.grad!);
-  }, () => leafGrads);
+  scoped(
+    () => {
+      order = accumulateGradients(root, grad);
+      leafGrads = order.filter((t) => !t.gradFn && t.grad).map((t) => t.grad!);
+    },
+    () => leafGrads,
+  );
   markOwnedGrads(leafGrads, grad);
   // Free the graph: intermediate tensors drop their links so everything they saved can be collected.
   for (const t of order) {
@@ -159,23 +162,26 @@ function accumulateGradients(root: Tensor, grad: Tensor): Tensor[] {
       // it consumed is freed after it, so backward's memory peaks at the gradients in flight.
       const sums: Tensor[] = [];
       const replaced: Tensor[] = [];
-      scoped(() => {
-        const inputGrads = fn.backward(g);
-        fn.inputs.forEach((input, k) => {
-          const gi = inputGrads[k];
-          if (!gi || !input.requiresGrad) return;
-          if (gi.shape.length !== input.shape.length || gi.shape.some((d, j) => d !== input.shape[j])) {
-            throw new Error(
-              `backward of ${fn.name}: gradient for input ${k} has shape ${fmtShape(gi.shape)}, expected ${fmtShape(input.shape)}`,
-            );
-          }
-          const prev = grads.get(input);
-          const sum = prev ? prev.add(gi) : gi;
-          if (prev) replaced.push(prev);
-          hold(input, sum);
-          sums.push(sum);
-        });
-      }, () => sums);
+      scoped(
+        () => {
+          const inputGrads = fn.backward(g);
+          fn.inputs.forEach((input, k) => {
+            const gi = inputGrads[k];
+            if (!gi || !input.requiresGrad) return;
+            if (gi.shape.length !== input.shape.length || gi.shape.some((d, j) => d !== input.shape[j])) {
+              throw new Error(
+                `backward of ${fn.name}: gradient for input ${k} has shape ${fmtShape(gi.shape)}, expected ${fmtShape(input.shape)}`,
+              );
+            }
+            const prev = grads.get(input);
+            const sum = prev ? prev.add(gi) : gi;
+            if (prev) replaced.push(prev);
+            hold(input, sum);
+            sums.push(sum);
+          });
+        },
+        () => sums,
+      );
       for (const prev of replaced) release(prev);
       release(g);
     }

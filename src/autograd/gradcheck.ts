@@ -25,11 +25,16 @@ export interface GradcheckResult {
  * Compares the analytic gradients of `sum(fn(...inputs) ∘ G)` with central differences. Inputs must be float64
  * tensors (use the js backend); each one that requires a gradient is checked element by element.
  */
-export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+export function gradcheck(
+  fn: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
+): GradcheckResult {
   const eps = opts.eps ?? 1e-6;
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-3;
-  for (const x of inputs) if (x.dtype !== 'float64') throw new Error(`gradcheck: inputs must be float64, got ${x.dtype}`);
+  for (const x of inputs)
+    if (x.dtype !== 'float64') throw new Error(`gradcheck: inputs must be float64, got ${x.dtype}`);
   const out0 = noGrad(() => fn(...inputs));
   let state = (opts.seed ?? 1) >>> 0;
   const seedValues = Array.from({ length: out0.size }, () => {
@@ -37,10 +42,19 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
     return ((state >>> 8) / (1 << 24)) * 2 - 1 || 0.5;
   });
   const G = tensor(seedValues, out0.shape, { dtype: 'float64' });
-  const objective = () => noGrad(() => fn(...inputs).mul(G).sum().item());
+  const objective = () =>
+    noGrad(() =>
+      fn(...inputs)
+        .mul(G)
+        .sum()
+        .item(),
+    );
 
   for (const x of inputs) x.grad = null;
-  fn(...inputs).mul(G).sum().backward();
+  fn(...inputs)
+    .mul(G)
+    .sum()
+    .backward();
   const analytic = inputs.map((x) => (x.requiresGrad ? Array.from(x.grad?.data ?? new Float64Array(x.size)) : []));
   const numeric: number[][] = inputs.map(() => []);
   let worst = -Infinity;

@@ -81,19 +81,24 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
-    if (this.size !== 1) throw new Error(`item: tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
+    if (this.size !== 1)
+      throw new Error(`item: tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
     return this.data[0];
   }
 
   /** Backpropagates from this tensor. `grad` defaults to 1 for a one-element tensor. */
   backward(grad?: Tensor): void {
-    if (this.graphFreed) throw new Error('backward: the graph through this tensor was already freed by an earlier backward()');
+    if (this.graphFreed)
+      throw new Error('backward: the graph through this tensor was already freed by an earlier backward()');
     if (!this.requiresGrad) throw new Error('backward: tensor does not require grad and has no graph');
     if (!grad && this.size !== 1) {
-      throw new Error(`backward: an implicit gradient needs a one-element tensor, got shape ${fmtShape(this.shape)}; pass grad`);
+      throw new Error(
+        `backward: an implicit gradient needs a one-element tensor, got shape ${fmtShape(this.shape)}; pass grad`,
+      );
     }
     const g = grad ?? full(this.shape, 1, { dtype: this.dtype });
-    if (g.size !== this.size) throw new Error(`backward: grad shape ${fmtShape(g.shape)} does not match tensor shape ${fmtShape(this.shape)}`);
+    if (g.size !== this.size)
+      throw new Error(`backward: grad shape ${fmtShape(g.shape)} does not match tensor shape ${fmtShape(this.shape)}`);
     runBackward(this, g.reshape(this.shape));
   }
 
@@ -114,47 +119,117 @@ export class Tensor {
     return this;
   }
 
-  add(other: Tensor | number): Tensor { return ew.add(this, other); }
-  sub(other: Tensor | number): Tensor { return ew.sub(this, other); }
-  mul(other: Tensor | number): Tensor { return ew.mul(this, other); }
-  div(other: Tensor | number): Tensor { return ew.div(this, other); }
-  pow(other: Tensor | number): Tensor { return ew.pow(this, other); }
-  maximum(other: Tensor | number): Tensor { return ew.maximum(this, other); }
-  minimum(other: Tensor | number): Tensor { return ew.minimum(this, other); }
-  matmul(other: Tensor): Tensor { return matmul(this, other); }
-  neg(): Tensor { return ew.neg(this); }
-  exp(): Tensor { return ew.exp(this); }
-  log(): Tensor { return ew.log(this); }
-  sqrt(): Tensor { return ew.sqrt(this); }
-  abs(): Tensor { return ew.abs(this); }
-  relu(): Tensor { return ew.relu(this); }
-  sigmoid(): Tensor { return ew.sigmoid(this); }
-  tanh(): Tensor { return ew.tanh(this); }
-  square(): Tensor { return ew.mul(this, this); }
-  clamp(min: number, max: number): Tensor { return ew.clamp(this, min, max); }
+  add(other: Tensor | number): Tensor {
+    return ew.add(this, other);
+  }
+  sub(other: Tensor | number): Tensor {
+    return ew.sub(this, other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return ew.mul(this, other);
+  }
+  div(other: Tensor | number): Tensor {
+    return ew.div(this, other);
+  }
+  pow(other: Tensor | number): Tensor {
+    return ew.pow(this, other);
+  }
+  maximum(other: Tensor | number): Tensor {
+    return ew.maximum(this, other);
+  }
+  minimum(other: Tensor | number): Tensor {
+    return ew.minimum(this, other);
+  }
+  matmul(other: Tensor): Tensor {
+    return matmul(this, other);
+  }
+  neg(): Tensor {
+    return ew.neg(this);
+  }
+  exp(): Tensor {
+    return ew.exp(this);
+  }
+  log(): Tensor {
+    return ew.log(this);
+  }
+  sqrt(): Tensor {
+    return ew.sqrt(this);
+  }
+  abs(): Tensor {
+    return ew.abs(this);
+  }
+  relu(): Tensor {
+    return ew.relu(this);
+  }
+  sigmoid(): Tensor {
+    return ew.sigmoid(this);
+  }
+  tanh(): Tensor {
+    return ew.tanh(this);
+  }
+  square(): Tensor {
+    return ew.mul(this, this);
+  }
+  clamp(min: number, max: number): Tensor {
+    return ew.clamp(this, min, max);
+  }
 
-  sum(dim?: Dims, opts?: ReduceOptions): Tensor { return red.sum(this, dim, opts); }
-  mean(dim?: Dims, opts?: ReduceOptions): Tensor { return red.mean(this, dim, opts); }
-  max(dim?: Dims, opts?: ReduceOptions): Tensor { return red.max(this, dim, opts); }
-  var(dim?: Dims, opts?: VarOptions): Tensor { return red.variance(this, dim, opts); }
+  sum(dim?: Dims, opts?: ReduceOptions): Tensor {
+    return red.sum(this, dim, opts);
+  }
+  mean(dim?: Dims, opts?: ReduceOptions): Tensor {
+    return red.mean(this, dim, opts);
+  }
+  max(dim?: Dims, opts?: ReduceOptions): Tensor {
+    return red.max(this, dim, opts);
+  }
+  var(dim?: Dims, opts?: VarOptions): Tensor {
+    return red.variance(this, dim, opts);
+  }
   /** Indices of the maxima along `dim` (float tensor of integers); no gradient. */
-  argmax(dim: number, opts?: ReduceOptions): Tensor { return red.argmax(this, dim, opts); }
+  argmax(dim: number, opts?: ReduceOptions): Tensor {
+    return red.argmax(this, dim, opts);
+  }
 
-  reshape(...shape: (number | readonly number[])[]): Tensor { return mv.reshape(this, dimsOf(shape)); }
-  permute(...perm: (number | readonly number[])[]): Tensor { return mv.permute(this, dimsOf(perm)); }
-  transpose(dim0: number, dim1: number): Tensor { return mv.transpose(this, dim0, dim1); }
+  reshape(...shape: (number | readonly number[])[]): Tensor {
+    return mv.reshape(this, dimsOf(shape));
+  }
+  permute(...perm: (number | readonly number[])[]): Tensor {
+    return mv.permute(this, dimsOf(perm));
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return mv.transpose(this, dim0, dim1);
+  }
   /** Matrix transpose of the last two dimensions. */
-  get T(): Tensor { return mv.transpose(this, -2, -1); }
-  flatten(startDim = 0, endDim = -1): Tensor { return mv.flatten(this, startDim, endDim); }
-  unsqueeze(dim: number): Tensor { return mv.unsqueeze(this, dim); }
-  squeeze(dim?: number): Tensor { return mv.squeeze(this, dim); }
-  expand(...shape: (number | readonly number[])[]): Tensor { return mv.expand(this, dimsOf(shape)); }
+  get T(): Tensor {
+    return mv.transpose(this, -2, -1);
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return mv.flatten(this, startDim, endDim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return mv.unsqueeze(this, dim);
+  }
+  squeeze(dim?: number): Tensor {
+    return mv.squeeze(this, dim);
+  }
+  expand(...shape: (number | readonly number[])[]): Tensor {
+    return mv.expand(this, dimsOf(shape));
+  }
   /** Elements `start … end−1` along `dim` (negative indices count from the end). */
-  slice(dim: number, start: number, end?: number): Tensor { return mv.narrow(this, dim, start, end); }
+  slice(dim: number, start: number, end?: number): Tensor {
+    return mv.narrow(this, dim, start, end);
+  }
   /** The `i`-th sub-tensor along dimension 0. */
-  index(i: number): Tensor { return mv.select(this, 0, i); }
-  softmax(dim: number): Tensor { return softmax(this, dim); }
-  logSoftmax(dim: number): Tensor { return logSoftmax(this, dim); }
+  index(i: number): Tensor {
+    return mv.select(this, 0, i);
+  }
+  softmax(dim: number): Tensor {
+    return softmax(this, dim);
+  }
+  logSoftmax(dim: number): Tensor {
+    return logSoftmax(this, dim);
+  }
 
   toString(): string {
     const d = this.data;
@@ -190,7 +265,8 @@ export function fromStorage(storage: unknown, shape: readonly number[], dtype: D
 function fromValues(values: ArrayLike<number>, shape: readonly number[], opts: TensorOptions): Tensor {
   const b = activeBackend();
   const dtype = opts.dtype ?? 'float32';
-  if (!b.dtypes.includes(dtype)) throw new Error(`tensor: backend '${b.name}' does not support ${dtype}; use setBackend('js')`);
+  if (!b.dtypes.includes(dtype))
+    throw new Error(`tensor: backend '${b.name}' does not support ${dtype}; use setBackend('js')`);
   const arr = allocArray(values.length, dtype);
   arr.set(values);
   const t = new Tensor(b.fromArray(arr), shape, dtype, b.name);
@@ -215,9 +291,12 @@ export function tensor(data: Nested | ArrayLike<number>, shape?: readonly number
     flat = out;
   }
   const finalShape = shape ? [...shape] : inferred;
-  if (finalShape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`tensor: invalid shape ${fmtShape(finalShape)}`);
+  if (finalShape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`tensor: invalid shape ${fmtShape(finalShape)}`);
   if (sizeOf(finalShape) !== flat.length) {
-    throw new Error(`tensor: ${flat.length} values do not fill shape ${fmtShape(finalShape)} (${sizeOf(finalShape)} elements)`);
+    throw new Error(
+      `tensor: ${flat.length} values do not fill shape ${fmtShape(finalShape)} (${sizeOf(finalShape)} elements)`,
+    );
   }
   return fromValues(flat, finalShape, opts);
 }
@@ -238,13 +317,26 @@ export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor
 /** Standard-normal samples from `generator` (the default generator if omitted). */
 export function randn(shape: readonly number[], opts: TensorOptions & { generator?: Generator } = {}): Tensor {
   const g = opts.generator ?? defaultGenerator;
-  return fromValues(Array.from({ length: sizeOf(shape) }, () => g.normal()), shape, opts);
+  return fromValues(
+    Array.from({ length: sizeOf(shape) }, () => g.normal()),
+    shape,
+    opts,
+  );
 }
 
 /** Uniform samples in [lo, hi). */
-export function rand(shape: readonly number[], lo = 0, hi = 1, opts: TensorOptions & { generator?: Generator } = {}): Tensor {
+export function rand(
+  shape: readonly number[],
+  lo = 0,
+  hi = 1,
+  opts: TensorOptions & { generator?: Generator } = {},
+): Tensor {
   const g = opts.generator ?? defaultGenerator;
-  return fromValues(Array.from({ length: sizeOf(shape) }, () => g.uniform(lo, hi)), shape, opts);
+  return fromValues(
+    Array.from({ length: sizeOf(shape) }, () => g.uniform(lo, hi)),
+    shape,
+    opts,
+  );
 }
 
 /** The identity matrix (n, n). */
@@ -256,5 +348,9 @@ export function eye(n: number, opts: TensorOptions = {}): Tensor {
 
 /** 0, 1, …, n−1. */
 export function arange(n: number, opts: TensorOptions = {}): Tensor {
-  return fromValues(Array.from({ length: n }, (_, i) => i), [n], opts);
+  return fromValues(
+    Array.from({ length: n }, (_, i) => i),
+    [n],
+    opts,
+  );
 }

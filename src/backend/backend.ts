@@ -29,9 +29,26 @@ export interface Kernels<S> {
   /** `min(max(x, lo), hi)`. */
   clamp(x: S, size: number, lo: number, hi: number, dtype: DType): S;
   /** Elementwise `op(a, b)` with `a` and `b` broadcast to `outShape`. */
-  binary(op: BinaryOp, a: S, aShape: readonly number[], b: S, bShape: readonly number[], outShape: readonly number[], dtype: DType): S;
+  binary(
+    op: BinaryOp,
+    a: S,
+    aShape: readonly number[],
+    b: S,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    dtype: DType,
+  ): S;
   /** `cond ≠ 0 ? a : b`, all three broadcast to `outShape`. */
-  where(cond: S, cShape: readonly number[], a: S, aShape: readonly number[], b: S, bShape: readonly number[], outShape: readonly number[], dtype: DType): S;
+  where(
+    cond: S,
+    cShape: readonly number[],
+    a: S,
+    aShape: readonly number[],
+    b: S,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    dtype: DType,
+  ): S;
   /** Sum over `axes` (sorted, unique); the output keeps the reduced axes as size 1. */
   reduceSum(x: S, shape: readonly number[], axes: readonly number[], dtype: DType): S;
   /** Max over `axes`; the first maximum in row-major order wins ties. */
@@ -45,7 +62,14 @@ export interface Kernels<S> {
   /** The box `begin … begin+size` of `x`. */
   slice(x: S, shape: readonly number[], begin: readonly number[], size: readonly number[], dtype: DType): S;
   /** `x` surrounded by `before[i]`/`after[i]` elements of `value` along each axis. */
-  pad(x: S, shape: readonly number[], before: readonly number[], after: readonly number[], value: number, dtype: DType): S;
+  pad(
+    x: S,
+    shape: readonly number[],
+    before: readonly number[],
+    after: readonly number[],
+    value: number,
+    dtype: DType,
+  ): S;
   /** Joins tensors along `axis`; all other dimensions agree. */
   concat(xs: readonly S[], shapes: readonly (readonly number[])[], axis: number, dtype: DType): S;
   /** Batched `op(a) @ op(b)`: a is (batch, m, k) or (batch, k, m) if transA; b is (batch, k, n) or (batch, n, k) if transB. */
@@ -80,13 +104,31 @@ export interface Kernels<S> {
    * y = (x − mean[c])·invstd[c]·scale[c] + shift[c] for x (N, C, L); a null scale is 1, a null shift 0. With `relu`,
    * max(y, 0) as unary('relu') computes it (a NaN gives 0): BatchNorm and a ReLU after it in one pass.
    */
-  batchNormApply(x: S, mean: S, invstd: S, scale: S | null, shift: S | null, dims: NclDims, relu: boolean, dtype: DType): S;
+  batchNormApply(
+    x: S,
+    mean: S,
+    invstd: S,
+    scale: S | null,
+    shift: S | null,
+    dims: NclDims,
+    relu: boolean,
+    dtype: DType,
+  ): S;
   /**
    * The backward pass of batch normalisation with batch statistics: Σdy and Σdy·x̂ per channel (the gradients of
    * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L. `reluOutput`: for the op fused
    * with a ReLU (batchNormApply with `relu`), its output y; dy is first zeroed where y is not positive.
    */
-  batchNormBackward(dy: S, x: S, mean: S, invstd: S, scale: S | null, reluOutput: S | null, dims: NclDims, dtype: DType): { dx: S; sumDy: S; sumDyXhat: S };
+  batchNormBackward(
+    dy: S,
+    x: S,
+    mean: S,
+    invstd: S,
+    scale: S | null,
+    reluOutput: S | null,
+    dims: NclDims,
+    dtype: DType,
+  ): { dx: S; sumDy: S; sumDyXhat: S };
   /** Log-softmax of each row of x (rows, cols): x − max − log Σ exp(x − max). */
   logSoftmax(x: S, rows: number, cols: number, dtype: DType): S;
   /** Its backward pass from the output y: dx = g − exp(y)·Σ_row g. */
@@ -137,10 +179,40 @@ export interface NclDims {
 
 /** The list of kernel names, shared by ops, backends and tests. */
 export const KERNEL_NAMES = [
-  'unary', 'reluBackward', 'clamp', 'binary', 'where', 'reduceSum', 'reduceMax', 'scatterAdd', 'expand', 'permute', 'slice', 'pad',
-  'concat', 'matmul', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'im2col', 'col2im', 'maxPool2d',
-  'maxPool2dWithArgmax', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'sgdUpdate', 'adamUpdate',
-  'logSoftmax', 'logSoftmaxBackward', 'covariance', 'newtonSchulz', 'newtonSchulzBackward',
+  'unary',
+  'reluBackward',
+  'clamp',
+  'binary',
+  'where',
+  'reduceSum',
+  'reduceMax',
+  'scatterAdd',
+  'expand',
+  'permute',
+  'slice',
+  'pad',
+  'concat',
+  'matmul',
+  'conv2d',
+  'conv2dBackwardInput',
+  'conv2dBackwardFilter',
+  'im2col',
+  'col2im',
+  'maxPool2d',
+  'maxPool2dWithArgmax',
+  'maxPool2dBackward',
+  'avgPool2d',
+  'avgPool2dBackward',
+  'channelMoments',
+  'batchNormApply',
+  'batchNormBackward',
+  'sgdUpdate',
+  'adamUpdate',
+  'logSoftmax',
+  'logSoftmaxBackward',
+  'covariance',
+  'newtonSchulz',
+  'newtonSchulzBackward',
 ] as const satisfies readonly (keyof Kernels<unknown>)[];
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

@@ -19,7 +19,9 @@ export async function initDefaultBackend(): Promise<string> {
   } catch (e) {
     if (!warned) {
       warned = true;
-      console.warn(`netdeconv: the wasm backend is unavailable here (${(e as Error).message}); using the reference backend 'js'`);
+      console.warn(
+        `netdeconv: the wasm backend is unavailable here (${(e as Error).message}); using the reference backend 'js'`,
+      );
     }
     return (await setBackend('js')).name;
   }
@@ -73,4 +75,3 @@ function wasmIfReady(): WasmBackend | null {
     return null;
   }
 }
-

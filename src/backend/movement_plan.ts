@@ -24,24 +24,81 @@ export interface MovePlan {
 const dot = (a: readonly number[], b: readonly number[]) => a.reduce((acc, v, i) => acc + v * b[i], 0);
 
 export function expandPlan(shape: readonly number[], outShape: readonly number[]): MovePlan {
-  return { outSize: sizeOf(outShape), fill: null, copies: [{ input: 0, shape: outShape, dstStrides: stridesOf(outShape), dstStart: 0, srcStrides: broadcastStrides(shape, outShape), srcStart: 0 }] };
+  return {
+    outSize: sizeOf(outShape),
+    fill: null,
+    copies: [
+      {
+        input: 0,
+        shape: outShape,
+        dstStrides: stridesOf(outShape),
+        dstStart: 0,
+        srcStrides: broadcastStrides(shape, outShape),
+        srcStart: 0,
+      },
+    ],
+  };
 }
 
 export function permutePlan(shape: readonly number[], perm: readonly number[]): MovePlan {
   const outShape = perm.map((p) => shape[p]);
   const strides = stridesOf(shape);
-  return { outSize: sizeOf(shape), fill: null, copies: [{ input: 0, shape: outShape, dstStrides: stridesOf(outShape), dstStart: 0, srcStrides: perm.map((p) => strides[p]), srcStart: 0 }] };
+  return {
+    outSize: sizeOf(shape),
+    fill: null,
+    copies: [
+      {
+        input: 0,
+        shape: outShape,
+        dstStrides: stridesOf(outShape),
+        dstStart: 0,
+        srcStrides: perm.map((p) => strides[p]),
+        srcStart: 0,
+      },
+    ],
+  };
 }
 
 export function slicePlan(shape: readonly number[], begin: readonly number[], size: readonly number[]): MovePlan {
   const strides = stridesOf(shape);
-  return { outSize: sizeOf(size), fill: null, copies: [{ input: 0, shape: size, dstStrides: stridesOf(size), dstStart: 0, srcStrides: strides, srcStart: dot(begin, strides) }] };
+  return {
+    outSize: sizeOf(size),
+    fill: null,
+    copies: [
+      {
+        input: 0,
+        shape: size,
+        dstStrides: stridesOf(size),
+        dstStart: 0,
+        srcStrides: strides,
+        srcStart: dot(begin, strides),
+      },
+    ],
+  };
 }
 
-export function padPlan(shape: readonly number[], before: readonly number[], after: readonly number[], value: number): MovePlan {
+export function padPlan(
+  shape: readonly number[],
+  before: readonly number[],
+  after: readonly number[],
+  value: number,
+): MovePlan {
   const outShape = shape.map((d, i) => d + before[i] + after[i]);
   const outStrides = stridesOf(outShape);
-  return { outSize: sizeOf(outShape), fill: value, copies: [{ input: 0, shape, dstStrides: outStrides, dstStart: dot(before, outStrides), srcStrides: stridesOf(shape), srcStart: 0 }] };
+  return {
+    outSize: sizeOf(outShape),
+    fill: value,
+    copies: [
+      {
+        input: 0,
+        shape,
+        dstStrides: outStrides,
+        dstStart: dot(before, outStrides),
+        srcStrides: stridesOf(shape),
+        srcStart: 0,
+      },
+    ],
+  };
 }
 
 export function concatPlan(shapes: readonly (readonly number[])[], axis: number): MovePlan {
@@ -50,7 +107,14 @@ export function concatPlan(shapes: readonly (readonly number[])[], axis: number)
   const outStrides = stridesOf(outShape);
   let start = 0;
   const copies = shapes.map((shape, input) => {
-    const c: StridedCopy = { input, shape, dstStrides: outStrides, dstStart: start * outStrides[axis], srcStrides: stridesOf(shape), srcStart: 0 };
+    const c: StridedCopy = {
+      input,
+      shape,
+      dstStrides: outStrides,
+      dstStart: start * outStrides[axis],
+      srcStrides: stridesOf(shape),
+      srcStart: 0,
+    };
     start += shape[axis];
     return c;
   });

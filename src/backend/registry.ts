@@ -31,7 +31,12 @@ export async function setBackend(name: string): Promise<Backend> {
 /** Makes a backend ready (compiling its module on first use) without making it the active one. */
 export async function initBackend(name: string): Promise<Backend> {
   const factory = factories.get(name);
-  if (!factory) throw new Error(`setBackend: unknown backend '${name}' (available: ${listBackends().map((n) => `'${n}'`).join(', ')})`);
+  if (!factory)
+    throw new Error(
+      `setBackend: unknown backend '${name}' (available: ${listBackends()
+        .map((n) => `'${n}'`)
+        .join(', ')})`,
+    );
   let backend = ready.get(name);
   if (!backend) {
     backend = await factory();

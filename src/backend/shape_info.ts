@@ -84,7 +84,8 @@ export interface Conv2dOptions {
 
 function positiveInts(op: string, name: string, v: [number, number], min: number): void {
   for (const x of v) {
-    if (!Number.isInteger(x) || x < min) throw new Error(`${op}: ${name} must be integers ≥ ${min}, got [${v.join(', ')}]`);
+    if (!Number.isInteger(x) || x < min)
+      throw new Error(`${op}: ${name} must be integers ≥ ${min}, got [${v.join(', ')}]`);
   }
 }
 
@@ -96,7 +97,8 @@ export function conv2dInfo(
   opts: Conv2dOptions = {},
 ): Conv2dInfo {
   if (xShape.length !== 4) throw new Error(`${op}: input must be 4-D (N, C, H, W), got ${fmtShape(xShape)}`);
-  if (wShape.length !== 4) throw new Error(`${op}: weight must be 4-D (Cout, C/groups, kh, kw), got ${fmtShape(wShape)}`);
+  if (wShape.length !== 4)
+    throw new Error(`${op}: weight must be 4-D (Cout, C/groups, kh, kw), got ${fmtShape(wShape)}`);
   const [strideH, strideW] = pair(opts.stride ?? 1);
   const [padH, padW] = pair(opts.padding ?? 0);
   const [dilationH, dilationW] = pair(opts.dilation ?? 1);
@@ -104,11 +106,14 @@ export function conv2dInfo(
   positiveInts(op, 'stride', [strideH, strideW], 1);
   positiveInts(op, 'padding', [padH, padW], 0);
   positiveInts(op, 'dilation', [dilationH, dilationW], 1);
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
   const [batch, inChannels, inHeight, inWidth] = xShape;
   const [outChannels, cPerGroup, kernelH, kernelW] = wShape;
   if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-    throw new Error(`${op}: in channels ${inChannels} and out channels ${outChannels} must both be divisible by groups ${groups}`);
+    throw new Error(
+      `${op}: in channels ${inChannels} and out channels ${outChannels} must both be divisible by groups ${groups}`,
+    );
   }
   if (cPerGroup !== inChannels / groups) {
     throw new Error(
@@ -123,8 +128,22 @@ export function conv2dInfo(
     );
   }
   return {
-    batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelH, kernelW,
-    strideH, strideW, padH, padW, dilationH, dilationW, groups,
+    batch,
+    inChannels,
+    inHeight,
+    inWidth,
+    outChannels,
+    outHeight,
+    outWidth,
+    kernelH,
+    kernelW,
+    strideH,
+    strideW,
+    padH,
+    padW,
+    dilationH,
+    dilationW,
+    groups,
   };
 }
 
@@ -154,7 +173,12 @@ export interface Pool2dOptions {
 }
 
 /** Validates a pooling call: Ho = floor((H + 2ph − kh)/sh) + 1, and PyTorch's rule ph ≤ kh/2. */
-export function pool2dInfo(op: string, xShape: readonly number[], kernelSize: Pair, opts: Pool2dOptions = {}): Pool2dInfo {
+export function pool2dInfo(
+  op: string,
+  xShape: readonly number[],
+  kernelSize: Pair,
+  opts: Pool2dOptions = {},
+): Pool2dInfo {
   if (xShape.length !== 4) throw new Error(`${op}: input must be 4-D (N, C, H, W), got ${fmtShape(xShape)}`);
   const [kernelH, kernelW] = pair(kernelSize);
   const [strideH, strideW] = pair(opts.stride ?? kernelSize);
@@ -169,10 +193,23 @@ export function pool2dInfo(op: string, xShape: readonly number[], kernelSize: Pa
   const outHeight = Math.floor((inHeight + 2 * padH - kernelH) / strideH) + 1;
   const outWidth = Math.floor((inWidth + 2 * padW - kernelW) / strideW) + 1;
   if (outHeight < 1 || outWidth < 1) {
-    throw new Error(`${op}: kernel ${kernelH}x${kernelW} does not fit input ${inHeight}x${inWidth} with padding ${padH}x${padW}`);
+    throw new Error(
+      `${op}: kernel ${kernelH}x${kernelW} does not fit input ${inHeight}x${inWidth} with padding ${padH}x${padW}`,
+    );
   }
   return {
-    batch, channels, inHeight, inWidth, outHeight, outWidth, kernelH, kernelW, strideH, strideW, padH, padW,
+    batch,
+    channels,
+    inHeight,
+    inWidth,
+    outHeight,
+    outWidth,
+    kernelH,
+    kernelW,
+    strideH,
+    strideW,
+    padH,
+    padW,
     countIncludePad: opts.countIncludePad ?? true,
   };
 }
@@ -180,7 +217,9 @@ export function pool2dInfo(op: string, xShape: readonly number[], kernelSize: Pa
 /** A^(−1/2) needs ‖A‖_F > 0 and finite: a clear error instead of NaNs from dividing by it. */
 export function checkNewtonSchulzNorm(norm: number, b: number): void {
   if (!(norm > 0 && Number.isFinite(norm))) {
-    throw new Error(`newtonSchulz: matrix ${b} has Frobenius norm ${norm}; its inverse square root needs a nonzero, finite matrix`);
+    throw new Error(
+      `newtonSchulz: matrix ${b} has Frobenius norm ${norm}; its inverse square root needs a nonzero, finite matrix`,
+    );
   }
 }
 
@@ -191,12 +230,16 @@ export function checkNewtonSchulzNorm(norm: number, b: number): void {
 export class NewtonSchulzLayout {
   readonly size: number;
   private readonly dd: number;
-  constructor(readonly batch: number, readonly d: number, readonly nIter: number) {
+  constructor(
+    readonly batch: number,
+    readonly d: number,
+    readonly nIter: number,
+  ) {
     this.dd = d * d;
     this.size = batch * (3 * nIter * this.dd + 1);
   }
   y(b: number, i: number): number {
-    return (3 * (b * this.nIter + i)) * this.dd;
+    return 3 * (b * this.nIter + i) * this.dd;
   }
   z(b: number, i: number): number {
     return this.y(b, i) + this.dd;

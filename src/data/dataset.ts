@@ -29,10 +29,13 @@ export class ImageDataset {
   ) {
     const per = imageShape[0] * imageShape[1] * imageShape[2];
     if (images.length !== labels.length * per) {
-      throw new Error(`ImageDataset: ${images.length} values do not make ${labels.length} images of (${imageShape.join(', ')})`);
+      throw new Error(
+        `ImageDataset: ${images.length} values do not make ${labels.length} images of (${imageShape.join(', ')})`,
+      );
     }
     for (let i = 0; i < labels.length; i++) {
-      if (!(labels[i] >= 0 && labels[i] < numClasses)) throw new Error(`ImageDataset: label ${labels[i]} at index ${i} is outside [0, ${numClasses})`);
+      if (!(labels[i] >= 0 && labels[i] < numClasses))
+        throw new Error(`ImageDataset: label ${labels[i]} at index ${i} is outside [0, ${numClasses})`);
     }
   }
 
@@ -93,7 +96,8 @@ export class ImageDataset {
   /** A copy with each channel mapped to (v − mean[c]) / std[c]. */
   normalize(mean: readonly number[], std: readonly number[]): ImageDataset {
     const [C, H, W] = this.imageShape;
-    if (mean.length !== C || std.length !== C) throw new Error(`normalize: need ${C} means and stds, got ${mean.length} and ${std.length}`);
+    if (mean.length !== C || std.length !== C)
+      throw new Error(`normalize: need ${C} means and stds, got ${mean.length} and ${std.length}`);
     const hw = H * W;
     const out = new Float32Array(this.images.length);
     for (let n = 0; n < this.length; n++) {
@@ -112,8 +116,11 @@ export class ImageDataset {
 
   /** Mini-batches as tensors; shuffled with a seeded generator when `shuffle`. */
   *batches(batchSize: number, opts: BatchOptions = {}): Generator<Batch> {
-    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`batches: batchSize must be a positive integer, got ${batchSize}`);
-    const order = opts.shuffle ? new Rng(opts.seed ?? 0).permutation(this.length) : Int32Array.from({ length: this.length }, (_, i) => i);
+    if (!(Number.isInteger(batchSize) && batchSize > 0))
+      throw new Error(`batches: batchSize must be a positive integer, got ${batchSize}`);
+    const order = opts.shuffle
+      ? new Rng(opts.seed ?? 0).permutation(this.length)
+      : Int32Array.from({ length: this.length }, (_, i) => i);
     const count = this.numBatches(batchSize, opts.dropLast);
     const per = this.imageSize;
     for (let b = 0; b < count; b++) {

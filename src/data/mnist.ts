@@ -10,7 +10,8 @@ export function mnistFromDigits(digits: readonly ArrayLike<number>[]): ImageData
   const per = 28 * 28;
   let total = 0;
   digits.forEach((d, c) => {
-    if (d.length % per !== 0) throw new Error(`mnistFromDigits: class ${c} has ${d.length} values, not a multiple of ${per}`);
+    if (d.length % per !== 0)
+      throw new Error(`mnistFromDigits: class ${c} has ${d.length} values, not a multiple of ${per}`);
     total += d.length / per;
   });
   const images = new Float32Array(total * per);

@@ -53,8 +53,15 @@ export function saveCheckpoint(s: TrainingState): Uint8Array {
 /** Restores a checkpoint into an existing model, optimizer, scheduler and generator; returns its `extra`. */
 export function loadCheckpoint(s: TrainingState, bytes: Uint8Array, source = 'checkpoint'): Record<string, unknown> {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
-  if (metadata.format !== 'netdeconv-checkpoint' || !metadata.state) throw new Error(`${source}: not a netdeconv training checkpoint (use load() for model weights)`);
-  const meta = JSON.parse(metadata.state) as { paramGroups: OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>>; scheduler: { lastEpoch: number; baseLrs: number[] } | null; generator: number[]; extra: Record<string, unknown> };
+  if (metadata.format !== 'netdeconv-checkpoint' || !metadata.state)
+    throw new Error(`${source}: not a netdeconv training checkpoint (use load() for model weights)`);
+  const meta = JSON.parse(metadata.state) as {
+    paramGroups: OptimizerStateDict['paramGroups'];
+    scalars: Record<string, Record<string, number>>;
+    scheduler: { lastEpoch: number; baseLrs: number[] } | null;
+    generator: number[];
+    extra: Record<string, unknown>;
+  };
   const model: Record<string, { shape: number[]; data: Float32Array | Float64Array }> = {};
   const state: OptimizerStateDict['state'] = {};
   for (const [name, t] of Object.entries(tensors)) {

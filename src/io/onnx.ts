@@ -45,16 +45,30 @@ const int = (name: string, v: number): Attr => ({ name, type: ATTR.INT, i: v });
 
 /** Emits the nodes of one module applied to tensor `x`; returns the output's name. */
 function emit(g: GraphBuilder, m: Module, x: string, path: string): string {
-  if (m instanceof Sequential) return m.namedChildren().reduce((h, [name, child]) => emit(g, child, h, path ? `${path}.${name}` : name), x);
+  if (m instanceof Sequential)
+    return m.namedChildren().reduce((h, [name, child]) => emit(g, child, h, path ? `${path}.${name}` : name), x);
   if (m instanceof Conv2d) {
     const [ph, pw] = m.padding;
     const inputs = [x, g.weight(`${path}.weight`, m.weight)];
     if (m.bias) inputs.push(g.weight(`${path}.bias`, m.bias));
-    return g.node('Conv', inputs, [ints('kernel_shape', m.kernelSize), ints('strides', m.stride), ints('pads', [ph, pw, ph, pw]), ints('dilations', m.dilation), int('group', m.groups)]);
+    return g.node('Conv', inputs, [
+      ints('kernel_shape', m.kernelSize),
+      ints('strides', m.stride),
+      ints('pads', [ph, pw, ph, pw]),
+      ints('dilations', m.dilation),
+      int('group', m.groups),
+    ]);
   }
   if (m instanceof BatchNorm2d) {
-    if (!m.weight || !m.bias || !m.trackRunningStats) throw new Error(`exportOnnx: ${path}: BatchNorm2d needs affine parameters and running statistics`);
-    const ins = [x, g.weight(`${path}.weight`, m.weight), g.weight(`${path}.bias`, m.bias), g.weight(`${path}.running_mean`, m.running_mean), g.weight(`${path}.running_var`, m.running_var)];
+    if (!m.weight || !m.bias || !m.trackRunningStats)
+      throw new Error(`exportOnnx: ${path}: BatchNorm2d needs affine parameters and running statistics`);
+    const ins = [
+      x,
+      g.weight(`${path}.weight`, m.weight),
+      g.weight(`${path}.bias`, m.bias),
+      g.weight(`${path}.running_mean`, m.running_mean),
+      g.weight(`${path}.running_var`, m.running_var),
+    ];
     return g.node('BatchNormalization', ins, [{ name: 'epsilon', type: ATTR.FLOAT, f: m.eps }]);
   }
   if (m instanceof ReLU) return g.node('Relu', [x]);
@@ -69,7 +83,8 @@ function emit(g: GraphBuilder, m: Module, x: string, path: string): string {
   }
   if (m instanceof GlobalAvgPool2d) return g.node('Flatten', [g.node('GlobalAveragePool', [x])], [int('axis', 1)]);
   if (m instanceof Flatten) {
-    if (m.startDim !== 1 || m.endDim !== -1) throw new Error(`exportOnnx: ${path}: only Flatten(1, -1) is exported, got (${m.startDim}, ${m.endDim})`);
+    if (m.startDim !== 1 || m.endDim !== -1)
+      throw new Error(`exportOnnx: ${path}: only Flatten(1, -1) is exported, got (${m.startDim}, ${m.endDim})`);
     return g.node('Flatten', [x], [int('axis', 1)]);
   }
   if (m instanceof Linear) {
@@ -82,7 +97,9 @@ function emit(g: GraphBuilder, m: Module, x: string, path: string): string {
     const y = emit(g, m.bn2, emit(g, m.conv2, h, `${path}.conv2`), `${path}.bn2`);
     return g.node('Relu', [g.node('Add', [y, emit(g, m.shortcut, x, `${path}.shortcut`)])]);
   }
-  throw new Error(`exportOnnx: ${path || 'the model'} is a ${m.constructor.name}, which has no ONNX export (supported: Sequential, Conv2d, BatchNorm2d, Linear, pools, ReLU/Sigmoid/Tanh, Flatten, Dropout, Identity, BasicBlock, and FastDeconv2d/Delinear after folding)`);
+  throw new Error(
+    `exportOnnx: ${path || 'the model'} is a ${m.constructor.name}, which has no ONNX export (supported: Sequential, Conv2d, BatchNorm2d, Linear, pools, ReLU/Sigmoid/Tanh, Flatten, Dropout, Identity, BasicBlock, and FastDeconv2d/Delinear after folding)`,
+  );
 }
 
 /**
@@ -98,7 +115,10 @@ export function exportOnnx(model: Module, inputShape: readonly number[]): Uint8A
   // One forward pass fixes the output's shape (and checks that the model accepts the input shape).
   const probe = noGrad(() => folded.forward(zeros(inputShape)));
   const dims = (shape: readonly number[]) => shape.map((d, i) => (i === 0 ? { dimParam: 'N' } : { dimValue: d }));
-  const valueInfo = (name: string, shape: readonly number[]) => ({ name, type: { tensorType: { elemType: ONNX_FLOAT, shape: { dim: dims(shape) } } } });
+  const valueInfo = (name: string, shape: readonly number[]) => ({
+    name,
+    type: { tensorType: { elemType: ONNX_FLOAT, shape: { dim: dims(shape) } } },
+  });
   const message = ModelProto.create({
     irVersion: 8,
     producerName: 'netdeconv',

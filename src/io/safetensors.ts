@@ -26,7 +26,8 @@ export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata?
   const entries = Object.entries(tensors);
   for (const [name, t] of entries) {
     const size = sizeOf(t.shape);
-    if (t.data.length !== size) throw new Error(`safetensors: '${name}' has ${t.data.length} values for shape ${fmtShape(t.shape)}`);
+    if (t.data.length !== size)
+      throw new Error(`safetensors: '${name}' has ${t.data.length} values for shape ${fmtShape(t.shape)}`);
     const bytes = size * BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -59,7 +60,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   if (bytes.length < 8) throw new Error(`${source}: ${bytes.length} bytes is too short for a safetensors header`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (n > bytes.length - 8) throw new Error(`${source}: truncated: the header claims ${n} bytes, only ${bytes.length - 8} follow`);
+  if (n > bytes.length - 8)
+    throw new Error(`${source}: truncated: the header claims ${n} bytes, only ${bytes.length - 8} follow`);
   let header: Record<string, any>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
@@ -72,18 +74,32 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const { dtype, shape, data_offsets: off } = info ?? {};
-    if (!['F32', 'F64', 'I64', 'I32', 'F16', 'BF16'].includes(dtype)) throw new Error(`${source}: '${name}' has unsupported dtype ${dtype}`);
-    if (!['F32', 'F64', 'I64', 'I32'].includes(dtype)) throw new Error(`${source}: '${name}' is ${dtype}; netdeconv reads F32, F64, I64 and I32`);
+    if (!['F32', 'F64', 'I64', 'I32', 'F16', 'BF16'].includes(dtype))
+      throw new Error(`${source}: '${name}' has unsupported dtype ${dtype}`);
+    if (!['F32', 'F64', 'I64', 'I32'].includes(dtype))
+      throw new Error(`${source}: '${name}' is ${dtype}; netdeconv reads F32, F64, I64 and I32`);
     const width = dtype === 'I32' ? 4 : BYTES[dtype as keyof typeof BYTES];
-    if (!Array.isArray(shape) || !Array.isArray(off) || off.length !== 2) throw new Error(`${source}: '${name}' has a malformed entry`);
+    if (!Array.isArray(shape) || !Array.isArray(off) || off.length !== 2)
+      throw new Error(`${source}: '${name}' has a malformed entry`);
     const count = sizeOf(shape);
-    if (off[1] - off[0] !== count * width) throw new Error(`${source}: '${name}' spans ${off[1] - off[0]} bytes, shape ${fmtShape(shape)} of ${dtype} needs ${count * width}`);
-    if (off[0] < 0 || off[1] > dataLength) throw new Error(`${source}: truncated: '${name}' ends at byte ${off[1]} of a ${dataLength}-byte data section`);
+    if (off[1] - off[0] !== count * width)
+      throw new Error(
+        `${source}: '${name}' spans ${off[1] - off[0]} bytes, shape ${fmtShape(shape)} of ${dtype} needs ${count * width}`,
+      );
+    if (off[0] < 0 || off[1] > dataLength)
+      throw new Error(`${source}: truncated: '${name}' ends at byte ${off[1]} of a ${dataLength}-byte data section`);
     const base = dataStart + off[0];
     const data = dtype === 'F64' ? new Float64Array(count) : new Float32Array(count);
     for (let i = 0; i < count; i++) {
       const at = base + i * width;
-      data[i] = dtype === 'F32' ? dv.getFloat32(at, true) : dtype === 'F64' ? dv.getFloat64(at, true) : dtype === 'I32' ? dv.getInt32(at, true) : Number(dv.getBigInt64(at, true));
+      data[i] =
+        dtype === 'F32'
+          ? dv.getFloat32(at, true)
+          : dtype === 'F64'
+            ? dv.getFloat64(at, true)
+            : dtype === 'I32'
+              ? dv.getInt32(at, true)
+              : Number(dv.getBigInt64(at, true));
     }
     tensors[name] = { shape, dtype, data };
   }
@@ -94,7 +110,11 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
 export function stateDictArrays(state: Record<string, Tensor>, prefix = ''): Record<string, NamedArray> {
   const out: Record<string, NamedArray> = {};
   for (const [name, t] of Object.entries(state)) {
-    out[prefix + name] = { shape: [...t.shape], dtype: isIntegerBuffer(name) ? 'I64' : 'F32', data: Float32Array.from(t.data) };
+    out[prefix + name] = {
+      shape: [...t.shape],
+      dtype: isIntegerBuffer(name) ? 'I64' : 'F32',
+      data: Float32Array.from(t.data),
+    };
   }
   return out;
 }

@@ -15,8 +15,11 @@ import { fmtShape } from '../backend/shape_info.js';
  */
 export function isqrtNewtonSchulz(A: Tensor, nIter: number): Tensor {
   if (!(A.ndim === 2 || A.ndim === 3) || A.shape[A.ndim - 1] !== A.shape[A.ndim - 2]) {
-    throw new Error(`isqrtNewtonSchulz: expected a square matrix (d, d) or a batch (b, d, d), got ${fmtShape(A.shape)}`);
+    throw new Error(
+      `isqrtNewtonSchulz: expected a square matrix (d, d) or a batch (b, d, d), got ${fmtShape(A.shape)}`,
+    );
   }
-  if (!(Number.isInteger(nIter) && nIter >= 0)) throw new Error(`isqrtNewtonSchulz: nIter must be a non-negative integer, got ${nIter}`);
+  if (!(Number.isInteger(nIter) && nIter >= 0))
+    throw new Error(`isqrtNewtonSchulz: nIter must be a non-negative integer, got ${nIter}`);
   return newtonSchulz(A, nIter);
 }

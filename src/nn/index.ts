@@ -10,7 +10,15 @@ export { Dropout } from './layers/dropout.js';
 export * as functional from './functional.js';
 export * as init from './init.js';
 export { mnistCnn, type MnistCnnOptions } from './models/mnist_cnn.js';
-export { FastDeconv2d, ChannelDeconv, Delinear, effectiveBlock, type FastDeconv2dOptions, type ChannelDeconvOptions, type DelinearOptions } from './deconv/index.js';
+export {
+  FastDeconv2d,
+  ChannelDeconv,
+  Delinear,
+  effectiveBlock,
+  type FastDeconv2dOptions,
+  type ChannelDeconvOptions,
+  type DelinearOptions,
+} from './deconv/index.js';
 export * as utils from './utils.js';
 export { vgg, VGG_CONFIGS, type ModelOptions } from './models/vgg.js';
 export { resnet18, xresnet18, BasicBlock, type XResNetOptions } from './models/resnet.js';

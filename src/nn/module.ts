@@ -60,8 +60,14 @@ export abstract class Module {
   clone(): this {
     const copy = Object.create(Object.getPrototypeOf(this)) as this;
     Object.defineProperties(copy, Object.getOwnPropertyDescriptors(this));
-    const own = copy as unknown as { _parameters: Module['_parameters']; _buffers: Module['_buffers']; _modules: Module['_modules'] };
-    own._parameters = new Map([...this._parameters].map(([k, p]) => [k, p ? p.clone().requiresGrad_(p.requiresGrad) : null]));
+    const own = copy as unknown as {
+      _parameters: Module['_parameters'];
+      _buffers: Module['_buffers'];
+      _modules: Module['_modules'];
+    };
+    own._parameters = new Map(
+      [...this._parameters].map(([k, p]) => [k, p ? p.clone().requiresGrad_(p.requiresGrad) : null]),
+    );
     own._buffers = new Map([...this._buffers].map(([k, b]) => [k, b.clone()]));
     own._modules = new Map([...this._modules].map(([k, m]) => [k, m.clone()]));
     return copy;

@@ -26,8 +26,12 @@ function square(name: string, v: readonly [number, number]): number {
 /** A FastDeconv2d that starts from the conv's weight (and bias, if any). */
 function deconvFrom(conv: Conv2d, opts: ConvertOptions['deconv']): FastDeconv2d {
   const d = new FastDeconv2d(conv.inChannels, conv.outChannels, square('kernel', conv.kernelSize), {
-    ...opts, stride: square('stride', conv.stride), padding: square('padding', conv.padding),
-    dilation: square('dilation', conv.dilation), groups: conv.groups, bias: true,
+    ...opts,
+    stride: square('stride', conv.stride),
+    padding: square('padding', conv.padding),
+    dilation: square('dilation', conv.dilation),
+    groups: conv.groups,
+    bias: true,
   });
   noGrad(() => {
     d.weight.data.set(conv.weight.data);
@@ -85,7 +89,12 @@ export function foldDeconv<M extends Module>(model: M): M {
   for (const [path, m] of folded.namedModules()) {
     if (m instanceof FastDeconv2d) {
       const { weight, bias } = noGrad(() => m.foldedWeights(m.running_mean.detach(), m.running_deconv.detach()));
-      const conv = new Conv2d(m.inChannels, m.outChannels, m.kernelSize, { stride: m.stride, padding: m.padding, dilation: m.dilation, groups: m.groups });
+      const conv = new Conv2d(m.inChannels, m.outChannels, m.kernelSize, {
+        stride: m.stride,
+        padding: m.padding,
+        dilation: m.dilation,
+        groups: m.groups,
+      });
       conv.weight.data.set(weight.data);
       conv.bias!.data.set(bias.data);
       replaceAt(folded, path, conv.eval());

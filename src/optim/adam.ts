@@ -15,8 +15,10 @@ type AdamHyper = { betas: [number, number]; eps: number; weightDecay: number; am
 
 function checkAdam(name: string, h: AdamHyper & { lr: number }): void {
   const [b1, b2] = h.betas;
-  if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`${name}: betas must be in [0, 1), got [${h.betas.join(', ')}]`);
-  if (!(h.eps >= 0) || !(h.weightDecay >= 0)) throw new Error(`${name}: eps ${h.eps} and weightDecay ${h.weightDecay} must be ≥ 0`);
+  if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1))
+    throw new Error(`${name}: betas must be in [0, 1), got [${h.betas.join(', ')}]`);
+  if (!(h.eps >= 0) || !(h.weightDecay >= 0))
+    throw new Error(`${name}: eps ${h.eps} and weightDecay ${h.weightDecay} must be ≥ 0`);
 }
 
 /** Adam (torch.optim.Adam): weight decay is L2, added to the gradient before the moments. */
@@ -26,7 +28,10 @@ export class Adam extends Optimizer<AdamHyper> {
 
   constructor(params: ParamsInput, opts: AdamOptions = {}) {
     super(params, {
-      lr: opts.lr ?? 1e-3, betas: opts.betas ?? [0.9, 0.999], eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0,
+      lr: opts.lr ?? 1e-3,
+      betas: opts.betas ?? [0.9, 0.999],
+      eps: opts.eps ?? 1e-8,
+      weightDecay: opts.weightDecay ?? 0,
       amsgrad: opts.amsgrad ?? false,
     });
     for (const g of this.paramGroups) checkAdam(this.constructor.name, g);
@@ -42,8 +47,24 @@ export class Adam extends Optimizer<AdamHyper> {
     const v = this.buffer(st, 'exp_avg_sq', p);
     const vmax = group.amsgrad ? this.buffer(st, 'max_exp_avg_sq', p) : null;
     const b = activeBackend();
-    const h = { lr: group.lr, beta1: group.betas[0], beta2: group.betas[1], eps: group.eps, weightDecay: group.weightDecay, decoupled: this.decoupled, step: st.step };
-    b.adamUpdate(p.storageOn(b), grad.storageOn(b), m.storageOn(b), v.storageOn(b), vmax?.storageOn(b) ?? null, h, p.dtype);
+    const h = {
+      lr: group.lr,
+      beta1: group.betas[0],
+      beta2: group.betas[1],
+      eps: group.eps,
+      weightDecay: group.weightDecay,
+      decoupled: this.decoupled,
+      step: st.step,
+    };
+    b.adamUpdate(
+      p.storageOn(b),
+      grad.storageOn(b),
+      m.storageOn(b),
+      v.storageOn(b),
+      vmax?.storageOn(b) ?? null,
+      h,
+      p.dtype,
+    );
   }
 }
 

@@ -45,7 +45,8 @@ export class StepLR extends LRScheduler {
 
   constructor(optimizer: Optimizer<object>, opts: { stepSize: number; gamma?: number }) {
     super(optimizer);
-    if (!(Number.isInteger(opts.stepSize) && opts.stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${opts.stepSize}`);
+    if (!(Number.isInteger(opts.stepSize) && opts.stepSize > 0))
+      throw new Error(`StepLR: stepSize must be a positive integer, got ${opts.stepSize}`);
     this.stepSize = opts.stepSize;
     this.gamma = opts.gamma ?? 0.1;
     this.step();
@@ -58,7 +59,10 @@ export class StepLR extends LRScheduler {
 
 /** lr = base · gamma^t. */
 export class ExponentialLR extends LRScheduler {
-  constructor(optimizer: Optimizer<object>, readonly opts: { gamma: number }) {
+  constructor(
+    optimizer: Optimizer<object>,
+    readonly opts: { gamma: number },
+  ) {
     super(optimizer);
     this.step();
   }
@@ -141,18 +145,26 @@ export class OneCycleLR extends LRScheduler {
 
   constructor(optimizer: Optimizer<object>, opts: OneCycleOptions) {
     super(optimizer);
-    if (!(Number.isInteger(opts.totalSteps) && opts.totalSteps > 0)) throw new Error(`OneCycleLR: totalSteps must be a positive integer, got ${opts.totalSteps}`);
+    if (!(Number.isInteger(opts.totalSteps) && opts.totalSteps > 0))
+      throw new Error(`OneCycleLR: totalSteps must be a positive integer, got ${opts.totalSteps}`);
     this.opts = {
-      pctStart: opts.pctStart ?? 0.3, annealStrategy: opts.annealStrategy ?? 'cos', cycleMomentum: opts.cycleMomentum ?? true,
-      baseMomentum: opts.baseMomentum ?? 0.85, maxMomentum: opts.maxMomentum ?? 0.95, divFactor: opts.divFactor ?? 25,
-      finalDivFactor: opts.finalDivFactor ?? 1e4, threePhase: opts.threePhase ?? false,
+      pctStart: opts.pctStart ?? 0.3,
+      annealStrategy: opts.annealStrategy ?? 'cos',
+      cycleMomentum: opts.cycleMomentum ?? true,
+      baseMomentum: opts.baseMomentum ?? 0.85,
+      maxMomentum: opts.maxMomentum ?? 0.95,
+      divFactor: opts.divFactor ?? 25,
+      finalDivFactor: opts.finalDivFactor ?? 1e4,
+      threePhase: opts.threePhase ?? false,
     };
     const o = this.opts;
-    if (!(o.pctStart > 0 && o.pctStart < 1)) throw new Error(`OneCycleLR: pctStart must be in (0, 1), got ${o.pctStart}`);
+    if (!(o.pctStart > 0 && o.pctStart < 1))
+      throw new Error(`OneCycleLR: pctStart must be in (0, 1), got ${o.pctStart}`);
     this.totalSteps = opts.totalSteps;
     const groups = optimizer.paramGroups;
     this.maxLrs = Array.isArray(opts.maxLr) ? opts.maxLr : groups.map(() => opts.maxLr as number);
-    if (this.maxLrs.length !== groups.length) throw new Error(`OneCycleLR: ${this.maxLrs.length} maxLr values for ${groups.length} groups`);
+    if (this.maxLrs.length !== groups.length)
+      throw new Error(`OneCycleLR: ${this.maxLrs.length} maxLr values for ${groups.length} groups`);
     this.initialLrs = this.maxLrs.map((m) => m / o.divFactor);
     this.minLrs = this.initialLrs.map((l) => l / o.finalDivFactor);
     // Rates are indices into [initial, max, min] per group; the boundaries stay fractional, as in PyTorch.
@@ -168,12 +180,14 @@ export class OneCycleLR extends LRScheduler {
           { endStep: up, lr: [0, 1], momentum: [hi, lo] },
           { endStep: this.totalSteps - 1, lr: [1, 2], momentum: [lo, hi] },
         ];
-    this.anneal = o.annealStrategy === 'cos'
-      ? (a, b, pct) => b + ((a - b) / 2) * (1 + Math.cos(Math.PI * pct))
-      : (a, b, pct) => (b - a) * pct + a;
+    this.anneal =
+      o.annealStrategy === 'cos'
+        ? (a, b, pct) => b + ((a - b) / 2) * (1 + Math.cos(Math.PI * pct))
+        : (a, b, pct) => (b - a) * pct + a;
     if (o.cycleMomentum) {
       for (const g of groups) {
-        if (!('momentum' in g) && !('betas' in g)) throw new Error('OneCycleLR: cycleMomentum needs an optimizer with momentum or betas');
+        if (!('momentum' in g) && !('betas' in g))
+          throw new Error('OneCycleLR: cycleMomentum needs an optimizer with momentum or betas');
       }
     }
     groups.forEach((g, i) => {

@@ -28,8 +28,11 @@ export abstract class Optimizer<H extends object> {
   readonly state = new Map<Tensor, ParamState>();
 
   constructor(params: ParamsInput, defaults: H & { lr: number }) {
-    const groups = (params.length && !('params' in params[0]) ? [{ params: params as Tensor[] }] : params) as ({ params: Tensor[] } & Record<string, unknown>)[];
-    if (!groups.length || groups.every((g) => !g.params.length)) throw new Error(`${this.constructor.name}: got an empty parameter list`);
+    const groups = (params.length && !('params' in params[0]) ? [{ params: params as Tensor[] }] : params) as ({
+      params: Tensor[];
+    } & Record<string, unknown>)[];
+    if (!groups.length || groups.every((g) => !g.params.length))
+      throw new Error(`${this.constructor.name}: got an empty parameter list`);
     this.paramGroups = groups.map((g) => ({ ...defaults, ...g }) as ParamGroup & H);
     for (const g of this.paramGroups) {
       if (!(g.lr >= 0)) throw new Error(`${this.constructor.name}: invalid learning rate ${g.lr}`);
@@ -89,9 +92,14 @@ export abstract class Optimizer<H extends object> {
     all.forEach((p, i) => {
       const st = this.state.get(p);
       if (!st) return;
-      state[i] = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v.data)]));
+      state[i] = Object.fromEntries(
+        Object.entries(st).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v.data)]),
+      );
     });
-    const paramGroups = this.paramGroups.map(({ params, ...hyper }) => ({ ...hyper, params: params.map((p) => all.indexOf(p)) }));
+    const paramGroups = this.paramGroups.map(({ params, ...hyper }) => ({
+      ...hyper,
+      params: params.map((p) => all.indexOf(p)),
+    }));
     return { state, paramGroups: structuredClone(paramGroups) };
   }
 
@@ -99,7 +107,9 @@ export abstract class Optimizer<H extends object> {
   loadStateDict(dict: OptimizerStateDict): void {
     const all = this.paramGroups.flatMap((g) => g.params);
     if (dict.paramGroups.length !== this.paramGroups.length) {
-      throw new Error(`loadStateDict: ${dict.paramGroups.length} parameter groups in the state, the optimizer has ${this.paramGroups.length}`);
+      throw new Error(
+        `loadStateDict: ${dict.paramGroups.length} parameter groups in the state, the optimizer has ${this.paramGroups.length}`,
+      );
     }
     dict.paramGroups.forEach((g, i) => {
       const { params: _p, ...hyper } = g;
@@ -113,7 +123,10 @@ export abstract class Optimizer<H extends object> {
       for (const [k, v] of Object.entries(st)) {
         if (typeof v === 'number') restored[k] = v;
         else {
-          if (v.length !== p.size) throw new Error(`loadStateDict: state '${k}' of parameter ${key} has ${v.length} values, expected ${p.size}`);
+          if (v.length !== p.size)
+            throw new Error(
+              `loadStateDict: state '${k}' of parameter ${key} has ${v.length} values, expected ${p.size}`,
+            );
           const t = zeros(p.shape, { dtype: p.dtype });
           t.data.set(v);
           restored[k] = t;
@@ -123,4 +136,3 @@ export abstract class Optimizer<H extends object> {
     }
   }
 }
-

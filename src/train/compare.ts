@@ -53,8 +53,15 @@ export function compareBnDeconv(o: CompareOptions): CompareRun[] {
       o.onStart?.(variant, seed);
       const r = fit(model, o.train, o.test, { ...o.cfg, seed }, { onStep: (s) => o.onStep?.(variant, seed, s) });
       const run: CompareRun = {
-        model: variant, seed, testAccuracy: r.test.accuracy, testLoss: r.test.loss, finalLoss: r.finalTrainLoss,
-        seconds: r.seconds, imagesPerSecond: r.imagesPerSecond, lossCurve: r.lossCurve, epochAccuracy: r.epochAccuracy,
+        model: variant,
+        seed,
+        testAccuracy: r.test.accuracy,
+        testLoss: r.test.loss,
+        finalLoss: r.finalTrainLoss,
+        seconds: r.seconds,
+        imagesPerSecond: r.imagesPerSecond,
+        lossCurve: r.lossCurve,
+        epochAccuracy: r.epochAccuracy,
       };
       runs.push(run);
       o.onRun?.(run);
@@ -76,7 +83,10 @@ export function summarize(runs: CompareRun[]): CompareSummary[] {
       const rs = runs.filter((r) => r.model === model);
       const [accuracyMean, accuracyStd] = meanStd(rs.map((r) => r.testAccuracy));
       return {
-        model, runs: rs.length, accuracyMean, accuracyStd,
+        model,
+        runs: rs.length,
+        accuracyMean,
+        accuracyStd,
         finalLoss: meanStd(rs.map((r) => r.finalLoss))[0],
         imagesPerSecond: meanStd(rs.map((r) => r.imagesPerSecond))[0],
       };

@@ -17,7 +17,11 @@ function smooth(v: number[], beta = 0.9): number[] {
   });
 }
 
-function lineChart(series: { label: string; color: string; values: number[] }[], title: string, yLabel: string): string {
+function lineChart(
+  series: { label: string; color: string; values: number[] }[],
+  title: string,
+  yLabel: string,
+): string {
   const W = 640;
   const H = 300;
   const pad = { l: 56, r: 16, t: 28, b: 36 };
@@ -29,12 +33,20 @@ function lineChart(series: { label: string; color: string; values: number[] }[],
   const y = (v: number) => pad.t + (1 - (v - lo) / (hi - lo)) * (H - pad.t - pad.b);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo));
   const grid = ticks
-    .map((t) => `<line x1="${pad.l}" x2="${W - pad.r}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${y(t) + 4}" text-anchor="end">${t.toFixed(2)}</text>`)
+    .map(
+      (t) =>
+        `<line x1="${pad.l}" x2="${W - pad.r}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${y(t) + 4}" text-anchor="end">${t.toFixed(2)}</text>`,
+    )
     .join('');
   const lines = series
-    .map((s) => `<polyline fill="none" stroke="${s.color}" stroke-width="1.8" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`)
+    .map(
+      (s) =>
+        `<polyline fill="none" stroke="${s.color}" stroke-width="1.8" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
+    )
     .join('');
-  const legend = series.map((s, i) => `<text x="${W - pad.r - 150}" y="${pad.t + 16 + i * 16}" fill="${s.color}">■ ${esc(s.label)}</text>`).join('');
+  const legend = series
+    .map((s, i) => `<text x="${W - pad.r - 150}" y="${pad.t + 16 + i * 16}" fill="${s.color}">■ ${esc(s.label)}</text>`)
+    .join('');
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
 <text x="${W / 2}" y="16" text-anchor="middle" font-size="13">${esc(title)}</text>${grid}${lines}${legend}
 <text x="${(W + pad.l) / 2}" y="${H - 6}" text-anchor="middle">training step</text>
@@ -66,14 +78,26 @@ export function compareReportHtml(runs: CompareRun[], summary: CompareSummary[],
     return smooth(Array.from({ length: n }, (_, i) => curves.reduce((a, c) => a + c[i], 0) / curves.length));
   };
   const rows = summary
-    .map((s) => `<tr><td>${s.model}</td><td>${s.accuracyMean.toFixed(4)} ± ${s.accuracyStd.toFixed(4)}</td><td>${s.finalLoss.toFixed(4)}</td><td>${s.imagesPerSecond.toFixed(0)}</td><td>${s.runs}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><td>${s.model}</td><td>${s.accuracyMean.toFixed(4)} ± ${s.accuracyStd.toFixed(4)}</td><td>${s.finalLoss.toFixed(4)}</td><td>${s.imagesPerSecond.toFixed(0)}</td><td>${s.runs}</td></tr>`,
+    )
     .join('');
-  const metaRows = Object.entries(meta).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('');
+  const metaRows = Object.entries(meta)
+    .map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`)
+    .join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>netdeconv: BatchNorm vs network deconvolution</title>
 <style>body{font-family:sans-serif;max-width:720px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child,.setup td{text-align:left}</style></head><body>
 <h1>BatchNorm vs network deconvolution</h1>
 <table><tr><th>model</th><th>test accuracy (mean ± std)</th><th>final train loss</th><th>images/s</th><th>seeds</th></tr>${rows}</table>
-${lineChart([{ label: 'BatchNorm', color: COLORS.bn, values: mean('bn') }, { label: 'deconvolution', color: COLORS.deconv, values: mean('deconv') }], 'Training loss (mean over seeds, smoothed)', 'cross-entropy loss')}
+${lineChart(
+  [
+    { label: 'BatchNorm', color: COLORS.bn, values: mean('bn') },
+    { label: 'deconvolution', color: COLORS.deconv, values: mean('deconv') },
+  ],
+  'Training loss (mean over seeds, smoothed)',
+  'cross-entropy loss',
+)}
 ${accuracyChart(runs)}
 <h2>Setup</h2><table class="setup">${metaRows}</table></body></html>
 `;

@@ -27,7 +27,14 @@ export interface TrainConfig {
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  epochs: 3, batchSize: 64, lr: 0.05, optimizer: 'sgd', schedule: 'onecycle', momentum: 0.9, weightDecay: 5e-4, seed: 0,
+  epochs: 3,
+  batchSize: 64,
+  lr: 0.05,
+  optimizer: 'sgd',
+  schedule: 'onecycle',
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  seed: 0,
 };
 
 export interface StepInfo {
@@ -123,7 +130,8 @@ export function fit(
   hooks: { onStep?: (s: StepInfo) => void; onEpoch?: (epoch: number, r: EvalResult) => void } = {},
 ): TrainResult {
   const stepsPerEpoch = train.numBatches(cfg.batchSize, true);
-  if (stepsPerEpoch === 0) throw new Error(`fit: ${train.length} training images are fewer than one batch of ${cfg.batchSize}`);
+  if (stepsPerEpoch === 0)
+    throw new Error(`fit: ${train.length} training images are fewer than one batch of ${cfg.batchSize}`);
   const opt = makeOptimizer(model, cfg);
   const sched = makeSchedule(opt, cfg, cfg.epochs * stepsPerEpoch);
   const lossCurve: number[] = [];
@@ -136,21 +144,42 @@ export function fit(
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     let step = 0;
     const epochStart = performance.now();
-    for (const { x, y } of train.batches(cfg.batchSize, { shuffle: true, seed: cfg.seed * 1000 + epoch, dropLast: true })) {
+    for (const { x, y } of train.batches(cfg.batchSize, {
+      shuffle: true,
+      seed: cfg.seed * 1000 + epoch,
+      dropLast: true,
+    })) {
       // One step in a scope: everything it allocates is freed when it ends except the model's parameters,
       // gradients and buffers and the optimizer's state.
-      const l = scoped(() => {
-        opt.zeroGrad();
-        const loss = crossEntropy(model.forward(x), y);
-        loss.backward();
-        opt.step();
-        return loss.item();
-      }, () => [...model.parameters(), ...model.parameters().map((p) => p.grad), ...model.buffers(), ...opt.stateTensors()]);
+      const l = scoped(
+        () => {
+          opt.zeroGrad();
+          const loss = crossEntropy(model.forward(x), y);
+          loss.backward();
+          opt.step();
+          return loss.item();
+        },
+        () => [
+          ...model.parameters(),
+          ...model.parameters().map((p) => p.grad),
+          ...model.buffers(),
+          ...opt.stateTensors(),
+        ],
+      );
       const lr = opt.paramGroups[0].lr;
       sched?.step();
       lossCurve.push(l);
       imagesSeen += y.length;
-      hooks.onStep?.({ epoch, step, stepsPerEpoch, loss: l, lr, imagesSeen, seconds: (performance.now() - start) / 1000, epochSeconds: (performance.now() - epochStart) / 1000 });
+      hooks.onStep?.({
+        epoch,
+        step,
+        stepsPerEpoch,
+        loss: l,
+        lr,
+        imagesSeen,
+        seconds: (performance.now() - start) / 1000,
+        epochSeconds: (performance.now() - epochStart) / 1000,
+      });
       step++;
     }
     const evalStart = performance.now();

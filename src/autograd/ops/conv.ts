@@ -17,12 +17,20 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   if (bias && bias.dtype !== x.dtype) throw new Error(`conv2d: dtypes differ (input ${x.dtype}, bias ${bias.dtype})`);
   const be = activeBackend();
   const yShape = [info.batch, info.outChannels, info.outHeight, info.outWidth];
-  const y = fromStorage(be.conv2d(x.storageOn(be), w.storageOn(be), bias ? bias.storageOn(be) : null, info, x.dtype), yShape, x.dtype);
+  const y = fromStorage(
+    be.conv2d(x.storageOn(be), w.storageOn(be), bias ? bias.storageOn(be) : null, info, x.dtype),
+    yShape,
+    x.dtype,
+  );
   return record(y, 'conv2d', bias ? [x, w, bias] : [x, w], (g) => {
     const b = activeBackend();
     return [
-      x.requiresGrad ? fromStorage(b.conv2dBackwardInput(g.storageOn(b), w.storageOn(b), info, x.dtype), x.shape, x.dtype) : null,
-      w.requiresGrad ? fromStorage(b.conv2dBackwardFilter(x.storageOn(b), g.storageOn(b), info, x.dtype), w.shape, x.dtype) : null,
+      x.requiresGrad
+        ? fromStorage(b.conv2dBackwardInput(g.storageOn(b), w.storageOn(b), info, x.dtype), x.shape, x.dtype)
+        : null,
+      w.requiresGrad
+        ? fromStorage(b.conv2dBackwardFilter(x.storageOn(b), g.storageOn(b), info, x.dtype), w.shape, x.dtype)
+        : null,
       bias?.requiresGrad ? g.sum([0, 2, 3]) : null,
     ];
   });
@@ -35,7 +43,12 @@ export interface UnfoldOptions {
 }
 
 /** The im2col geometry of a call to unfold. */
-export function im2colInfo(op: string, xShape: readonly number[], kernelSize: Pair, opts: UnfoldOptions = {}): Im2colInfo {
+export function im2colInfo(
+  op: string,
+  xShape: readonly number[],
+  kernelSize: Pair,
+  opts: UnfoldOptions = {},
+): Im2colInfo {
   const [kh, kw] = pair(kernelSize);
   // A conv with one output channel and no groups has exactly unfold's geometry and validation.
   const { outChannels: _o, groups: _g, ...info } = conv2dInfo(op, xShape, [1, xShape[1] ?? 0, kh, kw], opts);

@@ -92,7 +92,10 @@ export function add(a: Tensor | number, b: Tensor | number): Tensor {
 
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands('sub', a, b);
-  return record(binaryKernel('sub', x, y), 'sub', [x, y], (g) => [sumTo(g, x.shape), y.requiresGrad ? sumTo(g, y.shape).neg() : null]);
+  return record(binaryKernel('sub', x, y), 'sub', [x, y], (g) => [
+    sumTo(g, x.shape),
+    y.requiresGrad ? sumTo(g, y.shape).neg() : null,
+  ]);
 }
 
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {

@@ -38,6 +38,21 @@ export function newtonSchulz(a: Tensor, nIter: number): Tensor {
   const saved = fromStorage(iterates, [new NewtonSchulzLayout(batch, d, nIter).size], a.dtype);
   return record(y, 'newtonSchulz', [a], (g) => {
     const b = activeBackend();
-    return [fromStorage(b.newtonSchulzBackward(g.storageOn(b), a.storageOn(b), y.storageOn(b), saved.storageOn(b), batch, d, nIter, a.dtype), a.shape, a.dtype)];
+    return [
+      fromStorage(
+        b.newtonSchulzBackward(
+          g.storageOn(b),
+          a.storageOn(b),
+          y.storageOn(b),
+          saved.storageOn(b),
+          batch,
+          d,
+          nIter,
+          a.dtype,
+        ),
+        a.shape,
+        a.dtype,
+      ),
+    ];
   });
 }

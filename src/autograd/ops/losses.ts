@@ -15,11 +15,13 @@ function assertFinite(op: string, name: string, t: Tensor): void {
 export function crossEntropy(logits: Tensor, labels: Int32Array | readonly number[]): Tensor {
   if (logits.ndim !== 2) throw new Error(`crossEntropy: logits must be 2-D (N, K), got ${fmtShape(logits.shape)}`);
   const [n, k] = logits.shape;
-  if (labels.length !== n) throw new Error(`crossEntropy: ${labels.length} labels for a batch of ${n} logits ${fmtShape(logits.shape)}`);
+  if (labels.length !== n)
+    throw new Error(`crossEntropy: ${labels.length} labels for a batch of ${n} logits ${fmtShape(logits.shape)}`);
   const onehot = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
     const c = labels[i];
-    if (!Number.isInteger(c) || c < 0 || c >= k) throw new Error(`crossEntropy: label ${c} at index ${i} is outside [0, ${k})`);
+    if (!Number.isInteger(c) || c < 0 || c >= k)
+      throw new Error(`crossEntropy: label ${c} at index ${i} is outside [0, ${k})`);
     onehot[i * k + c] = 1;
   }
   assertFinite('crossEntropy', 'logits', logits);

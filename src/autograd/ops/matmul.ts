@@ -7,20 +7,33 @@ import { fromStorage, type Tensor } from '../tensor.js';
 import { sumTo } from './reduce.js';
 
 /** One batched GEMM kernel call on operands already expanded to (batch…, rows, cols). No graph. */
-function gemm(a: Tensor, b: Tensor, batchShape: readonly number[], m: number, k: number, n: number, transA: boolean, transB: boolean): Tensor {
+function gemm(
+  a: Tensor,
+  b: Tensor,
+  batchShape: readonly number[],
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): Tensor {
   const be = activeBackend();
   const out = be.matmul(a.storageOn(be), b.storageOn(be), sizeOf(batchShape), m, k, n, transA, transB, a.dtype);
   return fromStorage(out, [...batchShape, m, n], a.dtype);
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: operands must have at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0)
+    throw new Error(
+      `matmul: operands must have at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+    );
   if (a.dtype !== b.dtype) throw new Error(`matmul: dtypes differ (${a.dtype} vs ${b.dtype})`);
   if (a.ndim === 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
   if (b.ndim === 1) return matmul(a, b.unsqueeze(-1)).squeeze(-1);
   const [m, k] = a.shape.slice(-2);
   const [k2, n] = b.shape.slice(-2);
-  if (k !== k2) throw new Error(`matmul: inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} (${k} vs ${k2})`);
+  if (k !== k2)
+    throw new Error(`matmul: inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} (${k} vs ${k2})`);
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const ax = a.detach().expand([...batch, m, k]);
   const bx = b.detach().expand([...batch, k, n]);
@@ -36,7 +49,9 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
   if (w.ndim !== 2) throw new Error(`linear: weight must be 2-D (out, in), got ${fmtShape(w.shape)}`);
   const [outF, inF] = w.shape;
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
-    throw new Error(`linear: input ${fmtShape(x.shape)} must end in ${inF} features to match weight ${fmtShape(w.shape)}`);
+    throw new Error(
+      `linear: input ${fmtShape(x.shape)} must end in ${inF} features to match weight ${fmtShape(w.shape)}`,
+    );
   }
   if (x.dtype !== w.dtype) throw new Error(`linear: dtypes differ (input ${x.dtype}, weight ${w.dtype})`);
   const lead = x.shape.slice(0, -1);
@@ -47,6 +62,7 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
     w.requiresGrad ? gemm(g, x, [], outF, rows, inF, true, false) : null, // Gᵀ @ x
   ]);
   if (!bias) return out;
-  if (bias.ndim !== 1 || bias.shape[0] !== outF) throw new Error(`linear: bias must have shape (${outF}), got ${fmtShape(bias.shape)}`);
+  if (bias.ndim !== 1 || bias.shape[0] !== outF)
+    throw new Error(`linear: bias must have shape (${outF}), got ${fmtShape(bias.shape)}`);
   return out.add(bias);
 }

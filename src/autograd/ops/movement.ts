@@ -10,7 +10,8 @@ import { sumTo } from './reduce.js';
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const known = shape.filter((d) => d !== -1);
   const inferred = shape.length - known.length;
-  if (inferred > 1 || known.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`reshape: invalid shape ${fmtShape(shape)}`);
+  if (inferred > 1 || known.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`reshape: invalid shape ${fmtShape(shape)}`);
   const rest = sizeOf(known);
   const fill = inferred ? x.size / rest : 1;
   if (!Number.isInteger(fill) || (inferred === 0 && rest !== x.size)) {
@@ -29,9 +30,17 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   }
   // Moving only axes of size 1 keeps the elements in memory order: a reshape, with no copy.
   const moved = axes.filter((a) => x.shape[a] !== 1);
-  if (moved.every((a, i) => i === 0 || a > moved[i - 1])) return reshape(x, axes.map((a) => x.shape[a]));
+  if (moved.every((a, i) => i === 0 || a > moved[i - 1]))
+    return reshape(
+      x,
+      axes.map((a) => x.shape[a]),
+    );
   const b = activeBackend();
-  const out = fromStorage(b.permute(x.storageOn(b), x.shape, axes, x.dtype), axes.map((a) => x.shape[a]), x.dtype);
+  const out = fromStorage(
+    b.permute(x.storageOn(b), x.shape, axes, x.dtype),
+    axes.map((a) => x.shape[a]),
+    x.dtype,
+  );
   const inverse = axes.map((_, i) => axes.indexOf(i));
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
 }
@@ -58,9 +67,18 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 
 /** Removes `dim` if it has size 1, or every size-1 dimension. */
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const d = normAxis('squeeze', dim, x.ndim);
-  return x.shape[d] === 1 ? reshape(x, x.shape.filter((_, i) => i !== d)) : x;
+  return x.shape[d] === 1
+    ? reshape(
+        x,
+        x.shape.filter((_, i) => i !== d),
+      )
+    : x;
 }
 
 /** Broadcasts to `shape` (−1 keeps a dimension); copies. */
@@ -77,8 +95,12 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 
 /** The box begin … begin+size. */
 export function sliceBox(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
-  const bad = begin.length !== x.ndim || size.length !== x.ndim || begin.some((b, i) => b < 0 || size[i] < 0 || b + size[i] > x.shape[i]);
-  if (bad) throw new Error(`slice: begin [${begin.join(', ')}] size [${size.join(', ')}] is outside ${fmtShape(x.shape)}`);
+  const bad =
+    begin.length !== x.ndim ||
+    size.length !== x.ndim ||
+    begin.some((b, i) => b < 0 || size[i] < 0 || b + size[i] > x.shape[i]);
+  if (bad)
+    throw new Error(`slice: begin [${begin.join(', ')}] size [${size.join(', ')}] is outside ${fmtShape(x.shape)}`);
   const b = activeBackend();
   const out = fromStorage(b.slice(x.storageOn(b), x.shape, begin, size, x.dtype), [...size], x.dtype);
   const after = x.shape.map((d, i) => d - begin[i] - size[i]);
@@ -87,7 +109,11 @@ export function sliceBox(x: Tensor, begin: readonly number[], size: readonly num
 
 /** `x` with `before[i]` and `after[i]` elements of `value` added along each axis. */
 export function padBox(x: Tensor, before: readonly number[], after: readonly number[], value = 0): Tensor {
-  if (before.length !== x.ndim || after.length !== x.ndim || [...before, ...after].some((p) => !Number.isInteger(p) || p < 0)) {
+  if (
+    before.length !== x.ndim ||
+    after.length !== x.ndim ||
+    [...before, ...after].some((p) => !Number.isInteger(p) || p < 0)
+  ) {
     throw new Error(`pad: paddings [${before.join(', ')}] / [${after.join(', ')}] do not suit ${fmtShape(x.shape)}`);
   }
   const b = activeBackend();
@@ -98,7 +124,8 @@ export function padBox(x: Tensor, before: readonly number[], after: readonly num
 
 /** PyTorch's F.pad: `pads` come in (before, after) pairs starting from the last dimension. */
 export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
-  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) throw new Error(`pad: ${pads.length} pad values do not suit ${fmtShape(x.shape)}`);
+  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim)
+    throw new Error(`pad: ${pads.length} pad values do not suit ${fmtShape(x.shape)}`);
   const before = x.shape.map(() => 0);
   const after = x.shape.map(() => 0);
   for (let k = 0; k < pads.length / 2; k++) {
@@ -114,7 +141,8 @@ export function narrow(x: Tensor, dim: number, start: number, end?: number): Ten
   const n = x.shape[d];
   const s = start < 0 ? start + n : start;
   const e = end === undefined ? n : end < 0 ? end + n : Math.min(end, n);
-  if (s < 0 || s > e) throw new Error(`slice: range ${start}…${end ?? n} is empty or outside dim ${dim} of ${fmtShape(x.shape)}`);
+  if (s < 0 || s > e)
+    throw new Error(`slice: range ${start}…${end ?? n} is empty or outside dim ${dim} of ${fmtShape(x.shape)}`);
   const begin = x.shape.map((_, i) => (i === d ? s : 0));
   const size = x.shape.map((v, i) => (i === d ? e - s : v));
   return sliceBox(x, begin, size);
@@ -124,7 +152,8 @@ export function narrow(x: Tensor, dim: number, start: number, end?: number): Ten
 export function select(x: Tensor, dim: number, i: number): Tensor {
   const d = normAxis('index', dim, x.ndim);
   const n = x.shape[d];
-  if (!Number.isInteger(i) || i < -n || i >= n) throw new Error(`index: ${i} is out of range for dim ${d} of size ${n}`);
+  if (!Number.isInteger(i) || i < -n || i >= n)
+    throw new Error(`index: ${i} is out of range for dim ${d} of size ${n}`);
   const idx = i < 0 ? i + n : i;
   return squeeze(narrow(x, d, idx, idx + 1), d);
 }
@@ -141,7 +170,16 @@ export function concat(xs: readonly Tensor[], dim = 0): Tensor {
   }
   const b = activeBackend();
   const shape = first.shape.map((v, i) => (i === d ? xs.reduce((s, t) => s + t.shape[d], 0) : v));
-  const out = fromStorage(b.concat(xs.map((t) => t.storageOn(b)), xs.map((t) => t.shape), d, first.dtype), shape, first.dtype);
+  const out = fromStorage(
+    b.concat(
+      xs.map((t) => t.storageOn(b)),
+      xs.map((t) => t.shape),
+      d,
+      first.dtype,
+    ),
+    shape,
+    first.dtype,
+  );
   return record(out, 'concat', xs, (g) => {
     let start = 0;
     return xs.map((t) => {
@@ -155,5 +193,8 @@ export function concat(xs: readonly Tensor[], dim = 0): Tensor {
 /** Stacks equally shaped tensors along a new dimension. */
 export function stack(xs: readonly Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new Error('stack: needs at least one tensor');
-  return concat(xs.map((t) => unsqueeze(t, dim)), dim);
+  return concat(
+    xs.map((t) => unsqueeze(t, dim)),
+    dim,
+  );
 }

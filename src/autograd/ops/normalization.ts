@@ -26,12 +26,22 @@ export interface BatchNormOptions {
  * Normalises x (N, C, …) per channel with the statistics of this batch, then scales by `weight` and shifts by
  * `bias` (each (C) or null). Differentiable in x, weight and bias.
  */
-export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, opts: BatchNormOptions = {}): BatchNormResult {
+export function batchNormTrain(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+  opts: BatchNormOptions = {},
+): BatchNormResult {
   const relu = opts.relu ?? false;
   if (x.ndim < 2) throw new Error(`batchNorm: expected input (N, C, …), got ${fmtShape(x.shape)}`);
   const C = x.shape[1];
-  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
-    if (p && (p.ndim !== 1 || p.shape[0] !== C)) throw new Error(`batchNorm: ${name} must have shape (${C}), got ${fmtShape(p.shape)}`);
+  for (const [name, p] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
+    if (p && (p.ndim !== 1 || p.shape[0] !== C))
+      throw new Error(`batchNorm: ${name} must have shape (${C}), got ${fmtShape(p.shape)}`);
   }
   const d = { n: x.shape[0], c: C, l: x.size / (x.shape[0] * C) };
   const be = activeBackend();
@@ -41,11 +51,29 @@ export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | 
   const s = allocArray(C, x.dtype);
   for (let c = 0; c < C; c++) s[c] = 1 / Math.sqrt(v[c] + eps);
   const invstd = be.fromArray(s);
-  const y = be.batchNormApply(xs, mean, invstd, weight?.storageOn(be) ?? null, bias?.storageOn(be) ?? null, d, relu, x.dtype);
+  const y = be.batchNormApply(
+    xs,
+    mean,
+    invstd,
+    weight?.storageOn(be) ?? null,
+    bias?.storageOn(be) ?? null,
+    d,
+    relu,
+    x.dtype,
+  );
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   const out = record(fromStorage(y, x.shape, x.dtype), relu ? 'batchNormRelu' : 'batchNorm', inputs, (g) => {
     const b = activeBackend();
-    const r = b.batchNormBackward(g.storageOn(b), x.storageOn(b), mean, invstd, weight?.storageOn(b) ?? null, relu ? y : null, d, x.dtype);
+    const r = b.batchNormBackward(
+      g.storageOn(b),
+      x.storageOn(b),
+      mean,
+      invstd,
+      weight?.storageOn(b) ?? null,
+      relu ? y : null,
+      d,
+      x.dtype,
+    );
     return [
       fromStorage(r.dx, x.shape, x.dtype),
       ...(weight ? [fromStorage(r.sumDyXhat, [C], x.dtype)] : []),

@@ -17,11 +17,19 @@ export interface MaxPoolResult {
  * Max pooling with −∞ padding, and with `withIndices` the flat positions in x of each window's maximum. The
  * backward pass finds the maxima again in x rather than keeping positions from the forward pass.
  */
-function maxPoolOp(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'>, withIndices: boolean, relu = false) {
+function maxPoolOp(
+  x: Tensor,
+  kernelSize: Pair,
+  opts: Omit<Pool2dOptions, 'countIncludePad'>,
+  withIndices: boolean,
+  relu = false,
+) {
   expectRank('maxPool2d', 'input', x, 4, '(N, C, H, W)');
   const info = pool2dInfo('maxPool2d', x.shape, kernelSize, opts);
   const be = activeBackend();
-  const { values, indices } = withIndices ? be.maxPool2dWithArgmax(x.storageOn(be), info, x.dtype) : { values: be.maxPool2d(x.storageOn(be), info, relu, x.dtype), indices: null };
+  const { values, indices } = withIndices
+    ? be.maxPool2dWithArgmax(x.storageOn(be), info, x.dtype)
+    : { values: be.maxPool2d(x.storageOn(be), info, relu, x.dtype), indices: null };
   const shape = [info.batch, info.channels, info.outHeight, info.outWidth];
   const out = record(fromStorage(values, shape, x.dtype), relu ? 'reluMaxPool2d' : 'maxPool2d', [x], (g) => {
     const b = activeBackend();
@@ -31,7 +39,11 @@ function maxPoolOp(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'count
 }
 
 /** Max pooling, returning the argmax positions too. */
-export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): MaxPoolResult {
+export function maxPool2dWithIndices(
+  x: Tensor,
+  kernelSize: Pair,
+  opts: Omit<Pool2dOptions, 'countIncludePad'> = {},
+): MaxPoolResult {
   const { out, indices, plane } = maxPoolOp(x, kernelSize, opts, true);
   return { values: out, indices: indices!.map((i) => i % plane) };
 }

@@ -50,8 +50,11 @@ export function mean(x: Tensor, dim?: Dims, opts: ReduceOptions = {}): Tensor {
 export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
   const axes = normDims('var', x.shape, dim);
   const n = sizeOf(axes.map((a) => x.shape[a]));
-  const correction = opts.unbiased ?? true ? 1 : 0;
-  if (n - correction <= 0) throw new Error(`var: ${n} element(s) over dim [${axes.join(', ')}] of ${fmtShape(x.shape)} with correction ${correction} leaves no degrees of freedom`);
+  const correction = (opts.unbiased ?? true) ? 1 : 0;
+  if (n - correction <= 0)
+    throw new Error(
+      `var: ${n} element(s) over dim [${axes.join(', ')}] of ${fmtShape(x.shape)} with correction ${correction} leaves no degrees of freedom`,
+    );
   const centred = x.sub(mean(x, axes, { keepdim: true }));
   return sum(centred.mul(centred), axes, opts).div(n - correction);
 }

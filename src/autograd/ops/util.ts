@@ -8,7 +8,8 @@ export function operands(op: string, a: Tensor | number, b: Tensor | number): [T
   const x = typeof a === 'number' ? tensor(a, [], { dtype: (b as Tensor).dtype }) : a;
   const y = typeof b === 'number' ? tensor(b, [], { dtype: x.dtype }) : b;
   if (!(x instanceof Tensor) || !(y instanceof Tensor)) throw new Error(`${op}: operands must be tensors or numbers`);
-  if (x.dtype !== y.dtype) throw new Error(`${op}: dtypes differ (${x.dtype} ${fmtShape(x.shape)} vs ${y.dtype} ${fmtShape(y.shape)})`);
+  if (x.dtype !== y.dtype)
+    throw new Error(`${op}: dtypes differ (${x.dtype} ${fmtShape(x.shape)} vs ${y.dtype} ${fmtShape(y.shape)})`);
   return [x, y];
 }
 

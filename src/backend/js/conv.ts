@@ -57,13 +57,31 @@ function groupDims(info: Conv2dInfo) {
   return { og, kk, L, rows: info.groups * kk };
 }
 
-export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, info: Conv2dInfo, dtype: DType): FloatArray {
+export function conv2d(
+  x: FloatArray,
+  w: FloatArray,
+  bias: FloatArray | null,
+  info: Conv2dInfo,
+  dtype: DType,
+): FloatArray {
   const { og, kk, L, rows } = groupDims(info);
   const cols = im2col(x, info, dtype);
   const y = allocArray(info.batch * info.outChannels * L, dtype);
   for (let n = 0; n < info.batch; n++) {
     for (let g = 0; g < info.groups; g++) {
-      gemm(y, (n * info.outChannels + g * og) * L, w, g * og * kk, cols, (n * rows + g * kk) * L, og, kk, L, false, false);
+      gemm(
+        y,
+        (n * info.outChannels + g * og) * L,
+        w,
+        g * og * kk,
+        cols,
+        (n * rows + g * kk) * L,
+        og,
+        kk,
+        L,
+        false,
+        false,
+      );
     }
   }
   if (bias) {
@@ -83,7 +101,19 @@ export function conv2dBackwardInput(dy: FloatArray, w: FloatArray, info: Conv2dI
   const dcols = allocArray(info.batch * rows * L, dtype);
   for (let n = 0; n < info.batch; n++) {
     for (let g = 0; g < info.groups; g++) {
-      gemm(dcols, (n * rows + g * kk) * L, w, g * og * kk, dy, (n * info.outChannels + g * og) * L, kk, og, L, true, false);
+      gemm(
+        dcols,
+        (n * rows + g * kk) * L,
+        w,
+        g * og * kk,
+        dy,
+        (n * info.outChannels + g * og) * L,
+        kk,
+        og,
+        L,
+        true,
+        false,
+      );
     }
   }
   return col2im(dcols, info, dtype);
@@ -95,7 +125,19 @@ export function conv2dBackwardFilter(x: FloatArray, dy: FloatArray, info: Conv2d
   const dw = allocArray(info.outChannels * kk, dtype);
   for (let n = 0; n < info.batch; n++) {
     for (let g = 0; g < info.groups; g++) {
-      gemm(dw, g * og * kk, dy, (n * info.outChannels + g * og) * L, cols, (n * rows + g * kk) * L, og, L, kk, false, true);
+      gemm(
+        dw,
+        g * og * kk,
+        dy,
+        (n * info.outChannels + g * og) * L,
+        cols,
+        (n * rows + g * kk) * L,
+        og,
+        L,
+        kk,
+        false,
+        true,
+      );
     }
   }
   return dw;

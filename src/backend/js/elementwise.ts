@@ -54,7 +54,18 @@ export function clamp(x: FloatArray, size: number, lo: number, hi: number, dtype
 }
 
 /** One run of a binary op. The four arithmetic ops get their own loops: they dominate training time. */
-function binaryRun(op: BinaryOp, out: FloatArray, o: number, a: FloatArray, ia: number, da: number, b: FloatArray, ib: number, db: number, n: number): void {
+function binaryRun(
+  op: BinaryOp,
+  out: FloatArray,
+  o: number,
+  a: FloatArray,
+  ia: number,
+  da: number,
+  b: FloatArray,
+  ib: number,
+  db: number,
+  n: number,
+): void {
   switch (op) {
     case 'add':
       for (let j = 0; j < n; j++) out[o + j] = a[ia + j * da] + b[ib + j * db];
@@ -76,8 +87,13 @@ function binaryRun(op: BinaryOp, out: FloatArray, o: number, a: FloatArray, ia: 
 }
 
 export function binary(
-  op: BinaryOp, a: FloatArray, aShape: readonly number[], b: FloatArray, bShape: readonly number[],
-  outShape: readonly number[], dtype: DType,
+  op: BinaryOp,
+  a: FloatArray,
+  aShape: readonly number[],
+  b: FloatArray,
+  bShape: readonly number[],
+  outShape: readonly number[],
+  dtype: DType,
 ): FloatArray {
   const out = allocArray(sizeOf(outShape), dtype);
   const strides = [stridesOf(outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)];
@@ -86,11 +102,22 @@ export function binary(
 }
 
 export function where(
-  cond: FloatArray, cShape: readonly number[], a: FloatArray, aShape: readonly number[], b: FloatArray,
-  bShape: readonly number[], outShape: readonly number[], dtype: DType,
+  cond: FloatArray,
+  cShape: readonly number[],
+  a: FloatArray,
+  aShape: readonly number[],
+  b: FloatArray,
+  bShape: readonly number[],
+  outShape: readonly number[],
+  dtype: DType,
 ): FloatArray {
   const out = allocArray(sizeOf(outShape), dtype);
-  const strides = [stridesOf(outShape), broadcastStrides(cShape, outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)];
+  const strides = [
+    stridesOf(outShape),
+    broadcastStrides(cShape, outShape),
+    broadcastStrides(aShape, outShape),
+    broadcastStrides(bShape, outShape),
+  ];
   forEachRun(outShape, strides, ([o, ic, ia, ib], n, [, dc, da, db]) => {
     for (let j = 0; j < n; j++) out[o + j] = cond[ic + j * dc] !== 0 ? a[ia + j * da] : b[ib + j * db];
   });

@@ -17,7 +17,10 @@ export function reducedStrides(shape: readonly number[], axes: readonly number[]
 }
 
 /** `shape` with size-1 axes dropped and axis i merged into i+1 wherever every operand is contiguous across the pair. */
-function mergeAxes(shape: readonly number[], strides: readonly (readonly number[])[]): { dims: number[]; st: number[][] } {
+function mergeAxes(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { dims: number[]; st: number[][] } {
   const dims: number[] = [];
   const st: number[][] = strides.map(() => []);
   shape.forEach((d, i) => {
@@ -35,7 +38,13 @@ function mergeAxes(shape: readonly number[], strides: readonly (readonly number[
 }
 
 /** Calls `visit` at every index of the first `outer` merged axes (row-major), with each operand's offset. */
-function odometer(dims: readonly number[], st: readonly (readonly number[])[], outer: number, starts: readonly number[], visit: (offsets: number[]) => void): void {
+function odometer(
+  dims: readonly number[],
+  st: readonly (readonly number[])[],
+  outer: number,
+  starts: readonly number[],
+  visit: (offsets: number[]) => void,
+): void {
   const offsets = [...starts];
   const counter = new Array<number>(Math.max(outer, 0)).fill(0);
   for (;;) {

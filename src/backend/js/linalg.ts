@@ -40,7 +40,13 @@ function setIdentity(c: FloatArray, off: number, d: number): void {
 }
 
 /** out = A^(−1/2) ≈ Z_N/√‖A‖ by coupled Newton–Schulz steps (see Kernels.newtonSchulz), and the iterates. */
-export function newtonSchulz(a: FloatArray, batch: number, d: number, nIter: number, dtype: DType): { out: FloatArray; iterates: FloatArray } {
+export function newtonSchulz(
+  a: FloatArray,
+  batch: number,
+  d: number,
+  nIter: number,
+  dtype: DType,
+): { out: FloatArray; iterates: FloatArray } {
   const dd = d * d;
   const at = new NewtonSchulzLayout(batch, d, nIter);
   const it = allocArray(at.size, dtype); // zeros: gemm adds into its output
@@ -80,7 +86,16 @@ export function newtonSchulz(a: FloatArray, batch: number, d: number, nIter: num
  *   T_i = (3I − Z_i·Y_i)/2  G_Z_i += −½·G_T_i·Y_iᵀ,  G_Y_i += −½·Z_iᵀ·G_T_i
  *   Y_0 = A/n, n = ‖A‖    G_A = G_Y_0/n + (G_n − Σ(G_Y_0⊙A)/n²)·A/n
  */
-export function newtonSchulzBackward(g: FloatArray, a: FloatArray, out: FloatArray, it: FloatArray, batch: number, d: number, nIter: number, dtype: DType): FloatArray {
+export function newtonSchulzBackward(
+  g: FloatArray,
+  a: FloatArray,
+  out: FloatArray,
+  it: FloatArray,
+  batch: number,
+  d: number,
+  nIter: number,
+  dtype: DType,
+): FloatArray {
   const dd = d * d;
   const at = new NewtonSchulzLayout(batch, d, nIter);
   const ga = allocArray(batch * dd, dtype);

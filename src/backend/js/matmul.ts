@@ -6,8 +6,17 @@ import { allocArray, type DType, type FloatArray } from '../dtype.js';
  * op(b) is b[k×n], or b stored as (n×k) when transB.
  */
 export function gemm(
-  out: FloatArray, outOff: number, a: FloatArray, aOff: number, b: FloatArray, bOff: number,
-  m: number, k: number, n: number, transA: boolean, transB: boolean,
+  out: FloatArray,
+  outOff: number,
+  a: FloatArray,
+  aOff: number,
+  b: FloatArray,
+  bOff: number,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
 ): void {
   if (!transB) {
     // Broadcast one element of a across a contiguous row of b.
@@ -35,7 +44,14 @@ export function gemm(
 }
 
 export function matmul(
-  a: FloatArray, b: FloatArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean,
+  a: FloatArray,
+  b: FloatArray,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
   dtype: DType,
 ): FloatArray {
   const out = allocArray(batch * m * n, dtype);

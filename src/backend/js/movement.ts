@@ -8,9 +8,14 @@ function run(plan: MovePlan, inputs: readonly FloatArray[], dtype: DType): Float
   if (plan.fill !== null) out.fill(plan.fill);
   for (const c of plan.copies) {
     const src = inputs[c.input];
-    forEachRun(c.shape, [c.dstStrides, c.srcStrides], ([o, i], n, [dd, ds]) => {
-      for (let j = 0; j < n; j++) out[o + j * dd] = src[i + j * ds];
-    }, [c.dstStart, c.srcStart]);
+    forEachRun(
+      c.shape,
+      [c.dstStrides, c.srcStrides],
+      ([o, i], n, [dd, ds]) => {
+        for (let j = 0; j < n; j++) out[o + j * dd] = src[i + j * ds];
+      },
+      [c.dstStart, c.srcStart],
+    );
   }
   return out;
 }
@@ -23,14 +28,32 @@ export function permute(x: FloatArray, shape: readonly number[], perm: readonly 
   return run(permutePlan(shape, perm), [x], dtype);
 }
 
-export function slice(x: FloatArray, shape: readonly number[], begin: readonly number[], size: readonly number[], dtype: DType): FloatArray {
+export function slice(
+  x: FloatArray,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  dtype: DType,
+): FloatArray {
   return run(slicePlan(shape, begin, size), [x], dtype);
 }
 
-export function pad(x: FloatArray, shape: readonly number[], before: readonly number[], after: readonly number[], value: number, dtype: DType): FloatArray {
+export function pad(
+  x: FloatArray,
+  shape: readonly number[],
+  before: readonly number[],
+  after: readonly number[],
+  value: number,
+  dtype: DType,
+): FloatArray {
   return run(padPlan(shape, before, after, value), [x], dtype);
 }
 
-export function concat(xs: readonly FloatArray[], shapes: readonly (readonly number[])[], axis: number, dtype: DType): FloatArray {
+export function concat(
+  xs: readonly FloatArray[],
+  shapes: readonly (readonly number[])[],
+  axis: number,
+  dtype: DType,
+): FloatArray {
   return run(concatPlan(shapes, axis), xs, dtype);
 }

@@ -28,7 +28,16 @@ export function channelMoments(x: FloatArray, d: NclDims, dtype: DType): { mean:
   return { mean, variance };
 }
 
-export function batchNormApply(x: FloatArray, mean: FloatArray, invstd: FloatArray, scale: FloatArray | null, shift: FloatArray | null, d: NclDims, relu: boolean, dtype: DType): FloatArray {
+export function batchNormApply(
+  x: FloatArray,
+  mean: FloatArray,
+  invstd: FloatArray,
+  scale: FloatArray | null,
+  shift: FloatArray | null,
+  d: NclDims,
+  relu: boolean,
+  dtype: DType,
+): FloatArray {
   const y = allocArray(x.length, dtype);
   for (let c = 0; c < d.c; c++) {
     const k = invstd[c] * (scale ? scale[c] : 1);
@@ -42,7 +51,14 @@ export function batchNormApply(x: FloatArray, mean: FloatArray, invstd: FloatArr
 }
 
 export function batchNormBackward(
-  dy: FloatArray, x: FloatArray, mean: FloatArray, invstd: FloatArray, scale: FloatArray | null, reluOutput: FloatArray | null, d: NclDims, dtype: DType,
+  dy: FloatArray,
+  x: FloatArray,
+  mean: FloatArray,
+  invstd: FloatArray,
+  scale: FloatArray | null,
+  reluOutput: FloatArray | null,
+  d: NclDims,
+  dtype: DType,
 ): { dx: FloatArray; sumDy: FloatArray; sumDyXhat: FloatArray } {
   const dx = allocArray(x.length, dtype);
   const sumDy = allocArray(d.c, dtype);

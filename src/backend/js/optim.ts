@@ -14,7 +14,15 @@ export function sgdUpdate(p: FloatArray, grad: FloatArray, buf: FloatArray | nul
   }
 }
 
-export function adamUpdate(p: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, h: AdamStep, _dtype: DType): void {
+export function adamUpdate(
+  p: FloatArray,
+  grad: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  vmax: FloatArray | null,
+  h: AdamStep,
+  _dtype: DType,
+): void {
   const c2 = Math.sqrt(1 - h.beta2 ** h.step);
   const stepSize = h.lr / (1 - h.beta1 ** h.step);
   for (let i = 0; i < p.length; i++) {

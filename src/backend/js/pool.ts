@@ -18,7 +18,14 @@ function forEachWindow(
       const ys = i * info.strideH - info.padH;
       for (let j = 0; j < Wo; j++, o++) {
         const xs = j * info.strideW - info.padW;
-        visit(o, p * H * W, Math.max(ys, 0), Math.min(ys + info.kernelH, H), Math.max(xs, 0), Math.min(xs + info.kernelW, W));
+        visit(
+          o,
+          p * H * W,
+          Math.max(ys, 0),
+          Math.min(ys + info.kernelH, H),
+          Math.max(xs, 0),
+          Math.min(xs + info.kernelW, W),
+        );
       }
     }
   }
@@ -32,7 +39,16 @@ function outSize(info: Pool2dInfo): number {
  * The flat index of the window's maximum (of relu(x) with `relu`): the first in row-major order; the first NaN wins
  * outright (as in reduceMax).
  */
-function windowArgmax(x: FloatArray, W: number, plane: number, y0: number, y1: number, x0: number, x1: number, relu = false): number {
+function windowArgmax(
+  x: FloatArray,
+  W: number,
+  plane: number,
+  y0: number,
+  y1: number,
+  x0: number,
+  x1: number,
+  relu = false,
+): number {
   let best = -Infinity;
   let at = plane + y0 * W + x0;
   for (let y = y0; y < y1; y++) {
@@ -66,7 +82,13 @@ export function maxPool2d(x: FloatArray, info: Pool2dInfo, relu: boolean, dtype:
   return maxPool(x, info, relu, dtype).values;
 }
 
-export function maxPool2dBackward(dy: FloatArray, x: FloatArray, info: Pool2dInfo, relu: boolean, dtype: DType): FloatArray {
+export function maxPool2dBackward(
+  dy: FloatArray,
+  x: FloatArray,
+  info: Pool2dInfo,
+  relu: boolean,
+  dtype: DType,
+): FloatArray {
   const dx = allocArray(info.batch * info.channels * info.inHeight * info.inWidth, dtype);
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
     const at = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1, relu);

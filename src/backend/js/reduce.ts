@@ -19,7 +19,10 @@ export function reduceSum(x: FloatArray, shape: readonly number[], axes: readonl
 }
 
 export function reduceMax(
-  x: FloatArray, shape: readonly number[], axes: readonly number[], dtype: DType,
+  x: FloatArray,
+  shape: readonly number[],
+  axes: readonly number[],
+  dtype: DType,
 ): ValuesAndIndices<FloatArray> {
   const n = outSize(shape, axes);
   const values = allocArray(n, dtype).fill(-Infinity);
@@ -41,7 +44,8 @@ export function reduceMax(
 export function scatterAdd(values: FloatArray, indices: Int32Array, outSize: number, dtype: DType): FloatArray {
   const out = allocArray(outSize, dtype);
   for (let i = 0; i < indices.length; i++) {
-    if (!(indices[i] >= 0 && indices[i] < outSize)) throw new Error(`scatterAdd: index ${indices[i]} at position ${i} is outside an output of ${outSize} elements`);
+    if (!(indices[i] >= 0 && indices[i] < outSize))
+      throw new Error(`scatterAdd: index ${indices[i]} at position ${i} is outside an output of ${outSize} elements`);
     out[indices[i]] += values[i];
   }
   return out;

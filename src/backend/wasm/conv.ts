@@ -47,30 +47,94 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
    * Ranges of `images` images for im2col or col2im, each one call (`args(first image, count)`), the geometry written
    * at `pg`: two per thread when the patch matrix is large (a call per image had cost more than small images' work).
    */
-  function imageCalls(kernel: 'im2col_images_f32' | 'col2im_images_f32', pg: number, images: number, info: Im2colInfo, args: (i0: number, count: number) => number[]): void {
+  function imageCalls(
+    kernel: 'im2col_images_f32' | 'col2im_images_f32',
+    pg: number,
+    images: number,
+    info: Im2colInfo,
+    args: (i0: number, count: number) => number[],
+  ): void {
     writeGeometry(pg, info);
-    const parallel = images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS;
+    const parallel =
+      images * info.inChannels * info.kernelH * info.kernelW * info.outHeight * info.outWidth >= MIN_PARALLEL_ELEMENTS;
     const ranges = threads.ranges(images, 1, 0, parallel ? Math.min(images, 2 * threads.count) : 1);
-    threads.calls(kernel, ranges.map(([s, e]) => args(s, e - s)), ranges.length > 1);
+    threads.calls(
+      kernel,
+      ranges.map(([s, e]) => args(s, e - s)),
+      ranges.length > 1,
+    );
   }
 
   /** im2col of `images` images: image i from x + i·xStep (bytes) to cols + i·colStep, rows ld floats apart. */
-  function unfold(pg: number, cols: number, colStep: number, ld: number, x: number, xStep: number, images: number, info: Im2colInfo): void {
-    imageCalls('im2col_images_f32', pg, images, info, (i, n) => [cols + i * colStep, colStep, ld, x + i * xStep, xStep, n, pg]);
+  function unfold(
+    pg: number,
+    cols: number,
+    colStep: number,
+    ld: number,
+    x: number,
+    xStep: number,
+    images: number,
+    info: Im2colInfo,
+  ): void {
+    imageCalls('im2col_images_f32', pg, images, info, (i, n) => [
+      cols + i * colStep,
+      colStep,
+      ld,
+      x + i * xStep,
+      xStep,
+      n,
+      pg,
+    ]);
   }
 
   /** col2im of `images` images (the adjoint of unfold); each image adds into its own part of x. */
-  function fold(pg: number, x: number, xStep: number, cols: number, colStep: number, ld: number, images: number, info: Im2colInfo): void {
-    imageCalls('col2im_images_f32', pg, images, info, (i, n) => [x + i * xStep, xStep, cols + i * colStep, colStep, ld, n, pg]);
+  function fold(
+    pg: number,
+    x: number,
+    xStep: number,
+    cols: number,
+    colStep: number,
+    ld: number,
+    images: number,
+    info: Im2colInfo,
+  ): void {
+    imageCalls('col2im_images_f32', pg, images, info, (i, n) => [
+      x + i * xStep,
+      xStep,
+      cols + i * colStep,
+      colStep,
+      ld,
+      n,
+      pg,
+    ]);
   }
 
   /** Unfolds images n0 … n0+nb−1 side by side: row stride nb·L. */
-  function unfoldChunk(pg: number, cols: number, x: number, n0: number, nb: number, info: Im2colInfo, L: number, plane: number): void {
+  function unfoldChunk(
+    pg: number,
+    cols: number,
+    x: number,
+    n0: number,
+    nb: number,
+    info: Im2colInfo,
+    L: number,
+    plane: number,
+  ): void {
     unfold(pg, cols, L * F, nb * L, x + n0 * plane * F, plane * F, nb, info);
   }
 
   /** copy2d_f32 with the outer loop (images) split across threads. */
-  function copyImages(dst: number, d1: number, d2: number, src: number, s1: number, s2: number, nb: number, c: number, L: number): void {
+  function copyImages(
+    dst: number,
+    d1: number,
+    d2: number,
+    src: number,
+    s1: number,
+    s2: number,
+    nb: number,
+    c: number,
+    L: number,
+  ): void {
     const calls = Array.from({ length: nb }, (_, i) => [dst + i * d1 * F, d1, d2, src + i * s1 * F, s1, s2, 1, c, L]);
     threads.calls('copy2d_f32', calls, nb * c * L >= MIN_PARALLEL_ELEMENTS);
   }
@@ -98,7 +162,23 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   /** Writes the geometry the kernels of assembly/kernels/conv.ts and im2col.ts read, at `pg`. */
   function writeGeometry(pg: number, info: Conv2dInfo | Im2colInfo): void {
     const [cout, groups] = 'outChannels' in info ? [info.outChannels, info.groups] : [0, 1];
-    const geometry = [info.inChannels, info.inHeight, info.inWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW, info.dilationH, info.dilationW, info.outHeight, info.outWidth, cout, groups];
+    const geometry = [
+      info.inChannels,
+      info.inHeight,
+      info.inWidth,
+      info.kernelH,
+      info.kernelW,
+      info.strideH,
+      info.strideW,
+      info.padH,
+      info.padW,
+      info.dilationH,
+      info.dilationW,
+      info.outHeight,
+      info.outWidth,
+      cout,
+      groups,
+    ];
     new Int32Array(heap.memory.buffer, pg, GEOMETRY_INTS).set(geometry);
   }
 
@@ -140,7 +220,17 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     /** Each call's arguments: the kernel's leading pointers (out, in, w and, forward, the bias), then the geometry, the range and its scratch. */
     const calls = (lead: number[], [pg, ...areas]: number[]) => {
       writeGeometry(pg, info);
-      return ranges.map(([s, e], t) => [...lead, pg, s, e - s, per, areas[3 * t], areas[3 * t + 1], areas[3 * t + 2], packing]);
+      return ranges.map(([s, e], t) => [
+        ...lead,
+        pg,
+        s,
+        e - s,
+        per,
+        areas[3 * t],
+        areas[3 * t + 1],
+        areas[3 * t + 2],
+        packing,
+      ]);
     };
     return { scratch, calls, parallel: ranges.length > 1 };
   }
@@ -149,7 +239,13 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   const byImages = (info: Conv2dInfo) => threads.count === 1 || info.batch >= threads.count;
 
   /** The bias is added as the output is re-laid out from the GEMM's (Cout, images·L) (no pass of its own). */
-  function conv2d(x: WasmStorage, w: WasmStorage, bias: WasmStorage | null, info: Conv2dInfo, _dtype: DType): WasmStorage {
+  function conv2d(
+    x: WasmStorage,
+    w: WasmStorage,
+    bias: WasmStorage | null,
+    info: Conv2dInfo,
+    _dtype: DType,
+  ): WasmStorage {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2d', 'input', x, info.batch * plane);
     expectSize('conv2d', 'weight', w, cout * kk);
@@ -163,14 +259,34 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     }
     // Fewer images than threads: phase by phase, each phase (the GEMM by columns) split across the threads.
     const scratch = [GEOMETRY_INTS, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
-    return heap.call('conv2d', inputs, [info.batch * cout * L], scratch, ([px, pw, pb = 0], [py], [pg, pcols, pwide, ps]) => {
-      chunks(info.batch, chunk, (n0, nb) => {
-        const width = nb * L;
-        unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
-        for (let g = 0; g < groups; g++) gemm.run(ps, pwide + g * og * width * F, width, pw + g * og * kk * F, pcols + g * kk * width * F, width, og, width, kk, false, false, false);
-        unwiden(py + n0 * cout * L * F, pwide, pb, nb, cout, L);
-      });
-    })[0];
+    return heap.call(
+      'conv2d',
+      inputs,
+      [info.batch * cout * L],
+      scratch,
+      ([px, pw, pb = 0], [py], [pg, pcols, pwide, ps]) => {
+        chunks(info.batch, chunk, (n0, nb) => {
+          const width = nb * L;
+          unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
+          for (let g = 0; g < groups; g++)
+            gemm.run(
+              ps,
+              pwide + g * og * width * F,
+              width,
+              pw + g * og * kk * F,
+              pcols + g * kk * width * F,
+              width,
+              og,
+              width,
+              kk,
+              false,
+              false,
+              false,
+            );
+          unwiden(py + n0 * cout * L * F, pwide, pb, nb, cout, L);
+        });
+      },
+    )[0];
   }
 
   function conv2dBackwardInput(dy: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
@@ -179,19 +295,47 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     expectSize('conv2dBackwardInput', 'weight', w, cout * kk);
     if (byImages(info)) {
       const plan = imageRanges(info);
-      return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], plan.scratch, ([pdy, pw], [pdx], scratch) => {
-        threads.calls('conv2d_backward_input_images_f32', plan.calls([pdx, pdy, pw], scratch), plan.parallel);
-      }, true)[0];
+      return heap.call(
+        'conv2dBackwardInput',
+        [dy, w],
+        [info.batch * plane],
+        plan.scratch,
+        ([pdy, pw], [pdx], scratch) => {
+          threads.calls('conv2d_backward_input_images_f32', plan.calls([pdx, pdy, pw], scratch), plan.parallel);
+        },
+        true,
+      )[0];
     }
     const scratch = [GEOMETRY_INTS, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk, chunk * L, og, true)];
-    return heap.call('conv2dBackwardInput', [dy, w], [info.batch * plane], scratch, ([pdy, pw], [pdx], [pg, pcols, pwide, ps]) => {
-      chunks(info.batch, chunk, (n0, nb) => {
-        const width = nb * L;
-        toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-        for (let g = 0; g < groups; g++) gemm.run(ps, pcols + g * kk * width * F, width, pw + g * og * kk * F, pwide + g * og * width * F, width, kk, width, og, true, false, false);
-        fold(pg, pdx + n0 * plane * F, plane * F, pcols, L * F, width, nb, info);
-      });
-    }, true)[0];
+    return heap.call(
+      'conv2dBackwardInput',
+      [dy, w],
+      [info.batch * plane],
+      scratch,
+      ([pdy, pw], [pdx], [pg, pcols, pwide, ps]) => {
+        chunks(info.batch, chunk, (n0, nb) => {
+          const width = nb * L;
+          toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
+          for (let g = 0; g < groups; g++)
+            gemm.run(
+              ps,
+              pcols + g * kk * width * F,
+              width,
+              pw + g * og * kk * F,
+              pwide + g * og * width * F,
+              width,
+              kk,
+              width,
+              og,
+              true,
+              false,
+              false,
+            );
+          fold(pg, pdx + n0 * plane * F, plane * F, pcols, L * F, width, nb, info);
+        });
+      },
+      true,
+    )[0];
   }
 
   /**
@@ -214,30 +358,67 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     const E = cout * kk;
     /** dW = Σ_p dW_p in order p, split across threads by elements. */
     const sumParts = (pdw: number, pparts: number) => {
-      const calls = threads.ranges(E, 4).map(([e0, e1]) => [pdw + F * e0, 0, 1, pparts + F * e0, E, 1, parts, e1 - e0, 1, 0, 0]);
+      const calls = threads
+        .ranges(E, 4)
+        .map(([e0, e1]) => [pdw + F * e0, 0, 1, pparts + F * e0, E, 1, parts, e1 - e0, 1, 0, 0]);
       threads.calls('sum_runs_f32', calls, parts * E >= MIN_PARALLEL_ELEMENTS);
     };
     if (threads.count === 1 || parts >= threads.count) {
       const ranges = unitSplit(parts, info);
       const scratch = [GEOMETRY_INTS, parts * E, ...ranges.flatMap(() => [rows * sub * L, cout * sub * L])];
-      return heap.call('conv2dBackwardFilter', [x, dy], [E], scratch, ([px, pdy], [pdw], [pg, pparts, ...areas]) => {
-        writeGeometry(pg, info);
-        const calls = ranges.map(([q0, q1], t) => [pparts, px, pdy, pg, q0 * sub, Math.min(info.batch, q1 * sub) - q0 * sub, sub, areas[2 * t], areas[2 * t + 1]]);
-        threads.calls('conv2d_backward_filter_images_f32', calls, ranges.length > 1);
-        sumParts(pdw, pparts);
-      }, true)[0];
+      return heap.call(
+        'conv2dBackwardFilter',
+        [x, dy],
+        [E],
+        scratch,
+        ([px, pdy], [pdw], [pg, pparts, ...areas]) => {
+          writeGeometry(pg, info);
+          const calls = ranges.map(([q0, q1], t) => [
+            pparts,
+            px,
+            pdy,
+            pg,
+            q0 * sub,
+            Math.min(info.batch, q1 * sub) - q0 * sub,
+            sub,
+            areas[2 * t],
+            areas[2 * t + 1],
+          ]);
+          threads.calls('conv2d_backward_filter_images_f32', calls, ranges.length > 1);
+          sumParts(pdw, pparts);
+        },
+        true,
+      )[0];
     }
     const scratch = [GEOMETRY_INTS, parts * E, rows * sub * L, cout * sub * L];
-    return heap.call('conv2dBackwardFilter', [x, dy], [E], scratch, ([px, pdy], [pdw], [pg, pparts, pcols, pwide]) => {
-      for (let q = 0; q < parts; q++) {
-        const [n0, nb] = [q * sub, Math.min(sub, info.batch - q * sub)];
-        const width = nb * L;
-        unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
-        toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-        for (let g = 0; g < groups; g++) gemm.dotProducts(pparts + F * (q * E + g * og * kk), kk, pwide + g * og * width * F, pcols + g * kk * width * F, width, og, kk, width, 0);
-      }
-      sumParts(pdw, pparts);
-    }, true)[0];
+    return heap.call(
+      'conv2dBackwardFilter',
+      [x, dy],
+      [E],
+      scratch,
+      ([px, pdy], [pdw], [pg, pparts, pcols, pwide]) => {
+        for (let q = 0; q < parts; q++) {
+          const [n0, nb] = [q * sub, Math.min(sub, info.batch - q * sub)];
+          const width = nb * L;
+          unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
+          toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
+          for (let g = 0; g < groups; g++)
+            gemm.dotProducts(
+              pparts + F * (q * E + g * og * kk),
+              kk,
+              pwide + g * og * width * F,
+              pcols + g * kk * width * F,
+              width,
+              og,
+              kk,
+              width,
+              0,
+            );
+        }
+        sumParts(pdw, pparts);
+      },
+      true,
+    )[0];
   }
 
   function im2col(x: WasmStorage, info: Im2colInfo, _dtype: DType): WasmStorage {
@@ -251,9 +432,16 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   function col2im(cols: WasmStorage, info: Im2colInfo, _dtype: DType): WasmStorage {
     const { rows, L, plane } = dims(info);
     expectSize('col2im', 'cols', cols, info.batch * rows * L);
-    return heap.call('col2im', [cols], [info.batch * plane], [GEOMETRY_INTS], ([pc], [px], [pg]) => {
-      fold(pg, px, plane * F, pc, rows * L * F, L, info.batch, info);
-    }, true)[0];
+    return heap.call(
+      'col2im',
+      [cols],
+      [info.batch * plane],
+      [GEOMETRY_INTS],
+      ([pc], [px], [pg]) => {
+        fold(pg, px, plane * F, pc, rows * L * F, L, info.batch, info);
+      },
+      true,
+    )[0];
   }
 
   return { conv2d, conv2dBackwardInput, conv2dBackwardFilter, im2col, col2im };

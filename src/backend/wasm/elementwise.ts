@@ -9,8 +9,29 @@ import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, sumParts, type Threads } from './parallel.js';
 
 /** Operation codes of assembly/kernels/elementwise.ts. */
-export const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, gt: 7, ge: 8, pow: 9 };
-const UNARY_CODE: Record<UnaryOp, number> = { neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, relu: 6, sigmoid: 7, tanh: 8 };
+export const BINARY_CODE: Record<BinaryOp, number> = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  maximum: 4,
+  minimum: 5,
+  eq: 6,
+  gt: 7,
+  ge: 8,
+  pow: 9,
+};
+const UNARY_CODE: Record<UnaryOp, number> = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  abs: 4,
+  sign: 5,
+  relu: 6,
+  sigmoid: 7,
+  tanh: 8,
+};
 
 /**
  * Columns per thread below which a sum's column split runs on one thread: each call walks every row for its few
@@ -22,7 +43,11 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
   function unary(op: UnaryOp, x: WasmStorage, size: number, _dtype: DType): WasmStorage {
     expectSize('unary', 'x', x, size);
     return heap.call('unary', [x], [size], [], ([px], [po]) => {
-      threads.calls('unary_f32', threads.ranges(size, 4).map(([s, e]) => [UNARY_CODE[op], po + 4 * s, px + 4 * s, e - s]), true);
+      threads.calls(
+        'unary_f32',
+        threads.ranges(size, 4).map(([s, e]) => [UNARY_CODE[op], po + 4 * s, px + 4 * s, e - s]),
+        true,
+      );
     })[0];
   }
 
@@ -30,18 +55,34 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     expectSize('reluBackward', 'dy', dy, size);
     expectSize('reluBackward', 'x', x, size);
     return heap.call('reluBackward', [dy, x], [size], [], ([pdy, px], [po]) => {
-      threads.calls('relu_backward_f32', threads.ranges(size, 4).map(([s, e]) => [po + 4 * s, pdy + 4 * s, px + 4 * s, e - s]), true);
+      threads.calls(
+        'relu_backward_f32',
+        threads.ranges(size, 4).map(([s, e]) => [po + 4 * s, pdy + 4 * s, px + 4 * s, e - s]),
+        true,
+      );
     })[0];
   }
 
   function clamp(x: WasmStorage, size: number, lo: number, hi: number, _dtype: DType): WasmStorage {
     expectSize('clamp', 'x', x, size);
     return heap.call('clamp', [x], [size], [], ([px], [po]) => {
-      threads.calls('clamp_f32', threads.ranges(size, 4).map(([s, e]) => [po + 4 * s, px + 4 * s, e - s, lo, hi]), true);
+      threads.calls(
+        'clamp_f32',
+        threads.ranges(size, 4).map(([s, e]) => [po + 4 * s, px + 4 * s, e - s, lo, hi]),
+        true,
+      );
     })[0];
   }
 
-  function binary(op: BinaryOp, a: WasmStorage, aShape: readonly number[], b: WasmStorage, bShape: readonly number[], outShape: readonly number[], _dtype: DType): WasmStorage {
+  function binary(
+    op: BinaryOp,
+    a: WasmStorage,
+    aShape: readonly number[],
+    b: WasmStorage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    _dtype: DType,
+  ): WasmStorage {
     expectSize('binary', 'a', a, sizeOf(aShape));
     expectSize('binary', 'b', b, sizeOf(bShape));
     const code = BINARY_CODE[op];
@@ -51,7 +92,19 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
       const calls: number[][] = [];
       forEachPlane(outShape, strides, ([o, ia, ib], rows, cols, [ro, ra, rb], [, da, db]) => {
         const part = (r0: number, r1: number, c0: number, c1: number) =>
-          calls.push([code, po + 4 * (o + r0 * ro + c0), ro, pa + 4 * (ia + r0 * ra + c0 * da), ra, da, pb + 4 * (ib + r0 * rb + c0 * db), rb, db, r1 - r0, c1 - c0]);
+          calls.push([
+            code,
+            po + 4 * (o + r0 * ro + c0),
+            ro,
+            pa + 4 * (ia + r0 * ra + c0 * da),
+            ra,
+            da,
+            pb + 4 * (ib + r0 * rb + c0 * db),
+            rb,
+            db,
+            r1 - r0,
+            c1 - c0,
+          ]);
         // A large plane is cut into ranges of rows, or of its one run, one per thread.
         if (rows === 1) for (const [c0, c1] of threads.ranges(cols, 4)) part(0, 1, c0, c1);
         else for (const [r0, r1] of threads.unitRanges(rows, cols)) part(r0, r1, 0, cols);
@@ -82,48 +135,106 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     const [xStep, accStep] = planes.length > 1 ? [planes[1][0] - planes[0][0], planes[1][1] - planes[0][1]] : [0, 0];
     const even = planes.every(([ix, io], p) => ix === planes[0][0] + p * xStep && io === planes[0][1] + p * accStep);
     // The leading reduced axis, if any: the planes (all summed into the same outputs), or the rows of a single plane.
-    const leading = size < MIN_PARALLEL_ELEMENTS ? null : planes.length > 1 ? (even && accStep === 0 ? 'planes' : null) : racc === 0 && rows > 1 ? 'rows' : null;
+    const leading =
+      size < MIN_PARALLEL_ELEMENTS
+        ? null
+        : planes.length > 1
+          ? even && accStep === 0
+            ? 'planes'
+            : null
+          : racc === 0 && rows > 1
+            ? 'rows'
+            : null;
     const units = leading === 'planes' ? planes.length : rows;
     const { parts, perPart } = leading ? sumParts(units) : { parts: 0, perPart: 0 };
-    return heap.call('reduceSum', [x], [outSize], leading ? [parts * outSize] : [], ([px], [pacc], [partials]) => {
-      const call = (acc: number, ix: number, r0: number, r1: number, c0: number, c1: number, count: number): Parameters<KernelExports['sum_runs_f32']> =>
-        [acc + 4 * (r0 * racc + c0 * sacc), racc, sacc, px + 4 * (ix + r0 * rx + c0 * sx), rx, sx, r1 - r0, c1 - c0, count, accStep, xStep];
-      if (leading) {
-        k.fill_f32(partials, parts * outSize, 0);
+    return heap.call(
+      'reduceSum',
+      [x],
+      [outSize],
+      leading ? [parts * outSize] : [],
+      ([px], [pacc], [partials]) => {
+        const call = (
+          acc: number,
+          ix: number,
+          r0: number,
+          r1: number,
+          c0: number,
+          c1: number,
+          count: number,
+        ): Parameters<KernelExports['sum_runs_f32']> => [
+          acc + 4 * (r0 * racc + c0 * sacc),
+          racc,
+          sacc,
+          px + 4 * (ix + r0 * rx + c0 * sx),
+          rx,
+          sx,
+          r1 - r0,
+          c1 - c0,
+          count,
+          accStep,
+          xStep,
+        ];
+        if (leading) {
+          k.fill_f32(partials, parts * outSize, 0);
+          const [ix, io] = planes[0];
+          // A call per part, into its own partial (the pool gives each thread a run of consecutive parts).
+          const calls = Array.from({ length: parts }, (_, q) => {
+            const [u0, u1] = [q * perPart, Math.min(units, (q + 1) * perPart)];
+            const acc = partials + 4 * (q * outSize + io);
+            return leading === 'planes'
+              ? call(acc, ix + u0 * xStep, 0, rows, 0, cols, u1 - u0)
+              : call(acc, ix, u0, u1, 0, cols, 1);
+          });
+          threads.calls('sum_runs_f32', calls, true);
+          // The partials added in order: out = Σ_q partial_q.
+          k.sum_runs_f32(pacc, 0, 1, partials, 0, 1, 1, outSize, parts, 0, outSize);
+          return;
+        }
+        const wide = cols >= MIN_SPLIT_COLUMNS * threads.count;
+        const split =
+          size >= MIN_PARALLEL_ELEMENTS && even ? (racc !== 0 ? 'rows' : sacc !== 0 && wide ? 'cols' : null) : null;
+        if (split === null) {
+          for (const [ix, io] of planes) k.sum_runs_f32(...call(pacc + 4 * io, ix, 0, rows, 0, cols, 1));
+          return;
+        }
         const [ix, io] = planes[0];
-        // A call per part, into its own partial (the pool gives each thread a run of consecutive parts).
-        const calls = Array.from({ length: parts }, (_, q) => {
-          const [u0, u1] = [q * perPart, Math.min(units, (q + 1) * perPart)];
-          const acc = partials + 4 * (q * outSize + io);
-          return leading === 'planes' ? call(acc, ix + u0 * xStep, 0, rows, 0, cols, u1 - u0) : call(acc, ix, u0, u1, 0, cols, 1);
-        });
+        const calls =
+          split === 'rows'
+            ? threads.ranges(rows, 1, 0).map(([r0, r1]) => call(pacc + 4 * io, ix, r0, r1, 0, cols, planes.length))
+            : threads.ranges(cols, 4, 0).map(([c0, c1]) => call(pacc + 4 * io, ix, 0, rows, c0, c1, planes.length));
         threads.calls('sum_runs_f32', calls, true);
-        // The partials added in order: out = Σ_q partial_q.
-        k.sum_runs_f32(pacc, 0, 1, partials, 0, 1, 1, outSize, parts, 0, outSize);
-        return;
-      }
-      const wide = cols >= MIN_SPLIT_COLUMNS * threads.count;
-      const split = size >= MIN_PARALLEL_ELEMENTS && even ? (racc !== 0 ? 'rows' : sacc !== 0 && wide ? 'cols' : null) : null;
-      if (split === null) {
-        for (const [ix, io] of planes) k.sum_runs_f32(...call(pacc + 4 * io, ix, 0, rows, 0, cols, 1));
-        return;
-      }
-      const [ix, io] = planes[0];
-      const calls = split === 'rows'
-        ? threads.ranges(rows, 1, 0).map(([r0, r1]) => call(pacc + 4 * io, ix, r0, r1, 0, cols, planes.length))
-        : threads.ranges(cols, 4, 0).map(([c0, c1]) => call(pacc + 4 * io, ix, 0, rows, c0, c1, planes.length));
-      threads.calls('sum_runs_f32', calls, true);
-    }, true)[0];
+      },
+      true,
+    )[0];
   }
 
   /**
    * Calls of a pooling kernel over the planes (batch·channels), split into one range of planes per thread:
    * `args(p0, p1, geometry)` gives the arguments of the call over planes p0 … p1−1.
    */
-  function poolCalls(kernel: 'max_pool2d_f32' | 'max_pool2d_backward_f32' | 'avg_pool2d_f32' | 'avg_pool2d_backward_f32', info: Pool2dInfo, args: (p0: number, p1: number, geometry: number[]) => number[]): void {
-    const geometry = [info.inHeight, info.inWidth, info.outHeight, info.outWidth, info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW];
+  function poolCalls(
+    kernel: 'max_pool2d_f32' | 'max_pool2d_backward_f32' | 'avg_pool2d_f32' | 'avg_pool2d_backward_f32',
+    info: Pool2dInfo,
+    args: (p0: number, p1: number, geometry: number[]) => number[],
+  ): void {
+    const geometry = [
+      info.inHeight,
+      info.inWidth,
+      info.outHeight,
+      info.outWidth,
+      info.kernelH,
+      info.kernelW,
+      info.strideH,
+      info.strideW,
+      info.padH,
+      info.padW,
+    ];
     const ranges = threads.unitRanges(info.batch * info.channels, info.inHeight * info.inWidth);
-    threads.calls(kernel, ranges.map(([s, e]) => args(s, e, geometry)), true);
+    threads.calls(
+      kernel,
+      ranges.map(([s, e]) => args(s, e, geometry)),
+      true,
+    );
   }
 
   /** Elements of a pooling call's input and output. */
@@ -152,16 +263,31 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
     return { values, indices };
   }
 
-  function maxPool2dBackward(dy: WasmStorage, x: WasmStorage, info: Pool2dInfo, relu: boolean, _dtype: DType): WasmStorage {
+  function maxPool2dBackward(
+    dy: WasmStorage,
+    x: WasmStorage,
+    info: Pool2dInfo,
+    relu: boolean,
+    _dtype: DType,
+  ): WasmStorage {
     const { inSize, outSize } = poolSizes(info);
     expectSize('maxPool2dBackward', 'dy', dy, outSize);
     expectSize('maxPool2dBackward', 'x', x, inSize);
     // Planes are disjoint in dx: each range of planes is one call, adding in the reference's order. Where the
     // windows tile the plane (2×2, stride 2) the kernel writes dx whole, and the zero pass is skipped.
-    const writesAll = k.max_pool2d_backward_writes_all(info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW) !== 0;
-    return heap.call('maxPool2dBackward', [dy, x], [inSize], [], ([pdy, px], [pdx]) => {
-      poolCalls('max_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, px, p0, p1, ...g, +relu]);
-    }, !writesAll)[0];
+    const writesAll =
+      k.max_pool2d_backward_writes_all(info.kernelH, info.kernelW, info.strideH, info.strideW, info.padH, info.padW) !==
+      0;
+    return heap.call(
+      'maxPool2dBackward',
+      [dy, x],
+      [inSize],
+      [],
+      ([pdy, px], [pdx]) => {
+        poolCalls('max_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, px, p0, p1, ...g, +relu]);
+      },
+      !writesAll,
+    )[0];
   }
 
   function avgPool2d(x: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
@@ -175,10 +301,28 @@ export function makeElementwiseKernels(k: KernelExports, heap: Heap, threads: Th
   function avgPool2dBackward(dy: WasmStorage, info: Pool2dInfo, _dtype: DType): WasmStorage {
     const { inSize, outSize } = poolSizes(info);
     expectSize('avgPool2dBackward', 'dy', dy, outSize);
-    return heap.call('avgPool2dBackward', [dy], [inSize], [], ([pdy], [pdx]) => {
-      poolCalls('avg_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, p0, p1, ...g, +info.countIncludePad]);
-    }, true)[0];
+    return heap.call(
+      'avgPool2dBackward',
+      [dy],
+      [inSize],
+      [],
+      ([pdy], [pdx]) => {
+        poolCalls('avg_pool2d_backward_f32', info, (p0, p1, g) => [pdx, pdy, p0, p1, ...g, +info.countIncludePad]);
+      },
+      true,
+    )[0];
   }
 
-  return { unary, reluBackward, clamp, binary, reduceSum, maxPool2d, maxPool2dWithArgmax, maxPool2dBackward, avgPool2d, avgPool2dBackward };
+  return {
+    unary,
+    reluBackward,
+    clamp,
+    binary,
+    reduceSum,
+    maxPool2d,
+    maxPool2dWithArgmax,
+    maxPool2dBackward,
+    avgPool2d,
+    avgPool2dBackward,
+  };
 }

@@ -8,7 +8,8 @@ import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
 import type { Threads } from './parallel.js';
 
-const MR = 4, NR = 8; // the kernel's register tile: row and column blocks are multiples of it
+const MR = 4,
+  NR = 8; // the kernel's register tile: row and column blocks are multiples of it
 /** Rows or columns below which a thread's share is not cut in two. */
 const MIN_BLOCK = 128;
 /**
@@ -31,7 +32,10 @@ export class Gemm {
   /** The kernel's depth slice: a product split by depth is cut where the kernel cuts it. */
   private readonly depthSlice: number;
 
-  constructor(private readonly k: KernelExports, private readonly threads: Threads) {
+  constructor(
+    private readonly k: KernelExports,
+    private readonly threads: Threads,
+  ) {
     this.depthSlice = k.gemm_depth_slice();
   }
 
@@ -56,7 +60,9 @@ export class Gemm {
   scratchFloats(m: number, n: number, k: number, transA = false, transB = false): number {
     if (usesDotKernel(m, n, transA, transB)) return 0;
     const byBlocks = this.perBlockScratch(n, k) * this.blocks();
-    return this.byDepth(m, n, k, transA) ? Math.max(byBlocks, this.depthSlices(k) * this.perSliceScratch(m, n)) : byBlocks;
+    return this.byDepth(m, n, k, transA)
+      ? Math.max(byBlocks, this.depthSlices(k) * this.perSliceScratch(m, n))
+      : byBlocks;
   }
 
   /** The GEMM kernel's KC-deep slices of a k-deep product. */
@@ -77,7 +83,13 @@ export class Gemm {
    */
   private byDepth(m: number, n: number, k: number, transA: boolean): boolean {
     const slices = this.depthSlices(k);
-    return transA && this.threads.count > 1 && slices >= this.threads.count && Math.max(m, n) < MIN_BLOCK && m * n * slices <= MAX_DEPTH_PARTIALS;
+    return (
+      transA &&
+      this.threads.count > 1 &&
+      slices >= this.threads.count &&
+      Math.max(m, n) < MIN_BLOCK &&
+      m * n * slices <= MAX_DEPTH_PARTIALS
+    );
   }
 
   /** A block's packing area: enough for a block of rows (n wide) or of columns. */
@@ -86,7 +98,20 @@ export class Gemm {
   }
 
   /** C (ldc) (+)= op(A)·op(B) (B's rows ldb apart): see assembly/kernels/gemm.ts. Pointers are byte offsets. */
-  run(scratch: number, c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, transA: boolean, transB: boolean, accumulate: boolean): void {
+  run(
+    scratch: number,
+    c: number,
+    ldc: number,
+    a: number,
+    b: number,
+    ldb: number,
+    m: number,
+    n: number,
+    kk: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+  ): void {
     const tA = +transA;
     const tB = +transB;
     const acc = +accumulate;
@@ -108,7 +133,21 @@ export class Gemm {
     const calls: number[][] = [];
     if (byRows) {
       const h = Math.ceil(Math.ceil(m / this.blocks(m)) / MR) * MR;
-      for (let i0 = 0, t = 0; i0 < m; i0 += h, t++) calls.push([c + 4 * i0 * ldc, ldc, a + 4 * i0 * kk, b, ldb, Math.min(h, m - i0), n, kk, tA, tB, acc, scratch + t * per]);
+      for (let i0 = 0, t = 0; i0 < m; i0 += h, t++)
+        calls.push([
+          c + 4 * i0 * ldc,
+          ldc,
+          a + 4 * i0 * kk,
+          b,
+          ldb,
+          Math.min(h, m - i0),
+          n,
+          kk,
+          tA,
+          tB,
+          acc,
+          scratch + t * per,
+        ]);
     } else {
       const w = this.blockWidth(n);
       for (let j0 = 0, t = 0; j0 < n; j0 += w, t++) {
@@ -121,14 +160,39 @@ export class Gemm {
   }
 
   /** run() by depth (byDepth): a call per slice into its partial (after it, its packing area), then C = (C +) Σ partials in order. */
-  private runByDepth(scratch: number, c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, transB: boolean, accumulate: boolean): void {
+  private runByDepth(
+    scratch: number,
+    c: number,
+    ldc: number,
+    a: number,
+    b: number,
+    ldb: number,
+    m: number,
+    n: number,
+    kk: number,
+    transB: boolean,
+    accumulate: boolean,
+  ): void {
     const slices = this.depthSlices(kk);
     const per = 4 * this.perSliceScratch(m, n);
     const packing = 4 * partialFloats(m, n);
     const calls = Array.from({ length: slices }, (_, s) => {
       const p0 = s * this.depthSlice;
       const bSlice = transB ? b + 4 * p0 : b + 4 * p0 * ldb;
-      return [scratch + s * per, n, a + 4 * p0 * m, bSlice, ldb, m, n, Math.min(this.depthSlice, kk - p0), 1, +transB, 0, scratch + s * per + packing];
+      return [
+        scratch + s * per,
+        n,
+        a + 4 * p0 * m,
+        bSlice,
+        ldb,
+        m,
+        n,
+        Math.min(this.depthSlice, kk - p0),
+        1,
+        +transB,
+        0,
+        scratch + s * per + packing,
+      ];
     });
     this.threads.calls('gemm_f32', calls, true);
     // The first slice is stored, not added to a zeroed C (0 + −0 would be +0), unless the product accumulates.
@@ -138,12 +202,27 @@ export class Gemm {
   }
 
   /** C (ldc) (+)= A·Bᵀ on the dot-product kernel, A dense (m×k); split along the longer side of C when large. */
-  dotProducts(c: number, ldc: number, a: number, b: number, ldb: number, m: number, n: number, kk: number, acc: number): void {
+  dotProducts(
+    c: number,
+    ldc: number,
+    a: number,
+    b: number,
+    ldb: number,
+    m: number,
+    n: number,
+    kk: number,
+    acc: number,
+  ): void {
     const byRows = m >= n;
     // Block edges on multiples of the kernel's 4×2 tile, so that blocks tile as the whole product does.
-    const ranges = m * n * kk < MIN_THREADED_DOT_WORK ? [[0, byRows ? m : n]] : this.threads.ranges(byRows ? m : n, byRows ? 4 : 2, 0, this.blocks());
+    const ranges =
+      m * n * kk < MIN_THREADED_DOT_WORK
+        ? [[0, byRows ? m : n]]
+        : this.threads.ranges(byRows ? m : n, byRows ? 4 : 2, 0, this.blocks());
     const calls = ranges.map(([s, e]) =>
-      byRows ? [c + 4 * s * ldc, ldc, a + 4 * s * kk, kk, b, ldb, e - s, n, kk, acc] : [c + 4 * s, ldc, a, kk, b + 4 * s * ldb, ldb, m, e - s, kk, acc],
+      byRows
+        ? [c + 4 * s * ldc, ldc, a + 4 * s * kk, kk, b, ldb, e - s, n, kk, acc]
+        : [c + 4 * s, ldc, a, kk, b + 4 * s * ldb, ldb, m, e - s, kk, acc],
     );
     this.threads.calls('gemm_nt_f32', calls, calls.length > 1);
   }
@@ -160,11 +239,41 @@ function usesDotKernel(m: number, n: number, transA: boolean, transB: boolean): 
 }
 
 export function makeMatmulKernel(gemm: Gemm, heap: Heap) {
-  return function matmul(a: WasmStorage, b: WasmStorage, batch: number, m: number, kk: number, n: number, transA: boolean, transB: boolean, _dtype: DType): WasmStorage {
+  return function matmul(
+    a: WasmStorage,
+    b: WasmStorage,
+    batch: number,
+    m: number,
+    kk: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    _dtype: DType,
+  ): WasmStorage {
     expectSize('matmul', 'a', a, batch * m * kk);
     expectSize('matmul', 'b', b, batch * kk * n);
-    return heap.call('matmul', [a, b], [batch * m * n], [gemm.scratchFloats(m, n, kk, transA, transB)], ([pa, pb], [pc], [ps]) => {
-      for (let t = 0; t < batch; t++) gemm.run(ps, pc + 4 * t * m * n, n, pa + 4 * t * m * kk, pb + 4 * t * kk * n, transB ? kk : n, m, n, kk, transA, transB, false);
-    })[0];
+    return heap.call(
+      'matmul',
+      [a, b],
+      [batch * m * n],
+      [gemm.scratchFloats(m, n, kk, transA, transB)],
+      ([pa, pb], [pc], [ps]) => {
+        for (let t = 0; t < batch; t++)
+          gemm.run(
+            ps,
+            pc + 4 * t * m * n,
+            n,
+            pa + 4 * t * m * kk,
+            pb + 4 * t * kk * n,
+            transB ? kk : n,
+            m,
+            n,
+            kk,
+            transA,
+            transB,
+            false,
+          );
+      },
+    )[0];
   };
 }

@@ -106,7 +106,12 @@ export class Heap {
    * `zero(ptr, floats)` zero-fills memory; the backend passes its (threaded) wasm fill, because filling a shared
    * memory from JS takes V8's slow path (measured 7× slower than an unshared one).
    */
-  constructor(readonly memory: WebAssembly.Memory, heapBase: number, private readonly zero: (ptr: number, floats: number) => void = (ptr, floats) => this.f32.fill(0, ptr >> 2, (ptr >> 2) + floats)) {
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    heapBase: number,
+    private readonly zero: (ptr: number, floats: number) => void = (ptr, floats) =>
+      this.f32.fill(0, ptr >> 2, (ptr >> 2) + floats),
+  ) {
     this.base = Math.ceil(heapBase / ALIGN) * ALIGN;
     this.top = this.base;
   }
@@ -141,7 +146,9 @@ export class Heap {
     const b = s.block;
     if (b.ptr >= 0) return this.f32.subarray(b.ptr >> 2, (b.ptr >> 2) + b.floats);
     if (b.spilled) return b.spilled;
-    throw new Error('wasm backend: this tensor storage was released (an intermediate gradient of backward(), a tensor made inside scoped() and not kept, or a gradient dropped by zeroGrad())');
+    throw new Error(
+      'wasm backend: this tensor storage was released (an intermediate gradient of backward(), a tensor made inside scoped() and not kept, or a gradient dropped by zeroGrad())',
+    );
   }
 
   // ---- kernel calls ----
@@ -152,8 +159,12 @@ export class Heap {
    * offsets stay valid. Returns the output storages.
    */
   call(
-    what: string, inputs: readonly WasmStorage[], outFloats: readonly number[], scratchFloats: readonly number[],
-    body: (inPtrs: number[], outPtrs: number[], scratchPtrs: number[]) => void, zeroOut = false,
+    what: string,
+    inputs: readonly WasmStorage[],
+    outFloats: readonly number[],
+    scratchFloats: readonly number[],
+    body: (inPtrs: number[], outPtrs: number[], scratchPtrs: number[]) => void,
+    zeroOut = false,
   ): WasmStorage[] {
     if (this.pinned) throw new Error(`wasm ${what}: a kernel call started inside another (internal error)`);
     let need = 0;
@@ -241,7 +252,13 @@ export class Heap {
   }
 
   heapStats(): HeapStats {
-    return { usedBytes: this.used, topBytes: this.top - this.base, budgetBytes: this.budget, residentStorages: this.resident.size, ...this.stats };
+    return {
+      usedBytes: this.used,
+      topBytes: this.top - this.base,
+      budgetBytes: this.budget,
+      residentStorages: this.resident.size,
+      ...this.stats,
+    };
   }
 
   /** Sets the spill budget (bytes); the default starts at 128 MiB and adapts. */
@@ -269,7 +286,8 @@ export class Heap {
   private makeResident(what: string, s: WasmStorage): number {
     const b = s.block;
     if (b.ptr >= 0) return b.ptr;
-    if (!b.spilled) throw new Error(`wasm ${what}: an input tensor's storage was released (by backward(), scoped() or zeroGrad())`);
+    if (!b.spilled)
+      throw new Error(`wasm ${what}: an input tensor's storage was released (by backward(), scoped() or zeroGrad())`);
     b.ptr = this.allocBlock(what, b.bytes);
     this.f32.set(b.spilled, b.ptr >> 2);
     b.spilled = null;
@@ -350,7 +368,9 @@ export class Heap {
         this.memory.grow(Math.ceil((end - have) / PAGE));
       } catch {
         this.used -= bytes;
-        throw new Error(`wasm backend: out of memory in ${what}: it needs ${mib(bytes)} more, ${mib(this.used)} is in use, the memory holds ${mib(have)} and cannot grow to hold it`);
+        throw new Error(
+          `wasm backend: out of memory in ${what}: it needs ${mib(bytes)} more, ${mib(this.used)} is in use, the memory holds ${mib(have)} and cannot grow to hold it`,
+        );
       }
     }
     this.top = end;

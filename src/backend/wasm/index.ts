@@ -48,7 +48,12 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const { exports, memory, flavour } = loaded;
   const ref = createJsBackend();
   const threads = new Threads(exports);
-  const zero = (ptr: number, floats: number) => threads.calls('fill_f32', threads.ranges(floats, 4).map(([s, e]) => [ptr + 4 * s, e - s, 0]), true);
+  const zero = (ptr: number, floats: number) =>
+    threads.calls(
+      'fill_f32',
+      threads.ranges(floats, 4).map(([s, e]) => [ptr + 4 * s, e - s, 0]),
+      true,
+    );
   const heap = new Heap(memory, exports.heap_base(), zero);
   const gemm = new Gemm(exports, threads);
   const c = makeConvKernels(exports, gemm, heap, threads);
@@ -61,11 +66,25 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   const asView = (s: unknown): FloatArray => (s instanceof WasmStorage ? heap.viewOf(s) : (s as FloatArray));
 
   // Kernels without a wasm version: the reference code on views of the memory, its result copied in.
-  function where(cond: WasmHandle, cShape: readonly number[], a: WasmHandle, aShape: readonly number[], b: WasmHandle, bShape: readonly number[], outShape: readonly number[], dtype: DType): WasmHandle {
+  function where(
+    cond: WasmHandle,
+    cShape: readonly number[],
+    a: WasmHandle,
+    aShape: readonly number[],
+    b: WasmHandle,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    dtype: DType,
+  ): WasmHandle {
     const out = ref.where(asView(cond), cShape, asView(a), aShape, asView(b), bShape, outShape, dtype);
     return dtype === 'float32' ? heap.fromArray(out) : out;
   }
-  function reduceMax(x: WasmHandle, shape: readonly number[], axes: readonly number[], dtype: DType): ValuesAndIndices<WasmHandle> {
+  function reduceMax(
+    x: WasmHandle,
+    shape: readonly number[],
+    axes: readonly number[],
+    dtype: DType,
+  ): ValuesAndIndices<WasmHandle> {
     const r = ref.reduceMax(asView(x), shape, axes, dtype);
     return dtype === 'float32' ? { values: heap.fromArray(r.values), indices: r.indices } : r;
   }
@@ -81,7 +100,10 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     threads.pool = null;
     threads.active = n;
     try {
-      if (!loaded.shared) throw new Error('SharedArrayBuffer is unavailable (a web page needs the Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp headers)');
+      if (!loaded.shared)
+        throw new Error(
+          'SharedArrayBuffer is unavailable (a web page needs the Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp headers)',
+        );
       threads.pool = await ThreadPool.create(n - 1, loaded.module, memory, exports);
     } catch (err) {
       if (!warnedNoThreads) {
@@ -94,7 +116,8 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
   await setThreads(requestedThreads ?? (await availableCores()));
 
   // Each kernel: the wasm version for float32 storages, the reference one for float64 typed arrays.
-  const k = <A extends unknown[], R>(wasm: (...args: A) => R, reference: (...args: never[]) => unknown) => f32Only(wasm, reference as unknown as (...args: A) => R);
+  const k = <A extends unknown[], R>(wasm: (...args: A) => R, reference: (...args: never[]) => unknown) =>
+    f32Only(wasm, reference as unknown as (...args: A) => R);
   return {
     name: 'wasm',
     dtypes: ['float32', 'float64'],
@@ -105,7 +128,8 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     setMemoryBudget: (bytes) => heap.setBudget(bytes),
     wasmMemoryBytes: () => memory.buffer.byteLength,
     alloc: (size, dtype) => (dtype === 'float32' ? heap.create(size, true) : ref.alloc(size, dtype)),
-    fromArray: (data, outlivesScopes) => (data instanceof Float32Array ? heap.fromArray(data, outlivesScopes) : ref.fromArray(data)),
+    fromArray: (data, outlivesScopes) =>
+      data instanceof Float32Array ? heap.fromArray(data, outlivesScopes) : ref.fromArray(data),
     view: (s) => asView(s),
     openScope: () => heap.openScope(),
     closeScope: (keep) => heap.closeScope(keep),

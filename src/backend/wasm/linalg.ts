@@ -23,8 +23,17 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
   const steps = new StepRunner(k, heap, threads);
   /** C = XᵀX for X (n, d), d ≤ 16: ranges of row pairs of C, one per thread when large (each reads all of X). */
   function smallCovariance(c: number, x: number, n: number, d: number): void {
-    const pairs = threads.ranges(Math.ceil(d / 2), 1, 0, n * d * d >= COVARIANCE_SMALL_THREADED_WORK ? threads.count : 1);
-    threads.calls('covariance_small_f32', pairs.map(([p0, p1]) => [c, x, n, d, 2 * p0, Math.min(d, 2 * p1)]), pairs.length > 1);
+    const pairs = threads.ranges(
+      Math.ceil(d / 2),
+      1,
+      0,
+      n * d * d >= COVARIANCE_SMALL_THREADED_WORK ? threads.count : 1,
+    );
+    threads.calls(
+      'covariance_small_f32',
+      pairs.map(([p0, p1]) => [c, x, n, d, 2 * p0, Math.min(d, 2 * p1)]),
+      pairs.length > 1,
+    );
   }
 
   /** C = XᵀX/n + eps·I for each of `batch` matrices X (n, d). */
@@ -33,14 +42,20 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
     // Up to 16 features the products go row by row through a kernel of their own: a 4×8 GEMM tile would be mostly
     // empty (d = 9 ran at 8 GFLOP/s).
     const small = d <= COVARIANCE_SMALL_MAX_D;
-    return heap.call('covariance', [x], [batch * d * d], [small ? 0 : gemm.scratchFloats(d, d, n, true)], ([px], [pc], [ps]) => {
-      for (let b = 0; b < batch; b++) {
-        const [pcb, pxb] = [pc + F * b * d * d, px + F * b * n * d];
-        if (small) smallCovariance(pcb, pxb, n, d);
-        else gemm.run(ps, pcb, d, pxb, pxb, d, d, d, n, true, false, false);
-      }
-      k.scale_add_identity_f32(pc, d, batch, 1 / n, eps);
-    })[0];
+    return heap.call(
+      'covariance',
+      [x],
+      [batch * d * d],
+      [small ? 0 : gemm.scratchFloats(d, d, n, true)],
+      ([px], [pc], [ps]) => {
+        for (let b = 0; b < batch; b++) {
+          const [pcb, pxb] = [pc + F * b * d * d, px + F * b * n * d];
+          if (small) smallCovariance(pcb, pxb, n, d);
+          else gemm.run(ps, pcb, d, pxb, pxb, d, d, d, n, true, false, false);
+        }
+        k.scale_add_identity_f32(pc, d, batch, 1 / n, eps);
+      },
+    )[0];
   }
 
   /** Elementwise passes over n floats, with a scalar operand (which lives at `cell` in wasm memory) or two arrays. */
@@ -80,7 +95,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
       const zN: Ref = [ZN, b * dd];
       if (nIter === 0) p.identity(zN);
       else p.binary(BINARY_CODE.div, it(at.y(b, 0)), [A, b * dd], { scalar: it(at.norm(b)) }).identity(it(at.z(b, 0)));
-      p.then();
+      p.endPhase();
       for (let i = 0; i < nIter; i++) {
         const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
         const last = i === nIter - 1;
@@ -88,12 +103,12 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
         // T = (3I − Z·Y)/2; Y ← Y·T (not needed after the last step) and Z ← T·Z side by side. Z₀ = I, so the
         // first step needs no product: I·Y₀ and T₀·I are exactly Y₀ and T₀.
         if (i === 0) p.scaleIdentity(t, y, -0.5, 1.5);
-        else p.product(t, z, y).then().scaleIdentity(t, t, -0.5, 1.5);
-        p.then();
+        else p.product(t, z, y).endPhase().scaleIdentity(t, t, -0.5, 1.5);
+        p.endPhase();
         if (!last) p.product(it(at.y(b, i + 1)), y, t);
         if (i === 0) p.copy(zNext, t);
         else p.product(zNext, t, z);
-        p.then();
+        p.endPhase();
       }
       return p.binary(BINARY_CODE.div, [OUT, b * dd], zN, { scalar: [ROOT, b] });
     });
@@ -104,24 +119,36 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
    * A^(−1/2) by coupled Newton–Schulz steps, and the iterates for the backward pass (see Kernels.newtonSchulz): one
    * step program (./steps.ts) for the whole batch.
    */
-  function newtonSchulz(a: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): { out: WasmStorage; iterates: WasmStorage } {
+  function newtonSchulz(
+    a: WasmStorage,
+    batch: number,
+    d: number,
+    nIter: number,
+    _dtype: DType,
+  ): { out: WasmStorage; iterates: WasmStorage } {
     expectSize('newtonSchulz', 'a', a, batch * d * d);
     const dd = d * d;
     const at = new NewtonSchulzLayout(batch, d, nIter);
     const program = cached(`forward ${batch} ${d} ${nIter}`, () => forwardProgram(batch, d, nIter));
     // Scratch: each matrix's Z_N and √norm, the program.
     const scratch = [batch * dd, batch, steps.scratchFloats(program, 5)];
-    const [out, iterates] = heap.call('newtonSchulz', [a], [batch * dd, at.size], scratch, ([pa], [po, pit], [pzN, proot, ps]) => {
-      const floats = new Float32Array(heap.memory.buffer);
-      for (let b = 0; b < batch; b++) {
-        const pA = pa + F * b * dd;
-        const norm = Math.fround(Math.sqrt(k.dot_f32(pA, pA, dd)));
-        checkNewtonSchulzNorm(norm, b);
-        floats[(pit >> 2) + at.norm(b)] = norm;
-        floats[(proot >> 2) + b] = Math.sqrt(norm);
-      }
-      steps.run(program, ps, [pa, po, pit, pzN, proot]);
-    });
+    const [out, iterates] = heap.call(
+      'newtonSchulz',
+      [a],
+      [batch * dd, at.size],
+      scratch,
+      ([pa], [po, pit], [pzN, proot, ps]) => {
+        const floats = new Float32Array(heap.memory.buffer);
+        for (let b = 0; b < batch; b++) {
+          const pA = pa + F * b * dd;
+          const norm = Math.fround(Math.sqrt(k.dot_f32(pA, pA, dd)));
+          checkNewtonSchulzNorm(norm, b);
+          floats[(pit >> 2) + at.norm(b)] = norm;
+          floats[(proot >> 2) + b] = Math.sqrt(norm);
+        }
+        steps.run(program, ps, [pa, po, pit, pzN, proot]);
+      },
+    );
     return { out, iterates };
   }
 
@@ -143,7 +170,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
       const p = new StepProgram(d);
       const it = (offset: number): Ref => [ITER, offset];
       let [gY, gZ, gT, gYi, gZi, term] = Array.from({ length: 6 }, (_, j): Ref => [WORK, (6 * b + j) * dd]);
-      p.binary(div, gZ, [G, b * dd], { scalar: [ROOT, b] }).then();
+      p.binary(div, gZ, [G, b * dd], { scalar: [ROOT, b] }).endPhase();
       let hasGY = false; // G_Y_N = 0: Y_N is not used
       for (let i = nIter - 1; i >= 0; i--) {
         const [y, z, t] = [it(at.y(b, i)), it(at.z(b, i)), it(at.t(b, i))];
@@ -152,21 +179,28 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
         // Products that do not need G_T are made before it, those that do after it.
         if (i === 0) {
           p.copy(gT, gZ);
-          if (hasGY) p.product(term, y, gY, { transA: true }).product(gYi, gY, t, { transB: true }).then().binary(add, gT, gT, term);
-          p.then().binary(mul, gT, gT, half).then();
+          if (hasGY)
+            p.product(term, y, gY, { transA: true })
+              .product(gYi, gY, t, { transB: true })
+              .endPhase()
+              .binary(add, gT, gT, term);
+          p.endPhase().binary(mul, gT, gT, half).endPhase();
           if (hasGY) p.binary(add, gYi, gYi, gT);
           else p.copy(gYi, gT);
         } else if (!hasGY) {
-          p.product(gT, gZ, z, { transB: true }).product(gZi, t, gZ, { transA: true }).then();
-          p.binary(mul, gT, gT, half).then();
+          p.product(gT, gZ, z, { transB: true }).product(gZi, t, gZ, { transA: true }).endPhase();
+          p.binary(mul, gT, gT, half).endPhase();
           p.product(gYi, z, gT, { transA: true }).product(gZi, gT, y, { transB: true, accumulate: true });
         } else {
-          p.product(gT, gZ, z, { transB: true }).product(term, y, gY, { transA: true }).then();
-          p.binary(add, gT, gT, term).then().binary(mul, gT, gT, half).then();
-          p.product(gYi, z, gT, { transA: true }).product(gZi, t, gZ, { transA: true }).then();
-          p.product(gYi, gY, t, { transB: true, accumulate: true }).product(gZi, gT, y, { transB: true, accumulate: true });
+          p.product(gT, gZ, z, { transB: true }).product(term, y, gY, { transA: true }).endPhase();
+          p.binary(add, gT, gT, term).endPhase().binary(mul, gT, gT, half).endPhase();
+          p.product(gYi, z, gT, { transA: true }).product(gZi, t, gZ, { transA: true }).endPhase();
+          p.product(gYi, gY, t, { transB: true, accumulate: true }).product(gZi, gT, y, {
+            transB: true,
+            accumulate: true,
+          });
         }
-        p.then();
+        p.endPhase();
         if (i > 0) [gZ, gZi] = [gZi, gZ];
         [gY, gYi] = [gYi, gY];
         hasGY = true;
@@ -178,32 +212,52 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
   }
 
   /** The gradient wrt A of newtonSchulz's out: the backward program, then the norm's terms. */
-  function newtonSchulzBackward(g: WasmStorage, a: WasmStorage, out: WasmStorage, iterates: WasmStorage, batch: number, d: number, nIter: number, _dtype: DType): WasmStorage {
+  function newtonSchulzBackward(
+    g: WasmStorage,
+    a: WasmStorage,
+    out: WasmStorage,
+    iterates: WasmStorage,
+    batch: number,
+    d: number,
+    nIter: number,
+    _dtype: DType,
+  ): WasmStorage {
     const dd = d * d;
     const at = new NewtonSchulzLayout(batch, d, nIter);
-    for (const [name, s] of [['g', g], ['a', a], ['out', out]] as const) expectSize('newtonSchulzBackward', name, s, batch * dd);
+    for (const [name, s] of [
+      ['g', g],
+      ['a', a],
+      ['out', out],
+    ] as const)
+      expectSize('newtonSchulzBackward', name, s, batch * dd);
     expectSize('newtonSchulzBackward', 'iterates', iterates, at.size);
     const { program, gY } = cached(`backward ${batch} ${d} ${nIter}`, () => backwardProgram(batch, d, nIter));
     // Scratch: the work matrices, √norm, the program, one scalar.
     const scratch = [6 * batch * dd, batch, steps.scratchFloats(program, 4), 4];
-    return heap.call('newtonSchulzBackward', [g, a, out, iterates], [batch * dd], scratch, ([pg, pa, po, pit], [pga], [pwork, proot, ps, cell]) => {
-      const floats = new Float32Array(heap.memory.buffer);
-      const norms = Array.from({ length: batch }, (_, b) => floats[(pit >> 2) + at.norm(b)]);
-      norms.forEach((norm, b) => (floats[(proot >> 2) + b] = Math.sqrt(norm)));
-      steps.run(program, ps, [pg, pit, pwork, proot]);
-      // The norm's terms: dL/d‖A‖ from the output's scale and from Y₀ = A/‖A‖ (G_T's matrix is free again).
-      const pass = passes(cell, dd);
-      for (let b = 0; b < batch; b++) {
-        const [pab, pgab, temp, norm] = [pa + F * b * dd, pga + F * b * dd, pwork + F * (6 * b + 2) * dd, norms[b]];
-        const pgY = pwork + F * gY[b];
-        if (nIter === 0) k.fill_f32(pgY, dd, 0);
-        let gNorm = (-0.5 * k.dot_f32(pg + F * b * dd, po + F * b * dd, dd)) / norm;
-        gNorm -= k.dot_f32(pgY, pab, dd) / (norm * norm);
-        pass.div(pgab, pgY, norm);
-        pass.mul(temp, pab, gNorm / norm);
-        pass.add(pgab, pgab, temp);
-      }
-    })[0];
+    return heap.call(
+      'newtonSchulzBackward',
+      [g, a, out, iterates],
+      [batch * dd],
+      scratch,
+      ([pg, pa, po, pit], [pga], [pwork, proot, ps, cell]) => {
+        const floats = new Float32Array(heap.memory.buffer);
+        const norms = Array.from({ length: batch }, (_, b) => floats[(pit >> 2) + at.norm(b)]);
+        norms.forEach((norm, b) => (floats[(proot >> 2) + b] = Math.sqrt(norm)));
+        steps.run(program, ps, [pg, pit, pwork, proot]);
+        // The norm's terms: dL/d‖A‖ from the output's scale and from Y₀ = A/‖A‖ (G_T's matrix is free again).
+        const pass = passes(cell, dd);
+        for (let b = 0; b < batch; b++) {
+          const [pab, pgab, temp, norm] = [pa + F * b * dd, pga + F * b * dd, pwork + F * (6 * b + 2) * dd, norms[b]];
+          const pgY = pwork + F * gY[b];
+          if (nIter === 0) k.fill_f32(pgY, dd, 0);
+          let gNorm = (-0.5 * k.dot_f32(pg + F * b * dd, po + F * b * dd, dd)) / norm;
+          gNorm -= k.dot_f32(pgY, pab, dd) / (norm * norm);
+          pass.div(pgab, pgY, norm);
+          pass.mul(temp, pab, gNorm / norm);
+          pass.add(pgab, pgab, temp);
+        }
+      },
+    )[0];
   }
 
   return { covariance, newtonSchulz, newtonSchulzBackward };

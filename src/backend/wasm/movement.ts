@@ -10,7 +10,12 @@ import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 
 export function makeMovementKernels(k: KernelExports, heap: Heap, threads: Threads) {
-  function run(what: string, plan: MovePlan, inputs: readonly WasmStorage[], shapes: readonly (readonly number[])[]): WasmStorage {
+  function run(
+    what: string,
+    plan: MovePlan,
+    inputs: readonly WasmStorage[],
+    shapes: readonly (readonly number[])[],
+  ): WasmStorage {
     inputs.forEach((x, i) => {
       // The label is built only for the error (a shape's text costs more than the check).
       if (x.size !== sizeOf(shapes[i])) expectSize(what, `input ${i} ${fmtShape(shapes[i])}`, x, sizeOf(shapes[i]));
@@ -20,9 +25,15 @@ export function makeMovementKernels(k: KernelExports, heap: Heap, threads: Threa
       const calls: number[][] = [];
       for (const c of plan.copies) {
         const src = ins[c.input];
-        forEachPlane(c.shape, [c.dstStrides, c.srcStrides], ([o, i], rows, cols, [rd, rs], [dd, ds]) => {
-          for (const [r0, r1] of threads.unitRanges(rows, cols)) calls.push([po + 4 * (o + r0 * rd), rd, dd, src + 4 * (i + r0 * rs), rs, ds, r1 - r0, cols]);
-        }, [c.dstStart, c.srcStart]);
+        forEachPlane(
+          c.shape,
+          [c.dstStrides, c.srcStrides],
+          ([o, i], rows, cols, [rd, rs], [dd, ds]) => {
+            for (const [r0, r1] of threads.unitRanges(rows, cols))
+              calls.push([po + 4 * (o + r0 * rd), rd, dd, src + 4 * (i + r0 * rs), rs, ds, r1 - r0, cols]);
+          },
+          [c.dstStart, c.srcStart],
+        );
       }
       // Every output element is written by one copy: the calls' outputs are disjoint.
       threads.calls('copy_runs_f32', calls, plan.outSize >= MIN_PARALLEL_ELEMENTS);
@@ -34,20 +45,41 @@ export function makeMovementKernels(k: KernelExports, heap: Heap, threads: Threa
       run('expand', expandPlan(shape, outShape), [x], [shape]),
     permute: (x: WasmStorage, shape: readonly number[], perm: readonly number[], _dtype: DType) =>
       run('permute', permutePlan(shape, perm), [x], [shape]),
-    slice: (x: WasmStorage, shape: readonly number[], begin: readonly number[], size: readonly number[], _dtype: DType) =>
-      run('slice', slicePlan(shape, begin, size), [x], [shape]),
-    pad: (x: WasmStorage, shape: readonly number[], before: readonly number[], after: readonly number[], value: number, _dtype: DType) =>
-      run('pad', padPlan(shape, before, after, value), [x], [shape]),
+    slice: (
+      x: WasmStorage,
+      shape: readonly number[],
+      begin: readonly number[],
+      size: readonly number[],
+      _dtype: DType,
+    ) => run('slice', slicePlan(shape, begin, size), [x], [shape]),
+    pad: (
+      x: WasmStorage,
+      shape: readonly number[],
+      before: readonly number[],
+      after: readonly number[],
+      value: number,
+      _dtype: DType,
+    ) => run('pad', padPlan(shape, before, after, value), [x], [shape]),
     concat: (xs: readonly WasmStorage[], shapes: readonly (readonly number[])[], axis: number, _dtype: DType) =>
       run('concat', concatPlan(shapes, axis), xs, shapes),
 
     scatterAdd(values: WasmStorage, indices: Int32Array, outSize: number, _dtype: DType): WasmStorage {
       expectSize('scatterAdd', 'values', values, indices.length);
-      return heap.call('scatterAdd', [values], [outSize], [indices.length], ([pv], [po], [pi]) => {
-        new Int32Array(heap.memory.buffer, pi, indices.length).set(indices);
-        const bad = k.scatter_add_f32(po, outSize, pv, pi, indices.length);
-        if (bad >= 0) throw new Error(`wasm scatterAdd: index ${indices[bad]} at position ${bad} is outside an output of ${outSize} elements`);
-      }, true)[0];
+      return heap.call(
+        'scatterAdd',
+        [values],
+        [outSize],
+        [indices.length],
+        ([pv], [po], [pi]) => {
+          new Int32Array(heap.memory.buffer, pi, indices.length).set(indices);
+          const bad = k.scatter_add_f32(po, outSize, pv, pi, indices.length);
+          if (bad >= 0)
+            throw new Error(
+              `wasm scatterAdd: index ${indices[bad]} at position ${bad} is outside an output of ${outSize} elements`,
+            );
+        },
+        true,
+      )[0];
     },
   };
 }

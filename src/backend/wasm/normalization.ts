@@ -18,16 +18,32 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
   }
 
   /** Calls of a per-parts kernel over ranges of parts: `args(p0, p1)` gives one call's arguments. */
-  function byParts(kernel: 'channel_moments_parts_f32' | 'batch_norm_backward_parts_f32', d: NclDims, args: (p0: number, p1: number) => number[]): void {
+  function byParts(
+    kernel: 'channel_moments_parts_f32' | 'batch_norm_backward_parts_f32',
+    d: NclDims,
+    args: (p0: number, p1: number) => number[],
+  ): void {
     const { parts, partImages } = partition(d);
     const ranges = threads.unitRanges(parts, partImages * d.c * d.l);
-    threads.calls(kernel, ranges.map(([p0, p1]) => args(p0, p1)), true);
+    threads.calls(
+      kernel,
+      ranges.map(([p0, p1]) => args(p0, p1)),
+      true,
+    );
   }
 
   /** Calls of a per-image kernel over ranges of images: `args(byte offset of the first image, images)`. */
-  function byImages(kernel: 'batch_norm_apply_f32' | 'batch_norm_backward_dx_f32', d: NclDims, args: (offset: number, images: number) => number[]): void {
+  function byImages(
+    kernel: 'batch_norm_apply_f32' | 'batch_norm_backward_dx_f32',
+    d: NclDims,
+    args: (offset: number, images: number) => number[],
+  ): void {
     const ranges = threads.unitRanges(d.n, d.c * d.l);
-    threads.calls(kernel, ranges.map(([n0, n1]) => args(n0 * d.c * d.l * F, n1 - n0)), true);
+    threads.calls(
+      kernel,
+      ranges.map(([n0, n1]) => args(n0 * d.c * d.l * F, n1 - n0)),
+      true,
+    );
   }
 
   function check(kernel: string, x: WasmStorage, d: NclDims, perChannel: [string, WasmStorage | null][]): void {
@@ -38,10 +54,16 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
   function channelMoments(x: WasmStorage, d: NclDims, _dtype: DType): { mean: WasmStorage; variance: WasmStorage } {
     check('channelMoments', x, d, []);
     const { parts, partImages } = partition(d);
-    const [mean, variance] = heap.call('channelMoments', [x], [d.c, d.c], [parts * d.c, parts * d.c], ([px], [pm, pv], [sums, squares]) => {
-      byParts('channel_moments_parts_f32', d, (p0, p1) => [sums, squares, px, d.n, d.c, d.l, p0, p1, partImages]);
-      k.channel_moments_combine_f32(pm, pv, sums, squares, parts, partImages, d.n, d.c, d.l);
-    });
+    const [mean, variance] = heap.call(
+      'channelMoments',
+      [x],
+      [d.c, d.c],
+      [parts * d.c, parts * d.c],
+      ([px], [pm, pv], [sums, squares]) => {
+        byParts('channel_moments_parts_f32', d, (p0, p1) => [sums, squares, px, d.n, d.c, d.l, p0, p1, partImages]);
+        k.channel_moments_combine_f32(pm, pv, sums, squares, parts, partImages, d.n, d.c, d.l);
+      },
+    );
     return { mean, variance };
   }
 
@@ -51,27 +73,98 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
     return present.map((s) => (s ? rest[i++] : 0));
   }
 
-  function batchNormApply(x: WasmStorage, mean: WasmStorage, invstd: WasmStorage, scale: WasmStorage | null, shift: WasmStorage | null, d: NclDims, relu: boolean, _dtype: DType): WasmStorage {
-    check('batchNormApply', x, d, [['mean', mean], ['invstd', invstd], ['scale', scale], ['shift', shift]]);
+  function batchNormApply(
+    x: WasmStorage,
+    mean: WasmStorage,
+    invstd: WasmStorage,
+    scale: WasmStorage | null,
+    shift: WasmStorage | null,
+    d: NclDims,
+    relu: boolean,
+    _dtype: DType,
+  ): WasmStorage {
+    check('batchNormApply', x, d, [
+      ['mean', mean],
+      ['invstd', invstd],
+      ['scale', scale],
+      ['shift', shift],
+    ]);
     const inputs = [x, mean, invstd, ...(scale ? [scale] : []), ...(shift ? [shift] : [])];
     return heap.call('batchNormApply', inputs, [x.size], [], ([px, pm, ps, ...rest], [py]) => {
       const [pScale, pShift] = optionalPointers(rest, [scale, shift]);
-      byImages('batch_norm_apply_f32', d, (o, images) => [py + o, px + o, pm, ps, pScale, pShift, images, d.c, d.l, +relu]);
+      byImages('batch_norm_apply_f32', d, (o, images) => [
+        py + o,
+        px + o,
+        pm,
+        ps,
+        pScale,
+        pShift,
+        images,
+        d.c,
+        d.l,
+        +relu,
+      ]);
     })[0];
   }
 
-  function batchNormBackward(dy: WasmStorage, x: WasmStorage, mean: WasmStorage, invstd: WasmStorage, scale: WasmStorage | null, reluOutput: WasmStorage | null, d: NclDims, _dtype: DType): { dx: WasmStorage; sumDy: WasmStorage; sumDyXhat: WasmStorage } {
-    check('batchNormBackward', x, d, [['mean', mean], ['invstd', invstd], ['scale', scale]]);
+  function batchNormBackward(
+    dy: WasmStorage,
+    x: WasmStorage,
+    mean: WasmStorage,
+    invstd: WasmStorage,
+    scale: WasmStorage | null,
+    reluOutput: WasmStorage | null,
+    d: NclDims,
+    _dtype: DType,
+  ): { dx: WasmStorage; sumDy: WasmStorage; sumDyXhat: WasmStorage } {
+    check('batchNormBackward', x, d, [
+      ['mean', mean],
+      ['invstd', invstd],
+      ['scale', scale],
+    ]);
     expectSize('batchNormBackward', 'dy', dy, x.size);
     if (reluOutput) expectSize('batchNormBackward', 'reluOutput', reluOutput, x.size);
     const { parts, partImages } = partition(d);
     const inputs = [dy, x, mean, invstd, ...(scale ? [scale] : []), ...(reluOutput ? [reluOutput] : [])];
-    const [dx, sumDy, sumDyXhat] = heap.call('batchNormBackward', inputs, [x.size, d.c, d.c], [parts * d.c, parts * d.c], ([pdy, px, pm, ps, ...rest], [pdx, pg, pgx], [partsDy, partsDyCentred]) => {
-      const [pScale, pY] = optionalPointers(rest, [scale, reluOutput]);
-      byParts('batch_norm_backward_parts_f32', d, (p0, p1) => [partsDy, partsDyCentred, pdy, px, pm, pY, d.n, d.c, d.l, p0, p1, partImages]);
-      k.batch_norm_backward_combine_f32(pg, pgx, partsDy, partsDyCentred, ps, parts, d.c);
-      byImages('batch_norm_backward_dx_f32', d, (o, images) => [pdx + o, pdy + o, px + o, pm, ps, pScale, pY && pY + o, pg, pgx, images, d.c, d.l, d.n * d.l]);
-    });
+    const [dx, sumDy, sumDyXhat] = heap.call(
+      'batchNormBackward',
+      inputs,
+      [x.size, d.c, d.c],
+      [parts * d.c, parts * d.c],
+      ([pdy, px, pm, ps, ...rest], [pdx, pg, pgx], [partsDy, partsDyCentred]) => {
+        const [pScale, pY] = optionalPointers(rest, [scale, reluOutput]);
+        byParts('batch_norm_backward_parts_f32', d, (p0, p1) => [
+          partsDy,
+          partsDyCentred,
+          pdy,
+          px,
+          pm,
+          pY,
+          d.n,
+          d.c,
+          d.l,
+          p0,
+          p1,
+          partImages,
+        ]);
+        k.batch_norm_backward_combine_f32(pg, pgx, partsDy, partsDyCentred, ps, parts, d.c);
+        byImages('batch_norm_backward_dx_f32', d, (o, images) => [
+          pdx + o,
+          pdy + o,
+          px + o,
+          pm,
+          ps,
+          pScale,
+          pY && pY + o,
+          pg,
+          pgx,
+          images,
+          d.c,
+          d.l,
+          d.n * d.l,
+        ]);
+      },
+    );
     return { dx, sumDy, sumDyXhat };
   }
 

@@ -14,12 +14,43 @@ export function makeOptimizerKernels(k: KernelExports, heap: Heap) {
     });
   }
 
-  function adamUpdate(p: WasmStorage, grad: WasmStorage, m: WasmStorage, v: WasmStorage, vmax: WasmStorage | null, h: AdamStep, _dtype: DType): void {
-    for (const [name, s] of [['grad', grad], ['exp_avg', m], ['exp_avg_sq', v], ['max_exp_avg_sq', vmax]] as const) if (s) expectSize('adamUpdate', name, s, p.size);
+  function adamUpdate(
+    p: WasmStorage,
+    grad: WasmStorage,
+    m: WasmStorage,
+    v: WasmStorage,
+    vmax: WasmStorage | null,
+    h: AdamStep,
+    _dtype: DType,
+  ): void {
+    for (const [name, s] of [
+      ['grad', grad],
+      ['exp_avg', m],
+      ['exp_avg_sq', v],
+      ['max_exp_avg_sq', vmax],
+    ] as const)
+      if (s) expectSize('adamUpdate', name, s, p.size);
     const c2 = Math.sqrt(1 - h.beta2 ** h.step);
     const stepSize = h.lr / (1 - h.beta1 ** h.step);
     heap.call('adamUpdate', vmax ? [p, grad, m, v, vmax] : [p, grad, m, v], [], [], ([pp, pg, pm, pv, pmax]) => {
-      k.adam_f32(pp, pg, pm, pv, vmax ? pmax : 0, p.size, h.beta1, 1 - h.beta1, h.beta2, 1 - h.beta2, h.eps, h.weightDecay, 1 - h.lr * h.weightDecay, +h.decoupled, stepSize, c2);
+      k.adam_f32(
+        pp,
+        pg,
+        pm,
+        pv,
+        vmax ? pmax : 0,
+        p.size,
+        h.beta1,
+        1 - h.beta1,
+        h.beta2,
+        1 - h.beta2,
+        h.eps,
+        h.weightDecay,
+        1 - h.lr * h.weightDecay,
+        +h.decoupled,
+        stepSize,
+        c2,
+      );
     });
   }
 

@@ -41,7 +41,13 @@ export class Threads {
    * `parallel`, otherwise on the caller alone. `together`: for calls that run one program together; `alone`: one
    * call doing all their work, for when the pool leaves them to the caller (ThreadPool.run).
    */
-  calls(kernel: PoolKernel, calls: readonly (readonly number[])[], parallel: boolean, together?: { failedFlag: number }, alone?: readonly number[]): void {
+  calls(
+    kernel: PoolKernel,
+    calls: readonly (readonly number[])[],
+    parallel: boolean,
+    together?: { failedFlag: number },
+    alone?: readonly number[],
+  ): void {
     if (this.pool && parallel && this.count > 1 && calls.length > 1) {
       this.pool.run(kernel, calls, this.count - 1, together, alone);
       return;

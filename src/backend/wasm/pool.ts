@@ -9,16 +9,30 @@
 // Works with Node's worker_threads, Web Workers and Deno.
 
 /** Worker slot states. */
-const IDLE = 0, TASK = 1, RUNNING = 2, DONE = 3, ERROR = 4, EXIT = 5, READY = 6;
+const IDLE = 0,
+  TASK = 1,
+  RUNNING = 2,
+  DONE = 3,
+  ERROR = 4,
+  EXIT = 5,
+  READY = 6;
 /**
  * The control block: a header (the kernel, the number of threads sharing the calls, whether the caller is running a
  * kernel that found a worker asleep, the address of the calls' failed flag); a slot per worker (state, error length,
  * whether it sleeps, the share it starts with); then a share per thread (its next call, one past its last). Each
  * fills a 64-byte cache line, so a worker polling its slot and threads taking calls do not contend for a line.
  */
-const KERNEL = 0, PARTS = 1, NUDGING = 2, FAILED_FLAG = 3, HEADER_INTS = 16, SLOT_INTS = 16, SHARE_INTS = 16;
+const KERNEL = 0,
+  PARTS = 1,
+  NUDGING = 2,
+  FAILED_FLAG = 3,
+  HEADER_INTS = 16,
+  SLOT_INTS = 16,
+  SHARE_INTS = 16;
 /** Offsets in a worker's slot, after its state (at 0). */
-const ERROR_LENGTH = 1, ASLEEP = 2, OWN_SHARE = 3;
+const ERROR_LENGTH = 1,
+  ASLEEP = 2,
+  OWN_SHARE = 3;
 /** Arguments per call (the longest kernel signature). */
 export const MAX_ARGS = 16;
 /** Calls the shared list holds: a longer list runs on the caller alone. */
@@ -39,9 +53,34 @@ export const WORKER_SPIN_MS = 5;
 const CALLER_SPINS = 100_000;
 /** Kernels a worker can run. */
 export const POOL_KERNELS = [
-  'gemm_f32', 'gemm_nt_f32', 'run_steps_f32', 'covariance_small_f32', 'im2col_images_f32', 'col2im_images_f32', 'conv2d_images_f32', 'unwiden_f32', 'conv2d_backward_input_images_f32', 'conv2d_backward_filter_images_f32', 'sum_runs_f32', 'copy2d_f32', 'copy_runs_f32', 'fill_f32', 'binary_f32', 'unary_f32', 'relu_backward_f32', 'clamp_f32', 'max_pool2d_f32', 'max_pool2d_backward_f32',
-  'avg_pool2d_f32', 'avg_pool2d_backward_f32', 'channel_moments_parts_f32', 'batch_norm_apply_f32', 'batch_norm_backward_parts_f32', 'batch_norm_backward_dx_f32',
-  'log_softmax_f32', 'log_softmax_backward_f32',
+  'gemm_f32',
+  'gemm_nt_f32',
+  'run_steps_f32',
+  'covariance_small_f32',
+  'im2col_images_f32',
+  'col2im_images_f32',
+  'conv2d_images_f32',
+  'unwiden_f32',
+  'conv2d_backward_input_images_f32',
+  'conv2d_backward_filter_images_f32',
+  'sum_runs_f32',
+  'copy2d_f32',
+  'copy_runs_f32',
+  'fill_f32',
+  'binary_f32',
+  'unary_f32',
+  'relu_backward_f32',
+  'clamp_f32',
+  'max_pool2d_f32',
+  'max_pool2d_backward_f32',
+  'avg_pool2d_f32',
+  'avg_pool2d_backward_f32',
+  'channel_moments_parts_f32',
+  'batch_norm_apply_f32',
+  'batch_norm_backward_parts_f32',
+  'batch_norm_backward_dx_f32',
+  'log_softmax_f32',
+  'log_softmax_backward_f32',
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 
@@ -115,7 +154,11 @@ interface WorkerHandle {
 /** Whether this runtime can share wasm memory between threads. */
 export function threadsSupported(): boolean {
   try {
-    return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+    return (
+      typeof SharedArrayBuffer === 'function' &&
+      typeof Atomics === 'object' &&
+      new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer
+    );
   } catch {
     return false;
   }
@@ -175,22 +218,56 @@ export class ThreadPool {
   private readonly args: Float64Array;
   private readonly errors: Uint8Array;
 
-  private constructor(private readonly workers: WorkerHandle[], control: SharedArrayBuffer, private readonly sharesOffset: number, argsOffset: number, errorOffset: number, private readonly exports: Record<string, unknown>, private readonly memory: WebAssembly.Memory) {
+  private constructor(
+    private readonly workers: WorkerHandle[],
+    control: SharedArrayBuffer,
+    private readonly sharesOffset: number,
+    argsOffset: number,
+    errorOffset: number,
+    private readonly exports: Record<string, unknown>,
+    private readonly memory: WebAssembly.Memory,
+  ) {
     this.ctl = new Int32Array(control, 0, sharesOffset + (workers.length + 1) * SHARE_INTS);
     this.args = new Float64Array(control, argsOffset, MAX_CALLS * MAX_ARGS);
     this.errors = new Uint8Array(control, errorOffset, workers.length * ERROR_BYTES);
   }
 
   /** Starts `count` workers on `module` and `memory` (a shared memory); resolves once all are ready. */
-  static async create(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: object): Promise<ThreadPool> {
+  static async create(
+    count: number,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    exports: object,
+  ): Promise<ThreadPool> {
     const sharesOffset = HEADER_INTS + count * SLOT_INTS;
     const controlInts = sharesOffset + (count + 1) * SHARE_INTS;
     const argsOffset = Math.ceil((controlInts * 4) / 8) * 8;
     const errorOffset = argsOffset + MAX_CALLS * MAX_ARGS * 8;
     const control = new SharedArrayBuffer(errorOffset + count * ERROR_BYTES);
     const workers = await Promise.all(Array.from({ length: count }, () => spawn()));
-    workers.forEach((w, index) => w.postMessage({ module, memory, control, index, controlInts, sharesOffset, argsOffset, errorOffset, errorBytes: ERROR_BYTES, kernels: POOL_KERNELS }));
-    const pool = new ThreadPool(workers, control, sharesOffset, argsOffset, errorOffset, exports as Record<string, unknown>, memory);
+    workers.forEach((w, index) =>
+      w.postMessage({
+        module,
+        memory,
+        control,
+        index,
+        controlInts,
+        sharesOffset,
+        argsOffset,
+        errorOffset,
+        errorBytes: ERROR_BYTES,
+        kernels: POOL_KERNELS,
+      }),
+    );
+    const pool = new ThreadPool(
+      workers,
+      control,
+      sharesOffset,
+      argsOffset,
+      errorOffset,
+      exports as Record<string, unknown>,
+      memory,
+    );
     const deadline = Date.now() + 30_000;
     for (let i = 0; i < count; i++) {
       while (Atomics.load(pool.ctl, pool.slot(i)) !== READY) {
@@ -230,7 +307,13 @@ export class ThreadPool {
    * `alone`: one call that does the work of all `calls`, made instead of them when the caller is left with every
    * call (a GEMM's column blocks each pack the whole other operand: one call packs it once).
    */
-  run(kernel: PoolKernel, calls: readonly (readonly number[])[], helpers: number, together?: { failedFlag: number }, alone?: readonly number[]): void {
+  run(
+    kernel: PoolKernel,
+    calls: readonly (readonly number[])[],
+    helpers: number,
+    together?: { failedFlag: number },
+    alone?: readonly number[],
+  ): void {
     const fn = this.exports[kernel] as (...args: number[]) => void;
     const n = calls.length;
     const candidates = n > 1 && n <= MAX_CALLS ? Math.min(helpers, this.workers.length) : 0;
@@ -262,7 +345,13 @@ export class ThreadPool {
    * it multiplies, the rows it normalised are the rows it activates — and finds them in its own cache, while a late
    * worker still just takes fewer calls.
    */
-  private shareCalls(fn: (...args: number[]) => void, kernel: PoolKernel, calls: readonly (readonly number[])[], helping: readonly number[], failedFlag: number): void {
+  private shareCalls(
+    fn: (...args: number[]) => void,
+    kernel: PoolKernel,
+    calls: readonly (readonly number[])[],
+    helping: readonly number[],
+    failedFlag: number,
+  ): void {
     const n = calls.length;
     const parts = helping.length + 1;
     calls.forEach((argv, c) => this.args.set(argv, c * MAX_ARGS));
@@ -299,7 +388,9 @@ export class ThreadPool {
       waitWhile(this.ctl, slot, RUNNING);
       if (Atomics.load(this.ctl, slot) === ERROR) {
         const len = Atomics.load(this.ctl, slot + ERROR_LENGTH);
-        failures.push(`worker ${w}: ${new TextDecoder().decode(this.errors.slice(w * ERROR_BYTES, w * ERROR_BYTES + len))}`);
+        failures.push(
+          `worker ${w}: ${new TextDecoder().decode(this.errors.slice(w * ERROR_BYTES, w * ERROR_BYTES + len))}`,
+        );
       }
       Atomics.store(this.ctl, slot, IDLE);
     }
@@ -316,7 +407,8 @@ export class ThreadPool {
 
   /** Wakes every sleeping worker, so that it takes part in the next kernel; returns at once. */
   wake(): void {
-    for (let w = 0; w < this.workers.length; w++) if (Atomics.load(this.ctl, this.slot(w) + ASLEEP)) Atomics.notify(this.ctl, this.slot(w));
+    for (let w = 0; w < this.workers.length; w++)
+      if (Atomics.load(this.ctl, this.slot(w) + ASLEEP)) Atomics.notify(this.ctl, this.slot(w));
   }
 
   /** Stops every worker. */

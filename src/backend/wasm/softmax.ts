@@ -5,11 +5,14 @@ import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { Threads } from './parallel.js';
 
 export function makeSoftmaxKernels(heap: Heap, threads: Threads) {
-
   function logSoftmax(x: WasmStorage, rows: number, cols: number, _dtype: DType): WasmStorage {
     expectSize('logSoftmax', 'x', x, rows * cols);
     return heap.call('logSoftmax', [x], [rows * cols], [], ([px], [py]) => {
-      threads.calls('log_softmax_f32', threads.unitRanges(rows, cols).map(([r0, r1]) => [py, px, cols, r0, r1]), true);
+      threads.calls(
+        'log_softmax_f32',
+        threads.unitRanges(rows, cols).map(([r0, r1]) => [py, px, cols, r0, r1]),
+        true,
+      );
     })[0];
   }
 
@@ -17,7 +20,11 @@ export function makeSoftmaxKernels(heap: Heap, threads: Threads) {
     expectSize('logSoftmaxBackward', 'g', g, rows * cols);
     expectSize('logSoftmaxBackward', 'y', y, rows * cols);
     return heap.call('logSoftmaxBackward', [g, y], [rows * cols], [], ([pg, py], [pdx]) => {
-      threads.calls('log_softmax_backward_f32', threads.unitRanges(rows, cols).map(([r0, r1]) => [pdx, pg, py, cols, r0, r1]), true);
+      threads.calls(
+        'log_softmax_backward_f32',
+        threads.unitRanges(rows, cols).map(([r0, r1]) => [pdx, pg, py, cols, r0, r1]),
+        true,
+      );
     })[0];
   }
 

@@ -11,12 +11,22 @@ import type { KernelExports } from './loader.js';
 import type { Threads } from './parallel.js';
 
 // Step kinds and layout, shared with assembly/kernels/steps.ts.
-const PRODUCT = 1, SCALE_IDENTITY = 2, IDENTITY = 3, BINARY = 4, COPY = 5;
-const STEP_WORDS = 16, PHASE_WORDS = 2, COUNTER_WORDS = 16;
+const PRODUCT = 1,
+  SCALE_IDENTITY = 2,
+  IDENTITY = 3,
+  BINARY = 4,
+  COPY = 5;
+const STEP_WORDS = 16,
+  PHASE_WORDS = 2,
+  COUNTER_WORDS = 16;
 /** Word of a BINARY step that holds an immediate scalar operand, and the buffer index that selects it. */
-const IMMEDIATE_WORD = STEP_WORDS - 1, IMMEDIATE = -1;
+const IMMEDIATE_WORD = STEP_WORDS - 1,
+  IMMEDIATE = -1;
 /** Product flags. */
-const TRANS_A = 1, TRANS_B = 2, ACCUMULATE = 4, DOT = 8;
+const TRANS_A = 1,
+  TRANS_B = 2,
+  ACCUMULATE = 4,
+  DOT = 8;
 const NR = 8; // the GEMM's register tile width: column blocks are multiples of it
 /**
  * Below this many multiply-adds per product a program runs on one thread: sharing Newton–Schulz steps took 0.70× the
@@ -41,7 +51,7 @@ export interface Layout {
 }
 
 /**
- * A program's phases as they are built, each the words of its steps (STEP_WORDS a step): `then()` closes a phase.
+ * A program's phases as they are built, each the words of its steps (STEP_WORDS a step): `endPhase()` closes a phase (not `then`, which would make the builder a thenable).
  * Every matrix is d×d, every pass over d² floats.
  */
 export class StepProgram {
@@ -62,7 +72,8 @@ export class StepProgram {
    * those of the product made on its own. Its chunk count and block width are set by the layout.
    */
   product(c: Ref, a: Ref, b: Ref, { transA = false, transB = false, accumulate = false }: ProductOptions = {}): this {
-    const flags = (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0) | (accumulate ? ACCUMULATE : 0) | (transB && !transA ? DOT : 0);
+    const flags =
+      (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0) | (accumulate ? ACCUMULATE : 0) | (transB && !transA ? DOT : 0);
     return this.add([PRODUCT, 0, ...c, ...a, ...b, this.d, flags, 0]);
   }
 
@@ -96,7 +107,7 @@ export class StepProgram {
   }
 
   /** Closes the phase: the steps after read what the steps before wrote. */
-  then(): this {
+  endPhase(): this {
     if (this.phases[this.phases.length - 1].length > 0) this.phases.push([]);
     return this;
   }
@@ -167,7 +178,11 @@ export function stepRegions(layout: Layout, threads: number, packingBytes: numbe
 
 /** Runs StepPrograms: `scratchFloats` sizes the scratch a program needs, `run` lays it out there and runs it. */
 export class StepRunner {
-  constructor(private readonly k: KernelExports, private readonly heap: Heap, private readonly threads: Threads) {}
+  constructor(
+    private readonly k: KernelExports,
+    private readonly heap: Heap,
+    private readonly threads: Threads,
+  ) {}
 
   /** Threads a program on d×d matrices runs on: one when its products are too small to share. */
   private threadsFor(d: number): number {
@@ -192,7 +207,11 @@ export class StepRunner {
    * chunks all end before the next phase starts.
    */
   run(program: StepProgram, scratch: number, pointers: readonly number[]): void {
-    const { threads, layout, packingBytes, counters, steps, packing, phases, bases } = this.regions(program, pointers.length, scratch);
+    const { threads, layout, packingBytes, counters, steps, packing, phases, bases } = this.regions(
+      program,
+      pointers.length,
+      scratch,
+    );
     const words = new Int32Array(this.heap.memory.buffer);
     words.fill(0, counters >> 2, steps >> 2);
     words.set(layout.steps, steps >> 2);
@@ -200,6 +219,11 @@ export class StepRunner {
     words.set(pointers, bases >> 2);
     const args = [steps, phases, layout.phases.length / PHASE_WORDS, bases, counters, packing, packingBytes, threads];
     // A thread that fails sets the counters' second word, so that the others stop waiting for its chunks.
-    this.threads.calls('run_steps_f32', Array.from({ length: threads }, () => args), threads > 1, { failedFlag: counters + 4 });
+    this.threads.calls(
+      'run_steps_f32',
+      Array.from({ length: threads }, () => args),
+      threads > 1,
+      { failedFlag: counters + 4 },
+    );
   }
 }

@@ -27,14 +27,18 @@ export class ChannelDeconv extends Module {
   readonly momentum: number;
   readonly samplingStride: number;
 
-  constructor(readonly block: number, opts: ChannelDeconvOptions = {}) {
+  constructor(
+    readonly block: number,
+    opts: ChannelDeconvOptions = {},
+  ) {
     super();
     this.eps = opts.eps ?? 1e-2;
     this.nIter = opts.nIter ?? 5;
     this.momentum = opts.momentum ?? 0.1;
     this.samplingStride = opts.samplingStride ?? 3;
     checkDeconvOptions('ChannelDeconv', { eps: this.eps, nIter: this.nIter, momentum: this.momentum, block });
-    if (!(Number.isInteger(this.samplingStride) && this.samplingStride >= 1)) throw new Error(`ChannelDeconv: samplingStride must be a positive integer, got ${this.samplingStride}`);
+    if (!(Number.isInteger(this.samplingStride) && this.samplingStride >= 1))
+      throw new Error(`ChannelDeconv: samplingStride must be a positive integer, got ${this.samplingStride}`);
     this.registerBuffer('running_mean1', zeros([block, 1]));
     this.registerBuffer('running_deconv', eye(block));
     this.registerBuffer('running_mean2', zeros([1, 1]));
@@ -51,14 +55,16 @@ export class ChannelDeconv extends Module {
   }
 
   forward(input: Tensor): Tensor {
-    if (input.ndim !== 2 && input.ndim !== 4) throw new Error(`ChannelDeconv: expected (N, C) or (N, C, H, W), got ${fmtShape(input.shape)}`);
+    if (input.ndim !== 2 && input.ndim !== 4)
+      throw new Error(`ChannelDeconv: expected (N, C) or (N, C, H, W), got ${fmtShape(input.shape)}`);
     const x = input.ndim === 2 ? input.reshape([input.shape[0], input.shape[1], 1, 1]) : input;
     const [N, C, H, W] = x.shape;
     const B = this.block;
     const c = Math.floor(C / B) * B;
     if (c === 0) throw new Error(`ChannelDeconv: block ${B} is larger than the ${C} input channels`);
     const first = this.num_batches_tracked.item() === 0;
-    if (!this.training && first) throw new Error('ChannelDeconv: eval before any training batch — the running statistics are not set yet');
+    if (!this.training && first)
+      throw new Error('ChannelDeconv: eval before any training batch — the running statistics are not set yet');
     const s = this.samplingStride;
     const subsample = s > 1 && H >= s && W >= s;
 
@@ -68,7 +74,10 @@ export class ChannelDeconv extends Module {
     const mean1 = this.track(this.running_mean1, this.training ? sample.mean(-1, { keepdim: true }) : null, first);
     let deconv: Tensor | null = null;
     if (this.training) {
-      const cov = sample.matmul(sample.T).div(sample.shape[1]).add(eye(B, { dtype: x.dtype }).mul(this.eps));
+      const cov = sample
+        .matmul(sample.T)
+        .div(sample.shape[1])
+        .add(eye(B, { dtype: x.dtype }).mul(this.eps));
       deconv = isqrtNewtonSchulz(cov, this.nIter);
     }
     const D = this.track(this.running_deconv, deconv, first);

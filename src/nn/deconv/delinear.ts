@@ -29,7 +29,11 @@ export class Delinear extends Module {
   readonly momentum: number;
   readonly block: number;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: DelinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: DelinearOptions = {},
+  ) {
     super();
     this.eps = opts.eps ?? 1e-5;
     this.nIter = opts.nIter ?? 5;
@@ -38,7 +42,7 @@ export class Delinear extends Module {
     checkDeconvOptions('Delinear', { eps: this.eps, nIter: this.nIter, momentum: this.momentum, block: requested });
     this.block = effectiveBlock(inFeatures, requested);
     this.registerParameter('weight', zeros([outFeatures, inFeatures]));
-    this.registerParameter('bias', opts.bias ?? true ? zeros([outFeatures]) : null);
+    this.registerParameter('bias', (opts.bias ?? true) ? zeros([outFeatures]) : null);
     this.registerBuffer('running_mean', zeros([this.block]));
     this.registerBuffer('running_deconv', eye(this.block));
     this.resetParameters();
@@ -52,21 +56,31 @@ export class Delinear extends Module {
   foldedWeights(mean: Tensor, deconv: Tensor): { weight: Tensor; bias: Tensor } {
     const B = this.block;
     const w = this.weight.reshape([-1, B]).matmul(deconv);
-    const shift = w.matmul(mean.reshape([B, 1])).reshape([this.outFeatures, -1]).sum(1);
+    const shift = w
+      .matmul(mean.reshape([B, 1]))
+      .reshape([this.outFeatures, -1])
+      .sum(1);
     const bias = (this.bias ?? zeros([this.outFeatures], { dtype: this.weight.dtype })).sub(shift);
     return { weight: w.reshape([this.outFeatures, this.inFeatures]), bias };
   }
 
   forward(x: Tensor): Tensor {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
-      throw new Error(`Delinear(${this.inFeatures}, ${this.outFeatures}): input ${fmtShape(x.shape)} must end in ${this.inFeatures} features`);
+      throw new Error(
+        `Delinear(${this.inFeatures}, ${this.outFeatures}): input ${fmtShape(x.shape)} must end in ${this.inFeatures} features`,
+      );
     }
     const statistics = () => {
       const X = x.reshape([-1, this.block]);
       const mean = X.mean(0);
       return { mean, deconv: isqrtNewtonSchulz(covariance(X.sub(mean), this.eps), this.nIter) };
     };
-    const { mean, deconv } = batchOrRunning(this.training, statistics, { mean: this.running_mean, deconv: this.running_deconv }, this.momentum);
+    const { mean, deconv } = batchOrRunning(
+      this.training,
+      statistics,
+      { mean: this.running_mean, deconv: this.running_deconv },
+      this.momentum,
+    );
     const { weight, bias } = this.foldedWeights(mean, deconv);
     return linear(x, weight, bias);
   }

@@ -55,7 +55,12 @@ export class FastDeconv2d extends Module {
   /** Training-step counter of the freeze schedule (not part of the state dict, as in the official code). */
   counter = 0;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: FastDeconv2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    opts: FastDeconv2dOptions = {},
+  ) {
     super();
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
@@ -70,20 +75,35 @@ export class FastDeconv2d extends Module {
     this.freezeIter = opts.freezeIter ?? 100;
     const name = 'FastDeconv2d';
     checkDeconvOptions(name, { eps: this.eps, nIter: this.nIter, momentum: this.momentum, block: this.requestedBlock });
-    if (!(Number.isInteger(kernelSize) && kernelSize >= 1)) throw new Error(`${name}: kernelSize must be a positive integer, got ${kernelSize}`);
-    if (!(Number.isInteger(this.stride) && this.stride >= 1) || !(Number.isInteger(this.dilation) && this.dilation >= 1) || !(Number.isInteger(this.padding) && this.padding >= 0)) {
-      throw new Error(`${name}: stride ${this.stride} and dilation ${this.dilation} must be ≥ 1 and padding ${this.padding} ≥ 0 (integers)`);
+    if (!(Number.isInteger(kernelSize) && kernelSize >= 1))
+      throw new Error(`${name}: kernelSize must be a positive integer, got ${kernelSize}`);
+    if (
+      !(Number.isInteger(this.stride) && this.stride >= 1) ||
+      !(Number.isInteger(this.dilation) && this.dilation >= 1) ||
+      !(Number.isInteger(this.padding) && this.padding >= 0)
+    ) {
+      throw new Error(
+        `${name}: stride ${this.stride} and dilation ${this.dilation} must be ≥ 1 and padding ${this.padding} ≥ 0 (integers)`,
+      );
     }
-    if (!(Number.isInteger(this.groups) && this.groups >= 1) || inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new Error(`${name}: in channels ${inChannels} and out channels ${outChannels} must be divisible by groups ${this.groups}`);
+    if (
+      !(Number.isInteger(this.groups) && this.groups >= 1) ||
+      inChannels % this.groups !== 0 ||
+      outChannels % this.groups !== 0
+    ) {
+      throw new Error(
+        `${name}: in channels ${inChannels} and out channels ${outChannels} must be divisible by groups ${this.groups}`,
+      );
     }
-    if (!(Number.isInteger(this.samplingStride) && this.samplingStride >= 1)) throw new Error(`${name}: samplingStride must be a positive integer, got ${this.samplingStride}`);
-    if (this.freeze && !(Number.isInteger(this.freezeIter) && this.freezeIter >= 1)) throw new Error(`${name}: freezeIter must be a positive integer with freeze, got ${this.freezeIter}`);
+    if (!(Number.isInteger(this.samplingStride) && this.samplingStride >= 1))
+      throw new Error(`${name}: samplingStride must be a positive integer, got ${this.samplingStride}`);
+    if (this.freeze && !(Number.isInteger(this.freezeIter) && this.freezeIter >= 1))
+      throw new Error(`${name}: freezeIter must be a positive integer with freeze, got ${this.freezeIter}`);
     this.block = effectiveBlock(inChannels, this.requestedBlock, this.groups);
     const k2 = kernelSize * kernelSize;
     this.numFeatures = k2 * this.block;
     this.registerParameter('weight', zeros([outChannels, inChannels / this.groups, kernelSize, kernelSize]));
-    this.registerParameter('bias', opts.bias ?? true ? zeros([outChannels]) : null);
+    this.registerParameter('bias', (opts.bias ?? true) ? zeros([outChannels]) : null);
     if (this.groups === 1) {
       this.registerBuffer('running_mean', zeros([this.numFeatures]));
       this.registerBuffer('running_deconv', eye(this.numFeatures));
@@ -122,7 +142,9 @@ export class FastDeconv2d extends Module {
     if (this.groups === 1) {
       // Column p belongs to block p mod G as feature ⌊p / G⌋; the G blocks are stacked as extra rows.
       const G = this.inChannels / this.block;
-      const blocks = X.reshape([rows, d, G]).permute(0, 2, 1).reshape([rows * G, d]);
+      const blocks = X.reshape([rows, d, G])
+        .permute(0, 2, 1)
+        .reshape([rows * G, d]);
       const mean = blocks.mean(0);
       return { mean, deconv: isqrtNewtonSchulz(covariance(blocks.sub(mean), this.eps), this.nIter) };
     }
@@ -139,9 +161,19 @@ export class FastDeconv2d extends Module {
     const bias = this.bias ?? zeros([cout], { dtype: this.weight.dtype });
     if (this.groups === 1) {
       const G = this.inChannels / this.block;
-      const w = this.weight.reshape([cout, d, G]).permute(0, 2, 1).reshape([cout * G, d]).matmul(deconv);
-      const shift = w.matmul(mean.reshape([d, 1])).reshape([cout, G]).sum(1);
-      return { weight: w.reshape([cout, G, d]).permute(0, 2, 1).reshape([cout, this.inChannels, k, k]), bias: bias.sub(shift) };
+      const w = this.weight
+        .reshape([cout, d, G])
+        .permute(0, 2, 1)
+        .reshape([cout * G, d])
+        .matmul(deconv);
+      const shift = w
+        .matmul(mean.reshape([d, 1]))
+        .reshape([cout, G])
+        .sum(1);
+      return {
+        weight: w.reshape([cout, G, d]).permute(0, 2, 1).reshape([cout, this.inChannels, k, k]),
+        bias: bias.sub(shift),
+      };
     }
     const w = this.weight.reshape([this.groups, cout / this.groups, d]).matmul(deconv);
     const shift = w.matmul(mean.reshape([this.groups, d, 1])).reshape([cout]);
@@ -150,14 +182,26 @@ export class FastDeconv2d extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
-      throw new Error(`FastDeconv2d(${this.inChannels}, ${this.outChannels}): expected input (N, ${this.inChannels}, H, W), got ${fmtShape(x.shape)}`);
+      throw new Error(
+        `FastDeconv2d(${this.inChannels}, ${this.outChannels}): expected input (N, ${this.inChannels}, H, W), got ${fmtShape(x.shape)}`,
+      );
     }
     const frozen = this.freeze && this.counter > this.freezeIter;
     if (this.training) this.counter = (this.counter + 1) % (10 * this.freezeIter);
     const running = { mean: this.running_mean, deconv: this.running_deconv };
-    const { mean, deconv } = batchOrRunning(this.training && !frozen, () => this.batchStatistics(x), running, this.momentum);
+    const { mean, deconv } = batchOrRunning(
+      this.training && !frozen,
+      () => this.batchStatistics(x),
+      running,
+      this.momentum,
+    );
     const { weight, bias } = this.foldedWeights(mean, deconv);
-    return conv2d(x, weight, bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    return conv2d(x, weight, bias, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+    });
   }
 
   extraRepr(): string {
@@ -166,7 +210,9 @@ export class FastDeconv2d extends Module {
     if (this.dilation !== 1) parts.push(`dilation=${this.dilation}`);
     if (this.groups !== 1) parts.push(`groups=${this.groups}`);
     if (!this.bias) parts.push('bias=False');
-    parts.push(`block=${this.block}, n_iter=${this.nIter}, eps=${this.eps}, momentum=${this.momentum}, sampling_stride=${this.samplingStride}`);
+    parts.push(
+      `block=${this.block}, n_iter=${this.nIter}, eps=${this.eps}, momentum=${this.momentum}, sampling_stride=${this.samplingStride}`,
+    );
     if (this.freeze) parts.push(`freeze=True, freeze_iter=${this.freezeIter}`);
     return parts.join(', ');
   }

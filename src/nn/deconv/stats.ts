@@ -2,7 +2,7 @@
 // differentiable, the centred covariance, and the running-average update.
 import { noGrad } from '../../autograd/engine.js';
 import { narrow, padBox } from '../../autograd/ops/movement.js';
-import { eye, type Tensor } from '../../autograd/tensor.js';
+import type { Tensor } from '../../autograd/tensor.js';
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
@@ -54,7 +54,12 @@ export interface Whitening {
  * The whitening a layer uses this step: fresh batch statistics (which also update the running averages), or, in
  * eval mode and on frozen steps, the running buffers as constants.
  */
-export function batchOrRunning(fresh: boolean, compute: () => Whitening, running: Whitening, momentum: number): Whitening {
+export function batchOrRunning(
+  fresh: boolean,
+  compute: () => Whitening,
+  running: Whitening,
+  momentum: number,
+): Whitening {
   if (!fresh) return { mean: running.mean.detach(), deconv: running.deconv.detach() };
   const w = compute();
   updateRunning(running.mean, w.mean, momentum);
@@ -68,9 +73,15 @@ export function copyInto(buffer: Tensor, value: Tensor): void {
 }
 
 /** Shared option checks; each error names the layer and the value. */
-export function checkDeconvOptions(layer: string, o: { eps: number; nIter: number; momentum: number; block: number }): void {
-  if (!(Number.isInteger(o.block) && o.block > 0)) throw new Error(`${layer}: block must be a positive integer, got ${o.block}`);
-  if (!(o.eps > 0)) throw new Error(`${layer}: eps must be positive (it keeps the covariance invertible), got ${o.eps}`);
-  if (!(Number.isInteger(o.nIter) && o.nIter >= 1)) throw new Error(`${layer}: nIter must be a positive integer, got ${o.nIter}`);
+export function checkDeconvOptions(
+  layer: string,
+  o: { eps: number; nIter: number; momentum: number; block: number },
+): void {
+  if (!(Number.isInteger(o.block) && o.block > 0))
+    throw new Error(`${layer}: block must be a positive integer, got ${o.block}`);
+  if (!(o.eps > 0))
+    throw new Error(`${layer}: eps must be positive (it keeps the covariance invertible), got ${o.eps}`);
+  if (!(Number.isInteger(o.nIter) && o.nIter >= 1))
+    throw new Error(`${layer}: nIter must be a positive integer, got ${o.nIter}`);
   if (!(o.momentum >= 0 && o.momentum <= 1)) throw new Error(`${layer}: momentum must be in [0, 1], got ${o.momentum}`);
 }

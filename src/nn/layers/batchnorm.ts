@@ -27,7 +27,10 @@ export class BatchNorm2d extends Module {
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
 
-  constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    opts: BatchNorm2dOptions = {},
+  ) {
     super();
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
@@ -66,10 +69,14 @@ export class BatchNorm2d extends Module {
 
   private normalize(x: Tensor, relu: boolean): Tensor {
     const C = this.numFeatures;
-    if (x.ndim !== 4 || x.shape[1] !== C) throw new Error(`BatchNorm2d(${C}): expected input (N, ${C}, H, W), got ${fmtShape(x.shape)}`);
+    if (x.ndim !== 4 || x.shape[1] !== C)
+      throw new Error(`BatchNorm2d(${C}): expected input (N, ${C}, H, W), got ${fmtShape(x.shape)}`);
     if (this.training || !this.trackRunningStats) {
       const n = x.shape[0] * x.shape[2] * x.shape[3];
-      if (n <= 1) throw new Error(`BatchNorm2d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
+      if (n <= 1)
+        throw new Error(
+          `BatchNorm2d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`,
+        );
       // One op with batch-statistics kernels (autograd/ops/normalization.ts), the affine part included.
       const r = batchNormTrain(x, this.weight, this.bias, this.eps, { relu });
       if (this.training && this.trackRunningStats) this.updateRunningStats(r.mean, r.variance, n);

@@ -12,7 +12,8 @@ import { MaxPool2d } from './pooling.js';
 function fusedPair(layers: Module[], i: number): ((x: Tensor) => Tensor) | null {
   const [layer, next, after] = [layers[i], layers[i + 1], layers[i + 2]];
   if (isExactly(layer, ReLU) && isExactly(next, MaxPool2d)) return (x) => (next as MaxPool2d).forwardOfRelu(x);
-  if (isExactly(layer, BatchNorm2d) && isExactly(next, ReLU) && !isExactly(after, MaxPool2d)) return (x) => (layer as BatchNorm2d).forwardRelu(x);
+  if (isExactly(layer, BatchNorm2d) && isExactly(next, ReLU) && !isExactly(after, MaxPool2d))
+    return (x) => (layer as BatchNorm2d).forwardRelu(x);
   return null;
 }
 
@@ -53,7 +54,10 @@ export class Sequential extends Module {
 
 /** Flattens dimensions startDim … endDim (by default everything but the batch). */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
   }
 

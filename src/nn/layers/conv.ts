@@ -23,20 +23,28 @@ export class Conv2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    opts: Conv2dOptions = {},
+  ) {
     super();
     this.kernelSize = pair(kernelSize);
     this.stride = pair(opts.stride ?? 1);
     this.padding = pair(opts.padding ?? 0);
     this.dilation = pair(opts.dilation ?? 1);
     this.groups = opts.groups ?? 1;
-    if (!Number.isInteger(this.groups) || this.groups < 1) throw new Error(`Conv2d: groups must be a positive integer, got ${this.groups}`);
+    if (!Number.isInteger(this.groups) || this.groups < 1)
+      throw new Error(`Conv2d: groups must be a positive integer, got ${this.groups}`);
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new Error(`Conv2d: in channels ${inChannels} and out channels ${outChannels} must be divisible by groups ${this.groups}`);
+      throw new Error(
+        `Conv2d: in channels ${inChannels} and out channels ${outChannels} must be divisible by groups ${this.groups}`,
+      );
     }
     const [kh, kw] = this.kernelSize;
     this.registerParameter('weight', zeros([outChannels, inChannels / this.groups, kh, kw]));
-    this.registerParameter('bias', opts.bias ?? true ? zeros([outChannels]) : null);
+    this.registerParameter('bias', (opts.bias ?? true) ? zeros([outChannels]) : null);
     this.resetParameters();
   }
 
@@ -46,11 +54,18 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    return conv2d(x, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+    });
   }
 
   extraRepr(): string {
-    const parts = [`${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(', ')}), stride=(${this.stride.join(', ')})`];
+    const parts = [
+      `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(', ')}), stride=(${this.stride.join(', ')})`,
+    ];
     if (this.padding.some((p) => p !== 0)) parts.push(`padding=(${this.padding.join(', ')})`);
     if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=(${this.dilation.join(', ')})`);
     if (this.groups !== 1) parts.push(`groups=${this.groups}`);

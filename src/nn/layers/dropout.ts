@@ -12,7 +12,10 @@ export function dropout(x: Tensor, p: number, training: boolean, generator: Gene
 }
 
 export class Dropout extends Module {
-  constructor(readonly p = 0.5, private readonly generator: Generator = defaultGenerator) {
+  constructor(
+    readonly p = 0.5,
+    private readonly generator: Generator = defaultGenerator,
+  ) {
     super();
     if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
   }

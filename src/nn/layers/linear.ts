@@ -8,10 +8,14 @@ export class Linear extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean } = {},
+  ) {
     super();
     this.registerParameter('weight', zeros([outFeatures, inFeatures]));
-    this.registerParameter('bias', opts.bias ?? true ? zeros([outFeatures]) : null);
+    this.registerParameter('bias', (opts.bias ?? true) ? zeros([outFeatures]) : null);
     this.resetParameters();
   }
 

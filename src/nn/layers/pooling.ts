@@ -50,7 +50,11 @@ export class AvgPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad });
+    return avgPool2d(x, this.kernelSize, {
+      stride: this.stride,
+      padding: this.padding,
+      countIncludePad: this.countIncludePad,
+    });
   }
 
   extraRepr(): string {

@@ -18,7 +18,12 @@ export class BasicBlock extends Module {
   declare shortcut: Module;
 
   /** `avgDown`: downsample the shortcut with an average pool before the 1×1 conv (xresnet's "ResNet-D" path). */
-  constructor(inPlanes: number, planes: number, stride = 1, opts: { avgDown?: boolean; zeroInitLastBn?: boolean } = {}) {
+  constructor(
+    inPlanes: number,
+    planes: number,
+    stride = 1,
+    opts: { avgDown?: boolean; zeroInitLastBn?: boolean } = {},
+  ) {
     super();
     this.registerModule('conv1', new Conv2d(inPlanes, planes, 3, { stride, padding: 1, bias: false }));
     this.registerModule('bn1', new BatchNorm2d(planes));
@@ -29,9 +34,15 @@ export class BasicBlock extends Module {
     if (stride === 1 && inPlanes === planes) this.registerModule('shortcut', new Identity());
     else if (opts.avgDown) {
       const pool = stride > 1 ? [new AvgPool2d(stride)] : [];
-      this.registerModule('shortcut', new Sequential(...pool, new Conv2d(inPlanes, planes, 1, { bias: false }), new BatchNorm2d(planes)));
+      this.registerModule(
+        'shortcut',
+        new Sequential(...pool, new Conv2d(inPlanes, planes, 1, { bias: false }), new BatchNorm2d(planes)),
+      );
     } else {
-      this.registerModule('shortcut', new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false }), new BatchNorm2d(planes)));
+      this.registerModule(
+        'shortcut',
+        new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false }), new BatchNorm2d(planes)),
+      );
     }
   }
 
@@ -41,7 +52,12 @@ export class BasicBlock extends Module {
   }
 }
 
-function stages(inPlanes: number, widths: number[], blocks: number[], opts: { avgDown?: boolean; zeroInitLastBn?: boolean }): Module[] {
+function stages(
+  inPlanes: number,
+  widths: number[],
+  blocks: number[],
+  opts: { avgDown?: boolean; zeroInitLastBn?: boolean },
+): Module[] {
   const out: Module[] = [];
   let c = inPlanes;
   widths.forEach((w, i) => {
