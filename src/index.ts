@@ -72,10 +72,15 @@ export {
   type DType,
 } from './backend/index.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
+/** Layers, models, losses and network deconvolution (PyTorch's `torch.nn`). */
 export * as nn from './nn/index.js';
+/** Optimizers, learning-rate schedules and the LR finder (`torch.optim`). */
 export * as optim from './optim/index.js';
+/** Image datasets and their file formats. */
 export * as data from './data/index.js';
+/** Linear algebra: the Newton–Schulz inverse square root. */
 export * as linalg from './linalg/index.js';
+/** safetensors, training checkpoints and ONNX export. */
 export * as io from './io/index.js';
 export {
   fit,

@@ -87,6 +87,7 @@ export class Generator {
     return [...this.s, this.spare ?? NaN];
   }
 
+  /** Restores a state from `getState()`. */
   setState(state: readonly number[]): void {
     this.s.set(state.slice(0, 4));
     this.spare = state[4] == null || Number.isNaN(state[4]) ? null : state[4]; // JSON turns the NaN marker into null

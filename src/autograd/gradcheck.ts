@@ -2,6 +2,7 @@
 import { noGrad } from './engine.js';
 import { tensor, type Tensor } from './tensor.js';
 
+/** Tolerances and step of `gradcheck`. */
 export interface GradcheckOptions {
   /** Central-difference step. */
   eps?: number;
@@ -11,6 +12,7 @@ export interface GradcheckOptions {
   seed?: number;
 }
 
+/** Whether every analytic gradient matched its finite difference, and the worst entry. */
 export interface GradcheckResult {
   ok: boolean;
   /** Largest |analytic − numeric| − (atol + rtol·|numeric|) over all checked entries (≤ 0 when ok). */

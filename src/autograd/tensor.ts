@@ -12,10 +12,13 @@ import * as mv from './ops/movement.js';
 import * as red from './ops/reduce.js';
 import { logSoftmax, softmax } from './ops/softmax.js';
 
+/** Dimensions to reduce over: one (negative counts from the end), several, or all (`null`/omitted). */
 export type Dims = number | readonly number[] | null | undefined;
+/** Options of the reductions. */
 export interface ReduceOptions {
   keepdim?: boolean;
 }
+/** Options of `var`. */
 export interface VarOptions extends ReduceOptions {
   /** Divide by n − 1 (PyTorch's default) rather than n. */
   unbiased?: boolean;
@@ -26,6 +29,7 @@ function dimsOf(args: (number | readonly number[])[]): readonly number[] {
   return args.length === 1 && Array.isArray(args[0]) ? args[0] : args.flat();
 }
 
+/** An n-dimensional float tensor on the active backend, with reverse-mode autograd (PyTorch's `torch.Tensor`). */
 export class Tensor {
   /** Whether backward() should compute a gradient for this tensor. */
   requiresGrad = false;
@@ -119,70 +123,92 @@ export class Tensor {
     return this;
   }
 
+  /** Elementwise `this + other`, broadcasting. */
   add(other: Tensor | number): Tensor {
     return ew.add(this, other);
   }
+  /** Elementwise `this − other`, broadcasting. */
   sub(other: Tensor | number): Tensor {
     return ew.sub(this, other);
   }
+  /** Elementwise `this · other`, broadcasting. */
   mul(other: Tensor | number): Tensor {
     return ew.mul(this, other);
   }
+  /** Elementwise `this / other`, broadcasting. */
   div(other: Tensor | number): Tensor {
     return ew.div(this, other);
   }
+  /** Elementwise `this ** other`, broadcasting. */
   pow(other: Tensor | number): Tensor {
     return ew.pow(this, other);
   }
+  /** Elementwise maximum, broadcasting; a NaN wins, and a tie splits the gradient in halves (PyTorch). */
   maximum(other: Tensor | number): Tensor {
     return ew.maximum(this, other);
   }
+  /** Elementwise minimum, broadcasting; a NaN wins, and a tie splits the gradient in halves (PyTorch). */
   minimum(other: Tensor | number): Tensor {
     return ew.minimum(this, other);
   }
+  /** Matrix product of the last two dimensions; leading dimensions broadcast as batch dimensions. */
   matmul(other: Tensor): Tensor {
     return matmul(this, other);
   }
+  /** Elementwise −x. */
   neg(): Tensor {
     return ew.neg(this);
   }
+  /** Elementwise eˣ. */
   exp(): Tensor {
     return ew.exp(this);
   }
+  /** Elementwise natural logarithm. */
   log(): Tensor {
     return ew.log(this);
   }
+  /** Elementwise square root. */
   sqrt(): Tensor {
     return ew.sqrt(this);
   }
+  /** Elementwise |x| (gradient 0 at 0, as PyTorch). */
   abs(): Tensor {
     return ew.abs(this);
   }
+  /** Elementwise max(x, 0). */
   relu(): Tensor {
     return ew.relu(this);
   }
+  /** Elementwise 1 / (1 + e⁻ˣ). */
   sigmoid(): Tensor {
     return ew.sigmoid(this);
   }
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor {
     return ew.tanh(this);
   }
+  /** Elementwise x². */
   square(): Tensor {
     return ew.mul(this, this);
   }
+  /** Elementwise min(max(x, min), max); the gradient passes where min ≤ x ≤ max. */
   clamp(min: number, max: number): Tensor {
     return ew.clamp(this, min, max);
   }
 
+  /** Sum over `dim` (every dimension if omitted). */
   sum(dim?: Dims, opts?: ReduceOptions): Tensor {
     return red.sum(this, dim, opts);
   }
+  /** Mean over `dim` (every dimension if omitted). */
   mean(dim?: Dims, opts?: ReduceOptions): Tensor {
     return red.mean(this, dim, opts);
   }
+  /** Maximum over `dim` (every dimension if omitted); the gradient goes to the maximum. */
   max(dim?: Dims, opts?: ReduceOptions): Tensor {
     return red.max(this, dim, opts);
   }
+  /** Variance over `dim`, unbiased (n − 1) unless `opts.unbiased` is false (PyTorch's default). */
   var(dim?: Dims, opts?: VarOptions): Tensor {
     return red.variance(this, dim, opts);
   }
@@ -191,12 +217,15 @@ export class Tensor {
     return red.argmax(this, dim, opts);
   }
 
+  /** The same elements in a new shape (one dimension may be −1). */
   reshape(...shape: (number | readonly number[])[]): Tensor {
     return mv.reshape(this, dimsOf(shape));
   }
+  /** The dimensions in a new order. */
   permute(...perm: (number | readonly number[])[]): Tensor {
     return mv.permute(this, dimsOf(perm));
   }
+  /** Swaps two dimensions. */
   transpose(dim0: number, dim1: number): Tensor {
     return mv.transpose(this, dim0, dim1);
   }
@@ -204,15 +233,19 @@ export class Tensor {
   get T(): Tensor {
     return mv.transpose(this, -2, -1);
   }
+  /** Merges dimensions `startDim … endDim` into one. */
   flatten(startDim = 0, endDim = -1): Tensor {
     return mv.flatten(this, startDim, endDim);
   }
+  /** Inserts a dimension of size 1 at `dim`. */
   unsqueeze(dim: number): Tensor {
     return mv.unsqueeze(this, dim);
   }
+  /** Removes dimension `dim` (or every dimension) of size 1. */
   squeeze(dim?: number): Tensor {
     return mv.squeeze(this, dim);
   }
+  /** Broadcasts size-1 dimensions to `shape` (−1 keeps a size). */
   expand(...shape: (number | readonly number[])[]): Tensor {
     return mv.expand(this, dimsOf(shape));
   }
@@ -224,13 +257,16 @@ export class Tensor {
   index(i: number): Tensor {
     return mv.select(this, 0, i);
   }
+  /** Softmax along `dim`. */
   softmax(dim: number): Tensor {
     return softmax(this, dim);
   }
+  /** Log-softmax along `dim`, computed stably. */
   logSoftmax(dim: number): Tensor {
     return logSoftmax(this, dim);
   }
 
+  /** Shape and the first elements, as `tensor((2, 3), [1, 2, …])`. */
   toString(): string {
     const d = this.data;
     const shown = Array.from(d.subarray(0, 8), (v) => +v.toPrecision(4)).join(', ');
@@ -239,6 +275,7 @@ export class Tensor {
   }
 }
 
+/** Options of the tensor factories. */
 export interface TensorOptions {
   requiresGrad?: boolean;
   dtype?: DType;
@@ -306,10 +343,12 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
   return fromValues(allocArray(sizeOf(shape), opts.dtype ?? 'float32').fill(value), shape, opts);
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   return full(shape, 0, opts);
 }
 
+/** A tensor of ones. */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   return full(shape, 1, opts);
 }

@@ -96,7 +96,9 @@ export interface Kernels<S> {
    * `relu`, that of maxPool2d with `relu`: a window's dy goes on only where its maximum is positive.
    */
   maxPool2dBackward(dy: S, x: S, info: Pool2dInfo, relu: boolean, dtype: DType): S;
+  /** Average pooling forward. */
   avgPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
+  /** Average pooling backward: each window's gradient spread evenly over its cells. */
   avgPool2dBackward(dy: S, info: Pool2dInfo, dtype: DType): S;
   /** Per-channel mean and biased variance of x laid out (N, C, L), over N and L. */
   channelMoments(x: S, dims: NclDims, dtype: DType): { mean: S; variance: S };
@@ -214,6 +216,7 @@ export const KERNEL_NAMES = [
   'newtonSchulz',
   'newtonSchulzBackward',
 ] as const satisfies readonly (keyof Kernels<unknown>)[];
+/** The name of one kernel of the contract. */
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** A backend: a storage manager plus every kernel. */
@@ -237,7 +240,9 @@ export interface Backend<S = unknown> extends Kernels<S> {
    * closing it frees every storage allocated inside except those in `keep`. `abandonScope` closes without freeing.
    */
   openScope?(): void;
+  /** Closes the innermost scope, freeing what it allocated except `keep`. */
   closeScope?(keep: ReadonlySet<unknown>): void;
+  /** Closes the innermost scope without freeing (after an error). */
   abandonScope?(): void;
   /** Frees a storage the innermost open scope recorded, at once (it must not be used again); others are left alone. */
   freeNow?(storage: S): void;

@@ -3,6 +3,7 @@
 import { type Tensor, tensor } from '../autograd/tensor.js';
 import { Generator as Rng } from '../random.js';
 
+/** One mini-batch: images (N, C, H, W) and their labels. */
 export interface Batch {
   /** Images (B, C, H, W). */
   x: Tensor;
@@ -10,6 +11,7 @@ export interface Batch {
   y: Int32Array;
 }
 
+/** How `batches()` cuts the dataset. */
 export interface BatchOptions {
   shuffle?: boolean;
   /** Seed of the shuffle (each call with the same seed gives the same order). */
@@ -18,6 +20,7 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
+/** An in-memory image dataset: NCHW float32 images and integer labels, with seeded splits, per-channel normalisation and shuffled mini-batches. */
 export class ImageDataset {
   constructor(
     /** n·C·H·W values, image after image. */
@@ -39,6 +42,7 @@ export class ImageDataset {
     }
   }
 
+  /** Number of images. */
   get length(): number {
     return this.labels.length;
   }

@@ -2,6 +2,7 @@
 // then the values in big-endian order.
 import { ImageDataset } from './dataset.js';
 
+/** An array read from an IDX file: its shape and typed data. */
 export interface IdxArray {
   shape: number[];
   data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;

@@ -17,6 +17,7 @@ export function load(model: Module, bytes: Uint8Array, opts: { strict?: boolean;
   model.loadStateDict(tensors, { strict: opts.strict ?? true });
 }
 
+/** What a training checkpoint holds: model, optimizer and optionally scheduler and generator. */
 export interface TrainingState {
   model: Module;
   optimizer: Optimizer<object>;

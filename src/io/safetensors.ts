@@ -4,6 +4,7 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { fmtShape, sizeOf } from '../backend/shape_info.js';
 
+/** One array of a safetensors file. */
 export interface NamedArray {
   shape: number[];
   /** F32 for parameters and buffers; I64 for integer counters (PyTorch's num_batches_tracked). */
@@ -50,6 +51,7 @@ export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata?
   return out;
 }
 
+/** A decoded safetensors file: its arrays by name and its metadata. */
 export interface DecodedSafetensors {
   tensors: Record<string, { shape: number[]; dtype: string; data: Float32Array | Float64Array }>;
   metadata: Record<string, string>;

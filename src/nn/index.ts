@@ -7,7 +7,9 @@ export { ReLU, Sigmoid, Tanh, Identity } from './layers/activation.js';
 export { MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './layers/pooling.js';
 export { Sequential, Flatten } from './layers/container.js';
 export { Dropout } from './layers/dropout.js';
+/** Stateless functions behind the layers (`torch.nn.functional`). */
 export * as functional from './functional.js';
+/** In-place initialisers (`torch.nn.init`). */
 export * as init from './init.js';
 export { mnistCnn, type MnistCnnOptions } from './models/mnist_cnn.js';
 export {
@@ -19,6 +21,7 @@ export {
   type ChannelDeconvOptions,
   type DelinearOptions,
 } from './deconv/index.js';
+/** Model rewrites: the deconvolution twin of a BatchNorm network and its folded inference model. */
 export * as utils from './utils.js';
 export { vgg, VGG_CONFIGS, type ModelOptions } from './models/vgg.js';
 export { resnet18, xresnet18, BasicBlock, type XResNetOptions } from './models/resnet.js';

@@ -8,6 +8,7 @@ export function fanIn(w: Tensor): number {
   return w.shape.slice(1).reduce((a, b) => a * b, 1);
 }
 
+/** Fills `t` in place with samples from U(lo, hi). */
 export function uniform_(t: Tensor, lo: number, hi: number, g: Generator = defaultGenerator): Tensor {
   noGrad(() => {
     const d = t.data;
@@ -16,6 +17,7 @@ export function uniform_(t: Tensor, lo: number, hi: number, g: Generator = defau
   return t;
 }
 
+/** Fills `t` in place with samples from N(mean, std²). */
 export function normal_(t: Tensor, mean = 0, std = 1, g: Generator = defaultGenerator): Tensor {
   noGrad(() => {
     const d = t.data;
@@ -24,6 +26,7 @@ export function normal_(t: Tensor, mean = 0, std = 1, g: Generator = defaultGene
   return t;
 }
 
+/** Fills `t` in place with `value`. */
 export function constant_(t: Tensor, value: number): Tensor {
   t.data.fill(value);
   return t;

@@ -6,13 +6,16 @@ import { fmtShape } from '../backend/shape_info.js';
 
 /** A state-dict value: a tensor, or plain data with its shape (as read from JSON or a file). */
 export type StateValue = Tensor | { shape: readonly number[]; data: ArrayLike<number> };
+/** Parameters and buffers by dotted PyTorch name. */
 export type StateDict = Record<string, Tensor>;
 
+/** What `loadStateDict` did not match (with `strict: false`). */
 export interface LoadResult {
   missingKeys: string[];
   unexpectedKeys: string[];
 }
 
+/** The base of every layer and model (PyTorch's `nn.Module`): registered parameters, buffers and submodules, train/eval mode, state dicts with dotted names, `toString()`. */
 export abstract class Module {
   /** Whether the module is in training mode (see train() and eval()). */
   training = true;
@@ -78,6 +81,7 @@ export abstract class Module {
     return [...this._modules];
   }
 
+  /** The direct submodules, in registration order. */
   children(): Module[] {
     return [...this._modules.values()];
   }
@@ -103,10 +107,12 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter of this module and its submodules, each once. */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** Every buffer (running statistics and the like) with its dotted name. */
   namedBuffers(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
@@ -115,6 +121,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Every buffer of this module and its submodules. */
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, b]) => b);
   }

@@ -9,6 +9,7 @@ import { Delinear } from './deconv/delinear.js';
 import { FastDeconv2d, type FastDeconv2dOptions } from './deconv/fast_deconv.js';
 import type { Module } from './module.js';
 
+/** Options of `convertToDeconv`. */
 export interface ConvertOptions {
   /** Options for every FastDeconv2d (block, nIter, eps, samplingStride, …). */
   deconv?: Omit<FastDeconv2dOptions, 'stride' | 'padding' | 'dilation' | 'groups' | 'bias'>;

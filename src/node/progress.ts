@@ -7,6 +7,7 @@ function fmtTime(s: number): string {
   return `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 }
 
+/** A one-line progress bar; redraws in place on a TTY, prints a line every few percent otherwise. */
 export class ProgressBar {
   private lastPrinted = -1;
   private readonly tty: boolean;

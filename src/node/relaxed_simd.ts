@@ -3,6 +3,7 @@
 // binary; where the flag is unknown nothing changes and the baseline SIMD binary is used.
 import v8 from 'node:v8';
 
+/** Sets V8's relaxed-SIMD flag (Node 20), so that the kernels compiled after it use fused multiply-add; call before the first import of netdeconv. */
 export function enableRelaxedSimd(): void {
   try {
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');

@@ -4,6 +4,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from './optimizer.js';
 
+/** Options of `lrFinder`. */
 export interface LrFinderOptions {
   startLr?: number;
   endLr?: number;
@@ -15,6 +16,7 @@ export interface LrFinderOptions {
   divergeThreshold?: number;
 }
 
+/** What `lrFinder` measured, and the rate it suggests. */
 export interface LrFinderResult {
   /** The rate of each step actually taken. */
   lrs: number[];

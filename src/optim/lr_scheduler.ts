@@ -2,6 +2,7 @@
 // used by the first optimizer step; call step() after each optimizer.step(). Rates come from closed forms.
 import type { Optimizer, ParamGroup } from './optimizer.js';
 
+/** A learning-rate schedule with PyTorch's step convention: call `step()` after each `optimizer.step()`. */
 export abstract class LRScheduler {
   /** Index of the current step (0 after construction). */
   lastEpoch = -1;
@@ -28,10 +29,12 @@ export abstract class LRScheduler {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
 
+  /** The step count and base rates, for checkpoints. */
   stateDict(): { lastEpoch: number; baseLrs: number[] } {
     return { lastEpoch: this.lastEpoch, baseLrs: [...this.baseLrs] };
   }
 
+  /** Restores what `stateDict()` returned. */
   loadStateDict(s: { lastEpoch: number; baseLrs: number[] }): void {
     this.lastEpoch = s.lastEpoch;
     this.baseLrs.splice(0, this.baseLrs.length, ...s.baseLrs);
@@ -107,6 +110,7 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 }
 
+/** Options of `OneCycleLR` (PyTorch's defaults when omitted). */
 export interface OneCycleOptions {
   maxLr: number | number[];
   totalSteps: number;

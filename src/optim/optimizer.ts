@@ -3,6 +3,7 @@
 import { clearGrad, noGrad } from '../autograd/engine.js';
 import { type Tensor, zeros } from '../autograd/tensor.js';
 
+/** A group of parameters with its own hyper-parameters. */
 export interface ParamGroup {
   params: Tensor[];
   lr: number;
@@ -18,11 +19,13 @@ export interface ParamState {
   [buffer: string]: Tensor | number;
 }
 
+/** An optimizer's hyper-parameters and state, in PyTorch's layout. */
 export interface OptimizerStateDict {
   state: Record<number, Record<string, number[] | number>>;
   paramGroups: Record<string, unknown>[];
 }
 
+/** The optimizer contract: parameter groups, per-parameter state, `zeroGrad()`, `step()`, state dicts. */
 export abstract class Optimizer<H extends object> {
   readonly paramGroups: (ParamGroup & H)[];
   readonly state = new Map<Tensor, ParamState>();

@@ -2,6 +2,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import { activeBackend } from '../backend/registry.js';
 import { Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
+/** Options of `SGD` (PyTorch's defaults when omitted). */
 export interface SGDOptions {
   lr?: number;
   momentum?: number;

@@ -13,6 +13,7 @@ import { SGD } from '../optim/sgd.js';
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export type ScheduleName = 'onecycle' | 'cosine' | 'step' | 'none';
 
+/** How `fit()` trains. */
 export interface TrainConfig {
   epochs: number;
   batchSize: number;
@@ -26,6 +27,7 @@ export interface TrainConfig {
   seed: number;
 }
 
+/** The defaults of `fit()` and the CLI. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   epochs: 3,
   batchSize: 64,
@@ -37,6 +39,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   seed: 0,
 };
 
+/** What `fit()` reports after each step. */
 export interface StepInfo {
   epoch: number;
   /** Step within the epoch (0-based) and steps per epoch. */
@@ -50,11 +53,13 @@ export interface StepInfo {
   epochSeconds: number;
 }
 
+/** Mean loss and accuracy over a dataset. */
 export interface EvalResult {
   loss: number;
   accuracy: number;
 }
 
+/** What `fit()` returns. */
 export interface TrainResult {
   /** Loss of every training step. */
   lossCurve: number[];

@@ -22,19 +22,23 @@ export function binaryKernel(op: BinaryOp, x: Tensor, y: Tensor): Tensor {
 
 // ---- unary -------------------------------------------------------------------------------------------------
 
+/** Elementwise −x. */
 export function neg(x: Tensor): Tensor {
   return record(unaryKernel('neg', x), 'neg', [x], (g) => [g.neg()]);
 }
 
+/** Elementwise eˣ. */
 export function exp(x: Tensor): Tensor {
   const out = unaryKernel('exp', x);
   return record(out, 'exp', [x], (g) => [g.mul(out)]);
 }
 
+/** Elementwise natural logarithm. */
 export function log(x: Tensor): Tensor {
   return record(unaryKernel('log', x), 'log', [x], (g) => [g.div(x)]);
 }
 
+/** Elementwise square root. */
 export function sqrt(x: Tensor): Tensor {
   const out = unaryKernel('sqrt', x);
   return record(out, 'sqrt', [x], (g) => [g.div(out.mul(2))]);
@@ -54,11 +58,13 @@ export function relu(x: Tensor): Tensor {
   });
 }
 
+/** Elementwise 1 / (1 + e⁻ˣ). */
 export function sigmoid(x: Tensor): Tensor {
   const out = unaryKernel('sigmoid', x);
   return record(out, 'sigmoid', [x], (g) => [g.mul(out).mul(out.neg().add(1))]);
 }
 
+/** Elementwise hyperbolic tangent. */
 export function tanh(x: Tensor): Tensor {
   const out = unaryKernel('tanh', x);
   return record(out, 'tanh', [x], (g) => [g.mul(out.mul(out).neg().add(1))]);
@@ -85,11 +91,13 @@ function zeroLike(like: Tensor): Tensor {
 
 // ---- binary (broadcasting; each gradient is summed back to its operand's shape) -------------------------------
 
+/** a + b, broadcasting. */
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands('add', a, b);
   return record(binaryKernel('add', x, y), 'add', [x, y], (g) => [sumTo(g, x.shape), sumTo(g, y.shape)]);
 }
 
+/** a − b, broadcasting. */
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands('sub', a, b);
   return record(binaryKernel('sub', x, y), 'sub', [x, y], (g) => [
@@ -98,6 +106,7 @@ export function sub(a: Tensor | number, b: Tensor | number): Tensor {
   ]);
 }
 
+/** a · b, broadcasting. */
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands('mul', a, b);
   return record(binaryKernel('mul', x, y), 'mul', [x, y], (g) => [
@@ -106,6 +115,7 @@ export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   ]);
 }
 
+/** a / b, broadcasting. */
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
   const [x, y] = operands('div', a, b);
   const out = binaryKernel('div', x, y);

@@ -22,6 +22,7 @@ function gemm(
   return fromStorage(out, [...batchShape, m, n], a.dtype);
 }
 
+/** Matrix product of the last two dimensions, leading dimensions broadcast (`torch.matmul`). */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0)
     throw new Error(

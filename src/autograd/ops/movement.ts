@@ -45,6 +45,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
 }
 
+/** Swaps dimensions `dim0` and `dim1`. */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const a = normAxis('transpose', dim0, x.ndim);
   const c = normAxis('transpose', dim1, x.ndim);
@@ -60,6 +61,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
 }
 
+/** Inserts a dimension of size 1 at `dim`. */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normAxis('unsqueeze', dim, x.ndim + 1);
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);

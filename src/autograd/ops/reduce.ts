@@ -33,6 +33,7 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   return reduceSumKernel(g, axes).reshape(shape);
 }
 
+/** Sum over `dim` (every dimension if omitted). */
 export function sum(x: Tensor, dim?: Dims, opts: ReduceOptions = {}): Tensor {
   const axes = normDims('sum', x.shape, dim);
   const kept = reduceSumKernel(x, axes);
@@ -40,6 +41,7 @@ export function sum(x: Tensor, dim?: Dims, opts: ReduceOptions = {}): Tensor {
   return record(out, 'sum', [x], (g) => [g.reshape(kept.shape).expand(x.shape)]);
 }
 
+/** Mean over `dim` (every dimension if omitted). */
 export function mean(x: Tensor, dim?: Dims, opts: ReduceOptions = {}): Tensor {
   const axes = normDims('mean', x.shape, dim);
   const n = sizeOf(axes.map((a) => x.shape[a]));

@@ -18,12 +18,14 @@ function logSoftmaxLast(x: Tensor): Tensor {
   });
 }
 
+/** Log-softmax along `dim`, computed stably (the row maximum subtracted first). */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normAxis('logSoftmax', dim, x.ndim);
   if (d === x.ndim - 1) return logSoftmaxLast(x);
   return logSoftmaxLast(x.transpose(d, -1)).transpose(d, -1);
 }
 
+/** Softmax along `dim`. */
 export function softmax(x: Tensor, dim: number): Tensor {
   return logSoftmax(x, dim).exp();
 }

@@ -9,6 +9,7 @@ import { isqrtNewtonSchulz } from '../../linalg/isqrt.js';
 import { Module } from '../module.js';
 import { checkDeconvOptions, copyInto, everyNthColumn, updateRunning } from './stats.js';
 
+/** Options of `ChannelDeconv` (the official defaults when omitted). */
 export interface ChannelDeconvOptions {
   eps?: number;
   nIter?: number;
@@ -16,6 +17,7 @@ export interface ChannelDeconvOptions {
   samplingStride?: number;
 }
 
+/** Channel-only network deconvolution with no parameters (the official `ChannelDeconv`), for the input of a classifier. */
 export class ChannelDeconv extends Module {
   declare running_mean1: Tensor;
   declare running_deconv: Tensor;

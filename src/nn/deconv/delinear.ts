@@ -10,6 +10,7 @@ import { Module } from '../module.js';
 import { covariance } from '../../autograd/ops/linalg.js';
 import { batchOrRunning, checkDeconvOptions, effectiveBlock } from './stats.js';
 
+/** Options of `Delinear` (the official defaults when omitted). */
 export interface DelinearOptions {
   bias?: boolean;
   eps?: number;
@@ -19,6 +20,7 @@ export interface DelinearOptions {
   block?: number;
 }
 
+/** A linear layer whose input is whitened in blocks of `block` features (the official `Delinear`). */
 export class Delinear extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;
@@ -48,6 +50,7 @@ export class Delinear extends Module {
     this.resetParameters();
   }
 
+  /** PyTorch's Linear default: U(±1/√in) for weight and bias. The running buffers are left alone. */
   resetParameters(): void {
     defaultWeightAndBias_(this.weight, this.bias);
   }

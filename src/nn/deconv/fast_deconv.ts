@@ -11,6 +11,7 @@ import { Module } from '../module.js';
 import { covariance } from '../../autograd/ops/linalg.js';
 import { batchOrRunning, checkDeconvOptions, effectiveBlock, everyNthRow } from './stats.js';
 
+/** Options of `FastDeconv2d` (the official defaults when omitted). */
 export interface FastDeconv2dOptions {
   stride?: number;
   padding?: number;
@@ -32,6 +33,7 @@ export interface FastDeconv2dOptions {
   freezeIter?: number;
 }
 
+/** A convolution whose input patches are whitened (network deconvolution, the official `FastDeconv`). */
 export class FastDeconv2d extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;

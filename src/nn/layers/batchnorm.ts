@@ -4,6 +4,7 @@ import { ones, type Tensor, zeros } from '../../autograd/tensor.js';
 import { fmtShape } from '../../backend/shape_info.js';
 import { isExactly, Module } from '../module.js';
 
+/** Options of `BatchNorm2d` (PyTorch's defaults when omitted). */
 export interface BatchNorm2dOptions {
   eps?: number;
   /** Weight of the new batch statistic in the running average (0.1); null for a cumulative average. */
@@ -45,6 +46,7 @@ export class BatchNorm2d extends Module {
     }
   }
 
+  /** Weight 1, bias 0, running mean 0, running variance 1, no batches tracked (PyTorch). */
   resetParameters(): void {
     this.weight?.data.fill(1);
     this.bias?.data.fill(0);

@@ -36,6 +36,7 @@ export class Sequential extends Module {
     return m;
   }
 
+  /** Number of child modules. */
   get length(): number {
     return this.children().length;
   }

@@ -4,6 +4,7 @@ import { pair, type Pair } from '../../backend/shape_info.js';
 import { defaultWeightAndBias_ } from '../init.js';
 import { Module } from '../module.js';
 
+/** Options of `Conv2d` (PyTorch's defaults when omitted). */
 export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair;

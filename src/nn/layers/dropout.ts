@@ -11,6 +11,7 @@ export function dropout(x: Tensor, p: number, training: boolean, generator: Gene
   return x.mul(tensor(mask, x.shape, { dtype: x.dtype }));
 }
 
+/** Zeroes each element with probability `p` in training and scales the rest by 1/(1−p); identity in eval. */
 export class Dropout extends Module {
   constructor(
     readonly p = 0.5,

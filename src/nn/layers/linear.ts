@@ -19,6 +19,7 @@ export class Linear extends Module {
     this.resetParameters();
   }
 
+  /** PyTorch's default: U(±1/√in) for weight and bias. */
   resetParameters(): void {
     defaultWeightAndBias_(this.weight, this.bias);
   }

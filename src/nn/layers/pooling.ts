@@ -9,6 +9,7 @@ export interface PoolOptions {
   padding?: Pair;
 }
 
+/** Maximum over each window (stride defaults to the kernel size). */
 export class MaxPool2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
@@ -35,6 +36,7 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** Mean over each window (stride defaults to the kernel size). */
 export class AvgPool2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];

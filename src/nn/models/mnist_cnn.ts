@@ -7,6 +7,7 @@ import { Flatten } from '../layers/container.js';
 import { Linear } from '../layers/linear.js';
 import { convertToDeconv } from '../utils.js';
 
+/** Options of `mnistCnn`. */
 export interface MnistCnnOptions {
   /** Input channels (1 for MNIST). */
   inChannels?: number;

@@ -89,6 +89,7 @@ export function resnet18(opts: ModelOptions = {}): Sequential {
   );
 }
 
+/** Options of `xresnet18`. */
 export interface XResNetOptions extends ModelOptions {
   /**
    * Make the stem's three convolutions FastDeconv2d layers while the residual blocks keep BatchNorm — the

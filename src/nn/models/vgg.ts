@@ -13,6 +13,7 @@ export const VGG_CONFIGS = {
   vgg16: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'],
 } as const satisfies Record<string, readonly (number | 'M')[]>;
 
+/** Options shared by the CIFAR-style models (`vgg`, `resnet18`). */
 export interface ModelOptions {
   /** Input channels (3 for RGB; any number works). */
   inChannels?: number;
