@@ -364,8 +364,12 @@ export class Heap {
     const end = ptr + bytes;
     const have = this.memory.buffer.byteLength;
     if (end > have) {
+      // Grow by an eighth of the memory at least, so that a top that creeps a few blocks past its old maximum (the
+      // free lists hand out blocks in a different order each step) does not grow the memory again and again; where
+      // the runtime's limit refuses that, grow by exactly what is needed.
+      const need = Math.ceil((end - have) / PAGE);
       try {
-        this.memory.grow(Math.ceil((end - have) / PAGE));
+        this.growBy(Math.max(need, Math.ceil(have / PAGE / 8)), need);
       } catch {
         this.used -= bytes;
         throw new Error(
@@ -375,6 +379,15 @@ export class Heap {
     }
     this.top = end;
     return ptr;
+  }
+
+  private growBy(pages: number, atLeast: number): void {
+    try {
+      this.memory.grow(pages);
+    } catch (e) {
+      if (pages === atLeast) throw e;
+      this.memory.grow(atLeast);
+    }
   }
 
   private freeBlock(ptr: number, bytes: number): void {
