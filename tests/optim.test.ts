@@ -52,7 +52,7 @@ forEachBackend('optim', (test) => {
 
   test('invalid hyper-parameters are rejected', () => {
     const p = [tensor([1], [1], { requiresGrad: true })];
-    assert.throws(() => new optim.SGD(p, { lr: -1 }), /invalid learning rate -1/);
+    assert.throws(() => new optim.SGD(p, { lr: -1 }), /SGD: the learning rate must be a finite number ≥ 0, got -1/);
     assert.throws(() => new optim.SGD(p, { nesterov: true }), /nesterov needs momentum > 0/);
     assert.throws(() => new optim.Adam(p, { betas: [1, 0.9] }), /betas must be in \[0, 1\)/);
     assert.throws(() => new optim.SGD([], {}), /empty parameter list/);

@@ -300,15 +300,39 @@ export function fromStorage(storage: unknown, shape: readonly number[], dtype: D
 
 /** A tensor of a dtype on the active backend, copied from `values`. */
 function fromValues(values: ArrayLike<number>, shape: readonly number[], opts: TensorOptions): Tensor {
+  const arr = newArray('tensor', shape, opts.dtype ?? 'float32');
+  arr.set(values);
+  return fromFilled(arr, shape, opts);
+}
+
+/** A tensor on the active backend that takes `arr` (of opts' dtype, filled by the caller) as its values. */
+function fromFilled(arr: FloatArray, shape: readonly number[], opts: TensorOptions): Tensor {
   const b = activeBackend();
   const dtype = opts.dtype ?? 'float32';
   if (!b.dtypes.includes(dtype))
     throw new Error(`tensor: backend '${b.name}' does not support ${dtype}; use setBackend('js')`);
-  const arr = allocArray(values.length, dtype);
-  arr.set(values);
   const t = new Tensor(b.fromArray(arr), shape, dtype, b.name);
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;
+}
+
+/**
+ * A typed array for a tensor of `shape`, after checking the shape: its dimensions must be non-negative integers.
+ * A failed allocation becomes an error naming the op and the size (V8 would otherwise report only "Array buffer
+ * allocation failed").
+ */
+function newArray(op: string, shape: readonly number[], dtype: DType): FloatArray {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`${op}: shape ${fmtShape(shape ?? [])} must be a list of non-negative integers`);
+  const size = sizeOf(shape);
+  try {
+    return allocArray(size, dtype);
+  } catch (e) {
+    const gib = (size * (dtype === 'float64' ? 8 : 4)) / 2 ** 30;
+    throw new Error(
+      `${op}: cannot allocate shape ${fmtShape(shape)} (${size} ${dtype} values, ${gib.toFixed(2)} GiB): ${(e as Error).message}`,
+    );
+  }
 }
 
 /**
@@ -329,7 +353,7 @@ export function tensor(data: Nested | ArrayLike<number>, shape?: readonly number
   }
   const finalShape = shape ? [...shape] : inferred;
   if (finalShape.some((d) => !Number.isInteger(d) || d < 0))
-    throw new Error(`tensor: invalid shape ${fmtShape(finalShape)}`);
+    throw new Error(`tensor: shape ${fmtShape(finalShape)} must be a list of non-negative integers`);
   if (sizeOf(finalShape) !== flat.length) {
     throw new Error(
       `tensor: ${flat.length} values do not fill shape ${fmtShape(finalShape)} (${sizeOf(finalShape)} elements)`,
@@ -340,27 +364,27 @@ export function tensor(data: Nested | ArrayLike<number>, shape?: readonly number
 
 /** A tensor filled with `value`. */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
-  return fromValues(allocArray(sizeOf(shape), opts.dtype ?? 'float32').fill(value), shape, opts);
+  return fromFilled(newArray('full', shape, opts.dtype ?? 'float32').fill(value), shape, opts);
 }
 
 /** A tensor of zeros. */
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 0, opts);
+  return fromFilled(newArray('zeros', shape, opts.dtype ?? 'float32'), shape, opts);
 }
 
 /** A tensor of ones. */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  return fromFilled(newArray('ones', shape, opts.dtype ?? 'float32').fill(1), shape, opts);
 }
 
 /** Standard-normal samples from `generator` (the default generator if omitted). */
 export function randn(shape: readonly number[], opts: TensorOptions & { generator?: Generator } = {}): Tensor {
   const g = opts.generator ?? defaultGenerator;
-  return fromValues(
-    Array.from({ length: sizeOf(shape) }, () => g.normal()),
-    shape,
-    opts,
-  );
+  // Drawn straight into the typed array: a plain JS array of that many numbers could exhaust V8's heap, which
+  // aborts the process instead of throwing.
+  const arr = newArray('randn', shape, opts.dtype ?? 'float32');
+  for (let i = 0; i < arr.length; i++) arr[i] = g.normal();
+  return fromFilled(arr, shape, opts);
 }
 
 /** Uniform samples in [lo, hi). */
@@ -370,26 +394,24 @@ export function rand(
   hi = 1,
   opts: TensorOptions & { generator?: Generator } = {},
 ): Tensor {
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi))
+    throw new Error(`rand: the bounds must be finite with lo ≤ hi, got [${lo}, ${hi})`);
   const g = opts.generator ?? defaultGenerator;
-  return fromValues(
-    Array.from({ length: sizeOf(shape) }, () => g.uniform(lo, hi)),
-    shape,
-    opts,
-  );
+  const arr = newArray('rand', shape, opts.dtype ?? 'float32');
+  for (let i = 0; i < arr.length; i++) arr[i] = g.uniform(lo, hi);
+  return fromFilled(arr, shape, opts);
 }
 
 /** The identity matrix (n, n). */
 export function eye(n: number, opts: TensorOptions = {}): Tensor {
-  const v = new Array<number>(n * n).fill(0);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  return fromValues(v, [n, n], opts);
+  const arr = newArray('eye', [n, n], opts.dtype ?? 'float32');
+  for (let i = 0; i < n; i++) arr[i * n + i] = 1;
+  return fromFilled(arr, [n, n], opts);
 }
 
 /** 0, 1, …, n−1. */
 export function arange(n: number, opts: TensorOptions = {}): Tensor {
-  return fromValues(
-    Array.from({ length: n }, (_, i) => i),
-    [n],
-    opts,
-  );
+  const arr = newArray('arange', [n], opts.dtype ?? 'float32');
+  for (let i = 0; i < n; i++) arr[i] = i;
+  return fromFilled(arr, [n], opts);
 }

@@ -29,8 +29,8 @@ export async function initDefaultBackend(): Promise<string> {
 
 /**
  * Sets how many threads the wasm backend's GEMMs and convolutions use (the default: every core the runtime
- * reports). Results are bit-identical for any count. Resolves to the count in effect: 1 where memory cannot be
- * shared between threads (a web page without cross-origin isolation).
+ * reports; at most twice that, with a warning). Results are bit-identical for any count. Resolves to the count in
+ * effect: 1 where memory cannot be shared between threads (a web page without cross-origin isolation).
  */
 export async function setNumThreads(n: number): Promise<number> {
   const wasm = (await initBackend('wasm')) as WasmBackend;

@@ -58,6 +58,8 @@ export class ImageDataset {
     const labels = new Int32Array(indices.length);
     for (let i = 0; i < indices.length; i++) {
       const j = indices[i];
+      if (!(Number.isInteger(j) && j >= 0 && j < this.length))
+        throw new Error(`subset: index ${j} at position ${i} is outside the ${this.length} images`);
       images.set(this.images.subarray(j * per, (j + 1) * per), i * per);
       labels[i] = this.labels[j];
     }
@@ -102,6 +104,12 @@ export class ImageDataset {
     const [C, H, W] = this.imageShape;
     if (mean.length !== C || std.length !== C)
       throw new Error(`normalize: need ${C} means and stds, got ${mean.length} and ${std.length}`);
+    for (let c = 0; c < C; c++) {
+      if (!(Number.isFinite(mean[c]) && Number.isFinite(std[c]) && std[c] > 0))
+        throw new Error(
+          `normalize: channel ${c} needs a finite mean and a std > 0, got mean ${mean[c]}, std ${std[c]}`,
+        );
+    }
     const hw = H * W;
     const out = new Float32Array(this.images.length);
     for (let n = 0; n < this.length; n++) {

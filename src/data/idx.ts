@@ -84,7 +84,13 @@ export function idxDataset(
     throw new Error(`${names[0]} has ${img.shape[0]} images but ${names[1]} has ${lab.shape[0]} labels`);
   const scale = img.data instanceof Uint8Array ? 1 / 255 : 1;
   const pixels = Float32Array.from(img.data, (v) => v * scale);
-  const labelArr = Int32Array.from(lab.data);
+  const labelArr = new Int32Array(lab.data.length);
+  for (let i = 0; i < lab.data.length; i++) {
+    const v = lab.data[i];
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0x7fffffff))
+      throw new Error(`${names[1]}: label ${v} at index ${i} is not a non-negative integer`);
+    labelArr[i] = v;
+  }
   for (let i = 0; i < labelArr.length; i++) {
     if (labelArr[i] < 0 || labelArr[i] >= numClasses)
       throw new Error(`${names[1]}: label ${labelArr[i]} at index ${i} is outside [0, ${numClasses})`);

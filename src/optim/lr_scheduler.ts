@@ -3,6 +3,13 @@
 import type { Optimizer, ParamGroup } from './optimizer.js';
 
 /** A learning-rate schedule with PyTorch's step convention: call `step()` after each `optimizer.step()`. */
+/** Throws unless a schedule's decay factor is a finite number > 0. */
+function checkGamma(name: string, gamma: number): number {
+  if (!(Number.isFinite(gamma) && gamma > 0))
+    throw new Error(`${name}: gamma must be a finite number > 0, got ${gamma}`);
+  return gamma;
+}
+
 export abstract class LRScheduler {
   /** Index of the current step (0 after construction). */
   lastEpoch = -1;
@@ -51,7 +58,7 @@ export class StepLR extends LRScheduler {
     if (!(Number.isInteger(opts.stepSize) && opts.stepSize > 0))
       throw new Error(`StepLR: stepSize must be a positive integer, got ${opts.stepSize}`);
     this.stepSize = opts.stepSize;
-    this.gamma = opts.gamma ?? 0.1;
+    this.gamma = checkGamma('StepLR', opts.gamma ?? 0.1);
     this.step();
   }
 
@@ -67,6 +74,7 @@ export class ExponentialLR extends LRScheduler {
     readonly opts: { gamma: number },
   ) {
     super(optimizer);
+    checkGamma('ExponentialLR', opts.gamma);
     this.step();
   }
 
@@ -83,7 +91,7 @@ export class MultiStepLR extends LRScheduler {
   constructor(optimizer: Optimizer<object>, opts: { milestones: number[]; gamma?: number }) {
     super(optimizer);
     this.milestones = [...opts.milestones].sort((a, b) => a - b);
-    this.gamma = opts.gamma ?? 0.1;
+    this.gamma = checkGamma('MultiStepLR', opts.gamma ?? 0.1);
     this.step();
   }
 
@@ -169,6 +177,13 @@ export class OneCycleLR extends LRScheduler {
     this.maxLrs = Array.isArray(opts.maxLr) ? opts.maxLr : groups.map(() => opts.maxLr as number);
     if (this.maxLrs.length !== groups.length)
       throw new Error(`OneCycleLR: ${this.maxLrs.length} maxLr values for ${groups.length} groups`);
+    for (const m of this.maxLrs)
+      if (!(Number.isFinite(m) && m > 0)) throw new Error(`OneCycleLR: maxLr must be a finite number > 0, got ${m}`);
+    for (const [what, v] of [
+      ['divFactor', o.divFactor],
+      ['finalDivFactor', o.finalDivFactor],
+    ] as const)
+      if (!(Number.isFinite(v) && v > 0)) throw new Error(`OneCycleLR: ${what} must be a finite number > 0, got ${v}`);
     this.initialLrs = this.maxLrs.map((m) => m / o.divFactor);
     this.minLrs = this.initialLrs.map((l) => l / o.finalDivFactor);
     // Rates are indices into [initial, max, min] per group; the boundaries stay fractional, as in PyTorch.

@@ -38,7 +38,8 @@ export abstract class Optimizer<H extends object> {
       throw new Error(`${this.constructor.name}: got an empty parameter list`);
     this.paramGroups = groups.map((g) => ({ ...defaults, ...g }) as ParamGroup & H);
     for (const g of this.paramGroups) {
-      if (!(g.lr >= 0)) throw new Error(`${this.constructor.name}: invalid learning rate ${g.lr}`);
+      if (!(Number.isFinite(g.lr) && g.lr >= 0))
+        throw new Error(`${this.constructor.name}: the learning rate must be a finite number ≥ 0, got ${g.lr}`);
     }
   }
 

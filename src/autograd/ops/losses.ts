@@ -20,6 +20,10 @@ export function crossEntropy(logits: Tensor, labels: Int32Array | readonly numbe
   const onehot = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
     const c = labels[i];
+    if (typeof c !== 'number')
+      throw new Error(
+        `crossEntropy: label ${JSON.stringify(c)} at index ${i} is a ${typeof c}, expected an integer class index`,
+      );
     if (!Number.isInteger(c) || c < 0 || c >= k)
       throw new Error(`crossEntropy: label ${c} at index ${i} is outside [0, ${k})`);
     onehot[i * k + c] = 1;

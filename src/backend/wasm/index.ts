@@ -89,8 +89,15 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     return dtype === 'float32' ? { values: heap.fromArray(r.values), indices: r.indices } : r;
   }
 
-  async function setThreads(n: number): Promise<number> {
-    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
+  async function setThreads(asked: number): Promise<number> {
+    if (!(Number.isInteger(asked) && asked >= 1))
+      throw new Error(`setNumThreads: expected a positive integer, got ${asked}`);
+    // Each worker holds its own instance and stack, and threads beyond the cores only take turns (16 threads on
+    // 2 cores ran the kernels 7× slower than 2): at most twice the cores the runtime reports.
+    const cores = await availableCores();
+    const n = Math.min(asked, 2 * cores);
+    if (n < asked)
+      console.warn(`netdeconv: setNumThreads(${asked}): this runtime reports ${cores} cores; using ${n} threads`);
     // Fewer threads than the pool has: use part of it (its workers stay warm, and idle ones sleep).
     if (n - 1 <= (threads.pool?.size ?? 0)) {
       threads.active = n;

@@ -1,3 +1,4 @@
+import { requireInt, requirePositive } from '../checks.js';
 import { noGrad } from '../../autograd/engine.js';
 import { batchNormTrain } from '../../autograd/ops/normalization.js';
 import { ones, type Tensor, zeros } from '../../autograd/tensor.js';
@@ -37,6 +38,10 @@ export class BatchNorm2d extends Module {
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
     this.affine = opts.affine ?? true;
     this.trackRunningStats = opts.trackRunningStats ?? true;
+    requireInt('BatchNorm2d', 'num features', numFeatures, 1);
+    requirePositive('BatchNorm2d', 'eps', this.eps);
+    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1))
+      throw new Error(`BatchNorm2d: momentum must be in [0, 1] or null, got ${this.momentum}`);
     this.registerParameter('weight', this.affine ? ones([numFeatures]) : null);
     this.registerParameter('bias', this.affine ? zeros([numFeatures]) : null);
     if (this.trackRunningStats) {

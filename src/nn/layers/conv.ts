@@ -1,3 +1,4 @@
+import { requireInt, requireIntPair } from '../checks.js';
 import { conv2d } from '../../autograd/ops/conv.js';
 import { type Tensor, zeros } from '../../autograd/tensor.js';
 import { pair, type Pair } from '../../backend/shape_info.js';
@@ -36,8 +37,13 @@ export class Conv2d extends Module {
     this.padding = pair(opts.padding ?? 0);
     this.dilation = pair(opts.dilation ?? 1);
     this.groups = opts.groups ?? 1;
-    if (!Number.isInteger(this.groups) || this.groups < 1)
-      throw new Error(`Conv2d: groups must be a positive integer, got ${this.groups}`);
+    requireInt('Conv2d', 'in channels', inChannels, 1);
+    requireInt('Conv2d', 'out channels', outChannels, 1);
+    requireIntPair('Conv2d', 'kernel size', this.kernelSize, 1);
+    requireIntPair('Conv2d', 'stride', this.stride, 1);
+    requireIntPair('Conv2d', 'padding', this.padding, 0);
+    requireIntPair('Conv2d', 'dilation', this.dilation, 1);
+    requireInt('Conv2d', 'groups', this.groups, 1);
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new Error(
         `Conv2d: in channels ${inChannels} and out channels ${outChannels} must be divisible by groups ${this.groups}`,

@@ -1,3 +1,4 @@
+import { requireInt } from '../checks.js';
 import { linear } from '../../autograd/ops/matmul.js';
 import { type Tensor, zeros } from '../../autograd/tensor.js';
 import { defaultWeightAndBias_ } from '../init.js';
@@ -14,6 +15,8 @@ export class Linear extends Module {
     opts: { bias?: boolean } = {},
   ) {
     super();
+    requireInt('Linear', 'in features', inFeatures, 1);
+    requireInt('Linear', 'out features', outFeatures, 1);
     this.registerParameter('weight', zeros([outFeatures, inFeatures]));
     this.registerParameter('bias', (opts.bias ?? true) ? zeros([outFeatures]) : null);
     this.resetParameters();
