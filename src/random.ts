@@ -87,8 +87,23 @@ export class Generator {
     return [...this.s, this.spare ?? NaN];
   }
 
+  /** Throws unless `state` is what `getState()` returns: four 32-bit words, not all 0, and a spare normal or null. */
+  static checkState(state: unknown): void {
+    const ok =
+      Array.isArray(state) &&
+      (state.length === 4 || state.length === 5) &&
+      state.slice(0, 4).every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) &&
+      state.slice(0, 4).some((w) => w !== 0) &&
+      (state[4] == null || typeof state[4] === 'number');
+    if (!ok)
+      throw new Error(
+        `Generator.setState: expected four 32-bit words (not all 0) and a spare, got ${JSON.stringify(state)}`,
+      );
+  }
+
   /** Restores a state from `getState()`. */
   setState(state: readonly number[]): void {
+    Generator.checkState(state);
     this.s.set(state.slice(0, 4));
     this.spare = state[4] == null || Number.isNaN(state[4]) ? null : state[4]; // JSON turns the NaN marker into null
   }

@@ -2,7 +2,7 @@
 // expected, never a silent coercion, a NaN layer or a process abort.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { data, getNumThreads, nn, optim, randn, setNumThreads, tensor, zeros } from '../src/index.js';
+import { data, Generator, getNumThreads, io, nn, optim, randn, setNumThreads, tensor, zeros } from '../src/index.js';
 
 const test = suite('bad input');
 
@@ -114,6 +114,150 @@ test('readers and datasets do not coerce: fractional labels, out-of-range indice
     () => nn.functional.crossEntropy(logits, ['1', '2'] as unknown as number[]),
     /crossEntropy: label "1" at index 0 is a string, expected an integer class index/,
   );
+});
+
+/** Safetensors bytes from a header object and a data section, the header length as given (default: right). */
+function safetensorsBytes(header: unknown, dataBytes: number, headerLength?: number): Uint8Array {
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+  const h = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + h.length + dataBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength ?? h.length), true);
+  out.set(h, 8);
+  return out;
+}
+
+test('safetensors: a header that does not tile the data exactly is an error, not shifted weights', () => {
+  const f32 = (shape: number[], from: number) => ({
+    dtype: 'F32',
+    shape,
+    data_offsets: [from, from + 4 * shape.reduce((a, b) => a * b, 1)],
+  });
+  const good = { a: f32([2], 0), b: f32([3], 8) };
+  assert.is(Object.keys(io.decodeSafetensors(safetensorsBytes(good, 20)).tensors).length, 2);
+  const h = new TextEncoder().encode(JSON.stringify(good)).length;
+  const padded = h + ((8 - ((8 + h) % 8)) % 8);
+  if (padded > h) {
+    // One byte short: the JSON still parses (the padding is spaces), the data would start a byte early.
+    throwsWith(
+      () => io.decodeSafetensors(safetensorsBytes(good, 20, padded - 1), 'short.safetensors'),
+      /short\.safetensors: 1 bytes after the last tensor \(a wrong header length, or trailing data\)/,
+    );
+  }
+  throwsWith(
+    () => io.decodeSafetensors(safetensorsBytes(good, 24), 'long.safetensors'),
+    /long\.safetensors: 4 bytes after the last tensor/,
+  );
+  throwsWith(
+    () => io.decodeSafetensors(safetensorsBytes({ a: f32([2], 0), b: f32([3], 4) }, 16), 'overlap.safetensors'),
+    /overlap\.safetensors: 'b' starts at byte 4 of the data section, expected 8/,
+  );
+  throwsWith(
+    () => io.decodeSafetensors(safetensorsBytes({ a: f32([2], 0), b: f32([1], 12) }, 16), 'gap.safetensors'),
+    /gap\.safetensors: 'b' starts at byte 12 of the data section, expected 8/,
+  );
+  throwsWith(
+    () =>
+      io.decodeSafetensors(
+        safetensorsBytes({ a: { dtype: 'F32', shape: [2], data_offsets: [0.5, 8.5] } }, 8),
+        'frac.safetensors',
+      ),
+    /frac\.safetensors: 'a' has data_offsets \[0\.5,8\.5\], expected two non-negative integers/,
+  );
+  throwsWith(
+    () => io.decodeSafetensors(safetensorsBytes({ a: { dtype: 'F32', shape: [1.5], data_offsets: [0, 6] } }, 6)),
+    /'a' has shape \[1\.5\], expected a list of non-negative integers/,
+  );
+  throwsWith(
+    () => io.decodeSafetensors(safetensorsBytes({ a: f32([2], 0), b: f32([2], 4) }, 8)),
+    /'b' ends at byte 12 of a 8-byte data section/,
+  );
+  throwsWith(
+    () => io.decodeSafetensors(safetensorsBytes([1, 2], 0), 'array.safetensors'),
+    /array\.safetensors: corrupt header \(not a JSON object\)/,
+  );
+  throwsWith(
+    () =>
+      io.decodeSafetensors(
+        safetensorsBytes(JSON.parse('{"__proto__": {"dtype":"F32","shape":[],"data_offsets":[0,4]}}'), 4),
+      ),
+    /a tensor may not be named '__proto__'/,
+  );
+  throwsWith(
+    () => io.decodeSafetensors(safetensorsBytes({ __metadata__: { n: 3 }, a: f32([1], 0) }, 4)),
+    /__metadata__ must be an object of strings/,
+  );
+});
+
+/** A model, its optimizer after one step (so it has momentum buffers) and a checkpoint of both. */
+function trainedState() {
+  const model = new nn.Linear(3, 2);
+  const optimizer = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+  const loss = nn.functional.mseLoss(model.forward(randn([4, 3])), zeros([4, 2]));
+  loss.backward();
+  optimizer.step();
+  return { model, optimizer, bytes: io.saveCheckpoint({ model, optimizer, generator: new Generator(1) }) };
+}
+
+/** Rewrites a checkpoint's JSON training state with `edit`. */
+function editState(bytes: Uint8Array, edit: (state: any) => void): Uint8Array {
+  const { tensors, metadata } = io.decodeSafetensors(bytes);
+  const state = JSON.parse(metadata.state);
+  edit(state);
+  const arrays = Object.fromEntries(
+    Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, dtype: 'F32' as const, data: t.data }]),
+  );
+  return io.encodeSafetensors(arrays, { ...metadata, state: JSON.stringify(state) });
+}
+
+test('loadCheckpoint checks every part before it applies any', () => {
+  const saved = trainedState();
+  const fresh = trainedState();
+  const before = fresh.model.stateDict().weight.data.slice();
+  const lr = fresh.optimizer.paramGroups[0].lr;
+  const target = { model: fresh.model, optimizer: fresh.optimizer, generator: new Generator(2) };
+  const genBefore = target.generator.getState();
+  const { tensors, metadata } = io.decodeSafetensors(saved.bytes);
+  const momentum = Object.keys(tensors).find((k) => k.startsWith('optimizer.'));
+  assert.ok(momentum, 'the checkpoint holds a momentum buffer');
+  const arrays = Object.fromEntries(
+    Object.entries(tensors).map(([k, t]) => {
+      const data = k === momentum ? t.data.subarray(1) : t.data;
+      return [k, { shape: k === momentum ? [data.length] : t.shape, dtype: 'F32' as const, data }];
+    }),
+  );
+  const cases: [string, Uint8Array, RegExp][] = [
+    [
+      'short.ckpt',
+      io.encodeSafetensors(arrays, metadata),
+      /short\.ckpt: SGD\.loadStateDict: state 'momentum_buffer' of parameter 0 has 5 values, expected 6/,
+    ],
+    [
+      'gen.ckpt',
+      editState(saved.bytes, (s) => (s.generator = ['x', 'y'])),
+      /gen\.ckpt: Generator\.setState: expected four 32-bit words/,
+    ],
+    [
+      'lr.ckpt',
+      editState(saved.bytes, (s) => (s.paramGroups[0].lr = -5)),
+      /lr\.ckpt: SGD\.loadStateDict: parameter group 0 has lr -5, expected a finite number ≥ 0/,
+    ],
+    [
+      'groups.ckpt',
+      editState(saved.bytes, (s) => s.paramGroups.push(s.paramGroups[0])),
+      /groups\.ckpt: SGD\.loadStateDict: 2 parameter groups in the state, the optimizer has 1/,
+    ],
+  ];
+  for (const [name, bytes, words] of cases) {
+    throwsWith(() => io.loadCheckpoint(target, bytes, name), words);
+    assert.equal(fresh.model.stateDict().weight.data, before, `${name}: the model is untouched`);
+    assert.is(fresh.optimizer.paramGroups[0].lr, lr, `${name}: the optimizer is untouched`);
+    assert.equal(target.generator.getState(), genBefore, `${name}: the generator is untouched`);
+  }
+  const garbage = io.encodeSafetensors({}, { format: 'netdeconv-checkpoint', state: '{"paramGroups": [' });
+  throwsWith(() => io.loadCheckpoint(target, garbage, 'bad.ckpt'), /bad\.ckpt: the training state is not valid JSON/);
+  io.loadCheckpoint(target, saved.bytes, 'good.ckpt');
+  assert.equal(fresh.model.stateDict().weight.data, saved.model.stateDict().weight.data, 'a good checkpoint loads');
 });
 
 test.run();

@@ -3,7 +3,7 @@
 import type { Module } from '../nn/module.js';
 import type { LRScheduler } from '../optim/lr_scheduler.js';
 import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
-import { defaultGenerator, type Generator } from '../random.js';
+import { defaultGenerator, Generator } from '../random.js';
 import { decodeSafetensors, encodeSafetensors, type NamedArray, stateDictArrays } from './safetensors.js';
 
 /** The model's state dict as safetensors bytes (`safetensors.torch.load_file` reads them). */
@@ -56,13 +56,21 @@ export function loadCheckpoint(s: TrainingState, bytes: Uint8Array, source = 'ch
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== 'netdeconv-checkpoint' || !metadata.state)
     throw new Error(`${source}: not a netdeconv training checkpoint (use load() for model weights)`);
-  const meta = JSON.parse(metadata.state) as {
+  let meta: {
     paramGroups: OptimizerStateDict['paramGroups'];
     scalars: Record<string, Record<string, number>>;
     scheduler: { lastEpoch: number; baseLrs: number[] } | null;
     generator: number[];
     extra: Record<string, unknown>;
   };
+  try {
+    meta = JSON.parse(metadata.state);
+  } catch (e) {
+    throw new Error(`${source}: the training state is not valid JSON (${(e as Error).message})`);
+  }
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(meta) || !Array.isArray(meta.paramGroups) || !isObject(meta.scalars) || !isObject(meta.extra ?? {}))
+    throw new Error(`${source}: the training state lacks paramGroups, scalars or extra`);
   const model: Record<string, { shape: number[]; data: Float32Array | Float64Array }> = {};
   const state: OptimizerStateDict['state'] = {};
   for (const [name, t] of Object.entries(tensors)) {
@@ -73,9 +81,19 @@ export function loadCheckpoint(s: TrainingState, bytes: Uint8Array, source = 'ch
     }
   }
   for (const [index, sc] of Object.entries(meta.scalars)) Object.assign((state[Number(index)] ??= {}), sc);
+  const optimizerState = { state, paramGroups: meta.paramGroups };
+  // Every part is checked before any is applied: a bad optimizer tensor must not leave a model already overwritten.
+  try {
+    s.model.checkStateDict(model);
+    s.optimizer.checkStateDict(optimizerState);
+    if (s.scheduler && meta.scheduler) s.scheduler.checkStateDict(meta.scheduler);
+    Generator.checkState(meta.generator);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
   s.model.loadStateDict(model);
-  s.optimizer.loadStateDict({ state, paramGroups: meta.paramGroups });
+  s.optimizer.loadStateDict(optimizerState);
   if (s.scheduler && meta.scheduler) s.scheduler.loadStateDict(meta.scheduler);
   (s.generator ?? defaultGenerator).setState(meta.generator);
-  return meta.extra;
+  return meta.extra ?? {};
 }

@@ -57,6 +57,14 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
+/** How each readable dtype is read: its width in bytes and a little-endian reader. */
+const READ = {
+  F32: { width: 4, read: (dv: DataView, at: number) => dv.getFloat32(at, true) },
+  F64: { width: 8, read: (dv: DataView, at: number) => dv.getFloat64(at, true) },
+  I32: { width: 4, read: (dv: DataView, at: number) => dv.getInt32(at, true) },
+  I64: { width: 8, read: (dv: DataView, at: number) => Number(dv.getBigInt64(at, true)) },
+} as const;
+
 /** Parses safetensors bytes; every error names `source` and what is wrong. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): DecodedSafetensors {
   if (bytes.length < 8) throw new Error(`${source}: ${bytes.length} bytes is too short for a safetensors header`);
@@ -70,42 +78,71 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   } catch (e) {
     throw new Error(`${source}: corrupt header (${(e as Error).message})`);
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new Error(`${source}: corrupt header (not a JSON object)`);
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
-  const tensors: DecodedSafetensors['tensors'] = {};
+  // Validate every entry first: integer shapes and offsets, and entries that tile the data section exactly (in
+  // offset order, no gap, no overlap, nothing after the last), so a wrong header length or a corrupt offset is
+  // an error rather than misaligned, non-finite weights.
+  const entries: { name: string; dtype: keyof typeof READ; shape: number[]; off: [number, number] }[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    if (name === '__proto__') throw new Error(`${source}: a tensor may not be named '__proto__'`);
     const { dtype, shape, data_offsets: off } = info ?? {};
     if (!['F32', 'F64', 'I64', 'I32', 'F16', 'BF16'].includes(dtype))
       throw new Error(`${source}: '${name}' has unsupported dtype ${dtype}`);
-    if (!['F32', 'F64', 'I64', 'I32'].includes(dtype))
-      throw new Error(`${source}: '${name}' is ${dtype}; netdeconv reads F32, F64, I64 and I32`);
-    const width = dtype === 'I32' ? 4 : BYTES[dtype as keyof typeof BYTES];
-    if (!Array.isArray(shape) || !Array.isArray(off) || off.length !== 2)
-      throw new Error(`${source}: '${name}' has a malformed entry`);
+    if (!(dtype in READ)) throw new Error(`${source}: '${name}' is ${dtype}; netdeconv reads F32, F64, I64 and I32`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new Error(
+        `${source}: '${name}' has shape ${JSON.stringify(shape)}, expected a list of non-negative integers`,
+      );
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0))
+      throw new Error(
+        `${source}: '${name}' has data_offsets ${JSON.stringify(off)}, expected two non-negative integers`,
+      );
+    const width = READ[dtype as keyof typeof READ].width;
     const count = sizeOf(shape);
     if (off[1] - off[0] !== count * width)
       throw new Error(
         `${source}: '${name}' spans ${off[1] - off[0]} bytes, shape ${fmtShape(shape)} of ${dtype} needs ${count * width}`,
       );
-    if (off[0] < 0 || off[1] > dataLength)
+    if (off[1] > dataLength)
       throw new Error(`${source}: truncated: '${name}' ends at byte ${off[1]} of a ${dataLength}-byte data section`);
+    entries.push({ name, dtype, shape, off: off as [number, number] });
+  }
+  entries.sort((a, b) => a.off[0] - b.off[0] || a.off[1] - b.off[1]);
+  let end = 0;
+  for (const e of entries) {
+    if (e.off[0] !== end)
+      throw new Error(
+        `${source}: '${e.name}' starts at byte ${e.off[0]} of the data section, expected ${end} (tensors must tile it without gaps or overlaps)`,
+      );
+    end = e.off[1];
+  }
+  if (end !== dataLength)
+    throw new Error(
+      `${source}: ${dataLength - end} bytes after the last tensor (a wrong header length, or trailing data)`,
+    );
+  const meta = header.__metadata__ ?? {};
+  if (
+    meta === null ||
+    typeof meta !== 'object' ||
+    Array.isArray(meta) ||
+    !Object.values(meta).every((v) => typeof v === 'string')
+  )
+    throw new Error(`${source}: __metadata__ must be an object of strings`);
+
+  const tensors: DecodedSafetensors['tensors'] = Object.create(null);
+  for (const { name, dtype, shape, off } of entries) {
+    const { width, read } = READ[dtype];
+    const count = sizeOf(shape);
     const base = dataStart + off[0];
     const data = dtype === 'F64' ? new Float64Array(count) : new Float32Array(count);
-    for (let i = 0; i < count; i++) {
-      const at = base + i * width;
-      data[i] =
-        dtype === 'F32'
-          ? dv.getFloat32(at, true)
-          : dtype === 'F64'
-            ? dv.getFloat64(at, true)
-            : dtype === 'I32'
-              ? dv.getInt32(at, true)
-              : Number(dv.getBigInt64(at, true));
-    }
+    for (let i = 0; i < count; i++) data[i] = read(dv, base + i * width);
     tensors[name] = { shape, dtype, data };
   }
-  return { tensors, metadata: header.__metadata__ ?? {} };
+  return { tensors, metadata: meta };
 }
 
 /** A state dict as safetensors arrays: float32 values, int64 counters. */

@@ -140,8 +140,22 @@ export abstract class Module {
   /**
    * Copies values into this module's parameters and buffers, in place (optimizers keep their references).
    * Shape mismatches always throw, naming each key; with `strict` (the default) missing or unexpected keys throw too.
+   * Nothing is copied unless everything matches.
    */
   loadStateDict(dict: Record<string, StateValue>, opts: { strict?: boolean } = {}): LoadResult {
+    const result = this.checkStateDict(dict, opts);
+    const own = this.stateDict();
+    noGrad(() => {
+      for (const [key, target] of Object.entries(own)) {
+        const v = dict[key];
+        if (v) target.data.set(v.data);
+      }
+    });
+    return result;
+  }
+
+  /** Throws what `loadStateDict(dict, opts)` would throw, changing nothing; returns the keys it would skip. */
+  checkStateDict(dict: Record<string, StateValue>, opts: { strict?: boolean } = {}): LoadResult {
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !(k in dict));
     const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
@@ -161,13 +175,7 @@ export abstract class Module {
       if (missingKeys.length) problems.push(`missing keys: ${missingKeys.join(', ')}`);
       if (unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
     }
-    if (problems.length) throw new Error(`loadStateDict: ${problems.join('; ')}`);
-    noGrad(() => {
-      for (const [key, target] of Object.entries(own)) {
-        const v = dict[key];
-        if (v) target.data.set(v.data);
-      }
-    });
+    if (problems.length) throw new Error(`${this.constructor.name}.loadStateDict: ${problems.join('; ')}`);
     return { missingKeys, unexpectedKeys };
   }
 

@@ -2,7 +2,6 @@
 // used by the first optimizer step; call step() after each optimizer.step(). Rates come from closed forms.
 import type { Optimizer, ParamGroup } from './optimizer.js';
 
-/** A learning-rate schedule with PyTorch's step convention: call `step()` after each `optimizer.step()`. */
 /** Throws unless a schedule's decay factor is a finite number > 0. */
 function checkGamma(name: string, gamma: number): number {
   if (!(Number.isFinite(gamma) && gamma > 0))
@@ -10,6 +9,7 @@ function checkGamma(name: string, gamma: number): number {
   return gamma;
 }
 
+/** A learning-rate schedule with PyTorch's step convention: call `step()` after each `optimizer.step()`. */
 export abstract class LRScheduler {
   /** Index of the current step (0 after construction). */
   lastEpoch = -1;
@@ -43,8 +43,25 @@ export abstract class LRScheduler {
 
   /** Restores what `stateDict()` returned. */
   loadStateDict(s: { lastEpoch: number; baseLrs: number[] }): void {
+    this.checkStateDict(s);
     this.lastEpoch = s.lastEpoch;
     this.baseLrs.splice(0, this.baseLrs.length, ...s.baseLrs);
+  }
+
+  /** Throws unless `s` is a state this scheduler can load: a step count ≥ −1 and a finite base rate per group. */
+  checkStateDict(s: { lastEpoch: number; baseLrs: number[] }): void {
+    const name = this.constructor.name;
+    if (!(Number.isInteger(s?.lastEpoch) && s.lastEpoch >= -1))
+      throw new Error(`${name}.loadStateDict: lastEpoch must be an integer ≥ −1, got ${s?.lastEpoch}`);
+    const groups = this.optimizer.paramGroups.length;
+    if (
+      !Array.isArray(s.baseLrs) ||
+      s.baseLrs.length !== groups ||
+      !s.baseLrs.every((l) => Number.isFinite(l) && l >= 0)
+    )
+      throw new Error(
+        `${name}.loadStateDict: baseLrs must be ${groups} finite rates ≥ 0, got ${JSON.stringify(s.baseLrs)}`,
+      );
   }
 }
 

@@ -107,36 +107,55 @@ export abstract class Optimizer<H extends object> {
     return { state, paramGroups: structuredClone(paramGroups) };
   }
 
-  /** Restores what stateDict() returned (for the same parameters in the same order). */
+  /** Restores what stateDict() returned (for the same parameters in the same order); all or nothing. */
   loadStateDict(dict: OptimizerStateDict): void {
-    const all = this.paramGroups.flatMap((g) => g.params);
-    if (dict.paramGroups.length !== this.paramGroups.length) {
-      throw new Error(
-        `loadStateDict: ${dict.paramGroups.length} parameter groups in the state, the optimizer has ${this.paramGroups.length}`,
-      );
-    }
+    const restored = this.checkStateDict(dict);
     dict.paramGroups.forEach((g, i) => {
       const { params: _p, ...hyper } = g;
       Object.assign(this.paramGroups[i], structuredClone(hyper));
     });
     this.state.clear();
-    for (const [key, st] of Object.entries(dict.state)) {
+    for (const [p, st] of restored) this.state.set(p, st);
+  }
+
+  /** Throws what `loadStateDict(dict)` would throw, changing nothing; returns the state it would set. */
+  checkStateDict(dict: OptimizerStateDict): Map<Tensor, ParamState> {
+    const op = `${this.constructor.name}.loadStateDict`;
+    const all = this.paramGroups.flatMap((g) => g.params);
+    if (!Array.isArray(dict?.paramGroups) || dict.paramGroups.length !== this.paramGroups.length) {
+      throw new Error(
+        `${op}: ${dict?.paramGroups?.length} parameter groups in the state, the optimizer has ${this.paramGroups.length}`,
+      );
+    }
+    dict.paramGroups.forEach((g, i) => {
+      for (const [k, v] of Object.entries(g)) {
+        if (typeof v === 'number' && !Number.isFinite(v))
+          throw new Error(`${op}: parameter group ${i} has ${k} = ${v}, expected a finite number`);
+      }
+      if (!(typeof g.lr === 'number' && g.lr >= 0))
+        throw new Error(`${op}: parameter group ${i} has lr ${g.lr}, expected a finite number ≥ 0`);
+    });
+    const restored = new Map<Tensor, ParamState>();
+    for (const [key, st] of Object.entries(dict.state ?? {})) {
       const p = all[Number(key)];
-      if (!p) throw new Error(`loadStateDict: state for parameter ${key}, but the optimizer has ${all.length}`);
-      const restored: ParamState = { step: 0 };
+      if (!p) throw new Error(`${op}: state for parameter ${key}, but the optimizer has ${all.length}`);
+      const state: ParamState = { step: 0 };
       for (const [k, v] of Object.entries(st)) {
-        if (typeof v === 'number') restored[k] = v;
-        else {
-          if (v.length !== p.size)
+        if (typeof v === 'number') {
+          if (!Number.isFinite(v)) throw new Error(`${op}: state '${k}' of parameter ${key} is ${v}`);
+          state[k] = v;
+        } else {
+          if (!(Array.isArray(v) || ArrayBuffer.isView(v)) || v.length !== p.size)
             throw new Error(
-              `loadStateDict: state '${k}' of parameter ${key} has ${v.length} values, expected ${p.size}`,
+              `${op}: state '${k}' of parameter ${key} has ${(v as { length?: number })?.length} values, expected ${p.size}`,
             );
           const t = zeros(p.shape, { dtype: p.dtype });
           t.data.set(v);
-          restored[k] = t;
+          state[k] = t;
         }
       }
-      this.state.set(p, restored);
+      restored.set(p, state);
     }
+    return restored;
   }
 }
