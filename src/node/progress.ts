@@ -1,5 +1,5 @@
-// A one-line terminal progress bar: bar, step counts, loss, images/s and ETA. Redraws in place on a TTY and
-// prints a line every few percent otherwise (CI logs stay short).
+// A one-line terminal progress bar: bar, step counts, loss, images/s and ETA. Redraws in place on a TTY; in a
+// pipe or a CI log it prints only its last state, once, when done (one line per epoch, not one per update).
 
 function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
@@ -7,9 +7,9 @@ function fmtTime(s: number): string {
   return `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 }
 
-/** A one-line progress bar; redraws in place on a TTY, prints a line every few percent otherwise. */
+/** A one-line progress bar; redraws in place on a TTY, prints its final line once otherwise. */
 export class ProgressBar {
-  private lastPrinted = -1;
+  private last = '';
   private readonly tty: boolean;
 
   constructor(
@@ -25,19 +25,20 @@ export class ProgressBar {
   update(done: number, seconds: number, fields: Record<string, string>): void {
     const frac = Math.min(1, done / this.total);
     const pct = Math.floor(frac * 100);
-    if (!this.tty && pct < this.lastPrinted + 10 && done < this.total) return;
-    this.lastPrinted = pct;
     const filled = Math.round(frac * this.width);
     const eta = done > 0 ? (seconds / done) * (this.total - done) : Infinity;
     const extra = Object.entries(fields)
       .map(([k, v]) => `${k} ${v}`)
       .join('  ');
     const line = `${this.label}[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${String(pct).padStart(3)}%  ${done}/${this.total}  ${extra}  eta ${fmtTime(eta)}`;
-    this.out.write(this.tty ? `\r${line}\x1b[K` : `${line}\n`);
+    this.last = line;
+    if (this.tty) this.out.write(`\r${line}\x1b[K`);
   }
 
-  /** Ends the bar's line. */
+  /** Ends the bar's line (in a pipe: prints its last state). */
   done(): void {
     if (this.tty) this.out.write('\n');
+    else if (this.last) this.out.write(`${this.last}\n`);
+    this.last = '';
   }
 }

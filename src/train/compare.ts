@@ -1,6 +1,6 @@
 // The experiment of the paper, at laptop scale: a BatchNorm network and its deconvolution twin trained from the same
 // seed, on the same data, batch order and budget; several seeds; accuracy mean ± std, loss curves and throughput.
-import type { ImageDataset } from '../data/dataset.js';
+import type { TrainingData } from './trainer.js';
 import type { Module } from '../nn/module.js';
 import { manualSeed } from '../random.js';
 import { fit, type StepInfo, type TrainConfig } from './trainer.js';
@@ -11,7 +11,10 @@ export type Variant = 'bn' | 'deconv';
 export interface CompareRun {
   model: Variant;
   seed: number;
+  /** Test accuracy (NaN for regression). */
   testAccuracy: number;
+  /** Test RMSE (NaN for classification). */
+  testRmse: number;
   testLoss: number;
   /** Mean training loss over the last steps. */
   finalLoss: number;
@@ -27,6 +30,9 @@ export interface CompareSummary {
   runs: number;
   accuracyMean: number;
   accuracyStd: number;
+  /** Test RMSE mean and standard deviation (NaN for classification). */
+  rmseMean: number;
+  rmseStd: number;
   finalLoss: number;
   imagesPerSecond: number;
 }
@@ -34,8 +40,8 @@ export interface CompareSummary {
 export interface CompareOptions {
   /** Builds the network; `deconv` selects the twin. Called after seeding, so both start from the same draws. */
   makeModel: (variant: Variant) => Module;
-  train: ImageDataset;
-  test: ImageDataset;
+  train: TrainingData;
+  test: TrainingData;
   cfg: TrainConfig;
   seeds: number[];
   onStart?: (variant: Variant, seed: number) => void;
@@ -56,6 +62,7 @@ export function compareBnDeconv(o: CompareOptions): CompareRun[] {
         model: variant,
         seed,
         testAccuracy: r.test.accuracy,
+        testRmse: r.test.rmse,
         testLoss: r.test.loss,
         finalLoss: r.finalTrainLoss,
         seconds: r.seconds,
@@ -76,17 +83,20 @@ function meanStd(v: number[]): [number, number] {
   return [m, sd];
 }
 
-/** Per variant: accuracy mean and sample standard deviation over seeds, mean final loss and throughput. */
+/** Per variant: accuracy (or RMSE) mean and sample standard deviation over seeds, mean final loss and throughput. */
 export function summarize(runs: CompareRun[]): CompareSummary[] {
   return (['bn', 'deconv'] as const)
     .map((model) => {
       const rs = runs.filter((r) => r.model === model);
       const [accuracyMean, accuracyStd] = meanStd(rs.map((r) => r.testAccuracy));
+      const [rmseMean, rmseStd] = meanStd(rs.map((r) => r.testRmse));
       return {
         model,
         runs: rs.length,
         accuracyMean,
         accuracyStd,
+        rmseMean,
+        rmseStd,
         finalLoss: meanStd(rs.map((r) => r.finalLoss))[0],
         imagesPerSecond: meanStd(rs.map((r) => r.imagesPerSecond))[0],
       };

@@ -53,21 +53,29 @@ function lineChart(
 <text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">${esc(yLabel)}</text></svg>`;
 }
 
-function accuracyChart(runs: CompareRun[]): string {
+/** Whether the runs are regression runs (scored by RMSE rather than accuracy). */
+function isRegression(runs: CompareRun[]): boolean {
+  return runs.length > 0 && runs.every((r) => Number.isNaN(r.testAccuracy));
+}
+
+function scoreChart(runs: CompareRun[]): string {
   const W = 640;
   const H = 90 + 22 * runs.length;
-  const accs = runs.map((r) => r.testAccuracy);
-  const lo = Math.max(0, Math.min(...accs) - 0.02);
-  const hi = Math.min(1, Math.max(...accs) + 0.01);
+  const regress = isRegression(runs);
+  const score = (r: CompareRun) => (regress ? r.testRmse : r.testAccuracy);
+  const accs = runs.map(score);
+  const spread = Math.max(...accs) - Math.min(...accs) || Math.abs(accs[0]) || 1;
+  const lo = regress ? Math.max(0, Math.min(...accs) - 0.2 * spread) : Math.max(0, Math.min(...accs) - 0.02);
+  const hi = regress ? Math.max(...accs) + 0.1 * spread : Math.min(1, Math.max(...accs) + 0.01);
   const x = (v: number) => 150 + ((v - lo) / (hi - lo || 1)) * (W - 190);
   const bars = runs
     .map((r, i) => {
       const yy = 40 + i * 22;
-      return `<text x="140" y="${yy + 12}" text-anchor="end">${r.model}, seed ${r.seed}</text><rect x="150" y="${yy}" width="${Math.max(1, x(r.testAccuracy) - 150).toFixed(1)}" height="16" fill="${COLORS[r.model]}"/><text x="${x(r.testAccuracy) + 4}" y="${yy + 12}">${r.testAccuracy.toFixed(4)}</text>`;
+      return `<text x="140" y="${yy + 12}" text-anchor="end">${r.model}, seed ${r.seed}</text><rect x="150" y="${yy}" width="${Math.max(1, x(score(r)) - 150).toFixed(1)}" height="16" fill="${COLORS[r.model]}"/><text x="${x(score(r)) + 4}" y="${yy + 12}">${score(r).toFixed(4)}</text>`;
     })
     .join('');
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
-<text x="${W / 2}" y="16" text-anchor="middle" font-size="13">Test accuracy per run (axis from ${lo.toFixed(3)})</text>${bars}</svg>`;
+<text x="${W / 2}" y="16" text-anchor="middle" font-size="13">Test ${regress ? 'RMSE' : 'accuracy'} per run (axis from ${lo.toFixed(3)})</text>${bars}</svg>`;
 }
 
 /** The report as one HTML string. */
@@ -77,10 +85,11 @@ export function compareReportHtml(runs: CompareRun[], summary: CompareSummary[],
     const n = Math.min(...curves.map((c) => c.length));
     return smooth(Array.from({ length: n }, (_, i) => curves.reduce((a, c) => a + c[i], 0) / curves.length));
   };
+  const regress = isRegression(runs);
   const rows = summary
     .map(
       (s) =>
-        `<tr><td>${s.model}</td><td>${s.accuracyMean.toFixed(4)} ± ${s.accuracyStd.toFixed(4)}</td><td>${s.finalLoss.toFixed(4)}</td><td>${s.imagesPerSecond.toFixed(0)}</td><td>${s.runs}</td></tr>`,
+        `<tr><td>${s.model}</td><td>${(regress ? s.rmseMean : s.accuracyMean).toFixed(4)} ± ${(regress ? s.rmseStd : s.accuracyStd).toFixed(4)}</td><td>${s.finalLoss.toFixed(4)}</td><td>${s.imagesPerSecond.toFixed(0)}</td><td>${s.runs}</td></tr>`,
     )
     .join('');
   const metaRows = Object.entries(meta)
@@ -89,16 +98,16 @@ export function compareReportHtml(runs: CompareRun[], summary: CompareSummary[],
   return `<!doctype html><html><head><meta charset="utf-8"><title>netdeconv: BatchNorm vs network deconvolution</title>
 <style>body{font-family:sans-serif;max-width:720px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child,.setup td{text-align:left}</style></head><body>
 <h1>BatchNorm vs network deconvolution</h1>
-<table><tr><th>model</th><th>test accuracy (mean ± std)</th><th>final train loss</th><th>images/s</th><th>seeds</th></tr>${rows}</table>
+<table><tr><th>model</th><th>test ${regress ? 'RMSE' : 'accuracy'} (mean ± std)</th><th>final train loss</th><th>images/s</th><th>seeds</th></tr>${rows}</table>
 ${lineChart(
   [
     { label: 'BatchNorm', color: COLORS.bn, values: mean('bn') },
     { label: 'deconvolution', color: COLORS.deconv, values: mean('deconv') },
   ],
   'Training loss (mean over seeds, smoothed)',
-  'cross-entropy loss',
+  regress ? 'mean squared error' : 'cross-entropy loss',
 )}
-${accuracyChart(runs)}
+${scoreChart(runs)}
 <h2>Setup</h2><table class="setup">${metaRows}</table></body></html>
 `;
 }

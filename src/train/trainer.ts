@@ -2,8 +2,9 @@
 // progress goes to a callback.
 import { scoped } from '../autograd/scope.js';
 import { noGrad } from '../autograd/engine.js';
-import { crossEntropy } from '../autograd/ops/losses.js';
-import type { ImageDataset } from '../data/dataset.js';
+import { crossEntropy, mseLoss } from '../autograd/ops/losses.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { type ImageSet, RegressionDataset } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import { CosineAnnealingLR, type LRScheduler, OneCycleLR, StepLR } from '../optim/lr_scheduler.js';
@@ -53,10 +54,22 @@ export interface StepInfo {
   epochSeconds: number;
 }
 
-/** Mean loss and accuracy over a dataset. */
+/** Mean loss over a dataset, with accuracy (classification) or RMSE (regression). */
 export interface EvalResult {
+  /** Mean cross entropy (classification) or mean squared error (regression). */
   loss: number;
+  /** Fraction classified right; NaN for a regression dataset. */
   accuracy: number;
+  /** Root mean squared error over every target; NaN for a classification dataset. */
+  rmse: number;
+}
+
+/** A dataset `fit()` and `evaluate()` train on: classes (ImageDataset) or real targets (RegressionDataset). */
+export type TrainingData = ImageSet<Int32Array> | ImageSet<Tensor>;
+
+/** The loss a dataset is trained with: cross entropy for class labels, mean squared error for real targets. */
+export function lossFor(output: Tensor, y: Int32Array | Tensor): Tensor {
+  return y instanceof Int32Array ? crossEntropy(output, y) : mseLoss(output, y);
 }
 
 /** What `fit()` returns. */
@@ -105,32 +118,41 @@ export function makeSchedule(opt: Optimizer<object>, cfg: TrainConfig, totalStep
   }
 }
 
-/** Mean loss and accuracy of `model` (in eval mode) on a dataset. */
-export function evaluate(model: Module, data: ImageDataset, batchSize = 256): EvalResult {
+/** Mean loss and accuracy (or RMSE) of `model` (in eval mode) on a dataset. */
+export function evaluate(model: Module, data: TrainingData, batchSize = 256): EvalResult {
   const wasTraining = model.training;
   model.eval();
   let lossSum = 0;
   let correct = 0;
   noGrad(() => {
-    for (const { x, y } of data.batches(batchSize)) {
+    for (const { x, y } of (data as ImageSet<Int32Array | Tensor>).batches(batchSize)) {
       // Each batch in a scope: its activations are freed at once (only numbers leave it).
       scoped(() => {
-        const logits = model.forward(x);
-        lossSum += crossEntropy(logits, y).item() * y.length;
-        const pred = logits.argmax(1).data;
-        for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
+        const output = model.forward(x);
+        const n = x.shape[0];
+        lossSum += lossFor(output, y).item() * n;
+        if (y instanceof Int32Array) {
+          const pred = output.argmax(1).data;
+          for (let i = 0; i < n; i++) if (pred[i] === y[i]) correct++;
+        }
       });
     }
   });
   model.train(wasTraining);
-  return { loss: lossSum / data.length, accuracy: correct / data.length };
+  const loss = lossSum / data.length;
+  return data instanceof RegressionDataset
+    ? { loss, accuracy: NaN, rmse: Math.sqrt(loss) }
+    : { loss, accuracy: correct / data.length, rmse: NaN };
 }
 
-/** Trains a classifier with cross entropy; calls `onStep` after every step and `onEpoch` after every evaluation. */
+/**
+ * Trains a classifier with cross entropy (an ImageDataset) or a regressor with mean squared error (a
+ * RegressionDataset); calls `onStep` after every step and `onEpoch` after every evaluation.
+ */
 export function fit(
   model: Module,
-  train: ImageDataset,
-  test: ImageDataset,
+  train: TrainingData,
+  test: TrainingData,
   cfg: TrainConfig,
   hooks: { onStep?: (s: StepInfo) => void; onEpoch?: (epoch: number, r: EvalResult) => void } = {},
 ): TrainResult {
@@ -144,12 +166,14 @@ export function fit(
   const start = performance.now();
   let imagesSeen = 0;
   let evalSeconds = 0;
-  let test_: EvalResult = { loss: NaN, accuracy: NaN };
+  if (train instanceof RegressionDataset !== test instanceof RegressionDataset)
+    throw new Error('fit: the training and test sets must both be classification or both regression datasets');
+  let test_: EvalResult = { loss: NaN, accuracy: NaN, rmse: NaN };
   model.train();
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     let step = 0;
     const epochStart = performance.now();
-    for (const { x, y } of train.batches(cfg.batchSize, {
+    for (const { x, y } of (train as ImageSet<Int32Array | Tensor>).batches(cfg.batchSize, {
       shuffle: true,
       seed: cfg.seed * 1000 + epoch,
       dropLast: true,
@@ -159,7 +183,7 @@ export function fit(
       const l = scoped(
         () => {
           opt.zeroGrad();
-          const loss = crossEntropy(model.forward(x), y);
+          const loss = lossFor(model.forward(x), y);
           loss.backward();
           opt.step();
           return loss.item();
@@ -174,7 +198,7 @@ export function fit(
       const lr = opt.paramGroups[0].lr;
       sched?.step();
       lossCurve.push(l);
-      imagesSeen += y.length;
+      imagesSeen += x.shape[0];
       hooks.onStep?.({
         epoch,
         step,

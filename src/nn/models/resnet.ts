@@ -6,7 +6,7 @@ import { Conv2d } from '../layers/conv.js';
 import { Linear } from '../layers/linear.js';
 import { AvgPool2d, GlobalAvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import { Module } from '../module.js';
-import { FastDeconv2d } from '../deconv/fast_deconv.js';
+import { FastDeconv2d, type FastDeconv2dOptions } from '../deconv/fast_deconv.js';
 import type { ModelOptions } from './vgg.js';
 
 /** The ResNet basic block: two conv3×3–BN with a residual connection (1×1 conv–BN when the shape changes). */
@@ -96,6 +96,8 @@ export interface XResNetOptions extends ModelOptions {
    * hybrid that users found trains best. (Convert later with nn.utils.convertToDeconv for a full deconv net.)
    */
   deconvStem?: boolean;
+  /** Options of the stem's FastDeconv2d layers (block, nIter, samplingStride, …) when `deconvStem`. */
+  deconvOptions?: Omit<FastDeconv2dOptions, 'stride' | 'padding' | 'dilation' | 'groups' | 'bias'>;
 }
 
 /**
@@ -109,7 +111,8 @@ export function xresnet18(opts: XResNetOptions = {}): Sequential {
   let c = opts.inChannels ?? 3;
   stemWidths.forEach((sw, i) => {
     const stride = i === 0 ? 2 : 1;
-    if (opts.deconvStem) stem.push(new FastDeconv2d(c, sw, 3, { stride, padding: 1 }), new ReLU());
+    if (opts.deconvStem)
+      stem.push(new FastDeconv2d(c, sw, 3, { ...opts.deconvOptions, stride, padding: 1 }), new ReLU());
     else stem.push(new Conv2d(c, sw, 3, { stride, padding: 1, bias: false }), new BatchNorm2d(sw), new ReLU());
     c = sw;
   });
