@@ -10,6 +10,7 @@ import { encode as encodeJpeg } from 'jpeg-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { data, io, manualSeed, nn } from '../src/index.js';
+import { bestRates } from '../src/train/compare.js';
 import { fit } from '../src/train/trainer.js';
 import { loadFashionMnist, loadImageFolder } from '../src/node/data.js';
 
@@ -200,6 +201,81 @@ test('PNG (grey, RGBA, 16-bit) and JPEG images decode to [0, 1] pixels', () => {
   throwsWith(() => data.decodeImage(new Uint8Array([1, 2, 3, 4]), 'a.gif'), /a\.gif: not a PNG or JPEG file/);
 });
 
+test('augmentation: seeded random crops of the zero-padded image and horizontal flips', () => {
+  // One 1×3×3 image holding 1…9; pad 1 and flips give shifted, mirrored copies with zeros at the edges.
+  const image = Float32Array.from({ length: 9 }, (_, i) => i + 1);
+  const ds = new data.ImageDataset(image, new Int32Array([0]), [1, 3, 3], 1);
+  const seen = new Set<string>();
+  for (let seed = 0; seed < 200; seed++) {
+    const [{ x }] = [...ds.batches(1, { seed, augment: { pad: 1, flip: true } })];
+    const v = [...x.data];
+    seen.add(v.join(','));
+    // Every output is the image shifted by (dy, dx) ∈ [−1, 1]², maybe mirrored, zero outside.
+    const match = [-1, 0, 1].some((dy) =>
+      [-1, 0, 1].some((dx) =>
+        [false, true].some((flip) =>
+          v.every((got, i) => {
+            const y = Math.floor(i / 3) + dy;
+            const xx = (flip ? 2 - (i % 3) : i % 3) + dx;
+            return got === (y >= 0 && y < 3 && xx >= 0 && xx < 3 ? image[y * 3 + xx] : 0);
+          }),
+        ),
+      ),
+    );
+    assert.ok(match, `seed ${seed}: ${v} is not a padded crop or flip of the image`);
+  }
+  assert.is(seen.size, 18, 'all 9 shifts × 2 flips occur');
+  const again = (seed: number) => [...[...ds.batches(1, { seed, augment: { pad: 1, flip: true } })][0].x.data];
+  assert.equal(again(5), again(5), 'the same seed gives the same augmentation');
+  const plain = [...[...ds.batches(1, { seed: 5 })][0].x.data];
+  assert.equal(plain, [...image], 'no augment, no change');
+  throwsWith(
+    () => [...ds.batches(1, { augment: { pad: 1.5 } })],
+    /batches: augment.pad must be an integer ≥ 0, got 1\.5/,
+  );
+});
+
+test('fit resumes from its own checkpoint exactly where an unbroken run would be', () => {
+  const images = Float32Array.from({ length: 96 * 1 * 8 * 8 }, (_, i) => Math.sin(i * 0.37));
+  const labels = Int32Array.from({ length: 96 }, (_, i) => i % 3);
+  const ds = new data.ImageDataset(images, labels, [1, 8, 8], 3);
+  const cfg = {
+    epochs: 3,
+    batchSize: 16,
+    lr: 0.05,
+    optimizer: 'sgd' as const,
+    schedule: 'onecycle' as const,
+    momentum: 0.9,
+    weightDecay: 1e-3,
+    seed: 4,
+    augment: { pad: 1, flip: true },
+  };
+  const make = () => {
+    manualSeed(11);
+    return nn.utils.convertToDeconv(nn.mnistCnn({ size: 8, numClasses: 3, width: [4, 4] }), { deconv: { block: 2 } });
+  };
+  const whole = make();
+  fit(whole, ds, ds, cfg);
+  const checkpoints: Uint8Array[] = [];
+  const first = make();
+  fit(first, ds, ds, cfg, { onCheckpoint: (bytes) => checkpoints.push(bytes) });
+  assert.is(checkpoints.length, 3);
+  const resumed = make();
+  const r = fit(resumed, ds, ds, cfg, { resume: checkpoints[0] });
+  assert.is(r.lossCurve.length, 2 * 6, 'the resumed run trains the two epochs left');
+  const a = whole.stateDict();
+  const b = resumed.stateDict();
+  for (const k of Object.keys(a)) assert.equal([...b[k].data], [...a[k].data], `${k} matches the unbroken run`);
+  throwsWith(
+    () => fit(make(), ds, ds, { ...cfg, lr: 0.1 }, { resume: checkpoints[0] }),
+    /fit: the resume checkpoint: it was trained with another config \(lr: 0\.05 there, 0\.1 here\)/,
+  );
+  throwsWith(
+    () => fit(make(), ds, ds, cfg, { resume: checkpoints[2] }),
+    /fit: the resume checkpoint: it has already done 3 of the 3 epochs/,
+  );
+});
+
 /** Writes an image folder: `classes` sub-folders of `perClass` PNGs whose pixels encode their class. */
 function imageFolder(root: string, classes: string[], perClass: number, size = 8, colourClass = -1): void {
   classes.forEach((c, label) => {
@@ -288,12 +364,84 @@ test('the CLI classifies a folder of PNG images with train/ and test/ sub-folder
   assert.match(out, /80 training images of images in .*pngs \(dark, light\) \(1×8×8\), 20 held out/);
   const acc = Number(out.match(/\| test accuracy\s+\|\s+([0-9.]+) \|/)?.[1]);
   assert.is(acc, 1, `two trivially separable classes:\n${out}`);
+  const ck = join(dir, 'run.ckpt');
+  const saved = cli([
+    'train',
+    '--data',
+    `images:${root}`,
+    '--epochs',
+    '2',
+    '--augment',
+    '--save',
+    ck,
+    '--threads',
+    '1',
+  ]);
+  assert.match(saved, /wrote .*run\.ckpt \(1 epoch\(s\) done\)[\s\S]*wrote .*run\.ckpt \(2 epoch\(s\) done\)/);
+  try {
+    cli(['train', '--data', `images:${root}`, '--epochs', '2', '--augment', '--resume', ck]);
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as { stderr: string }).stderr, /it has already done 2 of the 2 epochs/);
+  }
   try {
     cli(['train', '--data', `images:${root}`, '--task', 'regress']);
     assert.unreachable();
   } catch (e) {
     assert.match((e as { stderr: string }).stderr, /--task regress needs npy:X\.npy,Y\.npy or npz:FILE targets/);
   }
+});
+
+test('bestRates: highest mean accuracy, lowest mean RMSE, a diverged rate never wins', () => {
+  const run = (model: 'bn' | 'deconv', lr: number, acc: number, rmse = Number.NaN) => ({
+    model,
+    seed: 0,
+    lr,
+    testAccuracy: acc,
+    testRmse: rmse,
+    testLoss: 0,
+    finalLoss: 0,
+    seconds: 1,
+    imagesPerSecond: 1,
+    lossCurve: [1],
+    epochAccuracy: [acc],
+  });
+  const classify = [run('bn', 0.1, 0.9), run('bn', 0.1, 0.8), run('bn', 1, 0.86), run('deconv', 0.1, Number.NaN)];
+  classify.push(run('deconv', 1, 0.5));
+  const best = bestRates(classify);
+  assert.equal(
+    best.map((b) => [b.model, b.lr]),
+    [
+      ['bn', 1],
+      ['deconv', 1],
+    ],
+  );
+  const regress = [run('bn', 0.1, Number.NaN, 2), run('bn', 1, Number.NaN, 1), run('deconv', 0.1, Number.NaN, 0.5)];
+  assert.equal(
+    bestRates(regress).map((b) => [b.model, b.lr]),
+    [
+      ['bn', 1],
+      ['deconv', 0.1],
+    ],
+  );
+});
+
+test('compare --lr-sweep trains every variant at every rate and reports each at its best', () => {
+  const root = join(dir, 'sweep');
+  imageFolder(root, ['dark', 'light'], 40);
+  const report = join(dir, 'sweep.html');
+  const out = cli([
+    'compare',
+    ...['--data', `images:${root}`, '--seeds', '2', '--lr-sweep', '0.01,0.1', '--batch-size', '16'],
+    ...['--threads', '1', '--report', report],
+  ]);
+  assert.match(out, /2 seed\(s\) at each of 2 rates/);
+  assert.is((out.match(/^ {2}(bn|deconv) +lr /gm) ?? []).length, 8, `8 runs in:\n${out}`);
+  assert.match(out, /\| peak lr \| BatchNorm accuracy \| deconvolution accuracy \|/);
+  assert.match(out, /\| bn +\| +0\.(01|1) \|/);
+  const html = readFileSync(report, 'utf8');
+  assert.match(html, /Learning-rate sweep/);
+  assert.is((html.match(/<tr><td>(bn|deconv)<\/td><td>0\.(01|1)<\/td>/g) ?? []).length, 8, 'every run in the report');
 });
 
 test.run();

@@ -18,6 +18,44 @@ export interface BatchOptions {
   seed?: number;
   /** Drop a last batch smaller than batchSize. */
   dropLast?: boolean;
+  /** Random training augmentation, drawn from `seed` (the paper's CIFAR recipe: `{ pad: 4, flip: true }`). */
+  augment?: Augment;
+}
+
+/** Training augmentation: a random crop of the zero-padded image back to its size, and a horizontal flip. */
+export interface Augment {
+  /** Zero padding on every side before a random crop back to H×W (torchvision's RandomCrop(padding)); 0: none. */
+  pad?: number;
+  /** Mirror left–right with probability ½ (RandomHorizontalFlip). */
+  flip?: boolean;
+}
+
+/**
+ * Writes image `src` (C, H, W) into `dst`, shifted by (dy, dx) ∈ [−pad, pad]² with zeros where it leaves the frame
+ * (a crop of the zero-padded image), mirrored left–right when `flip`.
+ */
+function augmentInto(
+  dst: Float32Array,
+  src: Float32Array,
+  [C, H, W]: readonly [number, number, number],
+  dy: number,
+  dx: number,
+  flip: boolean,
+): void {
+  for (let c = 0; c < C; c++) {
+    for (let y = 0; y < H; y++) {
+      const sy = y + dy;
+      const row = (c * H + y) * W;
+      if (sy < 0 || sy >= H) {
+        dst.fill(0, row, row + W);
+        continue;
+      }
+      for (let x = 0; x < W; x++) {
+        const sx = (flip ? W - 1 - x : x) + dx;
+        dst[row + x] = sx >= 0 && sx < W ? src[(c * H + sy) * W + sx] : 0;
+      }
+    }
+  }
 }
 
 /** A dataset cut in two by `split()`. */
@@ -143,10 +181,24 @@ export abstract class ImageSet<Y> {
       : Int32Array.from({ length: this.length }, (_, i) => i);
     const count = this.numBatches(batchSize, opts.dropLast);
     const per = this.imageSize;
+    const pad = opts.augment?.pad ?? 0;
+    const flip = opts.augment?.flip ?? false;
+    if (!(Number.isInteger(pad) && pad >= 0))
+      throw new Error(`batches: augment.pad must be an integer ≥ 0, got ${pad}`);
+    // Its own stream, so augmenting does not change the batch order a seed gives.
+    const rng = new Rng(((opts.seed ?? 0) ^ 0x5bd1e995) >>> 0);
     for (let b = 0; b < count; b++) {
       const idx = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, this.length));
       const x = new Float32Array(idx.length * per);
-      for (let i = 0; i < idx.length; i++) x.set(this.images.subarray(idx[i] * per, (idx[i] + 1) * per), i * per);
+      for (let i = 0; i < idx.length; i++) {
+        const image = this.images.subarray(idx[i] * per, (idx[i] + 1) * per);
+        if (pad === 0 && !flip) x.set(image, i * per);
+        else {
+          const dy = pad ? rng.int(2 * pad + 1) - pad : 0;
+          const dx = pad ? rng.int(2 * pad + 1) - pad : 0;
+          augmentInto(x.subarray(i * per, (i + 1) * per), image, this.imageShape, dy, dx, flip && rng.random() < 0.5);
+        }
+      }
       yield { x: tensor(x, [idx.length, ...this.imageShape]), y: this.targetsAt(idx) };
     }
   }

