@@ -149,4 +149,28 @@ forEachBackend('optim', (test) => {
     assert.equal(model.weight.toArray(), before, 'weights restored');
     assert.is(opt.paramGroups[0].lr, 0.01, 'learning rate restored');
   });
+
+  test('lrFinder rules on a known curve: steepest, minimum, valley and their geometric mean', () => {
+    // The loss is a function of the step alone: flat, then falling (fastest over steps 29–30), a minimum at step
+    // 45, then rising. beta 0 leaves the curve unsmoothed, so each rule's step is known.
+    const curve = Array.from({ length: 60 }, (_, i) => {
+      if (i < 15) return 3;
+      if (i <= 45) return 3 - (2 * (1 - Math.cos(((i - 15) / 30) * Math.PI))) / 2;
+      return 1 + (i - 45) * 0.01;
+    });
+    const w = new nn.Linear(1, 1);
+    const opt = new optim.SGD(w.parameters(), { lr: 0.1 });
+    const r = optim.lrFinder(w, opt, (i) => w.weight.sum().mul(0).add(curve[i]), {
+      startLr: 1e-4,
+      endLr: 1,
+      numIter: 60,
+      beta: 0,
+    });
+    const lrAt = (i: number) => 1e-4 * 1e4 ** (i / 59);
+    assert.ok(Math.abs(r.steepestLr / lrAt(29) - 1) < 1e-9, `steepest ${r.steepestLr} vs ${lrAt(29)}`);
+    assert.ok(Math.abs(r.minLossLr / lrAt(45) - 1) < 1e-9, `minimum ${r.minLossLr}`);
+    assert.ok(Math.abs(r.suggestion / Math.sqrt(lrAt(29) * lrAt(45)) - 1) < 1e-9, `suggestion ${r.suggestion}`);
+    // The longest falling run is steps 15…45 (from the last flat step, 14): a third of 31 is 10, half of that 5.
+    assert.ok(Math.abs(r.valleyLr / lrAt(14 + 10 + 5) - 1) < 1e-9, `valley ${r.valleyLr} vs ${lrAt(29)}`);
+  });
 });

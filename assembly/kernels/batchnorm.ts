@@ -6,7 +6,7 @@
 // results are bit-identical for any thread count. The statistics are two-pass per part (its mean, then its centred
 // squares), the parts' squares combined exactly (Chan et al.): no Σx² − (Σx)² cancellation.
 // A ReLU after the normalisation can run inside these passes: apply clamps y at 0 (`relu`), and the backward passes
-// zero dy where that output y is not positive (`y`, 0 without a ReLU), which saves the ReLU's own two passes over the
+// zero dy where that output y is ≤ 0 (`y`, 0 without a ReLU), which saves the ReLU's own two passes over the
 // activations. (Recomputing y from x instead of reading it made the backward passes compute-bound: 30 % slower.)
 
 import { relu1, relu4, reluGrad1, reluGrad4 } from './elementwise';
@@ -103,7 +103,7 @@ export function channel_moments_combine_f32(mean: usize, variance: usize, sums: 
 
 /**
  * y = (x − mean[c])·invstd[c]·scale[c] + shift[c] over `images` images, then max(y, 0) if `relu` (as the ReLU
- * kernel: a NaN gives 0); scale 0 means 1, shift 0 means 0 (null pointers).
+ * kernel: a NaN propagates); scale 0 means 1, shift 0 means 0 (null pointers).
  */
 export function batch_norm_apply_f32(y: usize, x: usize, mean: usize, invstd: usize, scale: usize, shift: usize, images: i32, C: i32, L: i32, relu: bool): void {
   for (let n = 0; n < images; n++) {
@@ -129,7 +129,7 @@ export function batch_norm_apply_f32(y: usize, x: usize, mean: usize, invstd: us
 
 /**
  * Parts p0 … p1−1 of the backward pass's sums: per part p and channel c, Σ dy at sumDy[p·C + c] and Σ dy·(x − mean)
- * at sumDyCentred[p·C + c]. With a fused ReLU (`y`, its output; 0: none), dy counts only where y > 0.
+ * at sumDyCentred[p·C + c]. With a fused ReLU (`y`, its output; 0: none), dy counts unless y ≤ 0.
  */
 export function batch_norm_backward_parts_f32(sumDy: usize, sumDyCentred: usize, dy: usize, x: usize, mean: usize, y: usize, N: i32, C: i32, L: i32, p0: i32, p1: i32, partImages: i32): void {
   for (let p = p0; p < p1; p++) {

@@ -14,28 +14,28 @@ const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, SIGMOID 
 }
 
 /**
- * The ReLU, max(x, 0), and its gradient, defined here once: x where x > 0, else +0 (a NaN too), and dy where x > 0,
- * else +0. The kernels that fuse a ReLU into their own passes (batchnorm.ts, pool.ts) call these, so their results
- * are the bits of the ReLU kernels.
+ * The ReLU and its gradient, defined here once, as PyTorch's: x where x > 0 or x is NaN (a NaN propagates), else
+ * +0; and dy unless x ≤ 0 (so a NaN x passes dy, as threshold_backward does). The kernels that fuse a ReLU into
+ * their own passes (batchnorm.ts, pool.ts) call these, so their results are the bits of the ReLU kernels.
  */
 // @ts-ignore: decorator
 @inline export function relu1(x: f32): f32 {
-  return x > 0 ? x : 0;
+  return x <= 0 ? 0 : x;
 }
 
 // @ts-ignore: decorator
 @inline export function relu4(x: v128): v128 {
-  return v128.and(x, f32x4.gt(x, f32x4.splat(0)));
+  return v128.andnot(x, f32x4.le(x, f32x4.splat(0)));
 }
 
 // @ts-ignore: decorator
 @inline export function reluGrad1(dy: f32, x: f32): f32 {
-  return x > 0 ? dy : 0;
+  return x <= 0 ? 0 : dy;
 }
 
 // @ts-ignore: decorator
 @inline export function reluGrad4(dy: v128, x: v128): v128 {
-  return v128.and(dy, f32x4.gt(x, f32x4.splat(0)));
+  return v128.andnot(dy, f32x4.le(x, f32x4.splat(0)));
 }
 
 // @ts-ignore: decorator
@@ -124,7 +124,7 @@ export function unary_f32(op: i32, out: usize, x: usize, n: i32): void {
   for (; j < n; j++) store<f32>(at(out, j), uop(op, load<f32>(at(x, j))));
 }
 
-/** out[j] = x[j] > 0 ? dy[j] : 0, ReLU's gradient (a NaN x passes none). */
+/** out[j] = x[j] <= 0 ? 0 : dy[j], ReLU's gradient (a NaN x passes dy, as in PyTorch). */
 export function relu_backward_f32(out: usize, dy: usize, x: usize, n: i32): void {
   let j = 0;
   for (; j + 4 <= n; j += 4) v128.store(at(out, j), reluGrad4(v128.load(at(dy, j)), v128.load(at(x, j))));

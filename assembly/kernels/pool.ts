@@ -2,7 +2,7 @@
 // those of the whole tensor), one window at a time clipped to the plane. Max pooling pads with −∞ (a
 // padded cell never wins) and records the flat input index of each maximum; average pooling divides by kh·kw,
 // or by the in-bounds count when countIncludePad is 0. Max pooling can take a ReLU before it (`relu`): it reads x
-// through the ReLU, and its backward pass sends a window's dy on only where the maximum is positive, which saves
+// through the ReLU, and its backward pass sends a window's dy on unless the maximum is ≤ 0, which saves
 // the ReLU's own two passes over the (larger) input.
 
 import { fill_f32, storeLanes } from './copy';
@@ -80,7 +80,7 @@ export function max_pool2d_backward_writes_all(kh: i32, kw: i32, sh: i32, sw: i3
  * The gradient of max pooling: dx (zeroed by the caller) += each dy at its window's maximum in x, found again as
  * the forward pass finds it, so no indices are kept between the passes. The 2×2 pool's windows tile the plane, so
  * its loop writes each plane of dx whole instead (max_pool2d_backward_writes_all: the caller need not zero dx).
- * With `relu`, that of max pooling of relu(x): dy goes on only where the maximum is positive (else 0 is added).
+ * With `relu`, that of max pooling of relu(x): dy goes on unless the maximum is ≤ 0 (then 0 is added).
  */
 export function max_pool2d_backward_f32(dx: usize, dy: usize, x: usize, p0: i32, p1: i32, H: i32, W: i32, Ho: i32, Wo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, relu: bool): void {
   if (is2x2(kh, kw, sh, sw, ph, pw)) {

@@ -24,7 +24,7 @@ export interface ValuesAndIndices<S> {
 export interface Kernels<S> {
   /** Elementwise `op(x)`. */
   unary(op: UnaryOp, x: S, size: number, dtype: DType): S;
-  /** ReLU's gradient: `x > 0 ? dy : 0` (PyTorch's threshold_backward), in one pass over both. */
+  /** ReLU's gradient: `x <= 0 ? 0 : dy` (PyTorch's threshold_backward: a NaN x passes dy), in one pass over both. */
   reluBackward(dy: S, x: S, size: number, dtype: DType): S;
   /** `min(max(x, lo), hi)`. */
   clamp(x: S, size: number, lo: number, hi: number, dtype: DType): S;
@@ -93,7 +93,7 @@ export interface Kernels<S> {
   maxPool2dWithArgmax(x: S, info: Pool2dInfo, dtype: DType): ValuesAndIndices<S>;
   /**
    * The gradient of maxPool2d: each dy added at its window's maximum in x, found again as maxPool2d finds it. With
-   * `relu`, that of maxPool2d with `relu`: a window's dy goes on only where its maximum is positive.
+   * `relu`, that of maxPool2d with `relu`: a window's dy goes on unless its maximum is ≤ 0.
    */
   maxPool2dBackward(dy: S, x: S, info: Pool2dInfo, relu: boolean, dtype: DType): S;
   /** Average pooling forward. */
@@ -104,7 +104,7 @@ export interface Kernels<S> {
   channelMoments(x: S, dims: NclDims, dtype: DType): { mean: S; variance: S };
   /**
    * y = (x − mean[c])·invstd[c]·scale[c] + shift[c] for x (N, C, L); a null scale is 1, a null shift 0. With `relu`,
-   * max(y, 0) as unary('relu') computes it (a NaN gives 0): BatchNorm and a ReLU after it in one pass.
+   * relu(y) as unary('relu') computes it (a NaN propagates): BatchNorm and a ReLU after it in one pass.
    */
   batchNormApply(
     x: S,
@@ -119,7 +119,7 @@ export interface Kernels<S> {
   /**
    * The backward pass of batch normalisation with batch statistics: Σdy and Σdy·x̂ per channel (the gradients of
    * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L. `reluOutput`: for the op fused
-   * with a ReLU (batchNormApply with `relu`), its output y; dy is first zeroed where y is not positive.
+   * with a ReLU (batchNormApply with `relu`), its output y; dy is first zeroed where y ≤ 0.
    */
   batchNormBackward(
     dy: S,

@@ -427,7 +427,7 @@ function lrFind(model: Module, train: TrainingSet, cfg: TrainConfig): void {
     console.log(`${lr.toExponential(2).padStart(10)}   ${r.smoothed[i].toFixed(4)}  ${bar}`);
   });
   console.log(
-    `suggested lr (steepest descent): ${r.suggestion.toExponential(2)}; minimum-loss lr: ${r.minLossLr.toExponential(2)}${r.diverged ? '; the loss diverged and the sweep stopped early' : ''}`,
+    `suggested lr: ${r.suggestion.toExponential(2)} (valley ${r.valleyLr.toExponential(2)}, steepest ${r.steepestLr.toExponential(2)}, minimum ${r.minLossLr.toExponential(2)})${r.diverged ? '; the loss diverged and the sweep stopped early' : ''}`,
   );
 }
 

@@ -1,5 +1,6 @@
 // The learning-rate range test (Smith 2015; fastai's lr_find): raise the rate exponentially every step, watch the
-// smoothed loss, stop when it diverges, and suggest the rate where the loss falls fastest.
+// smoothed loss, stop when it diverges, and suggest a one-cycle peak rate between where the loss falls fastest
+// and where it bottoms out.
 import type { Tensor } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from './optimizer.js';
@@ -24,10 +25,18 @@ export interface LrFinderResult {
   losses: number[];
   /** The bias-corrected moving average of the losses (plot this against lrs on a log axis). */
   smoothed: number[];
-  /** The rate where the smoothed loss falls fastest per unit of log(lr). */
+  /**
+   * The suggested peak rate of a one-cycle schedule: half-way, on a log scale, between the rate where the smoothed
+   * loss falls fastest (`steepestLr`, a rate that surely trains) and the rate where it bottoms out (`minLossLr`,
+   * the edge of stability), i.e. √(steepestLr · minLossLr).
+   */
   suggestion: number;
-  /** The rate with the lowest smoothed loss, and a tenth of it (another common rule). */
+  /** The rate with the lowest smoothed loss. */
   minLossLr: number;
+  /** The rate where the smoothed loss falls fastest per unit of log(lr). */
+  steepestLr: number;
+  /** fastai's "valley": the longest falling stretch of the smoothed loss, 1/3 + 1/6 of the way along it. */
+  valleyLr: number;
   /** Whether the sweep stopped early because the loss diverged. */
   diverged: boolean;
 }
@@ -98,8 +107,31 @@ export function lrFinder(
   return { lrs, losses, smoothed, diverged, ...suggest(lrs, smoothed) };
 }
 
-/** The steepest descent of the smoothed curve in log(lr), ignoring the noisy ends; and the minimum. */
-function suggest(lrs: number[], smoothed: number[]): { suggestion: number; minLossLr: number } {
+/**
+ * The longest falling subsequence of the smoothed loss (not necessarily contiguous: noise may interrupt it) and
+ * the rate half-way into its middle third, as fastai's `valley` suggester does.
+ */
+function valley(lrs: number[], smoothed: number[]): number {
+  const n = smoothed.length;
+  const run = new Array<number>(n).fill(1);
+  let end = 0;
+  let start = 0;
+  for (let i = 1; i < n; i++) {
+    for (let j = 0; j < i; j++) if (smoothed[i] < smoothed[j] && run[i] < run[j] + 1) run[i] = run[j] + 1;
+    if (run[i] > run[end]) {
+      end = i;
+      start = end - run[end];
+    }
+  }
+  const third = (end - start) / 3;
+  return lrs[Math.max(0, Math.min(n - 1, start + Math.floor(third) + Math.floor(third / 2)))];
+}
+
+/** The steepest descent of the smoothed curve in log(lr), ignoring the noisy ends; the minimum; the valley. */
+function suggest(
+  lrs: number[],
+  smoothed: number[],
+): { suggestion: number; minLossLr: number; steepestLr: number; valleyLr: number } {
   const skipStart = Math.min(5, Math.floor(lrs.length / 10));
   const end = Math.max(skipStart + 2, lrs.length - Math.max(1, Math.floor(lrs.length / 20)));
   let steepest = skipStart;
@@ -113,5 +145,10 @@ function suggest(lrs: number[], smoothed: number[]): { suggestion: number; minLo
   }
   let minAt = 0;
   for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[minAt]) minAt = i;
-  return { suggestion: lrs[steepest], minLossLr: lrs[minAt] };
+  return {
+    suggestion: Math.sqrt(lrs[steepest] * lrs[minAt]),
+    minLossLr: lrs[minAt],
+    steepestLr: lrs[steepest],
+    valleyLr: valley(lrs, smoothed),
+  };
 }

@@ -4,8 +4,14 @@ import { allocArray, type DType, type FloatArray } from '../dtype.js';
 import { sizeOf, stridesOf } from '../shape_info.js';
 import { broadcastStrides, forEachRun } from './indexing.js';
 
-/** The ReLU, max(x, 0), with a NaN giving 0; the reference kernels that fuse a ReLU (pool, normalization) call it. */
-export const relu = (x: number): number => (x > 0 ? x : 0);
+/**
+ * The ReLU as PyTorch's: x where x > 0 or x is NaN (a NaN propagates), else +0. The reference kernels that fuse a
+ * ReLU (pool, normalization) call it, and `reluGrad` for its gradient.
+ */
+export const relu = (x: number): number => (x <= 0 ? 0 : x);
+
+/** ReLU's gradient as PyTorch's threshold_backward: dy unless x ≤ 0 (a NaN x passes dy). */
+export const reluGrad = (dy: number, x: number): number => (x <= 0 ? 0 : dy);
 
 const UNARY: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
@@ -43,7 +49,7 @@ export function unary(op: UnaryOp, x: FloatArray, size: number, dtype: DType): F
 
 export function reluBackward(dy: FloatArray, x: FloatArray, size: number, dtype: DType): FloatArray {
   const out = allocArray(size, dtype);
-  for (let i = 0; i < size; i++) out[i] = x[i] > 0 ? dy[i] : 0;
+  for (let i = 0; i < size; i++) out[i] = reluGrad(dy[i], x[i]);
   return out;
 }
 

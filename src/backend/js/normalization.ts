@@ -1,7 +1,7 @@
 // Batch-normalisation reference kernels on x laid out (N, C, L). Sums accumulate in float64.
 import type { NclDims } from '../backend.js';
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
-import { relu as reluOf } from './elementwise.js';
+import { relu as reluOf, reluGrad } from './elementwise.js';
 
 /** Calls `visit(offset)` for the start of each of channel c's N runs of L values. */
 function forEachRunOf(d: NclDims, c: number, visit: (offset: number) => void): void {
@@ -65,7 +65,7 @@ export function batchNormBackward(
   const sumDyXhat = allocArray(d.c, dtype);
   const M = d.n * d.l;
   // The fused ReLU's backward first: dy where its output is positive.
-  const grad = reluOutput ? (i: number) => (reluOutput[i] > 0 ? dy[i] : 0) : (i: number) => dy[i];
+  const grad = reluOutput ? (i: number) => reluGrad(dy[i], reluOutput[i]) : (i: number) => dy[i];
   for (let c = 0; c < d.c; c++) {
     const s = invstd[c];
     let g = 0;

@@ -4,7 +4,7 @@
 import type { ValuesAndIndices } from '../backend.js';
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
 import type { Pool2dInfo } from '../shape_info.js';
-import { relu as reluOf } from './elementwise.js';
+import { relu as reluOf, reluGrad } from './elementwise.js';
 
 /** Calls `visit(outIndex, planeOffset, y0, y1, x0, x1)` for every window, clipped to the input plane. */
 function forEachWindow(
@@ -92,8 +92,8 @@ export function maxPool2dBackward(
   const dx = allocArray(info.batch * info.channels * info.inHeight * info.inWidth, dtype);
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
     const at = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1, relu);
-    // The ReLU's backward: no gradient through a maximum that is not positive.
-    dx[at] += relu && !(x[at] > 0) ? 0 : dy[o];
+    // The ReLU's backward: no gradient through a maximum ≤ 0.
+    dx[at] += relu ? reluGrad(dy[o], x[at]) : dy[o];
   });
   return dx;
 }
