@@ -150,6 +150,21 @@ test('a RegressionDataset splits, normalises and batches its targets with its im
   }
 });
 
+test('pad surrounds every image with zeros and keeps its targets', () => {
+  const ds = new data.RegressionDataset(
+    Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
+    new Float32Array([9, 10]),
+    [1, 2, 2],
+    1,
+  );
+  const padded = ds.pad(1);
+  assert.ok(padded instanceof data.RegressionDataset);
+  assert.equal([...padded.imageShape], [1, 4, 4]);
+  assert.equal([...padded.images.subarray(16, 32)], [0, 0, 0, 0, 0, 5, 6, 0, 0, 7, 8, 0, 0, 0, 0, 0]);
+  assert.equal([...padded.targets], [9, 10]);
+  throwsWith(() => ds.pad(-1), /pad: expected an integer ≥ 0, got -1/);
+});
+
 test('fit trains a regressor with MSE and reports its RMSE', () => {
   manualSeed(0);
   const n = 512;
@@ -354,6 +369,17 @@ test('the CLI regresses 5-channel .npy images, saves the weights and exports ONN
   } catch (e) {
     assert.match((e as { stderr: string }).stderr, /y\.npy: label .* is not a non-negative integer/);
   }
+});
+
+test('the CLI trains a VGG on digits padded to 32×32', () => {
+  const out = cli([
+    'train',
+    ...['--model', 'vgg11', '--width', '0.0625', '--pad', '2', '--limit', '256'],
+    '--epochs',
+    '1',
+  ]);
+  assert.match(out, /vgg11 \(\d+ parameters\) on 256 training images of embedded MNIST digits \(1×32×32\)/);
+  assert.match(out, /\| test accuracy +\| +0\.\d+ \|/);
 });
 
 test('the CLI classifies a folder of PNG images with train/ and test/ sub-folders', () => {

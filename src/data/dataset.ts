@@ -167,6 +167,21 @@ export abstract class ImageSet<Y> {
     return this.make(out, null);
   }
 
+  /** A copy with `p` rows and columns of zeros on every side (28×28 digits padded by 2 are 32×32, as LeNet had). */
+  pad(p: number): this {
+    if (!(Number.isInteger(p) && p >= 0)) throw new Error(`pad: expected an integer ≥ 0, got ${p}`);
+    const [C, H, W] = this.imageShape;
+    const [Hp, Wp] = [H + 2 * p, W + 2 * p];
+    const out = new Float32Array(this.length * C * Hp * Wp);
+    for (let plane = 0; plane < this.length * C; plane++)
+      for (let y = 0; y < H; y++)
+        out.set(this.images.subarray((plane * H + y) * W, (plane * H + y + 1) * W), (plane * Hp + y + p) * Wp + p);
+    return this.withShape(out, [C, Hp, Wp]);
+  }
+
+  /** A dataset of the same kind and targets holding `images` of a new shape. */
+  protected abstract withShape(images: Float32Array, imageShape: readonly [number, number, number]): this;
+
   /** Number of batches an epoch yields. */
   numBatches(batchSize: number, dropLast = false): number {
     return dropLast ? Math.floor(this.length / batchSize) : Math.ceil(this.length / batchSize);
@@ -229,6 +244,10 @@ export class ImageDataset extends ImageSet<Int32Array> {
     return new ImageDataset(images, labels, this.imageShape, this.numClasses) as this;
   }
 
+  protected withShape(images: Float32Array, imageShape: readonly [number, number, number]): this {
+    return new ImageDataset(images, this.labels, imageShape, this.numClasses) as this;
+  }
+
   protected targetsAt(indices: ArrayLike<number>): Int32Array {
     return Int32Array.from(indices, (j) => this.labels[j]);
   }
@@ -266,6 +285,10 @@ export class RegressionDataset extends ImageSet<Tensor> {
   protected make(images: Float32Array, indices: ArrayLike<number> | null): this {
     const targets = indices ? this.rowsAt(indices) : this.targets;
     return new RegressionDataset(images, targets, this.imageShape, this.targetSize) as this;
+  }
+
+  protected withShape(images: Float32Array, imageShape: readonly [number, number, number]): this {
+    return new RegressionDataset(images, this.targets, imageShape, this.targetSize) as this;
   }
 
   protected targetsAt(indices: ArrayLike<number>): Tensor {

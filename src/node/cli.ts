@@ -53,6 +53,7 @@ data:
   --layout NAME       npy/npz images: nchw (default) | nhwc
   --test-size N       images held out for testing when the data has no test files (default: a fifth, ≤ 2000)
   --limit N           use only the first N training images (quick runs)
+  --pad N             zero-pad every image by N pixels per side (--pad 2: 28×28 → 32×32, for the VGGs)
 
 model:
   --model NAME        ${MODEL_NAMES.join(' | ')} (default mnist-cnn)
@@ -132,6 +133,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   'test-size': { type: 'string' },
   limit: { type: 'string' },
+  pad: { type: 'string' },
   load: { type: 'string' },
   save: { type: 'string' },
   resume: { type: 'string' },
@@ -196,8 +198,12 @@ function prepareData(v: Values, task: Task, seed: number) {
   }
   const limit = num('limit', v.limit as string | undefined, rawTrain.length, true);
   if (limit < 1) throw new Error(`--limit: need at least 1 image, got ${limit}`);
-  const trainSet =
-    limit < rawTrain.length ? rawTrain.subset(Int32Array.from({ length: limit }, (_, i) => i)) : rawTrain;
+  let trainSet = limit < rawTrain.length ? rawTrain.subset(Int32Array.from({ length: limit }, (_, i) => i)) : rawTrain;
+  const pad = num('pad', v.pad as string | undefined, 0, true);
+  if (pad) {
+    trainSet = trainSet.pad(pad);
+    rawTest = rawTest.pad(pad);
+  }
   const { mean, std } = trainSet.channelStats();
   // A constant channel (std 0) would divide by zero: it is centred and left unscaled.
   const safeStd = std.map((s) => (s > 1e-6 ? s : 1));
@@ -434,5 +440,7 @@ function lrFind(model: Module, train: TrainingSet, cfg: TrainConfig): void {
 enableRelaxedSimd(); // before the first setBackend compiles the kernels
 main(process.argv.slice(2)).catch((e: unknown) => {
   console.error(`netdeconv: ${e instanceof Error ? e.message : String(e)}`);
+  // The stack is for bug reports: the message alone is what a user needs.
+  if (process.env.NETDECONV_DEBUG && e instanceof Error) console.error(e.stack);
   process.exit(1);
 });
