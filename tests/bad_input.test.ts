@@ -260,4 +260,20 @@ test('loadCheckpoint checks every part before it applies any', () => {
   assert.equal(fresh.model.stateDict().weight.data, saved.model.stateDict().weight.data, 'a good checkpoint loads');
 });
 
+test('a deconvolution layer fed NaN names itself and the likely cause', () => {
+  const x = randn([2, 3, 5, 5]);
+  x.data[7] = Number.NaN;
+  throwsWith(
+    () => new nn.FastDeconv2d(3, 4, 3, { padding: 1 }).forward(x),
+    /FastDeconv2d\(3, 4, kernel_size=3, stride=1, padding=1.*\): cannot whiten its input, whose covariance is not finite \(NaN or ∞ in the input: the training diverged or the data holds them\) — newtonSchulz: matrix 0 has Frobenius norm NaN/,
+  );
+  const flat = randn([4, 6]);
+  flat.data[0] = Number.POSITIVE_INFINITY;
+  throwsWith(() => new nn.Delinear(6, 2).forward(flat), /^Delinear\(.*\): cannot whiten its input/);
+  // ChannelDeconv estimates its covariance from every 9th pixel (samplingStride 3): the first one is sampled.
+  const y = randn([2, 3, 5, 5]);
+  y.data[0] = Number.NaN;
+  throwsWith(() => new nn.ChannelDeconv(3).forward(y), /^ChannelDeconv\(.*\): cannot whiten its input/);
+});
+
 test.run();

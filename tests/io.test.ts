@@ -1,5 +1,6 @@
 // Checkpoints: safetensors layout, bit-exact round trips, resuming a training run, and clear errors.
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
@@ -20,7 +21,7 @@ function net(): nn.Sequential {
   );
 }
 
-forEachBackend('io', (test) => {
+forEachBackend('io', (test, backend) => {
   test('safetensors layout: u64 little-endian header length, JSON header, 8-byte aligned data, PyTorch names and dtypes', () => {
     manualSeed(1);
     const m = net();
@@ -85,6 +86,21 @@ forEachBackend('io', (test) => {
     const target = join(dir, 'missing-folder', 'x.safetensors');
     assert.throws(() => writeFileAtomic(target, new Uint8Array(4)), /cannot write .*x\.safetensors/);
     assert.not.ok(existsSync(target));
+  });
+
+  test('a write removes the temporary file a killed writer left, not a running one', () => {
+    const target = join(dir, `${backend}-run.ckpt`);
+    // A process that has exited leaves a pid that no process holds; this process's parent is running.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const stale = join(dir, `.${backend}-run.ckpt.${dead}.1700000000000.tmp`);
+    const live = join(dir, `.${backend}-run.ckpt.${process.ppid}.1700000000000.tmp`);
+    writeFileSync(stale, 'half a checkpoint');
+    writeFileSync(live, 'being written');
+    writeFileAtomic(target, new Uint8Array([1, 2, 3]));
+    assert.not.ok(existsSync(stale), "the killed writer's file is gone");
+    assert.ok(existsSync(live), "the running writer's file stays");
+    assert.equal([...readFileSync(target)], [1, 2, 3]);
+    rmSync(live);
   });
 
   test('a training checkpoint resumes to bit-identical results (model, optimizer, schedule, RNG)', () => {

@@ -11,10 +11,32 @@ export function save(model: Module): Uint8Array {
   return encodeSafetensors(stateDictArrays(model.stateDict()), { format: 'pt', producer: 'netdeconv' });
 }
 
-/** Loads safetensors bytes into `model` (strict: names and shapes must match, errors name them). */
+/**
+ * Throws unless every value of every tensor is finite: safetensors has no checksum, and a weight that is NaN or ∞
+ * is a damaged file (or a diverged run), never a model worth loading.
+ */
+function checkFinite(tensors: Record<string, { data: ArrayLike<number> }>, source: string): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    for (let i = 0; i < t.data.length; i++) {
+      if (!Number.isFinite(t.data[i]))
+        throw new Error(`${source}: '${name}' holds ${t.data[i]} at index ${i}; a model's weights must be finite`);
+    }
+  }
+}
+
+/**
+ * Loads safetensors bytes into `model` (strict: names and shapes must match, errors name them; every weight must
+ * be finite). Nothing is loaded unless everything is right.
+ */
 export function load(model: Module, bytes: Uint8Array, opts: { strict?: boolean; source?: string } = {}): void {
-  const { tensors } = decodeSafetensors(bytes, opts.source);
-  model.loadStateDict(tensors, { strict: opts.strict ?? true });
+  const source = opts.source ?? 'safetensors data';
+  const { tensors } = decodeSafetensors(bytes, source);
+  checkFinite(tensors, source);
+  try {
+    model.loadStateDict(tensors, { strict: opts.strict ?? true });
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
 }
 
 /** What a training checkpoint holds: model, optimizer and optionally scheduler and generator. */
@@ -92,6 +114,7 @@ export function loadCheckpoint(
   const optimizerState = { state, paramGroups: meta.paramGroups };
   // Every part is checked before any is applied: a bad optimizer tensor must not leave a model already overwritten.
   try {
+    checkFinite(model, 'the model');
     s.model.checkStateDict(model);
     s.optimizer.checkStateDict(optimizerState);
     if (s.scheduler && meta.scheduler) s.scheduler.checkStateDict(meta.scheduler);

@@ -5,9 +5,8 @@
 import { concat } from '../../autograd/ops/movement.js';
 import { eye, ones, type Tensor, zeros } from '../../autograd/tensor.js';
 import { fmtShape } from '../../backend/shape_info.js';
-import { isqrtNewtonSchulz } from '../../linalg/isqrt.js';
 import { Module } from '../module.js';
-import { checkDeconvOptions, copyInto, everyNthColumn, updateRunning } from './stats.js';
+import { checkDeconvOptions, copyInto, everyNthColumn, updateRunning, whiten } from './stats.js';
 
 /** Options of `ChannelDeconv` (the official defaults when omitted). */
 export interface ChannelDeconvOptions {
@@ -80,7 +79,7 @@ export class ChannelDeconv extends Module {
         .matmul(sample.T)
         .div(sample.shape[1])
         .add(eye(B, { dtype: x.dtype }).mul(this.eps));
-      deconv = isqrtNewtonSchulz(cov, this.nIter);
+      deconv = whiten(this, cov, this.nIter);
     }
     const D = this.track(this.running_deconv, deconv, first);
     let y = D.matmul(x1.sub(mean1)).reshape([c, N, H, W]).permute(1, 0, 2, 3);

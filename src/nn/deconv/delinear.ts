@@ -4,11 +4,10 @@
 import { linear } from '../../autograd/ops/matmul.js';
 import { eye, type Tensor, zeros } from '../../autograd/tensor.js';
 import { fmtShape } from '../../backend/shape_info.js';
-import { isqrtNewtonSchulz } from '../../linalg/isqrt.js';
 import { defaultWeightAndBias_ } from '../init.js';
 import { Module } from '../module.js';
 import { covariance } from '../../autograd/ops/linalg.js';
-import { batchOrRunning, checkDeconvOptions, effectiveBlock } from './stats.js';
+import { batchOrRunning, checkDeconvOptions, effectiveBlock, whiten } from './stats.js';
 
 /** Options of `Delinear` (the official defaults when omitted). */
 export interface DelinearOptions {
@@ -76,7 +75,7 @@ export class Delinear extends Module {
     const statistics = () => {
       const X = x.reshape([-1, this.block]);
       const mean = X.mean(0);
-      return { mean, deconv: isqrtNewtonSchulz(covariance(X.sub(mean), this.eps), this.nIter) };
+      return { mean, deconv: whiten(this, covariance(X.sub(mean), this.eps), this.nIter) };
     };
     const { mean, deconv } = batchOrRunning(
       this.training,

@@ -1,6 +1,7 @@
 // Shared pieces of the deconvolution layers: the effective block size, row and column subsampling that stays
-// differentiable, the centred covariance, and the running-average update.
+// differentiable, the centred covariance, its inverse square root, and the running-average update.
 import { noGrad } from '../../autograd/engine.js';
+import { isqrtNewtonSchulz } from '../../linalg/isqrt.js';
 import { narrow, padBox } from '../../autograd/ops/movement.js';
 import type { Tensor } from '../../autograd/tensor.js';
 
@@ -84,4 +85,19 @@ export function checkDeconvOptions(
   if (!(Number.isInteger(o.nIter) && o.nIter >= 1))
     throw new Error(`${layer}: nIter must be a positive integer, got ${o.nIter}`);
   if (!(o.momentum >= 0 && o.momentum <= 1)) throw new Error(`${layer}: momentum must be in [0, 1], got ${o.momentum}`);
+}
+
+/**
+ * The whitening matrix Cov^(−1/2) (Newton–Schulz, `nIter` steps) of a deconvolution `layer`'s covariance. A
+ * covariance that is not finite means the layer's input was not (a diverged network, or NaN in the data): the error
+ * names the layer, which the bare Newton–Schulz error cannot.
+ */
+export function whiten(layer: { extraRepr(): string }, cov: Tensor, nIter: number): Tensor {
+  try {
+    return isqrtNewtonSchulz(cov, nIter);
+  } catch (e) {
+    throw new Error(
+      `${layer.constructor.name}(${layer.extraRepr()}): cannot whiten its input, whose covariance is not finite (NaN or ∞ in the input: the training diverged or the data holds them) — ${(e as Error).message}`,
+    );
+  }
 }
