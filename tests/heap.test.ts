@@ -383,4 +383,29 @@ test('Heap: a spill moves every storage to JS and copies it back on use', () => 
   assert.is(seen, 0);
 });
 
+test('Heap: storages above 2 GiB keep their values (byte offsets past 2^31 index as unsigned)', () => {
+  // A heap whose base sits at 2 GiB: every pointer is ≥ 2^31, where `ptr >> 2` would turn negative. The memory is
+  // reserved, not touched, so this costs little.
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: 2 ** 15 + 4, maximum: 2 ** 15 + 64 });
+  } catch {
+    return; // a runtime that cannot reserve 2 GiB of wasm memory cannot reach such pointers either
+  }
+  const heap = new Heap(memory, 2 ** 31);
+  heap.setBudget(4096);
+  const a = heap.fromArray([1, 2, 3]);
+  assert.ok(a.block.ptr >= 2 ** 31);
+  assert.equal(Array.from(heap.viewOf(a)), [1, 2, 3]);
+  const b = heap.fromArray(Float32Array.from({ length: 1000 }, (_, i) => i)); // passes the budget: a is spilled
+  assert.is(heap.viewOf(b)[999], 999);
+  let sum = 0;
+  heap.call('read', [a], [], [], ([pa]) => {
+    sum = Array.from(new Float32Array(heap.memory.buffer, pa, 3)).reduce((x, y) => x + y, 0);
+  });
+  assert.is(sum, 6, 'a spilled storage comes back at a pointer past 2^31 with its values');
+  const zeroed = heap.create(4, true);
+  assert.equal(Array.from(heap.viewOf(zeroed)), [0, 0, 0, 0]);
+});
+
 test.run();

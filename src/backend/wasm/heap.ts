@@ -110,7 +110,7 @@ export class Heap {
     readonly memory: WebAssembly.Memory,
     heapBase: number,
     private readonly zero: (ptr: number, floats: number) => void = (ptr, floats) =>
-      this.f32.fill(0, ptr >> 2, (ptr >> 2) + floats),
+      this.f32.fill(0, ptr >>> 2, (ptr >>> 2) + floats),
   ) {
     this.base = Math.ceil(heapBase / ALIGN) * ALIGN;
     this.top = this.base;
@@ -137,14 +137,14 @@ export class Heap {
   /** A new storage holding a copy of `data`. */
   fromArray(data: ArrayLike<number>, outlivesScopes = false): WasmStorage {
     const s = this.create(data.length, false, outlivesScopes);
-    this.f32.set(data, s.block.ptr >> 2);
+    this.f32.set(data, s.block.ptr >>> 2);
     return s;
   }
 
   /** A view of a storage's floats; valid until the next allocation. Writes go through. */
   viewOf(s: WasmStorage): Float32Array {
     const b = s.block;
-    if (b.ptr >= 0) return this.f32.subarray(b.ptr >> 2, (b.ptr >> 2) + b.floats);
+    if (b.ptr >= 0) return this.f32.subarray(b.ptr >>> 2, (b.ptr >>> 2) + b.floats);
     if (b.spilled) return b.spilled;
     throw new Error(
       'wasm backend: this tensor storage was released (an intermediate gradient of backward(), a tensor made inside scoped() and not kept, or a gradient dropped by zeroGrad())',
@@ -289,7 +289,7 @@ export class Heap {
     if (!b.spilled)
       throw new Error(`wasm ${what}: an input tensor's storage was released (by backward(), scoped() or zeroGrad())`);
     b.ptr = this.allocBlock(what, b.bytes);
-    this.f32.set(b.spilled, b.ptr >> 2);
+    this.f32.set(b.spilled, b.ptr >>> 2);
     b.spilled = null;
     this.resident.add(b);
     if (s.owner === null) this.watch(s);
@@ -336,7 +336,7 @@ export class Heap {
     for (const b of this.resident) {
       if (freed >= bytes) break;
       freed += b.bytes;
-      b.spilled = f32.slice(b.ptr >> 2, (b.ptr >> 2) + b.floats);
+      b.spilled = f32.slice(b.ptr >>> 2, (b.ptr >>> 2) + b.floats);
       this.release(b);
       // A registry keeps its records until their callbacks run, which a loop that never yields never lets happen;
       // unregistering leaves the copy reachable from the handle only.
@@ -359,7 +359,13 @@ export class Heap {
   private allocBlock(what: string, bytes: number): number {
     this.used += bytes;
     const reuse = this.freeLists.get(bytes)?.pop();
-    if (reuse !== undefined) return reuse;
+    if (reuse !== undefined) {
+      if (reuse + bytes > this.memory.buffer.byteLength)
+        throw new Error(
+          `wasm heap (internal error) in ${what}: a free block at ${reuse} of ${bytes} bytes lies past the memory's ${this.memory.buffer.byteLength} bytes (top ${this.top})`,
+        );
+      return reuse;
+    }
     const ptr = this.top;
     const end = ptr + bytes;
     const have = this.memory.buffer.byteLength;

@@ -143,8 +143,8 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
           const pA = pa + F * b * dd;
           const norm = Math.fround(Math.sqrt(k.dot_f32(pA, pA, dd)));
           checkNewtonSchulzNorm(norm, b);
-          floats[(pit >> 2) + at.norm(b)] = norm;
-          floats[(proot >> 2) + b] = Math.sqrt(norm);
+          floats[(pit >>> 2) + at.norm(b)] = norm;
+          floats[(proot >>> 2) + b] = Math.sqrt(norm);
         }
         steps.run(program, ps, [pa, po, pit, pzN, proot]);
       },
@@ -241,8 +241,8 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
       scratch,
       ([pg, pa, po, pit], [pga], [pwork, proot, ps, cell]) => {
         const floats = new Float32Array(heap.memory.buffer);
-        const norms = Array.from({ length: batch }, (_, b) => floats[(pit >> 2) + at.norm(b)]);
-        norms.forEach((norm, b) => (floats[(proot >> 2) + b] = Math.sqrt(norm)));
+        const norms = Array.from({ length: batch }, (_, b) => floats[(pit >>> 2) + at.norm(b)]);
+        norms.forEach((norm, b) => (floats[(proot >>> 2) + b] = Math.sqrt(norm)));
         steps.run(program, ps, [pg, pit, pwork, proot]);
         // The norm's terms: dL/d‖A‖ from the output's scale and from Y₀ = A/‖A‖ (G_T's matrix is free again).
         const pass = passes(cell, dd);

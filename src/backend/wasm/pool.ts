@@ -134,7 +134,7 @@ function start(msg) {
       Atomics.store(ctl, s, DONE);
     } catch (e) {
       const flag = ctl[${FAILED_FLAG}];
-      if (flag) Atomics.store(new Int32Array(memory.buffer), flag >> 2, 1);
+      if (flag) Atomics.store(new Int32Array(memory.buffer), flag >>> 2, 1);
       const text = new TextEncoder().encode(String(e && e.message || e)).subarray(0, errorBytes);
       err.set(text);
       Atomics.store(ctl, s + ${ERROR_LENGTH}, text.length);
@@ -378,7 +378,7 @@ export class ThreadPool {
       ownError = e;
       // No one starts another call, or waits for this one.
       for (let t = 0; t < parts; t++) Atomics.store(this.ctl, this.share(t), this.ctl[this.share(t) + 1]);
-      if (failedFlag) Atomics.store(new Int32Array(this.memory.buffer), failedFlag >> 2, 1);
+      if (failedFlag) Atomics.store(new Int32Array(this.memory.buffer), failedFlag >>> 2, 1);
     }
     const failures: string[] = [];
     for (const w of helping) {
