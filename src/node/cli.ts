@@ -12,10 +12,11 @@ import { lrFinder } from '../optim/lr_finder.js';
 import { manualSeed } from '../random.js';
 import {
   bestRates,
-  type CompareRun,
   type CompareSummary,
   compareLrSweep,
   summarize,
+  summaryScore,
+  testScore,
   type Variant,
 } from '../train/compare.js';
 import { compareReportHtml } from '../train/report.js';
@@ -333,7 +334,6 @@ function compare(
   );
   const regress = train instanceof RegressionDataset;
   const metric = regress ? 'RMSE' : 'accuracy';
-  const score = (r: CompareRun) => (regress ? r.testRmse : r.testAccuracy);
   const steps = cfg.epochs * train.numBatches(cfg.batchSize, true);
   let bar = new ProgressBar(steps);
   const runs = compareLrSweep({
@@ -354,12 +354,14 @@ function compare(
     onRun: (r) => {
       bar.done();
       console.log(
-        `  ${r.model.padEnd(6)} lr ${r.lr} seed ${r.seed}: test ${metric} ${score(r).toFixed(4)}, final loss ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`,
+        `  ${r.model.padEnd(6)} lr ${r.lr} seed ${r.seed}: test ${metric} ${testScore(r).toFixed(4)}, final loss ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`,
       );
     },
   });
-  const meanPm = (m: number, sd: number) => `${m.toFixed(4)} ± ${sd.toFixed(4)}`;
-  const cell = (s: CompareSummary) => (regress ? meanPm(s.rmseMean, s.rmseStd) : meanPm(s.accuracyMean, s.accuracyStd));
+  const cell = (s: CompareSummary) =>
+    summaryScore(s, regress)
+      .map((v) => v.toFixed(4))
+      .join(' ± ');
   let summary: CompareSummary[];
   if (rates.length > 1) {
     const body = rates.map((lr) => {

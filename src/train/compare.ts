@@ -112,10 +112,19 @@ export function compareLrSweep(o: CompareOptions & { rates: number[] }): Compare
   return o.rates.flatMap((lr) => compareBnDeconv({ ...o, cfg: { ...o.cfg, lr } }));
 }
 
-/** The mean test score of runs: accuracy, or RMSE for regression runs. */
-function meanScore(runs: CompareRun[]): number {
-  const regress = runs.every((r) => Number.isNaN(r.testAccuracy));
-  return meanStd(runs.map((r) => (regress ? r.testRmse : r.testAccuracy)))[0];
+/** A run's test score: its RMSE when it is a regression run (its accuracy is NaN), else its accuracy. */
+export function testScore(run: CompareRun): number {
+  return Number.isNaN(run.testAccuracy) ? run.testRmse : run.testAccuracy;
+}
+
+/** Whether the runs are regression runs, scored by RMSE (lower is better) rather than accuracy. */
+export function isRegression(runs: readonly CompareRun[]): boolean {
+  return runs.length > 0 && runs.every((r) => Number.isNaN(r.testAccuracy));
+}
+
+/** A summary's test score, mean and standard deviation: RMSE for regression runs, accuracy otherwise. */
+export function summaryScore(s: CompareSummary, regress: boolean): [number, number] {
+  return regress ? [s.rmseMean, s.rmseStd] : [s.accuracyMean, s.accuracyStd];
 }
 
 /**
@@ -123,13 +132,13 @@ function meanScore(runs: CompareRun[]): number {
  * regression), with its summary.
  */
 export function bestRates(runs: CompareRun[]): { model: Variant; lr: number; summary: CompareSummary }[] {
-  const regress = runs.every((r) => Number.isNaN(r.testAccuracy));
+  const regress = isRegression(runs);
   const rates = [...new Set(runs.map((r) => r.lr))];
   return (['bn', 'deconv'] as const).flatMap((model) => {
     const scored = rates
       .map((lr) => ({ lr, rs: runs.filter((r) => r.model === model && r.lr === lr) }))
       .filter(({ rs }) => rs.length > 0)
-      .map(({ lr, rs }) => ({ lr, score: meanScore(rs), rs }));
+      .map(({ lr, rs }) => ({ lr, score: meanStd(rs.map(testScore))[0], rs }));
     if (scored.length === 0) return [];
     // NaN scores (diverged runs) never win.
     const ok = scored.filter((s) => Number.isFinite(s.score));

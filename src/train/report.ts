@@ -1,6 +1,14 @@
 // A self-contained HTML report of a BN-versus-deconvolution comparison: the table, the training-loss curves, the
 // per-seed test scores drawn as inline SVG (no scripts, no external files), the lr-sweep cells and every run.
-import { bestRates, type CompareRun, type CompareSummary } from './compare.js';
+import {
+  bestRates,
+  type CompareRun,
+  type CompareSummary,
+  isRegression,
+  summarize,
+  summaryScore,
+  testScore,
+} from './compare.js';
 
 const COLORS = { bn: '#1f77b4', deconv: '#d62728' } as const;
 
@@ -53,17 +61,11 @@ function lineChart(
 <text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">${esc(yLabel)}</text></svg>`;
 }
 
-/** Whether the runs are regression runs (scored by RMSE rather than accuracy). */
-function isRegression(runs: CompareRun[]): boolean {
-  return runs.length > 0 && runs.every((r) => Number.isNaN(r.testAccuracy));
-}
-
 function scoreChart(runs: CompareRun[]): string {
   const W = 640;
   const H = 90 + 22 * runs.length;
   const regress = isRegression(runs);
-  const score = (r: CompareRun) => (regress ? r.testRmse : r.testAccuracy);
-  const accs = runs.map(score);
+  const accs = runs.map(testScore);
   const spread = Math.max(...accs) - Math.min(...accs) || Math.abs(accs[0]) || 1;
   const lo = regress ? Math.max(0, Math.min(...accs) - 0.2 * spread) : Math.max(0, Math.min(...accs) - 0.02);
   const hi = regress ? Math.max(...accs) + 0.1 * spread : Math.min(1, Math.max(...accs) + 0.01);
@@ -71,7 +73,7 @@ function scoreChart(runs: CompareRun[]): string {
   const bars = runs
     .map((r, i) => {
       const yy = 40 + i * 22;
-      return `<text x="140" y="${yy + 12}" text-anchor="end">${r.model}, seed ${r.seed}</text><rect x="150" y="${yy}" width="${Math.max(1, x(score(r)) - 150).toFixed(1)}" height="16" fill="${COLORS[r.model]}"/><text x="${x(score(r)) + 4}" y="${yy + 12}">${score(r).toFixed(4)}</text>`;
+      return `<text x="140" y="${yy + 12}" text-anchor="end">${r.model}, seed ${r.seed}</text><rect x="150" y="${yy}" width="${Math.max(1, x(testScore(r)) - 150).toFixed(1)}" height="16" fill="${COLORS[r.model]}"/><text x="${x(testScore(r)) + 4}" y="${yy + 12}">${testScore(r).toFixed(4)}</text>`;
     })
     .join('');
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
@@ -82,10 +84,9 @@ function scoreChart(runs: CompareRun[]): string {
 function sweepTable(runs: CompareRun[], regress: boolean): string {
   const rates = [...new Set(runs.map((r) => r.lr))].sort((a, b) => a - b);
   const cell = (model: string, lr: number) => {
-    const v = runs.filter((r) => r.model === model && r.lr === lr).map((r) => (regress ? r.testRmse : r.testAccuracy));
-    if (!v.length) return '<td>—</td>';
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
+    const [s] = summarize(runs.filter((r) => r.model === model && r.lr === lr));
+    if (!s) return '<td>—</td>';
+    const [m, sd] = summaryScore(s, regress);
     return `<td>${m.toFixed(4)} ± ${sd.toFixed(4)}</td>`;
   };
   const rows = rates.map((lr) => `<tr><td>${lr}</td>${cell('bn', lr)}${cell('deconv', lr)}</tr>`).join('');
@@ -97,7 +98,7 @@ function runTable(runs: CompareRun[], regress: boolean): string {
   const rows = runs
     .map(
       (r) =>
-        `<tr><td>${r.model}</td><td>${r.lr}</td><td>${r.seed}</td><td>${(regress ? r.testRmse : r.testAccuracy).toFixed(4)}</td><td>${r.finalLoss.toFixed(4)}</td><td>${r.seconds.toFixed(1)}</td></tr>`,
+        `<tr><td>${r.model}</td><td>${r.lr}</td><td>${r.seed}</td><td>${testScore(r).toFixed(4)}</td><td>${r.finalLoss.toFixed(4)}</td><td>${r.seconds.toFixed(1)}</td></tr>`,
     )
     .join('');
   return `<h2>Every run</h2><table><tr><th>model</th><th>peak lr</th><th>seed</th><th>test ${regress ? 'RMSE' : 'accuracy'}</th><th>final train loss</th><th>seconds</th></tr>${rows}</table>`;
@@ -124,7 +125,14 @@ export function compareReportHtml(
   const rows = summary
     .map(
       (s) =>
-        `<tr><td>${s.model}${swept ? ` (lr ${best.find((b) => b.model === s.model)?.lr})` : ''}</td><td>${(regress ? s.rmseMean : s.accuracyMean).toFixed(4)} ± ${(regress ? s.rmseStd : s.accuracyStd).toFixed(4)}</td><td>${s.finalLoss.toFixed(4)}</td><td>${s.imagesPerSecond.toFixed(0)}</td><td>${s.runs}</td></tr>`,
+        `<tr><td>${s.model}${swept ? ` (lr ${best.find((b) => b.model === s.model)?.lr})` : ''}</td><td>${summaryScore(
+          s,
+          regress,
+        )
+          .map((v) => v.toFixed(4))
+          .join(
+            ' ± ',
+          )}</td><td>${s.finalLoss.toFixed(4)}</td><td>${s.imagesPerSecond.toFixed(0)}</td><td>${s.runs}</td></tr>`,
     )
     .join('');
   const metaRows = Object.entries(meta)

@@ -169,12 +169,11 @@ function checkResume(extra: Record<string, unknown>, cfg: TrainConfig): void {
   const saved = extra.config as Record<string, unknown> | undefined;
   const done = extra.epochsDone;
   if (!saved || !Number.isInteger(done)) throw new Error('it was not written by fit() (no epochsDone and config)');
-  const differ = Object.keys({ ...saved, ...cfg }).filter(
-    (k) => JSON.stringify(saved[k]) !== JSON.stringify((cfg as unknown as Record<string, unknown>)[k]),
-  );
+  const here = cfg as unknown as Record<string, unknown>;
+  const differ = Object.keys({ ...saved, ...cfg }).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(here[k]));
   if (differ.length)
     throw new Error(
-      `it was trained with another config (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify((cfg as unknown as Record<string, unknown>)[k])} here`).join('; ')})`,
+      `it was trained with another config (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} there, ${JSON.stringify(here[k])} here`).join('; ')})`,
     );
   if ((done as number) >= cfg.epochs) throw new Error(`it has already done ${done} of the ${cfg.epochs} epochs`);
 }
