@@ -359,13 +359,7 @@ export class Heap {
   private allocBlock(what: string, bytes: number): number {
     this.used += bytes;
     const reuse = this.freeLists.get(bytes)?.pop();
-    if (reuse !== undefined) {
-      if (reuse + bytes > this.memory.buffer.byteLength)
-        throw new Error(
-          `wasm heap (internal error) in ${what}: a free block at ${reuse} of ${bytes} bytes lies past the memory's ${this.memory.buffer.byteLength} bytes (top ${this.top})`,
-        );
-      return reuse;
-    }
+    if (reuse !== undefined) return reuse;
     const ptr = this.top;
     const end = ptr + bytes;
     const have = this.memory.buffer.byteLength;

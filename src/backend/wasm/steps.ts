@@ -213,10 +213,6 @@ export class StepRunner {
       scratch,
     );
     const words = new Int32Array(this.heap.memory.buffer);
-    if (bases + 4 * pointers.length > words.byteLength)
-      throw new Error(
-        `wasm steps (internal error): the program's scratch at ${scratch} needs ${bases + 4 * pointers.length - scratch} bytes, past the memory's ${words.byteLength} (steps ${layout.steps.length}, phases ${layout.phases.length / PHASE_WORDS}, threads ${threads}, packing ${packingBytes}, d ${program.d})`,
-      );
     words.fill(0, counters >>> 2, steps >>> 2);
     words.set(layout.steps, steps >>> 2);
     words.set(layout.phases, phases >>> 2);
