@@ -142,6 +142,18 @@ forEachBackend('nn', (test) => {
     assert.equal(d.forward(ones([3])).toArray(), [1, 1, 1]);
   });
 
+  test('Sequential of named layers: state dict under those names, in order, and the same forward', () => {
+    const [lin, relu, out] = [new nn.Linear(2, 3), new nn.ReLU(), new nn.Linear(3, 1)];
+    const named = new nn.Sequential({ hidden: lin, relu, head: out });
+    assert.equal(Object.keys(named.stateDict()), ['hidden.weight', 'hidden.bias', 'head.weight', 'head.bias']);
+    const x = ones([2, 2]);
+    assert.equal(named.forward(x).toArray(), new nn.Sequential(lin, relu, out).forward(x).toArray());
+    assert.throws(
+      () => new nn.Sequential({ a: lin, b: 3 as unknown as nn.Module }),
+      /Sequential: layer 'b' is not a Module/,
+    );
+  });
+
   test('zeroGrad clears gradients; parameters() lists shared tensors once', () => {
     const l = new nn.Linear(2, 2);
     const s = new nn.Sequential(l, l);

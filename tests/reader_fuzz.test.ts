@@ -1,5 +1,7 @@
 // Every reader of bytes, fed random, truncated and bit-flipped files: each gives a clear error that names its
 // source, or a valid result — never a crash, a typed-array RangeError, a hang or NaN weights.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import fc from 'fast-check';
 import { zipSync } from 'fflate';
@@ -7,6 +9,7 @@ import { encode as encodeJpeg } from 'jpeg-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { data, Generator, io, nn, optim } from '../src/index.js';
+import { FIXTURES } from './helpers.js';
 
 const test = suite('reader fuzz');
 
@@ -64,6 +67,19 @@ const readers: { name: string; valid: () => Uint8Array; read: (b: Uint8Array) =>
         assert.is(t.data.length, size(t.shape));
       const m = model();
       io.load(m, b, { source: 'w.safetensors' });
+      assert.ok(
+        Object.values(m.stateDict()).every((t) => finite(t.data)),
+        'loaded weights are finite',
+      );
+    },
+  },
+  {
+    name: 'w.pt',
+    valid: () => new Uint8Array(readFileSync(join(FIXTURES, 'checkpoints', 'small_state_dict.pt'))),
+    read: (b) => {
+      for (const t of Object.values(io.decodeTorchSave(b, 'w.pt'))) assert.is(t.data.length, size(t.shape));
+      const m = model();
+      io.load(m, b, { source: 'w.pt' });
       assert.ok(
         Object.values(m.stateDict()).every((t) => finite(t.data)),
         'loaded weights are finite',

@@ -1,10 +1,13 @@
 // Saving and loading models (safetensors, PyTorch names and layouts) and whole training checkpoints (model,
 // optimizer state, schedule position and RNG state) that resume to bit-identical results.
+import { fmtShape } from '../backend/shape_info.js';
+import { Linear } from '../nn/layers/linear.js';
 import type { Module } from '../nn/module.js';
 import type { LRScheduler } from '../optim/lr_scheduler.js';
 import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
 import { defaultGenerator, Generator } from '../random.js';
 import { decodeSafetensors, encodeSafetensors, type NamedArray, stateDictArrays } from './safetensors.js';
+import { decodeTorchSave, isTorchSave } from './torch_save.js';
 
 /** The model's state dict as safetensors bytes (`safetensors.torch.load_file` reads them). */
 export function save(model: Module): Uint8Array {
@@ -24,19 +27,56 @@ function checkFinite(tensors: Record<string, { data: ArrayLike<number> }>, sourc
   }
 }
 
+/** The tensors of safetensors bytes or of a torch.save file (told apart by their first bytes), all finite. */
+function decodeWeights(bytes: Uint8Array, source: string | undefined) {
+  const torch = isTorchSave(bytes);
+  const src = source ?? (torch ? 'PyTorch data' : 'safetensors data');
+  const tensors = torch ? decodeTorchSave(bytes, src) : decodeSafetensors(bytes, src).tensors;
+  checkFinite(tensors, src);
+  return { tensors, source: src };
+}
+
 /**
- * Loads safetensors bytes into `model` (strict: names and shapes must match, errors name them; every weight must
- * be finite). Nothing is loaded unless everything is right.
+ * Loads a state dict into `model`: safetensors bytes, or a PyTorch file written by
+ * `torch.save(model.state_dict(), path)`. Strict: names and shapes must match, errors name them; every weight must
+ * be finite. Nothing is loaded unless everything is right.
  */
 export function load(model: Module, bytes: Uint8Array, opts: { strict?: boolean; source?: string } = {}): void {
-  const source = opts.source ?? 'safetensors data';
-  const { tensors } = decodeSafetensors(bytes, source);
-  checkFinite(tensors, source);
+  const { tensors, source } = decodeWeights(bytes, opts.source);
   try {
     model.loadStateDict(tensors, { strict: opts.strict ?? true });
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Loads pretrained weights (safetensors, or `torch.save(model.state_dict())`) for fine-tuning: as strict as `load`,
+ * except that the model's last Linear keeps its fresh initialisation when the file's differs in shape (a classifier
+ * trained on other classes, such as ImageNet's 1000). Returns the names of the weights it left as they were.
+ */
+export function loadPretrained(model: Module, bytes: Uint8Array, opts: { source?: string } = {}): string[] {
+  const { tensors, source } = decodeWeights(bytes, opts.source);
+  const own = model.stateDict();
+  const linears = model.namedModules().filter(([, m]) => m instanceof Linear);
+  const head = linears.length ? linears[linears.length - 1][0] : undefined;
+  const headKeys = head === undefined ? [] : ['weight', 'bias'].map((n) => (head ? `${head}.${n}` : n));
+  const differs = headKeys.some((k) => k in own && tensors[k] && fmtShape(tensors[k].shape) !== fmtShape(own[k].shape));
+  const kept = differs ? headKeys.filter((k) => k in own) : [];
+  const dict = Object.fromEntries(Object.entries(tensors).filter(([k]) => !kept.includes(k)));
+  try {
+    const { missingKeys, unexpectedKeys } = model.checkStateDict(dict, { strict: false });
+    const missing = missingKeys.filter((k) => !kept.includes(k));
+    const problems = [
+      ...(missing.length ? [`missing keys: ${missing.join(', ')}`] : []),
+      ...(unexpectedKeys.length ? [`unexpected keys: ${unexpectedKeys.join(', ')}`] : []),
+    ];
+    if (problems.length) throw new Error(`${model.constructor.name}.loadStateDict: ${problems.join('; ')}`);
+    model.loadStateDict(dict, { strict: false });
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  return kept;
 }
 
 /** What a training checkpoint holds: model, optimizer and optionally scheduler and generator. */

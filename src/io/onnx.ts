@@ -95,7 +95,8 @@ function emit(g: GraphBuilder, m: Module, x: string, path: string): string {
   if (m instanceof BasicBlock) {
     const h = g.node('Relu', [emit(g, m.bn1, emit(g, m.conv1, x, `${path}.conv1`), `${path}.bn1`)]);
     const y = emit(g, m.bn2, emit(g, m.conv2, h, `${path}.conv2`), `${path}.bn2`);
-    return g.node('Relu', [g.node('Add', [y, emit(g, m.shortcut, x, `${path}.shortcut`)])]);
+    const shortcut = m.downsample ? emit(g, m.downsample, x, `${path}.downsample`) : x;
+    return g.node('Relu', [g.node('Add', [y, shortcut])]);
   }
   throw new Error(
     `exportOnnx: ${path || 'the model'} is a ${m.constructor.name}, which has no ONNX export (supported: Sequential, Conv2d, BatchNorm2d, Linear, pools, ReLU/Sigmoid/Tanh, Flatten, Dropout, Identity, BasicBlock, and FastDeconv2d/Delinear after folding)`,

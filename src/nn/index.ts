@@ -24,4 +24,4 @@ export {
 /** Model rewrites: the deconvolution twin of a BatchNorm network and its folded inference model. */
 export * as utils from './utils.js';
 export { vgg, VGG_CONFIGS, type ModelOptions } from './models/vgg.js';
-export { resnet18, xresnet18, BasicBlock, type XResNetOptions } from './models/resnet.js';
+export { resnet18, xresnet18, BasicBlock, type ResNetOptions, type XResNetOptions } from './models/resnet.js';

@@ -61,6 +61,10 @@ model:
   --width X           width multiplier of the vgg/resnet models (default 1; 0.25 is CPU-sized)
   --deconv            train: the deconvolution twin (FastDeconv2d/Delinear instead of Conv2d+BN/Linear)
   --deconv-stem       xresnet18: a FastDeconv2d stem with BatchNorm residual blocks
+  --stem NAME         resnet18: cifar (default; 3×3, no max pool) | imagenet (torchvision's 7×7 stem and max pool)
+  --pretrained FILE   start from a BatchNorm network's weights: a PyTorch state dict (torch.save(model.state_dict()),
+                      e.g. torchvision's resnet18 with --stem imagenet) or .safetensors; loaded before --deconv
+                      converts the network; a classifier of another size is replaced by a fresh one
   --block N, --n-iter N, --sampling-stride N, --freeze-iter N
                       FastDeconv2d options (channels per whitening block, Newton–Schulz iterations, pixel stride
                       of the covariance estimate, steps after which the whitening is frozen)
@@ -82,7 +86,7 @@ training:
 files (train):
   --save FILE         write a training checkpoint (model, optimizer, schedule, RNG) after every epoch
   --resume FILE       continue from such a checkpoint, with the same options; the run ends as an unbroken one would
-  --load FILE         start from the weights in a .safetensors file (saved by --save-weights)
+  --load FILE         start from these weights of the same network (.safetensors from --save-weights, or .pt/.pth)
   --save-weights FILE write the trained weights as .safetensors
   --export FILE       write the trained model as ONNX (deconvolution layers folded into plain convolutions)
 
@@ -136,6 +140,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   pad: { type: 'string' },
   load: { type: 'string' },
+  stem: { type: 'string' },
+  pretrained: { type: 'string' },
   save: { type: 'string' },
   resume: { type: 'string' },
   augment: { type: 'boolean' },
@@ -230,11 +236,16 @@ async function main(argv: string[]): Promise<void> {
   const modelName = oneOf<ModelName>('model', values.model, MODEL_NAMES, 'mnist-cnn');
   const width = num('width', values.width, 1);
   if (!(width > 0)) throw new Error(`--width: expected a multiplier > 0, got ${width}`);
+  const stem =
+    values.stem === undefined ? undefined : oneOf('stem', values.stem, ['cifar', 'imagenet'] as const, 'cifar');
   await setBackend(values.backend ?? 'wasm');
   if (values.threads !== undefined) await setNumThreads(num('threads', values.threads, 1, true));
   manualSeed(cfg.seed);
 
   const { train, test, outputs, description } = prepareData(values, task, cfg.seed);
+  const pretrained = values.pretrained
+    ? { bytes: readFileBytes(values.pretrained), source: values.pretrained }
+    : undefined;
   const spec = (deconv: boolean): ModelSpec => ({
     name: modelName,
     imageShape: train.imageShape,
@@ -243,6 +254,8 @@ async function main(argv: string[]): Promise<void> {
     deconv,
     deconvStem: values['deconv-stem'],
     deconvOptions: deconvOptions(values),
+    stem,
+    pretrained,
   });
   const dataLine = `${train.length} training images of ${description} (${train.imageShape.join('×')}), ${test.length} held out`;
   if (command === 'compare')

@@ -1,7 +1,8 @@
 // The CLI's `--model` names → networks sized for the data: input channels, outputs (classes or regression
 // targets) and image size come from the dataset; `--deconv` makes the deconvolution twin with the given options.
 import { mnistCnn } from '../nn/models/mnist_cnn.js';
-import { resnet18, xresnet18 } from '../nn/models/resnet.js';
+import { loadPretrained } from '../io/checkpoint.js';
+import { type ResNetOptions, resnet18, xresnet18 } from '../nn/models/resnet.js';
 import { type VGG_CONFIGS, vgg } from '../nn/models/vgg.js';
 import type { Module } from '../nn/module.js';
 import { type ConvertOptions, convertToDeconv } from '../nn/utils.js';
@@ -26,6 +27,13 @@ export interface ModelSpec {
   deconvStem?: boolean;
   /** Options of every FastDeconv2d (block, nIter, samplingStride, freezeIter). */
   deconvOptions?: ConvertOptions['deconv'];
+  /** resnet18 only: 'cifar' (default) or torchvision's 'imagenet' stem (7×7 stride 2 and a max pool). */
+  stem?: ResNetOptions['stem'];
+  /**
+   * Weights of the BatchNorm network to start from (a torch.save state dict or safetensors), loaded before the
+   * deconvolution conversion; a classifier of another size stays freshly initialised.
+   */
+  pretrained?: { bytes: Uint8Array; source: string };
 }
 
 /** The smallest side each model accepts: the VGGs halve the image five times, the ResNets four or five. */
@@ -41,7 +49,9 @@ const MIN_SIDE: Record<ModelName, number> = {
 /** Builds a named model for images of `imageShape` with `outputs` outputs. */
 export function buildModel(spec: ModelSpec): Module {
   const [c, h, w] = spec.imageShape;
-  const min = MIN_SIDE[spec.name];
+  const min = spec.stem === 'imagenet' ? 32 : MIN_SIDE[spec.name];
+  if (spec.stem && spec.name !== 'resnet18')
+    throw new Error(`--stem: only resnet18 has a choice of stem, not ${spec.name}`);
   if (h < min || w < min)
     throw new Error(`--model ${spec.name}: images of ${h}×${w} are too small (it needs at least ${min}×${min})`);
   if (spec.deconvStem && spec.name !== 'xresnet18')
@@ -52,9 +62,10 @@ export function buildModel(spec: ModelSpec): Module {
   if (spec.name === 'mnist-cnn') {
     if (h !== w) throw new Error(`--model mnist-cnn: needs square images, got ${h}×${w}`);
     model = mnistCnn({ inChannels: c, size: h, numClasses: spec.outputs });
-  } else if (spec.name === 'resnet18') model = resnet18(base);
+  } else if (spec.name === 'resnet18') model = resnet18({ ...base, stem: spec.stem });
   else if (spec.name === 'xresnet18')
     model = xresnet18({ ...base, deconvStem: spec.deconvStem, deconvOptions: spec.deconvOptions });
   else model = vgg(spec.name as keyof typeof VGG_CONFIGS, base);
+  if (spec.pretrained) loadPretrained(model, spec.pretrained.bytes, { source: spec.pretrained.source });
   return spec.deconv ? convertToDeconv(model, { deconv: spec.deconvOptions }) : model;
 }

@@ -18,14 +18,21 @@ function fusedPair(layers: Module[], i: number): ((x: Tensor) => Tensor) | null 
 }
 
 /**
- * Runs its layers in order; they are named "0", "1", … in the state dict, as in PyTorch. A ReLU right before a
- * MaxPool2d or right after a BatchNorm2d runs inside that layer's kernels (fusedPair): the same values and
+ * Runs its layers in order. They are named "0", "1", … in the state dict, as in PyTorch, or by the keys of one
+ * object of layers (`new Sequential({ conv1, bn1, relu })`, PyTorch's `Sequential(OrderedDict(...))`). A ReLU right
+ * before a MaxPool2d or right after a BatchNorm2d runs inside that layer's kernels (fusedPair): the same values and
  * gradients, two passes over the activations fewer.
  */
 export class Sequential extends Module {
-  constructor(...layers: Module[]) {
+  constructor(...layers: Module[] | [Record<string, Module>]) {
     super();
-    layers.forEach((m, i) => this.registerModule(String(i), m));
+    const [first] = layers;
+    const named = layers.length === 1 && !(first instanceof Module);
+    const entries = named ? Object.entries(first) : layers.map((m, i) => [String(i), m] as const);
+    for (const [name, m] of entries) {
+      if (!(m instanceof Module)) throw new Error(`Sequential: layer '${name}' is not a Module`);
+      this.registerModule(name, m);
+    }
   }
 
   /** The i-th layer (negative counts from the end). */

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../autograd/tensor.js';
-import { Identity, ReLU } from '../layers/activation.js';
+import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d, normThenRelu } from '../layers/batchnorm.js';
 import { Sequential } from '../layers/container.js';
 import { Conv2d } from '../layers/conv.js';
@@ -9,13 +9,17 @@ import { Module } from '../module.js';
 import { FastDeconv2d, type FastDeconv2dOptions } from '../deconv/fast_deconv.js';
 import type { ModelOptions } from './vgg.js';
 
-/** The ResNet basic block: two conv3×3–BN with a residual connection (1×1 conv–BN when the shape changes). */
+/**
+ * The ResNet basic block: two conv3×3–BN with a residual connection, through `downsample` (1×1 conv–BN) when the
+ * shape changes. Its names are torchvision's, so its weights load from PyTorch checkpoints.
+ */
 export class BasicBlock extends Module {
   declare conv1: Module;
   declare bn1: Module;
   declare conv2: Module;
   declare bn2: Module;
-  declare shortcut: Module;
+  /** The shortcut's 1×1 conv–BN; absent when the block keeps the shape (the shortcut is then x itself). */
+  declare downsample?: Module;
 
   /** `avgDown`: downsample the shortcut with an average pool before the 1×1 conv (xresnet's "ResNet-D" path). */
   constructor(
@@ -31,16 +35,16 @@ export class BasicBlock extends Module {
     const bn2 = new BatchNorm2d(planes);
     if (opts.zeroInitLastBn) bn2.weight!.data.fill(0); // each block starts as the identity
     this.registerModule('bn2', bn2);
-    if (stride === 1 && inPlanes === planes) this.registerModule('shortcut', new Identity());
-    else if (opts.avgDown) {
+    if (stride === 1 && inPlanes === planes) return;
+    if (opts.avgDown) {
       const pool = stride > 1 ? [new AvgPool2d(stride)] : [];
       this.registerModule(
-        'shortcut',
+        'downsample',
         new Sequential(...pool, new Conv2d(inPlanes, planes, 1, { bias: false }), new BatchNorm2d(planes)),
       );
     } else {
       this.registerModule(
-        'shortcut',
+        'downsample',
         new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false }), new BatchNorm2d(planes)),
       );
     }
@@ -48,25 +52,23 @@ export class BasicBlock extends Module {
 
   forward(x: Tensor): Tensor {
     const h = normThenRelu(this.bn1, this.conv1.forward(x));
-    return this.bn2.forward(this.conv2.forward(h)).add(this.shortcut.forward(x)).relu();
+    const shortcut = this.downsample ? this.downsample.forward(x) : x;
+    return this.bn2.forward(this.conv2.forward(h)).add(shortcut).relu();
   }
 }
 
+/** The four stages of two basic blocks each, as `layer1` … `layer4`. */
 function stages(
   inPlanes: number,
   widths: number[],
-  blocks: number[],
   opts: { avgDown?: boolean; zeroInitLastBn?: boolean },
-): Module[] {
-  const out: Module[] = [];
+): Record<string, Module> {
+  const out: Record<string, Module> = {};
   let c = inPlanes;
   widths.forEach((w, i) => {
-    const layer: Module[] = [];
-    for (let b = 0; b < blocks[i]; b++) {
-      layer.push(new BasicBlock(c, w, b === 0 && i > 0 ? 2 : 1, opts));
-      c = w;
-    }
-    out.push(new Sequential(...layer));
+    const stride = i > 0 ? 2 : 1;
+    out[`layer${i + 1}`] = new Sequential(new BasicBlock(c, w, stride, opts), new BasicBlock(w, w, 1, opts));
+    c = w;
   });
   return out;
 }
@@ -76,17 +78,38 @@ function widthsOf(opts: ModelOptions): number[] {
   return [64, 128, 256, 512].map((w) => Math.max(1, Math.round(w * mult)));
 }
 
-/** CIFAR-style ResNet-18: a 3×3 stem without max pool, four stages of two basic blocks, global average pool, linear. */
-export function resnet18(opts: ModelOptions = {}): Sequential {
+/** Options of `resnet18`. */
+export interface ResNetOptions extends ModelOptions {
+  /**
+   * 'cifar' (the default, the paper's CIFAR network): a 3×3 stem of stride 1 and no max pool, for small images.
+   * 'imagenet': torchvision's 7×7 stride-2 stem and 3×3 max pool, so torchvision's `resnet18` weights load as they are.
+   */
+  stem?: 'cifar' | 'imagenet';
+}
+
+/**
+ * ResNet-18: a stem, four stages of two basic blocks, global average pool, linear. Its layers carry torchvision's
+ * names (`conv1`, `bn1`, `layer1.0.conv1`, `layer2.0.downsample.0`, `fc`, …), so with `stem: 'imagenet'` a
+ * torchvision state dict loads into it (`io.load`, `loadModelFile`), ready for `convertToDeconv` and fine-tuning.
+ */
+export function resnet18(opts: ResNetOptions = {}): Sequential {
   const w = widthsOf(opts);
-  return new Sequential(
-    new Conv2d(opts.inChannels ?? 3, w[0], 3, { padding: 1, bias: false }),
-    new BatchNorm2d(w[0]),
-    new ReLU(),
-    ...stages(w[0], w, [2, 2, 2, 2], {}),
-    new GlobalAvgPool2d(),
-    new Linear(w[3], opts.numClasses ?? 10),
-  );
+  const stem = opts.stem ?? 'cifar';
+  if (stem !== 'cifar' && stem !== 'imagenet')
+    throw new Error(`resnet18: stem must be 'cifar' or 'imagenet', got ${JSON.stringify(stem)}`);
+  const imagenet = stem === 'imagenet';
+  const conv1 = imagenet
+    ? new Conv2d(opts.inChannels ?? 3, w[0], 7, { stride: 2, padding: 3, bias: false })
+    : new Conv2d(opts.inChannels ?? 3, w[0], 3, { padding: 1, bias: false });
+  return new Sequential({
+    conv1,
+    bn1: new BatchNorm2d(w[0]),
+    relu: new ReLU(),
+    ...(imagenet ? { maxpool: new MaxPool2d(3, { stride: 2, padding: 1 }) } : {}),
+    ...stages(w[0], w, {}),
+    avgpool: new GlobalAvgPool2d(),
+    fc: new Linear(w[3], opts.numClasses ?? 10),
+  });
 }
 
 /** Options of `xresnet18`. */
@@ -119,7 +142,7 @@ export function xresnet18(opts: XResNetOptions = {}): Sequential {
   return new Sequential(
     ...stem,
     new MaxPool2d(3, { stride: 2, padding: 1 }),
-    ...stages(c, w, [2, 2, 2, 2], { avgDown: true, zeroInitLastBn: true }),
+    ...Object.values(stages(c, w, { avgDown: true, zeroInitLastBn: true })),
     new GlobalAvgPool2d(),
     new Linear(w[3], opts.numClasses ?? 10),
   );
