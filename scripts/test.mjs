@@ -66,7 +66,8 @@ child.on('close', (code) => {
     console.error(`${runtime}: the test runner exited with code ${code} before printing its summary`);
     process.exit(1);
   }
-  const failed = total - passed - skipped;
+  // uvu counts skipped tests apart from its Total.
+  const failed = total - passed;
   console.log(`${label}${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(failed > 0 || code !== 0 ? 1 : 0);
 });

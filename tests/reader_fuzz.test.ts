@@ -172,4 +172,25 @@ for (const r of readers) {
   });
 }
 
+test('a zip whose directory lists more entries than it can hold is refused before it is walked', () => {
+  // A byte of the entry count flipped high (the fuzz found this one: fflate walked every listed entry, for minutes).
+  const flip = (valid: Uint8Array, at: number, value: number) => {
+    const b = valid.slice();
+    b[at] = value;
+    return b;
+  };
+  // torch.save writes zip64 records: the count is 8 bytes at 32 into the zip64 record, 98 bytes from the end.
+  const valid = new Uint8Array(readFileSync(join(FIXTURES, 'checkpoints', 'small_state_dict.pt')));
+  assert.throws(
+    () => io.decodeTorchSave(flip(valid, valid.length - 98 + 35, 4), 'w.pt'),
+    /w\.pt: not a readable torch\.save \(zip\) archive: its directory lists 67108870 entries, more than \d+ bytes of directory can hold/,
+  );
+  // fflate's own archives end with the plain record, 22 bytes from the end, its count at 10.
+  const npz = zipSync({ 'x.npy': new Uint8Array(10) });
+  assert.throws(
+    () => data.parseNpz(flip(npz, npz.length - 22 + 11, 0x40), 'a.npz'),
+    /a\.npz: not a readable \.npz \(zip\) archive: its directory lists 16385 entries/,
+  );
+});
+
 test.run();

@@ -1,7 +1,7 @@
 // NumPy's .npy format: the magic "\x93NUMPY", a version, a header length, a Python-dict header
 // ({'descr': '<f4', 'fortran_order': False, 'shape': (N, C, H, W), }) padded with spaces, then the raw values.
 // .npz is a zip archive of .npy files (stored or deflated), read here with fflate.
-import { unzipSync } from 'fflate';
+import { readZip } from './zip.js';
 
 /** An array read from a .npy file: its NumPy dtype (e.g. 'float32'), its shape and its values in C order. */
 export interface NpyArray {
@@ -121,12 +121,7 @@ export function parseNpy(bytes: Uint8Array, name = 'npy data'): NpyArray {
 
 /** Parses .npz bytes (a zip of .npy files) into its arrays, keyed by name without '.npy' (as `np.load` does). */
 export function parseNpz(bytes: Uint8Array, name = 'npz data'): Record<string, NpyArray> {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new Error(`${name}: not a readable .npz (zip) archive: ${(e as Error).message}`);
-  }
+  const files = readZip(bytes, `${name}: not a readable .npz (zip) archive`);
   const arrays: Record<string, NpyArray> = Object.create(null);
   for (const [file, content] of Object.entries(files)) {
     if (!file.endsWith('.npy')) continue;

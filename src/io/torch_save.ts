@@ -3,7 +3,7 @@
 // numel) whose raw little-endian bytes are the archive's `<name>/data/<key>`. Tensors are views of storages (an
 // offset, a shape and strides), so several may share one. Only state dicts are read: the unpickler reaches the few
 // functions that rebuild tensors and nothing else, so a whole pickled module or any other code is refused.
-import { unzipSync } from 'fflate';
+import { readZip } from '../data/zip.js';
 import { fmtShape, sizeOf } from '../backend/shape_info.js';
 import { unpickle } from './pickle.js';
 
@@ -85,12 +85,7 @@ export function decodeTorchSave(bytes: Uint8Array, source = 'PyTorch data'): Rec
       `${source}: this is PyTorch's legacy format (torch.save before 1.6, or _use_new_zipfile_serialization=False); load it in PyTorch and save it again with torch.save`,
     );
   if (!isTorchSave(bytes)) throw new Error(`${source}: not a torch.save file (a zip archive)`);
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new Error(`${source}: not a readable torch.save (zip) archive: ${(e as Error).message}`);
-  }
+  const files = readZip(bytes, `${source}: not a readable torch.save (zip) archive`);
   const pkl = Object.keys(files).filter((f) => f.endsWith('/data.pkl') || f === 'data.pkl');
   if (pkl.length !== 1)
     throw new Error(`${source}: a torch.save archive holds one data.pkl, this one ${pkl.length} (${pkl.join(', ')})`);
