@@ -4,7 +4,7 @@
 import './relaxed.js';
 import { setBackend, setNumThreads } from '../src/backend/index.js';
 import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
-import { availableCores, WORKER_SPIN_MS } from '../src/backend/wasm/pool.js';
+import { availableCores, WORKER_SPIN_MS } from '../src/backend/wasm/thread_pool.js';
 import { conv2dInfo } from '../src/backend/shape_info.js';
 import { crossEntropy } from '../src/autograd/ops/losses.js';
 import {
@@ -221,7 +221,7 @@ async function trainRow(
   const stepper = async (backend: string) => {
     await setBackend(backend);
     manualSeed(0);
-    const model = make();
+    const model = nn.utils.fuse(make());
     const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
     // As fit() runs a step: in a scope that keeps only the model's and the optimizer's state.
     return () =>

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { covariance, newtonSchulz } from '../src/autograd/ops/linalg.js';
-import { batchNormTrain } from '../src/autograd/ops/normalization.js';
-import { reluMaxPool2d } from '../src/autograd/ops/pool.js';
+import { batchNormTrain, fusedBatchNormReluTrain } from '../src/autograd/ops/normalization.js';
+import { fusedReluMaxPool2d } from '../src/autograd/ops/pool.js';
 import { concat, Generator, gradcheck, nn, pad, setBackend, stack, type Tensor, tensor, where } from '../src/index.js';
 
 const F = nn.functional;
@@ -189,8 +189,8 @@ const CASES: Case[] = [
   ['unfold', (x) => F.unfold(x, 3, { padding: 1, stride: 2, dilation: 1 }), [[2, 2, 5, 4]]],
   ['maxPool2d overlapping', (x) => F.maxPool2d(x, 3, { stride: 2, padding: 1 }), [[1, 2, 7, 6]]],
   [
-    'reluMaxPool2d (a fused ReLU), 2x2 and overlapping',
-    (x) => reluMaxPool2d(x, 2).add(reluMaxPool2d(x, 3, { stride: 2, padding: 1 }).sum()),
+    'fusedReluMaxPool2d, 2x2 and overlapping',
+    (x) => fusedReluMaxPool2d(x, 2).add(fusedReluMaxPool2d(x, 3, { stride: 2, padding: 1 }).sum()),
     [[1, 2, 6, 6]],
   ],
   ['maxPool2dWithIndices 2x2', (x) => F.maxPool2dWithIndices(x, 2).values, [[2, 2, 6, 5]]],
@@ -252,21 +252,19 @@ test('batchNormTrain without affine parameters, on (N, C) and (N, C, L) inputs',
   ]);
 });
 
-test('batchNormTrain with a fused ReLU: affine, weight only, none; and BatchNorm2d.forwardRelu in both modes', () => {
-  expectGrad('batchNorm+ReLU (N, C, L)', (x, w, b) => batchNormTrain(x, w, b, 1e-5, { relu: true }).out, [
+test('fusedBatchNormReluTrain: affine, weight only, none; and BatchNormReLU2d in both modes', () => {
+  expectGrad('batchNorm+ReLU (N, C, L)', (x, w, b) => fusedBatchNormReluTrain(x, w, b, 1e-5).out, [
     leaf([3, 4, 5], 41),
     leaf([4], 42),
     leaf([4], 43),
   ]);
-  expectGrad('batchNorm+ReLU, weight only', (x, w) => batchNormTrain(x, w, null, 1e-3, { relu: true }).out, [
+  expectGrad('batchNorm+ReLU, weight only', (x, w) => fusedBatchNormReluTrain(x, w, null, 1e-3).out, [
     leaf([4, 3, 6], 44),
     leaf([3], 45),
   ]);
-  expectGrad('batchNorm+ReLU (N, C)', (x) => batchNormTrain(x, null, null, 1e-5, { relu: true }).out, [
-    leaf([6, 3], 46),
-  ]);
+  expectGrad('batchNorm+ReLU (N, C)', (x) => fusedBatchNormReluTrain(x, null, null, 1e-5).out, [leaf([6, 3], 46)]);
   for (const training of [true, false]) {
-    const bn = new nn.BatchNorm2d(3);
+    const bn = nn.BatchNormReLU2d.of(new nn.BatchNorm2d(3));
     bn.running_mean = tensor([0.1, -0.2, 0.3], [3], { dtype: 'float64' });
     bn.running_var = tensor([1.5, 0.7, 1.1], [3], { dtype: 'float64' });
     bn.num_batches_tracked = tensor([0], [], { dtype: 'float64' });
@@ -274,13 +272,9 @@ test('batchNormTrain with a fused ReLU: affine, weight only, none; and BatchNorm
       bn.weight = w;
       bn.bias = b;
       bn.train(training);
-      return bn.forwardRelu(x);
+      return bn.forward(x);
     };
-    expectGrad(`BatchNorm2d.forwardRelu training=${training}`, fn, [
-      leaf([4, 3, 2, 3], 47),
-      leaf([3], 48),
-      leaf([3], 49),
-    ]);
+    expectGrad(`BatchNormReLU2d training=${training}`, fn, [leaf([4, 3, 2, 3], 47), leaf([3], 48), leaf([3], 49)]);
   }
 });
 

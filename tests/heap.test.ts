@@ -60,7 +60,8 @@ test('spilling loses nothing: with a tiny budget, training gives bit-identical l
   wasm.setMemoryBudget(2 ** 20);
   const spilled = trainSteps(6);
   wasm.setMemoryBudget(128 * 2 ** 20);
-  assert.ok(wasm.heapStats().spills - before > 6, `spills: ${wasm.heapStats().spills - before}`);
+  // The budget doubles after each spill that follows a step (the steps outgrow it): six steps, six spills.
+  assert.ok(wasm.heapStats().spills - before >= 6, `spills: ${wasm.heapStats().spills - before}`);
   assert.equal(spilled.losses, normal.losses);
   assert.ok(
     spilled.weights.every((w, i) => Object.is(w, normal.weights[i])),
@@ -232,7 +233,10 @@ test('a gradient kept past zeroGrad is released (a clear error), its clone lives
   const opt = new optim.SGD([w], { lr: 0.1 });
   opt.zeroGrad();
   assert.is(w.grad, null);
-  assert.throws(() => old.toArray(), /released .*zeroGrad/);
+  assert.throws(
+    () => old.toArray(),
+    /a tensor of 3 floats \(made by .*\) was read after it was freed when zeroGrad\(\) dropped it/,
+  );
   assert.equal(copy.toArray(), [2, 4, 6]);
   // add passes one gradient storage to both leaves: neither owns it alone, so dropping one leaves the other intact.
   const a = tensor([1, 2], [2], { requiresGrad: true });
@@ -308,8 +312,11 @@ test('scoped() frees what its function allocated except what keep() names; a fre
   assert.is(n, 15);
   assert.equal(kept.toArray(), [3, 5, 7]);
   assert.equal(a.toArray(), [1, 2, 3]);
-  assert.throws(() => inner.toArray(), /this tensor storage was released/);
-  assert.throws(() => inner.add(1), /an input tensor's storage was released/);
+  assert.throws(
+    () => inner.toArray(),
+    /made by binary[^)]*\) was read after it was freed when the scope that made it closed/,
+  );
+  assert.throws(() => inner.add(1), /wasm binary: a tensor of 3 floats .* was read after it was freed/);
 });
 
 test('a tensor that moves to the wasm backend inside a scope keeps its new storage', async () => {
@@ -321,7 +328,7 @@ test('a tensor that moves to the wasm backend inside a scope keeps its new stora
   assert.equal(fromJs.mul(1).toArray(), [1, 2, 3]);
 });
 
-test("fit() runs each step in a scope: a whole epoch needs no spill and frees every step's blocks", () => {
+test("fit() frees each step's blocks as the next begins: a whole epoch needs no spill", () => {
   manualSeed(6);
   const model = nn.mnistCnn({ deconv: true });
   const data = train.subset(Int32Array.from({ length: 320 }, (_, i) => i));
@@ -342,8 +349,8 @@ test("fit() runs each step in a scope: a whole epoch needs no spill and frees ev
   const grown = after.usedBytes - before.usedBytes;
   assert.ok(grown < 8 * 2 ** 20, `heap in use grew by ${(grown / 2 ** 20).toFixed(1)} MiB over the epoch`);
   assert.ok(
-    after.freedByScope - before.freedByScope > 10 * 100,
-    `freed by scopes: ${after.freedByScope - before.freedByScope}`,
+    after.freedByStep - before.freedByStep > 8 * 40,
+    `freed by steps: ${after.freedByStep - before.freedByStep}`,
   );
   // The trained model (parameters, buffers, Adam's moments) is intact and usable.
   assert.ok(evaluate(model, data).accuracy > 0.2);
@@ -351,17 +358,17 @@ test("fit() runs each step in a scope: a whole epoch needs no spill and frees ev
 
 test('Heap: scopes free what they do not hand out; a released storage gives a clear error', () => {
   const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 64 }), 1024);
-  heap.openScope();
+  heap.lifetimes.openScope();
   const internal = heap.fromArray([4, 5]);
   const internalAt = internal.block.ptr;
   const kept = heap.fromArray([1, 2, 3]);
-  heap.closeScope(new Set([kept]));
+  heap.lifetimes.closeScope(new Set([kept]));
   assert.equal(Array.from(heap.viewOf(kept)), [1, 2, 3]);
-  assert.throws(() => heap.viewOf(internal), /this tensor storage was released \(an intermediate gradient/);
   assert.throws(
-    () => heap.call('unary', [internal], [2], [], () => {}),
-    /wasm unary: an input tensor's storage was released/,
+    () => heap.viewOf(internal),
+    /wasm backend: a tensor of 2 floats \(made by a copy of JS data .*\) was read after it was freed when the scope that made it closed/,
   );
+  assert.throws(() => heap.call('unary', [internal], [2], [], () => {}), /wasm unary: a tensor of 2 floats/);
   // Its block is reused by the next storage of the same size.
   const top = heap.heapStats().topBytes;
   assert.is(heap.fromArray([6, 7]).block.ptr, internalAt);

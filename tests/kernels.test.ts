@@ -483,12 +483,12 @@ function backwardOnDirtyMemory(
   sx: unknown,
   sdy: unknown,
   info: ReturnType<typeof pool2dInfo>,
-  relu = false,
+  fusedRelu = false,
 ): unknown {
   be.openScope?.();
   be.fromArray(new Float32Array(info.batch * info.channels * info.inHeight * info.inWidth).fill(NaN));
   be.closeScope?.(new Set());
-  return be.maxPool2dBackward(sdy, sx, info, relu, 'float32');
+  return (fusedRelu ? be.fusedReluMaxPool2dBackward : be.maxPool2dBackward)(sdy, sx, info, 'float32');
 }
 
 /**
@@ -505,15 +505,15 @@ function checkMaxPool(info: ReturnType<typeof pool2dInfo>, x: Float32Array, dy: 
     const withArgmax = be.maxPool2dWithArgmax(sx, info, 'float32');
     const rx = be.unary('relu', sx, inSize, 'float32');
     return {
-      values: exact(be.maxPool2d(sx, info, false, 'float32'), be, outSize),
+      values: exact(be.maxPool2d(sx, info, 'float32'), be, outSize),
       argmaxValues: exact(withArgmax.values, be, outSize),
       indices: Array.from(withArgmax.indices),
       dx: exact(backwardOnDirtyMemory(be, sx, be.fromArray(dy), info), be, inSize),
-      reluValues: exact(be.maxPool2d(sx, info, true, 'float32'), be, outSize),
+      reluValues: exact(be.fusedReluMaxPool2d(sx, info, 'float32'), be, outSize),
       reluDx: exact(backwardOnDirtyMemory(be, sx, be.fromArray(dy), info, true), be, inSize),
-      apartValues: exact(be.maxPool2d(rx, info, false, 'float32'), be, outSize),
+      apartValues: exact(be.maxPool2d(rx, info, 'float32'), be, outSize),
       apartDx: exact(
-        be.reluBackward(be.maxPool2dBackward(be.fromArray(dy), rx, info, false, 'float32'), sx, inSize, 'float32'),
+        be.reluBackward(be.maxPool2dBackward(be.fromArray(dy), rx, info, 'float32'), sx, inSize, 'float32'),
         be,
         inSize,
       ),
@@ -624,8 +624,13 @@ test('batch normalisation: channel moments, apply and backward, with and without
       const dy = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.9 + d.seed));
       const run = (be: Backend, [sx, sdy, sm, ss, sw, sb]: unknown[]) => {
         const mo = be.channelMoments(sx, d, 'float32');
-        const y = be.batchNormApply(sx, sm, ss, d.affine ? sw : null, d.affine ? sb : null, d, d.relu, 'float32');
-        const g = be.batchNormBackward(sdy, sx, sm, ss, d.affine ? sw : null, d.relu ? y : null, d, 'float32');
+        const [sc, sh] = [d.affine ? sw : null, d.affine ? sb : null];
+        const y = d.relu
+          ? be.fusedBatchNormReluApply(sx, sm, ss, sc, sh, d, 'float32')
+          : be.batchNormApply(sx, sm, ss, sc, sh, d, 'float32');
+        const g = d.relu
+          ? be.fusedBatchNormReluBackward(sdy, sx, sm, ss, sc, y, d, 'float32')
+          : be.batchNormBackward(sdy, sx, sm, ss, sc, d, 'float32');
         return [
           view(be, mo.mean, d.c),
           view(be, mo.variance, d.c),

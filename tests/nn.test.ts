@@ -180,7 +180,7 @@ forEachBackend('nn', (test) => {
       bn.weight!.data.set(weights[0]);
       bn.bias!.data.set(weights[1]);
       const x = tensor(values, [5, 3, 4, 3], { requiresGrad: true });
-      const out = fused ? new nn.Sequential(bn, new nn.ReLU()).forward(x) : bn.forward(x).relu();
+      const out = fused ? nn.utils.fuse(new nn.Sequential(bn, new nn.ReLU())).forward(x) : bn.forward(x).relu();
       const op = out.gradFn?.name; // backward() frees the graph
       out
         .mul(
@@ -199,7 +199,7 @@ forEachBackend('nn', (test) => {
       };
     };
     const [fused, apart] = [run(true), run(false)];
-    assert.is(fused.op, 'batchNormRelu');
+    assert.is(fused.op, 'fusedBatchNormRelu');
     assert.is(apart.op, 'relu');
     assert.ok(
       apart.out.some((v) => v === 0) && apart.out.some((v) => v > 0),
@@ -211,7 +211,7 @@ forEachBackend('nn', (test) => {
     fused.stats.forEach((st, i) => assert.ok(same(st, apart.stats[i]), `running statistic ${i}`));
   });
 
-  test('Sequential fuses only an exact BatchNorm2d → ReLU pair; in eval mode the pair runs apart with running statistics', () => {
+  test('nn.utils.fuse fuses only exact pairs, shares the weights, leaves the model alone; eval runs the pair apart', () => {
     class Leaky extends nn.ReLU {
       forward(x: Tensor): Tensor {
         return x.relu().add(x.mul(0.1));
@@ -223,22 +223,40 @@ forEachBackend('nn', (test) => {
       { requiresGrad: true },
     );
     assert.is(
-      new nn.Sequential(new nn.BatchNorm2d(2), new Leaky()).forward(x).gradFn?.name,
+      nn.utils.fuse(new nn.Sequential(new nn.BatchNorm2d(2), new Leaky())).forward(x).gradFn?.name,
       'add',
       'a ReLU subclass runs its own forward',
     );
-    const three = new nn.Sequential(new nn.BatchNorm2d(2), new nn.ReLU(), new nn.MaxPool2d(2)).forward(x);
+    const model = new nn.Sequential(new nn.BatchNorm2d(2), new nn.ReLU(), new nn.MaxPool2d(2));
+    const fused = nn.utils.fuse(model);
+    const three = fused.forward(x);
     assert.equal(
       [three.gradFn?.name, three.gradFn?.inputs[0].gradFn?.name],
-      ['reluMaxPool2d', 'batchNorm'],
+      ['fusedReluMaxPool2d', 'batchNorm'],
       'BatchNorm2d → ReLU → MaxPool2d: the pool takes the ReLU',
+    );
+    assert.is(
+      model.toString(),
+      'Sequential(\n  (0): BatchNorm2d(2, eps=0.00001, momentum=0.1, affine=True, track_running_stats=True)\n  (1): ReLU()\n  (2): MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))\n)',
+    );
+    assert.match(fused.toString(), /\(1\): ReLUMaxPool2d\(kernel_size=\(2, 2\).*\n {2}\(2\): Identity\(\)/);
+    assert.equal(Object.keys(fused.stateDict()), Object.keys(model.stateDict()));
+    assert.ok(
+      Object.entries(fused.stateDict()).every(([k, t]) => t === model.stateDict()[k]),
+      'the same tensors: training the fused model trains the model',
     );
     const bn = new nn.BatchNorm2d(2);
     bn.running_mean.data.set([0.5, -0.5]);
     bn.eval();
-    const y = new nn.Sequential(bn, new nn.ReLU()).forward(x);
+    const y = nn.utils.fuse(new nn.Sequential(bn, new nn.ReLU())).forward(x);
     assert.equal(y.toArray(), bn.forward(x).relu().toArray());
     assert.is(y.gradFn?.name, 'relu');
+    // A ResNet block's bn1 → relu fuses; its toString and state dict keep torchvision's names.
+    const block = new nn.BasicBlock(2, 2);
+    const fusedBlock = nn.utils.fuse(block);
+    assert.is(fusedBlock.bn1.constructor.name, 'BatchNormReLU2d');
+    assert.equal(Object.keys(fusedBlock.stateDict()), Object.keys(block.stateDict()));
+    assert.equal(fusedBlock.forward(x).toArray(), block.forward(x).toArray());
   });
 
   test('a ReLU and the MaxPool2d after it run as one op: outputs and gradients bit for bit as apart, in the deconvolution twin too', () => {
@@ -248,7 +266,7 @@ forEachBackend('nn', (test) => {
     for (const pool of [new nn.MaxPool2d(2), new nn.MaxPool2d(3, { stride: 2, padding: 1 })]) {
       const run = (fused: boolean) => {
         const x = tensor(values, [2, 3, 5, 6], { requiresGrad: true });
-        const out = fused ? new nn.Sequential(new nn.ReLU(), pool).forward(x) : pool.forward(x.relu());
+        const out = fused ? nn.utils.fuse(new nn.Sequential(new nn.ReLU(), pool)).forward(x) : pool.forward(x.relu());
         const op = out.gradFn?.name; // backward() frees the graph
         out
           .mul(
@@ -262,7 +280,7 @@ forEachBackend('nn', (test) => {
         return { op, out: out.toArray(), grad: x.grad!.toArray() };
       };
       const [fused, apart] = [run(true), run(false)];
-      assert.equal([fused.op, apart.op], ['reluMaxPool2d', 'maxPool2d']);
+      assert.equal([fused.op, apart.op], ['fusedReluMaxPool2d', 'maxPool2d']);
       assert.ok(
         apart.out.some((v) => v === 0) && apart.out.some((v) => v > 0),
         'windows the ReLU zeroes and windows it passes',
@@ -283,6 +301,8 @@ forEachBackend('nn', (test) => {
         .reduce((h, m) => m.forward(h), x);
     assert.is(twin.at(2).constructor.name, 'ReLU');
     assert.is(twin.at(3).constructor.name, 'MaxPool2d');
-    assert.equal(new nn.Sequential(...twin.children().slice(0, 4)).forward(x).toArray(), after(4).toArray());
+    const fused = nn.utils.fuse(new nn.Sequential(...twin.children().slice(0, 4)));
+    assert.is(fused.at(2).constructor.name, 'ReLUMaxPool2d');
+    assert.equal(fused.forward(x).toArray(), after(4).toArray());
   });
 });

@@ -10,7 +10,7 @@ import { conv2dInfo, pool2dInfo, sizeOf } from '../src/backend/shape_info.js';
 import { randn } from '../src/index.js';
 import { sgdSteps } from './helpers.js';
 import { loadKernels } from '../src/backend/wasm/loader.js';
-import { ThreadPool, threadsSupported } from '../src/backend/wasm/pool.js';
+import { ThreadPool, threadsSupported } from '../src/backend/wasm/thread_pool.js';
 import { packingBytes, StepProgram, stepRegions } from '../src/backend/wasm/steps.js';
 
 const test = suite('threads');
@@ -169,8 +169,13 @@ test('batch norm over batches summed in parts of several images (the last shorte
       const values = (s: unknown, n: number) => Array.from(wasm.view(s, n, 'float32'));
       const run = () => {
         const mo = wasm.channelMoments(x, d, 'float32');
-        const y = wasm.batchNormApply(x, mo.mean, perChannel, perChannel, perChannel, d, d.relu, 'float32');
-        const g = wasm.batchNormBackward(dy, x, mo.mean, perChannel, perChannel, d.relu ? y : null, d, 'float32');
+        const pc = perChannel;
+        const y = d.relu
+          ? wasm.fusedBatchNormReluApply(x, mo.mean, pc, pc, pc, d, 'float32')
+          : wasm.batchNormApply(x, mo.mean, pc, pc, pc, d, 'float32');
+        const g = d.relu
+          ? wasm.fusedBatchNormReluBackward(dy, x, mo.mean, pc, pc, y, d, 'float32')
+          : wasm.batchNormBackward(dy, x, mo.mean, pc, pc, d, 'float32');
         return [
           values(mo.mean, d.c),
           values(mo.variance, d.c),
@@ -228,21 +233,24 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
           ),
           values(mp.values, poolOut),
           Array.from(mp.indices),
-          values(wasm.maxPool2d(x, pool, false, 'float32'), poolOut),
-          values(wasm.maxPool2dBackward(wasm.fromArray(floats(poolOut, d.seed + 4)), x, pool, false, 'float32'), size),
-          values(wasm.maxPool2d(x, avg, true, 'float32'), avgOut),
-          values(wasm.maxPool2dBackward(wasm.fromArray(floats(poolOut, d.seed + 4)), x, pool, true, 'float32'), size),
+          values(wasm.maxPool2d(x, pool, 'float32'), poolOut),
+          values(wasm.maxPool2dBackward(wasm.fromArray(floats(poolOut, d.seed + 4)), x, pool, 'float32'), size),
+          values(wasm.fusedReluMaxPool2d(x, avg, 'float32'), avgOut),
+          values(
+            wasm.fusedReluMaxPool2dBackward(wasm.fromArray(floats(poolOut, d.seed + 4)), x, pool, 'float32'),
+            size,
+          ),
           values(wasm.avgPool2d(x, avg, 'float32'), avgOut),
           values(wasm.avgPool2dBackward(wasm.fromArray(floats(avgOut, d.seed + 2)), avg, 'float32'), size),
           values(wasm.col2im(wasm.im2col(x, cols, 'float32'), cols, 'float32'), size),
           ...(() => {
             const ncl = { n: d.n, c: d.c, l: d.hw * d.hw };
             const mo = wasm.channelMoments(x, ncl, 'float32');
-            const g = wasm.batchNormBackward(x, x, mo.mean, perChannel, perChannel, null, ncl, 'float32');
+            const g = wasm.batchNormBackward(x, x, mo.mean, perChannel, perChannel, ncl, 'float32');
             return [
               values(mo.mean, d.c),
               values(mo.variance, d.c),
-              values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, null, ncl, false, 'float32'), size),
+              values(wasm.batchNormApply(x, mo.mean, perChannel, perChannel, null, ncl, 'float32'), size),
               values(g.dx, size),
               values(g.sumDyXhat, d.c),
             ];

@@ -100,6 +100,8 @@ export function backward(root: Tensor, grad: Tensor): void {
     () => leafGrads,
   );
   markOwnedGrads(leafGrads, grad);
+  // A gradient outlives training steps: zeroGrad() frees it (or the garbage collector, if another tensor shares it).
+  for (const g of leafGrads) g.keep();
   // Free the graph: intermediate tensors drop their links so everything they saved can be collected.
   for (const t of order) {
     if (t.gradFn) {

@@ -1,14 +1,15 @@
-// Scopes for loops that know what survives an iteration. Nothing needs them — memory stays bounded without (see
-// the README's Memory section) — but a scope frees at once what otherwise waits for the garbage collector or a
-// spill to JS: the training loop in train/trainer.ts wraps each step in one.
+// Scopes for loops that do not step an optimizer (evaluation, inference): a training step frees what it made by
+// itself (the README's Memory section), but a loop of forward passes alone leaves its tensors to the garbage
+// collector, or to a spill to JS in a loop that never yields. A scope frees them at once: evaluate() runs each batch
+// in one, and backward() each node.
 import { activeBackend } from '../backend/registry.js';
 import type { Tensor } from './tensor.js';
 
 /**
  * Runs `fn`; when it returns, every storage it allocated is freed except those of the tensors `keep()` lists at
- * that moment (evaluated after `fn`, so state created inside — an optimizer's momentum — can be named). A tensor
- * outside `keep()` that `fn` created and that is used later throws a clear error rather than reading freed memory.
- * `fn` should return plain values (numbers), not tensors.
+ * that moment and those kept anyway (parameters, buffers, gradients, optimizer state, `Tensor.keep()`). A tensor
+ * that `fn` created and that is used later throws a clear error rather than reading freed memory. `fn` should
+ * return plain values (numbers), not tensors.
  */
 export function scoped<T>(fn: () => T, keep: () => Iterable<Tensor | null | undefined> = () => []): T {
   const backend = activeBackend();

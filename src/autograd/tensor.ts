@@ -111,6 +111,17 @@ export class Tensor {
     return new Tensor(this.storage, this.shape, this.dtype, this.backendName);
   }
 
+  /**
+   * Keeps this tensor past the end of the training step that made it and returns it. Without keep(), a tensor made
+   * during a step (after an optimizer's first step()) is freed once the next step is under way; parameters, buffers,
+   * gradients and optimizer state are kept already. A kept tensor is freed when the garbage collector finds it
+   * unreachable.
+   */
+  keep(): this {
+    readyBackend(this.backendName).keep?.(this.storage);
+    return this;
+  }
+
   /** A copy with its own storage, cut from the graph. */
   clone(): Tensor {
     const b = activeBackend();

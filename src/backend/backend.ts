@@ -84,53 +84,42 @@ export interface Kernels<S> {
   im2col(x: S, info: Im2colInfo, dtype: DType): S;
   /** The adjoint of im2col (F.fold): sums patches back into (N, C, H, W). */
   col2im(cols: S, info: Im2colInfo, dtype: DType): S;
-  /**
-   * Max pooling with −∞ padding: each window's first maximum in row-major order (a NaN wins outright). With `relu`,
-   * of relu(x): x read through the ReLU, which then makes no pass of its own.
-   */
-  maxPool2d(x: S, info: Pool2dInfo, relu: boolean, dtype: DType): S;
+  /** Max pooling with −∞ padding: each window's first maximum in row-major order (a NaN wins outright). */
+  maxPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
   /** maxPool2d, and for each output the flat index into x of its maximum. */
   maxPool2dWithArgmax(x: S, info: Pool2dInfo, dtype: DType): ValuesAndIndices<S>;
-  /**
-   * The gradient of maxPool2d: each dy added at its window's maximum in x, found again as maxPool2d finds it. With
-   * `relu`, that of maxPool2d with `relu`: a window's dy goes on unless its maximum is ≤ 0.
-   */
-  maxPool2dBackward(dy: S, x: S, info: Pool2dInfo, relu: boolean, dtype: DType): S;
+  /** The gradient of maxPool2d: each dy added at its window's maximum in x, found again as maxPool2d finds it. */
+  maxPool2dBackward(dy: S, x: S, info: Pool2dInfo, dtype: DType): S;
+  /** Fused: maxPool2d(relu(x)), x read through the ReLU, which makes no pass of its own. */
+  fusedReluMaxPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
+  /** The gradient of fusedReluMaxPool2d: a window's dy goes to its maximum unless that maximum is ≤ 0. */
+  fusedReluMaxPool2dBackward(dy: S, x: S, info: Pool2dInfo, dtype: DType): S;
   /** Average pooling forward. */
   avgPool2d(x: S, info: Pool2dInfo, dtype: DType): S;
   /** Average pooling backward: each window's gradient spread evenly over its cells. */
   avgPool2dBackward(dy: S, info: Pool2dInfo, dtype: DType): S;
   /** Per-channel mean and biased variance of x laid out (N, C, L), over N and L. */
   channelMoments(x: S, dims: NclDims, dtype: DType): { mean: S; variance: S };
-  /**
-   * y = (x − mean[c])·invstd[c]·scale[c] + shift[c] for x (N, C, L); a null scale is 1, a null shift 0. With `relu`,
-   * relu(y) as unary('relu') computes it (a NaN propagates): BatchNorm and a ReLU after it in one pass.
-   */
-  batchNormApply(
-    x: S,
-    mean: S,
-    invstd: S,
-    scale: S | null,
-    shift: S | null,
-    dims: NclDims,
-    relu: boolean,
-    dtype: DType,
-  ): S;
+  /** y = (x − mean[c])·invstd[c]·scale[c] + shift[c] for x (N, C, L); a null scale is 1, a null shift 0. */
+  batchNormApply(x: S, mean: S, invstd: S, scale: S | null, shift: S | null, dims: NclDims, dtype: DType): S;
   /**
    * The backward pass of batch normalisation with batch statistics: Σdy and Σdy·x̂ per channel (the gradients of
-   * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L. `reluOutput`: for the op fused
-   * with a ReLU (batchNormApply with `relu`), its output y; dy is first zeroed where y ≤ 0.
+   * shift and scale) and dx = scale·invstd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = N·L.
    */
-  batchNormBackward(
+  batchNormBackward(dy: S, x: S, mean: S, invstd: S, scale: S | null, dims: NclDims, dtype: DType): BatchNormGrads<S>;
+  /** Fused: relu(batchNormApply(…)) in the same pass, as unary('relu') computes it (a NaN propagates). */
+  fusedBatchNormReluApply(x: S, mean: S, invstd: S, scale: S | null, shift: S | null, dims: NclDims, dtype: DType): S;
+  /** The backward pass of fusedBatchNormReluApply, whose output was `y`: dy is first zeroed where y ≤ 0. */
+  fusedBatchNormReluBackward(
     dy: S,
     x: S,
     mean: S,
     invstd: S,
     scale: S | null,
-    reluOutput: S | null,
+    y: S,
     dims: NclDims,
     dtype: DType,
-  ): { dx: S; sumDy: S; sumDyXhat: S };
+  ): BatchNormGrads<S>;
   /** Log-softmax of each row of x (rows, cols): x − max − log Σ exp(x − max). */
   logSoftmax(x: S, rows: number, cols: number, dtype: DType): S;
   /** Its backward pass from the output y: dx = g − exp(y)·Σ_row g. */
@@ -149,6 +138,13 @@ export interface Kernels<S> {
   sgdUpdate(p: S, grad: S, buf: S | null, h: SgdStep, dtype: DType): void;
   /** One Adam/AdamW step, in place on `p`, the moments and (amsgrad) their running maximum. */
   adamUpdate(p: S, grad: S, m: S, v: S, vmax: S | null, h: AdamStep, dtype: DType): void;
+}
+
+/** What a batch-normalisation backward pass returns. */
+export interface BatchNormGrads<S> {
+  dx: S;
+  sumDy: S;
+  sumDyXhat: S;
 }
 
 /** SGD's hyper-parameters for one step; `first`: the momentum buffer starts as the gradient. */
@@ -203,11 +199,15 @@ export const KERNEL_NAMES = [
   'maxPool2d',
   'maxPool2dWithArgmax',
   'maxPool2dBackward',
+  'fusedReluMaxPool2d',
+  'fusedReluMaxPool2dBackward',
   'avgPool2d',
   'avgPool2dBackward',
   'channelMoments',
   'batchNormApply',
   'batchNormBackward',
+  'fusedBatchNormReluApply',
+  'fusedBatchNormReluBackward',
   'sgdUpdate',
   'adamUpdate',
   'logSoftmax',
@@ -227,20 +227,20 @@ export interface Backend<S = unknown> extends Kernels<S> {
   /** A zero-filled buffer. */
   alloc(size: number, dtype: DType): S;
   /**
-   * A buffer holding a copy of `data`. `outlivesScopes`: not freed by the scope open now (it replaces the storage
-   * of a tensor created before the scope, as when a tensor moves between backends).
+   * A buffer holding a copy of `data`. `kept`: outlives scopes and training steps (it replaces the storage of a
+   * tensor made earlier, as when a tensor moves between backends).
    */
-  fromArray(data: FloatArray, outlivesScopes?: boolean): S;
+  fromArray(data: FloatArray, kept?: boolean): S;
   /** A typed-array view of a buffer, valid until the backend next allocates. Writes through it change the buffer. */
   view(s: S, size: number, dtype: DType): FloatArray;
   /** Bytes of WebAssembly memory the backend holds (0 for a backend without any). */
   wasmMemoryBytes(): number;
   /**
-   * Scopes, for backends whose storage the garbage collector cannot free promptly (wasm). backward() opens one;
-   * closing it frees every storage allocated inside except those in `keep`. `abandonScope` closes without freeing.
+   * Lifetimes, for backends whose storage the garbage collector cannot free promptly (wasm; see its lifetimes.ts).
+   * Scopes: backward() opens one; closing it frees every storage allocated inside except those in `keep`.
    */
   openScope?(): void;
-  /** Closes the innermost scope, freeing what it allocated except `keep`. */
+  /** Closes the innermost scope, freeing what it allocated except `keep` and kept storages. */
   closeScope?(keep: ReadonlySet<unknown>): void;
   /** Closes the innermost scope without freeing (after an error). */
   abandonScope?(): void;
@@ -248,4 +248,10 @@ export interface Backend<S = unknown> extends Kernels<S> {
   freeNow?(storage: S): void;
   /** Frees a storage at once whichever scope recorded it (it must not be used again): zeroGrad's dropped gradients. */
   dispose?(storage: S): void;
+  /** Keeps a storage past scopes and training steps (parameters, buffers, optimizer state, gradients, keep()). */
+  keep?(storage: S): void;
+  /** An optimizer's zeroGrad(): the previous training step's storages go once the next step has made something. */
+  beginStep?(): void;
+  /** An optimizer's step() has ended (`first`: its first): the step before this one goes. */
+  endStep?(first: boolean): void;
 }

@@ -7,6 +7,7 @@ import { fmtShape } from '../backend/shape_info.js';
 import { Identity, ReLU, Sigmoid, Tanh } from '../nn/layers/activation.js';
 import { BatchNorm2d } from '../nn/layers/batchnorm.js';
 import { Flatten, Sequential } from '../nn/layers/container.js';
+import { BatchNormReLU2d, ReLUMaxPool2d } from '../nn/layers/fused.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Dropout } from '../nn/layers/dropout.js';
 import { Linear } from '../nn/layers/linear.js';
@@ -59,6 +60,8 @@ function emit(g: GraphBuilder, m: Module, x: string, path: string): string {
       int('group', m.groups),
     ]);
   }
+  if (m instanceof BatchNormReLU2d) return g.node('Relu', [emit(g, m.sharedTwin(BatchNorm2d.prototype), x, path)]);
+  if (m instanceof ReLUMaxPool2d) return emit(g, m.sharedTwin(MaxPool2d.prototype), g.node('Relu', [x]), path);
   if (m instanceof BatchNorm2d) {
     if (!m.weight || !m.bias || !m.trackRunningStats)
       throw new Error(`exportOnnx: ${path}: BatchNorm2d needs affine parameters and running statistics`);
@@ -93,7 +96,8 @@ function emit(g: GraphBuilder, m: Module, x: string, path: string): string {
     return g.node('Gemm', inputs, [int('transB', 1)]);
   }
   if (m instanceof BasicBlock) {
-    const h = g.node('Relu', [emit(g, m.bn1, emit(g, m.conv1, x, `${path}.conv1`), `${path}.bn1`)]);
+    const y1 = emit(g, m.bn1, emit(g, m.conv1, x, `${path}.conv1`), `${path}.bn1`);
+    const h = emit(g, m.relu, y1, `${path}.relu`);
     const y = emit(g, m.bn2, emit(g, m.conv2, h, `${path}.conv2`), `${path}.bn2`);
     const shortcut = m.downsample ? emit(g, m.downsample, x, `${path}.downsample`) : x;
     return g.node('Relu', [g.node('Add', [y, shortcut])]);

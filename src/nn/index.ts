@@ -6,6 +6,7 @@ export { BatchNorm2d, type BatchNorm2dOptions } from './layers/batchnorm.js';
 export { ReLU, Sigmoid, Tanh, Identity } from './layers/activation.js';
 export { MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './layers/pooling.js';
 export { Sequential, Flatten } from './layers/container.js';
+export { BatchNormReLU2d, ReLUMaxPool2d } from './layers/fused.js';
 export { Dropout } from './layers/dropout.js';
 /** Stateless functions behind the layers (`torch.nn.functional`). */
 export * as functional from './functional.js';
@@ -21,7 +22,7 @@ export {
   type ChannelDeconvOptions,
   type DelinearOptions,
 } from './deconv/index.js';
-/** Model rewrites: the deconvolution twin of a BatchNorm network and its folded inference model. */
+/** Model rewrites: the deconvolution twin of a BatchNorm network, its folded inference model, fused layers. */
 export * as utils from './utils.js';
 export { vgg, VGG_CONFIGS, type ModelOptions } from './models/vgg.js';
 export { resnet18, xresnet18, BasicBlock, type ResNetOptions, type XResNetOptions } from './models/resnet.js';

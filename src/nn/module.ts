@@ -28,14 +28,14 @@ export abstract class Module {
 
   /** Registers a trainable tensor under `name` (readable and assignable as `this[name]`); null for an absent one. */
   protected registerParameter(name: string, value: Tensor | null): void {
-    if (value) value.requiresGrad = true;
+    if (value) value.requiresGrad_().keep();
     this._parameters.set(name, value);
     this.defineSlot(name, '_parameters');
   }
 
   /** Registers a non-trainable tensor that belongs to the state dict (running statistics). */
   protected registerBuffer(name: string, value: Tensor): void {
-    this._buffers.set(name, value);
+    this._buffers.set(name, value.keep());
     this.defineSlot(name, '_buffers');
   }
 
@@ -52,6 +52,8 @@ export abstract class Module {
         return this[registry].get(name);
       },
       set(this: Module, v: never) {
+        // A parameter or buffer outlives training steps, even one assigned during a step.
+        if (registry !== '_modules') (v as Tensor | null)?.keep();
         this[registry].set(name, v);
       },
       enumerable: true,
@@ -69,11 +71,30 @@ export abstract class Module {
       _modules: Module['_modules'];
     };
     own._parameters = new Map(
-      [...this._parameters].map(([k, p]) => [k, p ? p.clone().requiresGrad_(p.requiresGrad) : null]),
+      [...this._parameters].map(([k, p]) => [k, p ? p.clone().keep().requiresGrad_(p.requiresGrad) : null]),
     );
-    own._buffers = new Map([...this._buffers].map(([k, b]) => [k, b.clone()]));
+    own._buffers = new Map([...this._buffers].map(([k, b]) => [k, b.clone().keep()]));
     own._modules = new Map([...this._modules].map(([k, m]) => [k, m.clone()]));
     return copy;
+  }
+
+  /**
+   * A twin of this module that shares its parameters and buffers (training one trains the other): of the class whose
+   * prototype is `proto` (a fused layer's, whose forward differs), with `children` as its submodules. For model
+   * rewrites such as nn.utils.fuse.
+   */
+  sharedTwin(proto: Module = Object.getPrototypeOf(this), children: [string, Module][] = [...this._modules]): Module {
+    const twin = Object.create(proto) as Module;
+    Object.defineProperties(twin, Object.getOwnPropertyDescriptors(this));
+    const own = twin as unknown as {
+      _parameters: Module['_parameters'];
+      _buffers: Module['_buffers'];
+      _modules: Module['_modules'];
+    };
+    own._parameters = new Map(this._parameters);
+    own._buffers = new Map(this._buffers);
+    own._modules = new Map(children);
+    return twin;
   }
 
   /** Direct children with their names. */

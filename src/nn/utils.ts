@@ -1,13 +1,17 @@
 // Model surgery: turn a BatchNorm network into its deconvolution twin (as the official repository builds its
-// models), and fold a trained deconvolution network into plain Conv2d/Linear layers for inference and export.
+// models), fold a trained deconvolution network into plain Conv2d/Linear layers for inference and export, and fuse
+// layers (fuse.ts).
 import { noGrad } from '../autograd/engine.js';
-import { Identity } from './layers/activation.js';
+import { Identity, ReLU } from './layers/activation.js';
 import { BatchNorm2d } from './layers/batchnorm.js';
 import { Conv2d } from './layers/conv.js';
+import { BatchNormReLU2d } from './layers/fused.js';
 import { Linear } from './layers/linear.js';
 import { Delinear } from './deconv/delinear.js';
 import { FastDeconv2d, type FastDeconv2dOptions } from './deconv/fast_deconv.js';
 import type { Module } from './module.js';
+
+export { fuse } from './fuse.js';
 
 /** Options of `convertToDeconv`. */
 export interface ConvertOptions {
@@ -55,7 +59,8 @@ export function convertToDeconv<M extends Module>(model: M, opts: ConvertOptions
       const next = kids[i + 1]?.[1];
       if (child instanceof Conv2d && next instanceof BatchNorm2d && next.numFeatures === child.outChannels) {
         parent.registerModule(name, deconvFrom(child, stemDone ? opts.deconv : { ...opts.deconv, ...opts.stem }));
-        parent.registerModule(kids[i + 1][0], new Identity());
+        // A fused BatchNorm2d → ReLU keeps its ReLU.
+        parent.registerModule(kids[i + 1][0], next instanceof BatchNormReLU2d ? new ReLU() : new Identity());
         stemDone = true;
       }
     });

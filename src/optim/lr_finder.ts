@@ -59,7 +59,7 @@ export function lrFinder(
   if (!(startLr > 0 && endLr > startLr && numIter >= 2)) {
     throw new Error(`lrFinder: need 0 < startLr < endLr and numIter ≥ 2, got ${startLr}, ${endLr}, ${numIter}`);
   }
-  const savedModel = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.clone()]));
+  const savedModel = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.clone().keep()]));
   const savedOpt = optimizer.stateDict();
   const wasTraining = model.training;
   model.train();

@@ -2,6 +2,7 @@
 // zeroGrad(), and a state dict for checkpoints. Updates are in-place kernels on each parameter's storage, outside the graph.
 import { clearGrad, noGrad } from '../autograd/engine.js';
 import { type Tensor, zeros } from '../autograd/tensor.js';
+import { activeBackend } from '../backend/registry.js';
 
 /** A group of parameters with its own hyper-parameters. */
 export interface ParamGroup {
@@ -43,7 +44,13 @@ export abstract class Optimizer<H extends object> {
     }
   }
 
-  /** Applies one update to every parameter that has a gradient. */
+  /** Whether step() has run: its first call leaves what was made before it (data, model) to the garbage collector. */
+  private stepped = false;
+
+  /**
+   * Applies one update to every parameter that has a gradient, and ends a training step: what the step before this
+   * one made (batch, activations, loss) is freed, unless kept (see Tensor.keep()).
+   */
   step(): void {
     noGrad(() => {
       for (const group of this.paramGroups) {
@@ -59,6 +66,8 @@ export abstract class Optimizer<H extends object> {
         }
       }
     });
+    activeBackend().endStep?.(!this.stepped);
+    this.stepped = true;
   }
 
   /** The update rule for one parameter. `st.step` already counts this step. */
@@ -68,7 +77,7 @@ export abstract class Optimizer<H extends object> {
   protected buffer(st: ParamState, name: string, p: Tensor): Tensor {
     let b = st[name];
     if (!(b && typeof b === 'object')) {
-      b = zeros(p.shape, { dtype: p.dtype });
+      b = zeros(p.shape, { dtype: p.dtype }).keep();
       st[name] = b;
     }
     return b;
@@ -84,9 +93,11 @@ export abstract class Optimizer<H extends object> {
   /**
    * Sets every parameter's gradient to null (PyTorch's default), freeing the memory of gradients backward() made
    * at once: a reference to an old `p.grad` kept past this call is invalid (using it throws); `clone()` it to keep it.
+   * Called before a step's work, it also frees what the step before the last one made (see step()).
    */
   zeroGrad(): void {
     for (const g of this.paramGroups) for (const p of g.params) clearGrad(p);
+    activeBackend().beginStep?.();
   }
 
   /** Hyper-parameters and state, keyed by parameter position (PyTorch's layout); plain data, JSON-safe. */
@@ -149,7 +160,7 @@ export abstract class Optimizer<H extends object> {
             throw new Error(
               `${op}: state '${k}' of parameter ${key} has ${(v as { length?: number })?.length} values, expected ${p.size}`,
             );
-          const t = zeros(p.shape, { dtype: p.dtype });
+          const t = zeros(p.shape, { dtype: p.dtype }).keep();
           t.data.set(v);
           state[k] = t;
         }

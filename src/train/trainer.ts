@@ -1,6 +1,7 @@
 // A plain training loop shared by the CLI, the examples and the tests. It knows nothing of terminals or browsers:
 // progress goes to a callback.
 import { scoped } from '../autograd/scope.js';
+import { fuse } from '../nn/fuse.js';
 import { noGrad } from '../autograd/engine.js';
 import { crossEntropy, mseLoss } from '../autograd/ops/losses.js';
 import type { Tensor } from '../autograd/tensor.js';
@@ -208,7 +209,8 @@ export function fit(
     const extra = loadCheckpoint(state, hooks.resume, 'fit: the resume checkpoint', (e) => checkResume(e, cfg));
     firstEpoch = extra.epochsDone as number;
   }
-  model.train();
+  // The model with its fused layers (nn.utils.fuse), sharing its parameters and buffers.
+  const net = fuse(model).train();
   for (let epoch = firstEpoch; epoch < cfg.epochs; epoch++) {
     let step = 0;
     const epochStart = performance.now();
@@ -218,23 +220,12 @@ export function fit(
       dropLast: true,
       augment: cfg.augment,
     })) {
-      // One step in a scope: everything it allocates is freed when it ends except the model's parameters,
-      // gradients and buffers and the optimizer's state.
-      const l = scoped(
-        () => {
-          opt.zeroGrad();
-          const loss = lossFor(model.forward(x), y);
-          loss.backward();
-          opt.step();
-          return loss.item();
-        },
-        () => [
-          ...model.parameters(),
-          ...model.parameters().map((p) => p.grad),
-          ...model.buffers(),
-          ...opt.stateTensors(),
-        ],
-      );
+      // The plain loop a user writes: step() frees what the step before made (see Tensor.keep()).
+      opt.zeroGrad();
+      const loss = lossFor(net.forward(x), y);
+      loss.backward();
+      opt.step();
+      const l = loss.item();
       const lr = opt.paramGroups[0].lr;
       sched?.step();
       lossCurve.push(l);
@@ -252,7 +243,7 @@ export function fit(
       step++;
     }
     const evalStart = performance.now();
-    test_ = evaluate(model, test);
+    test_ = evaluate(net, test);
     evalSeconds += (performance.now() - evalStart) / 1000;
     epochAccuracy.push(test_.accuracy);
     hooks.onEpoch?.(epoch, test_);

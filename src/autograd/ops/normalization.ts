@@ -2,8 +2,8 @@
 // kernels (a composed version would make about six full-size passes forward and fifteen backward).
 //   forward   μ_c, σ²_c over (N, L);  y = (x − μ)·s·γ + β  with s = 1/√(σ² + eps)
 //   backward  ∂β = Σ dy,  ∂γ = Σ dy·x̂,  dx = γ·s·(dy − Σdy/M − x̂·Σdy·x̂/M)   (x̂ = (x − μ)·s, M = N·L)
-// With a ReLU after it (`relu`), the op is relu(y): the same kernels clamp y and zero dy where the output is 0, so
-// the ReLU's own forward and backward passes over the activations are not made.
+// fusedBatchNormReluTrain is relu(y) as one op: its kernels clamp y and zero dy where the output is 0, so the ReLU's
+// own forward and backward passes over the activations are not made (nn.utils.fuse puts it where a ReLU follows).
 import { activeBackend } from '../../backend/registry.js';
 import { allocArray } from '../../backend/dtype.js';
 import { fmtShape } from '../../backend/shape_info.js';
@@ -17,23 +17,31 @@ export interface BatchNormResult {
   variance: Tensor;
 }
 
-export interface BatchNormOptions {
-  /** Apply a ReLU to the result, in the same passes: exactly relu(batchNorm(x)), its gradient too. */
-  relu?: boolean;
-}
-
 /**
  * Normalises x (N, C, …) per channel with the statistics of this batch, then scales by `weight` and shifts by
  * `bias` (each (C) or null). Differentiable in x, weight and bias.
  */
-export function batchNormTrain(
+export function batchNormTrain(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): BatchNormResult {
+  return batchNormOp(x, weight, bias, eps, false);
+}
+
+/** relu(batchNormTrain(x, …).out) as one op: the same values and gradients, without the ReLU's passes. */
+export function fusedBatchNormReluTrain(
   x: Tensor,
   weight: Tensor | null,
   bias: Tensor | null,
   eps: number,
-  opts: BatchNormOptions = {},
 ): BatchNormResult {
-  const relu = opts.relu ?? false;
+  return batchNormOp(x, weight, bias, eps, true);
+}
+
+function batchNormOp(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+  fusedRelu: boolean,
+): BatchNormResult {
   if (x.ndim < 2) throw new Error(`batchNorm: expected input (N, C, …), got ${fmtShape(x.shape)}`);
   const C = x.shape[1];
   for (const [name, p] of [
@@ -51,29 +59,16 @@ export function batchNormTrain(
   const s = allocArray(C, x.dtype);
   for (let c = 0; c < C; c++) s[c] = 1 / Math.sqrt(v[c] + eps);
   const invstd = be.fromArray(s);
-  const y = be.batchNormApply(
-    xs,
-    mean,
-    invstd,
-    weight?.storageOn(be) ?? null,
-    bias?.storageOn(be) ?? null,
-    d,
-    relu,
-    x.dtype,
-  );
+  const [scale, shift] = [weight?.storageOn(be) ?? null, bias?.storageOn(be) ?? null];
+  const y = (fusedRelu ? be.fusedBatchNormReluApply : be.batchNormApply)(xs, mean, invstd, scale, shift, d, x.dtype);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  const out = record(fromStorage(y, x.shape, x.dtype), relu ? 'batchNormRelu' : 'batchNorm', inputs, (g) => {
+  const name = fusedRelu ? 'fusedBatchNormRelu' : 'batchNorm';
+  const out = record(fromStorage(y, x.shape, x.dtype), name, inputs, (g) => {
     const b = activeBackend();
-    const r = b.batchNormBackward(
-      g.storageOn(b),
-      x.storageOn(b),
-      mean,
-      invstd,
-      weight?.storageOn(b) ?? null,
-      relu ? y : null,
-      d,
-      x.dtype,
-    );
+    const [dy, xb, w] = [g.storageOn(b), x.storageOn(b), weight?.storageOn(b) ?? null];
+    const r = fusedRelu
+      ? b.fusedBatchNormReluBackward(dy, xb, mean, invstd, w, y, d, x.dtype)
+      : b.batchNormBackward(dy, xb, mean, invstd, w, d, x.dtype);
     return [
       fromStorage(r.dx, x.shape, x.dtype),
       ...(weight ? [fromStorage(r.sumDyXhat, [C], x.dtype)] : []),

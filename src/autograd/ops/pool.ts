@@ -1,6 +1,6 @@
-// Pooling. Max pooling routes each output's gradient to the input cell that won its window. A ReLU before max
-// pooling can run inside it (reluMaxPool2d): the kernels read x through the ReLU, and the ReLU's own forward and
-// backward passes over x are not made.
+// Pooling. Max pooling routes each output's gradient to the input cell that won its window. fusedReluMaxPool2d is
+// maxPool2d(relu(x)) as one op (the fused kernels read x through the ReLU, which makes no passes of its own); the
+// model rewrite nn.utils.fuse puts it where a ReLU feeds a MaxPool2d.
 import { activeBackend } from '../../backend/registry.js';
 import { type Pair, pool2dInfo, type Pool2dOptions } from '../../backend/shape_info.js';
 import { record } from '../engine.js';
@@ -22,18 +22,23 @@ function maxPoolOp(
   kernelSize: Pair,
   opts: Omit<Pool2dOptions, 'countIncludePad'>,
   withIndices: boolean,
-  relu = false,
+  fusedRelu = false,
 ) {
   expectRank('maxPool2d', 'input', x, 4, '(N, C, H, W)');
   const info = pool2dInfo('maxPool2d', x.shape, kernelSize, opts);
   const be = activeBackend();
   const { values, indices } = withIndices
     ? be.maxPool2dWithArgmax(x.storageOn(be), info, x.dtype)
-    : { values: be.maxPool2d(x.storageOn(be), info, relu, x.dtype), indices: null };
+    : {
+        values: (fusedRelu ? be.fusedReluMaxPool2d : be.maxPool2d)(x.storageOn(be), info, x.dtype),
+        indices: null,
+      };
   const shape = [info.batch, info.channels, info.outHeight, info.outWidth];
-  const out = record(fromStorage(values, shape, x.dtype), relu ? 'reluMaxPool2d' : 'maxPool2d', [x], (g) => {
+  const name = fusedRelu ? 'fusedReluMaxPool2d' : 'maxPool2d';
+  const out = record(fromStorage(values, shape, x.dtype), name, [x], (g) => {
     const b = activeBackend();
-    return [fromStorage(b.maxPool2dBackward(g.storageOn(b), x.storageOn(b), info, relu, x.dtype), x.shape, x.dtype)];
+    const backward = fusedRelu ? b.fusedReluMaxPool2dBackward : b.maxPool2dBackward;
+    return [fromStorage(backward(g.storageOn(b), x.storageOn(b), info, x.dtype), x.shape, x.dtype)];
   });
   return { out, indices, plane: info.inHeight * info.inWidth };
 }
@@ -54,7 +59,11 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions,
 }
 
 /** maxPool2d(relu(x)) as one op: the same values and gradients, without the ReLU's passes over x. */
-export function reluMaxPool2d(x: Tensor, kernelSize: Pair, opts: Omit<Pool2dOptions, 'countIncludePad'> = {}): Tensor {
+export function fusedReluMaxPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  opts: Omit<Pool2dOptions, 'countIncludePad'> = {},
+): Tensor {
   return maxPoolOp(x, kernelSize, opts, false, true).out;
 }
 

@@ -5,11 +5,25 @@ import { col2im, conv2d, conv2dBackwardFilter, conv2dBackwardInput, im2col } fro
 import { binary, clamp, reluBackward, unary, where } from './elementwise.js';
 import { covariance, newtonSchulz, newtonSchulzBackward } from './linalg.js';
 import { matmul } from './matmul.js';
-import { batchNormApply, batchNormBackward, channelMoments } from './normalization.js';
+import {
+  batchNormApply,
+  batchNormBackward,
+  channelMoments,
+  fusedBatchNormReluApply,
+  fusedBatchNormReluBackward,
+} from './normalization.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { logSoftmax, logSoftmaxBackward } from './softmax.js';
 import { concat, expand, pad, permute, slice } from './movement.js';
-import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxPool2dWithArgmax } from './pool.js';
+import {
+  avgPool2d,
+  avgPool2dBackward,
+  fusedReluMaxPool2d,
+  fusedReluMaxPool2dBackward,
+  maxPool2d,
+  maxPool2dBackward,
+  maxPool2dWithArgmax,
+} from './pool.js';
 import { reduceMax, reduceSum, scatterAdd } from './reduce.js';
 
 /** A storage handle of the reference backend is the typed array itself. */
@@ -43,11 +57,15 @@ export function createJsBackend(): Backend<FloatArray> {
     maxPool2d,
     maxPool2dWithArgmax,
     maxPool2dBackward,
+    fusedReluMaxPool2d,
+    fusedReluMaxPool2dBackward,
     avgPool2d,
     avgPool2dBackward,
     channelMoments,
     batchNormApply,
     batchNormBackward,
+    fusedBatchNormReluApply,
+    fusedBatchNormReluBackward,
     sgdUpdate,
     adamUpdate,
     logSoftmax,

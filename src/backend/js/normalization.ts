@@ -1,7 +1,8 @@
-// Batch-normalisation reference kernels on x laid out (N, C, L). Sums accumulate in float64.
-import type { NclDims } from '../backend.js';
+// Batch-normalisation reference kernels on x laid out (N, C, L). Sums accumulate in float64. The fused BatchNorm →
+// ReLU is written as the kernels composed: the wasm backend's one-pass version must give exactly these results.
+import type { BatchNormGrads, NclDims } from '../backend.js';
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
-import { relu as reluOf, reluGrad } from './elementwise.js';
+import { reluBackward, unary } from './elementwise.js';
 
 /** Calls `visit(offset)` for the start of each of channel c's N runs of L values. */
 function forEachRunOf(d: NclDims, c: number, visit: (offset: number) => void): void {
@@ -35,7 +36,6 @@ export function batchNormApply(
   scale: FloatArray | null,
   shift: FloatArray | null,
   d: NclDims,
-  relu: boolean,
   dtype: DType,
 ): FloatArray {
   const y = allocArray(x.length, dtype);
@@ -46,7 +46,6 @@ export function batchNormApply(
       for (let j = 0; j < d.l; j++) y[o + j] = (x[o + j] - mean[c]) * k + b;
     });
   }
-  if (relu) y.forEach((v, i) => (y[i] = reluOf(v)));
   return y;
 }
 
@@ -56,32 +55,55 @@ export function batchNormBackward(
   mean: FloatArray,
   invstd: FloatArray,
   scale: FloatArray | null,
-  reluOutput: FloatArray | null,
   d: NclDims,
   dtype: DType,
-): { dx: FloatArray; sumDy: FloatArray; sumDyXhat: FloatArray } {
+): BatchNormGrads<FloatArray> {
   const dx = allocArray(x.length, dtype);
   const sumDy = allocArray(d.c, dtype);
   const sumDyXhat = allocArray(d.c, dtype);
   const M = d.n * d.l;
-  // The fused ReLU's backward first: dy where its output is positive.
-  const grad = reluOutput ? (i: number) => reluGrad(dy[i], reluOutput[i]) : (i: number) => dy[i];
   for (let c = 0; c < d.c; c++) {
     const s = invstd[c];
     let g = 0;
     let gx = 0;
     forEachRunOf(d, c, (o) => {
       for (let j = 0; j < d.l; j++) {
-        g += grad(o + j);
-        gx += grad(o + j) * (x[o + j] - mean[c]) * s;
+        g += dy[o + j];
+        gx += dy[o + j] * (x[o + j] - mean[c]) * s;
       }
     });
     sumDy[c] = g;
     sumDyXhat[c] = gx;
     const k = (scale ? scale[c] : 1) * s;
     forEachRunOf(d, c, (o) => {
-      for (let j = 0; j < d.l; j++) dx[o + j] = k * (grad(o + j) - g / M - (x[o + j] - mean[c]) * s * (gx / M));
+      for (let j = 0; j < d.l; j++) dx[o + j] = k * (dy[o + j] - g / M - (x[o + j] - mean[c]) * s * (gx / M));
     });
   }
   return { dx, sumDy, sumDyXhat };
+}
+
+export function fusedBatchNormReluApply(
+  x: FloatArray,
+  mean: FloatArray,
+  invstd: FloatArray,
+  scale: FloatArray | null,
+  shift: FloatArray | null,
+  d: NclDims,
+  dtype: DType,
+): FloatArray {
+  return unary('relu', batchNormApply(x, mean, invstd, scale, shift, d, dtype), x.length, dtype);
+}
+
+/** The ReLU's backward reads the fused op's output y: y ≤ 0 exactly where the normalised value was. */
+export function fusedBatchNormReluBackward(
+  dy: FloatArray,
+  x: FloatArray,
+  mean: FloatArray,
+  invstd: FloatArray,
+  scale: FloatArray | null,
+  y: FloatArray,
+  d: NclDims,
+  dtype: DType,
+): BatchNormGrads<FloatArray> {
+  return batchNormBackward(reluBackward(dy, y, x.length, dtype), x, mean, invstd, scale, d, dtype);
 }

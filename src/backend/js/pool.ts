@@ -1,10 +1,10 @@
-// Pooling reference kernels. Max pooling pads with −∞ (a padded cell never wins), and with `relu` pools relu(x)
-// (x read through the ReLU); average pooling divides by kh·kw, or by the in-bounds count when countIncludePad is
-// false.
+// Pooling reference kernels. Max pooling pads with −∞ (a padded cell never wins); average pooling divides by kh·kw,
+// or by the in-bounds count when countIncludePad is false. The fused ReLU → max pooling is written as the two
+// kernels composed: the wasm backend's one-pass version must give exactly these values and gradients.
 import type { ValuesAndIndices } from '../backend.js';
 import { allocArray, type DType, type FloatArray } from '../dtype.js';
 import type { Pool2dInfo } from '../shape_info.js';
-import { relu as reluOf, reluGrad } from './elementwise.js';
+import { reluBackward, unary } from './elementwise.js';
 
 /** Calls `visit(outIndex, planeOffset, y0, y1, x0, x1)` for every window, clipped to the input plane. */
 function forEachWindow(
@@ -35,25 +35,13 @@ function outSize(info: Pool2dInfo): number {
   return info.batch * info.channels * info.outHeight * info.outWidth;
 }
 
-/**
- * The flat index of the window's maximum (of relu(x) with `relu`): the first in row-major order; the first NaN wins
- * outright (as in reduceMax).
- */
-function windowArgmax(
-  x: FloatArray,
-  W: number,
-  plane: number,
-  y0: number,
-  y1: number,
-  x0: number,
-  x1: number,
-  relu = false,
-): number {
+/** The flat index of the window's maximum: the first in row-major order; the first NaN wins outright (as reduceMax). */
+function windowArgmax(x: FloatArray, W: number, plane: number, y0: number, y1: number, x0: number, x1: number): number {
   let best = -Infinity;
   let at = plane + y0 * W + x0;
   for (let y = y0; y < y1; y++) {
     for (let xx = x0; xx < x1; xx++) {
-      const v = relu ? reluOf(x[plane + y * W + xx]) : x[plane + y * W + xx];
+      const v = x[plane + y * W + xx];
       if (v !== v) return plane + y * W + xx;
       if (v > best) {
         best = v;
@@ -64,38 +52,35 @@ function windowArgmax(
   return at;
 }
 
-function maxPool(x: FloatArray, info: Pool2dInfo, relu: boolean, dtype: DType): ValuesAndIndices<FloatArray> {
+export function maxPool2dWithArgmax(x: FloatArray, info: Pool2dInfo, dtype: DType): ValuesAndIndices<FloatArray> {
   const values = allocArray(outSize(info), dtype);
   const indices = new Int32Array(values.length);
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
-    indices[o] = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1, relu);
-    values[o] = relu ? reluOf(x[indices[o]]) : x[indices[o]];
+    indices[o] = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1);
+    values[o] = x[indices[o]];
   });
   return { values, indices };
 }
 
-export function maxPool2dWithArgmax(x: FloatArray, info: Pool2dInfo, dtype: DType): ValuesAndIndices<FloatArray> {
-  return maxPool(x, info, false, dtype);
+export function maxPool2d(x: FloatArray, info: Pool2dInfo, dtype: DType): FloatArray {
+  return maxPool2dWithArgmax(x, info, dtype).values;
 }
 
-export function maxPool2d(x: FloatArray, info: Pool2dInfo, relu: boolean, dtype: DType): FloatArray {
-  return maxPool(x, info, relu, dtype).values;
-}
-
-export function maxPool2dBackward(
-  dy: FloatArray,
-  x: FloatArray,
-  info: Pool2dInfo,
-  relu: boolean,
-  dtype: DType,
-): FloatArray {
+export function maxPool2dBackward(dy: FloatArray, x: FloatArray, info: Pool2dInfo, dtype: DType): FloatArray {
   const dx = allocArray(info.batch * info.channels * info.inHeight * info.inWidth, dtype);
   forEachWindow(info, (o, plane, y0, y1, x0, x1) => {
-    const at = windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1, relu);
-    // The ReLU's backward: no gradient through a maximum ≤ 0.
-    dx[at] += relu ? reluGrad(dy[o], x[at]) : dy[o];
+    dx[windowArgmax(x, info.inWidth, plane, y0, y1, x0, x1)] += dy[o];
   });
   return dx;
+}
+
+export function fusedReluMaxPool2d(x: FloatArray, info: Pool2dInfo, dtype: DType): FloatArray {
+  return maxPool2d(unary('relu', x, x.length, dtype), info, dtype);
+}
+
+export function fusedReluMaxPool2dBackward(dy: FloatArray, x: FloatArray, info: Pool2dInfo, dtype: DType): FloatArray {
+  const dRelu = maxPool2dBackward(dy, unary('relu', x, x.length, dtype), info, dtype);
+  return reluBackward(dRelu, x, x.length, dtype);
 }
 
 function divisor(info: Pool2dInfo, y0: number, y1: number, x0: number, x1: number): number {

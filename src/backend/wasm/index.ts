@@ -1,7 +1,7 @@
 // The wasm backend: kernels compiled from assembly/ (AssemblyScript, SIMD) behind the same contract as the
-// reference backend. float32 tensors live in the kernels' linear memory (heap.ts: allocation, scopes, garbage
-// collection and spilling), so each wrapper checks its sizes and makes its calls on pointers, with no copies.
-// Large kernels split across a pool of worker threads sharing the memory (parallel.ts, pool.ts). float64 (used by
+// reference backend. float32 tensors live in the kernels' linear memory (heap.ts: allocation, lifetimes and
+// spilling), so each wrapper checks its sizes and makes its calls on pointers, with no copies.
+// Large kernels split across a pool of worker threads sharing the memory (parallel.ts, thread_pool.ts). float64 (used by
 // gradient checks) runs on the reference code with typed-array storage, as do `where` and max-reduction, through
 // views of the memory.
 import type { Backend, ValuesAndIndices } from '../backend.js';
@@ -16,9 +16,10 @@ import { loadKernels } from './loader.js';
 import { makeMovementKernels } from './movement.js';
 import { makeNormalizationKernels } from './normalization.js';
 import { makeOptimizerKernels } from './optim.js';
+import { makePoolKernels } from './pool.js';
 import { makeSoftmaxKernels } from './softmax.js';
 import { Threads } from './parallel.js';
-import { availableCores, ThreadPool, threadsSupported } from './pool.js';
+import { availableCores, ThreadPool, threadsSupported } from './thread_pool.js';
 
 /** A storage of the wasm backend: float32 in wasm memory, float64 in a typed array. */
 export type WasmHandle = WasmStorage | FloatArray;
@@ -55,10 +56,12 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
       true,
     );
   const heap = new Heap(memory, exports.heap_base(), zero);
+  const lifetimes = heap.lifetimes;
   const gemm = new Gemm(exports, threads);
   const c = makeConvKernels(exports, gemm, heap, threads);
   const e = makeElementwiseKernels(exports, heap, threads);
   const mv = makeMovementKernels(exports, heap, threads);
+  const pl = makePoolKernels(exports, heap, threads);
   const bn = makeNormalizationKernels(exports, heap, threads);
   const opt = makeOptimizerKernels(exports, heap);
   const sm = makeSoftmaxKernels(heap, threads);
@@ -135,14 +138,16 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     setMemoryBudget: (bytes) => heap.setBudget(bytes),
     wasmMemoryBytes: () => memory.buffer.byteLength,
     alloc: (size, dtype) => (dtype === 'float32' ? heap.create(size, true) : ref.alloc(size, dtype)),
-    fromArray: (data, outlivesScopes) =>
-      data instanceof Float32Array ? heap.fromArray(data, outlivesScopes) : ref.fromArray(data),
+    fromArray: (data, kept) => (data instanceof Float32Array ? heap.fromArray(data, kept) : ref.fromArray(data)),
     view: (s) => asView(s),
-    openScope: () => heap.openScope(),
-    closeScope: (keep) => heap.closeScope(keep),
-    abandonScope: () => heap.abandonScope(),
-    freeNow: (s) => void (s instanceof WasmStorage && heap.freeNow(s)),
-    dispose: (s) => void (s instanceof WasmStorage && heap.dispose(s)),
+    openScope: () => lifetimes.openScope(),
+    closeScope: (keep) => lifetimes.closeScope(keep),
+    abandonScope: () => lifetimes.abandonScope(),
+    freeNow: (s) => void (s instanceof WasmStorage && lifetimes.freeNow(s)),
+    dispose: (s) => void (s instanceof WasmStorage && lifetimes.dispose(s)),
+    keep: (s) => void (s instanceof WasmStorage && lifetimes.keep(s)),
+    beginStep: () => lifetimes.beginStep(),
+    endStep: (first) => lifetimes.endStep(first),
     where,
     reduceMax,
     matmul: k(makeMatmulKernel(gemm, heap), ref.matmul),
@@ -156,11 +161,13 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     clamp: k(e.clamp, ref.clamp),
     binary: k(e.binary, ref.binary),
     reduceSum: k(e.reduceSum, ref.reduceSum),
-    maxPool2d: k(e.maxPool2d, ref.maxPool2d),
-    maxPool2dWithArgmax: k(e.maxPool2dWithArgmax, ref.maxPool2dWithArgmax),
-    maxPool2dBackward: k(e.maxPool2dBackward, ref.maxPool2dBackward),
-    avgPool2d: k(e.avgPool2d, ref.avgPool2d),
-    avgPool2dBackward: k(e.avgPool2dBackward, ref.avgPool2dBackward),
+    maxPool2d: k(pl.maxPool2d, ref.maxPool2d),
+    maxPool2dWithArgmax: k(pl.maxPool2dWithArgmax, ref.maxPool2dWithArgmax),
+    maxPool2dBackward: k(pl.maxPool2dBackward, ref.maxPool2dBackward),
+    fusedReluMaxPool2d: k(pl.fusedReluMaxPool2d, ref.fusedReluMaxPool2d),
+    fusedReluMaxPool2dBackward: k(pl.fusedReluMaxPool2dBackward, ref.fusedReluMaxPool2dBackward),
+    avgPool2d: k(pl.avgPool2d, ref.avgPool2d),
+    avgPool2dBackward: k(pl.avgPool2dBackward, ref.avgPool2dBackward),
     expand: k(mv.expand, ref.expand),
     permute: k(mv.permute, ref.permute),
     slice: k(mv.slice, ref.slice),
@@ -170,6 +177,8 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     channelMoments: k(bn.channelMoments, ref.channelMoments),
     batchNormApply: k(bn.batchNormApply, ref.batchNormApply),
     batchNormBackward: k(bn.batchNormBackward, ref.batchNormBackward),
+    fusedBatchNormReluApply: k(bn.fusedBatchNormReluApply, ref.fusedBatchNormReluApply),
+    fusedBatchNormReluBackward: k(bn.fusedBatchNormReluBackward, ref.fusedBatchNormReluBackward),
     sgdUpdate: k(opt.sgdUpdate, ref.sgdUpdate),
     adamUpdate: k(opt.adamUpdate, ref.adamUpdate),
     logSoftmax: k(sm.logSoftmax, ref.logSoftmax),

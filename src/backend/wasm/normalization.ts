@@ -2,7 +2,7 @@
 // the convolutions around it are. The statistics are summed per part of the batch — a partition the shape alone
 // decides (parallel.ts: sumParts) — and the parts added in order by a combine kernel on the caller, so results
 // are the same bits for any thread count.
-import type { NclDims } from '../backend.js';
+import type { BatchNormGrads, Kernels, NclDims } from '../backend.js';
 import type { DType } from '../dtype.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
@@ -73,7 +73,9 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
     return present.map((s) => (s ? rest[i++] : 0));
   }
 
-  function batchNormApply(
+  /** The normalisation, and with `relu` (the fused kernel) the ReLU after it, in one pass. */
+  function apply(
+    kernel: string,
     x: WasmStorage,
     mean: WasmStorage,
     invstd: WasmStorage,
@@ -81,16 +83,15 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
     shift: WasmStorage | null,
     d: NclDims,
     relu: boolean,
-    _dtype: DType,
   ): WasmStorage {
-    check('batchNormApply', x, d, [
+    check(kernel, x, d, [
       ['mean', mean],
       ['invstd', invstd],
       ['scale', scale],
       ['shift', shift],
     ]);
     const inputs = [x, mean, invstd, ...(scale ? [scale] : []), ...(shift ? [shift] : [])];
-    return heap.call('batchNormApply', inputs, [x.size], [], ([px, pm, ps, ...rest], [py]) => {
+    return heap.call(kernel, inputs, [x.size], [], ([px, pm, ps, ...rest], [py]) => {
       const [pScale, pShift] = optionalPointers(rest, [scale, shift]);
       byImages('batch_norm_apply_f32', d, (o, images) => [
         py + o,
@@ -107,7 +108,9 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
     })[0];
   }
 
-  function batchNormBackward(
+  /** The backward pass; `reluOutput`: the fused op's output y, dy zeroed first where y ≤ 0. */
+  function backward(
+    kernel: string,
     dy: WasmStorage,
     x: WasmStorage,
     mean: WasmStorage,
@@ -115,19 +118,18 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
     scale: WasmStorage | null,
     reluOutput: WasmStorage | null,
     d: NclDims,
-    _dtype: DType,
-  ): { dx: WasmStorage; sumDy: WasmStorage; sumDyXhat: WasmStorage } {
-    check('batchNormBackward', x, d, [
+  ): BatchNormGrads<WasmStorage> {
+    check(kernel, x, d, [
       ['mean', mean],
       ['invstd', invstd],
       ['scale', scale],
     ]);
-    expectSize('batchNormBackward', 'dy', dy, x.size);
-    if (reluOutput) expectSize('batchNormBackward', 'reluOutput', reluOutput, x.size);
+    expectSize(kernel, 'dy', dy, x.size);
+    if (reluOutput) expectSize(kernel, 'y', reluOutput, x.size);
     const { parts, partImages } = partition(d);
     const inputs = [dy, x, mean, invstd, ...(scale ? [scale] : []), ...(reluOutput ? [reluOutput] : [])];
     const [dx, sumDy, sumDyXhat] = heap.call(
-      'batchNormBackward',
+      kernel,
       inputs,
       [x.size, d.c, d.c],
       [parts * d.c, parts * d.c],
@@ -168,5 +170,18 @@ export function makeNormalizationKernels(k: KernelExports, heap: Heap, threads: 
     return { dx, sumDy, sumDyXhat };
   }
 
-  return { channelMoments, batchNormApply, batchNormBackward };
+  const kernels: Pick<
+    Kernels<WasmStorage>,
+    'batchNormApply' | 'batchNormBackward' | 'fusedBatchNormReluApply' | 'fusedBatchNormReluBackward'
+  > = {
+    batchNormApply: (x, mean, invstd, scale, shift, d) =>
+      apply('batchNormApply', x, mean, invstd, scale, shift, d, false),
+    batchNormBackward: (dy, x, mean, invstd, scale, d) =>
+      backward('batchNormBackward', dy, x, mean, invstd, scale, null, d),
+    fusedBatchNormReluApply: (x, mean, invstd, scale, shift, d) =>
+      apply('fusedBatchNormReluApply', x, mean, invstd, scale, shift, d, true),
+    fusedBatchNormReluBackward: (dy, x, mean, invstd, scale, y, d) =>
+      backward('fusedBatchNormReluBackward', dy, x, mean, invstd, scale, y, d),
+  };
+  return { channelMoments, ...kernels };
 }

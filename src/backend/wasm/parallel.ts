@@ -1,9 +1,9 @@
 // Splitting kernels across the thread pool. A parallel kernel is a list of calls whose outputs are disjoint (GEMM
 // column blocks, images of a convolution, planes of a pooling, ranges of an elementwise op); the threads take calls
-// from the list as they come free (pool.ts). Every output element is computed by one call, exactly as a single
+// from the list as they come free (thread_pool.ts). Every output element is computed by one call, exactly as a single
 // thread computes it, so results are bit-identical for any thread count.
 import type { KernelExports } from './loader.js';
-import type { PoolKernel, ThreadPool } from './pool.js';
+import type { PoolKernel, ThreadPool } from './thread_pool.js';
 
 /**
  * Below this many output elements an elementwise-sized job runs on one thread: handing calls to a polling worker

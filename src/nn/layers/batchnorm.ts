@@ -1,9 +1,9 @@
 import { requireInt, requirePositive } from '../checks.js';
 import { noGrad } from '../../autograd/engine.js';
-import { batchNormTrain } from '../../autograd/ops/normalization.js';
+import { batchNormTrain, fusedBatchNormReluTrain } from '../../autograd/ops/normalization.js';
 import { ones, type Tensor, zeros } from '../../autograd/tensor.js';
 import { fmtShape } from '../../backend/shape_info.js';
-import { isExactly, Module } from '../module.js';
+import { Module } from '../module.js';
 
 /** Options of `BatchNorm2d` (PyTorch's defaults when omitted). */
 export interface BatchNorm2dOptions {
@@ -66,15 +66,8 @@ export class BatchNorm2d extends Module {
     return this.normalize(x, false);
   }
 
-  /**
-   * relu(this.forward(x)), the same values and gradients; when normalising with batch statistics it is one op whose
-   * kernels apply the ReLU in their own passes (two passes over the activations fewer than a separate ReLU).
-   */
-  forwardRelu(x: Tensor): Tensor {
-    return this.normalize(x, true);
-  }
-
-  private normalize(x: Tensor, relu: boolean): Tensor {
+  /** The normalisation; `relu`: with a ReLU after it, in the same op when normalising with batch statistics. */
+  protected normalize(x: Tensor, relu: boolean): Tensor {
     const C = this.numFeatures;
     if (x.ndim !== 4 || x.shape[1] !== C)
       throw new Error(`BatchNorm2d(${C}): expected input (N, ${C}, H, W), got ${fmtShape(x.shape)}`);
@@ -85,7 +78,7 @@ export class BatchNorm2d extends Module {
           `BatchNorm2d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`,
         );
       // One op with batch-statistics kernels (autograd/ops/normalization.ts), the affine part included.
-      const r = batchNormTrain(x, this.weight, this.bias, this.eps, { relu });
+      const r = (relu ? fusedBatchNormReluTrain : batchNormTrain)(x, this.weight, this.bias, this.eps);
       if (this.training && this.trackRunningStats) this.updateRunningStats(r.mean, r.variance, n);
       return r.out;
     }
@@ -115,12 +108,4 @@ export class BatchNorm2d extends Module {
     const mom = this.momentum === null ? 'None' : String(this.momentum);
     return `${this.numFeatures}, eps=${this.eps}, momentum=${mom}, affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`;
   }
-}
-
-/**
- * relu(norm.forward(x)), as one op when `norm` is exactly a BatchNorm2d (a subclass may compute otherwise; a layer
- * put in its place, as convertToDeconv's Identity, runs as is).
- */
-export function normThenRelu(norm: Module, x: Tensor): Tensor {
-  return isExactly(norm, BatchNorm2d) ? (norm as BatchNorm2d).forwardRelu(x) : norm.forward(x).relu();
 }

@@ -1,4 +1,4 @@
-import { avgPool2d, globalAvgPool2d, maxPool2d, reluMaxPool2d } from '../../autograd/ops/pool.js';
+import { avgPool2d, globalAvgPool2d, maxPool2d } from '../../autograd/ops/pool.js';
 import type { Tensor } from '../../autograd/tensor.js';
 import { pair, type Pair } from '../../backend/shape_info.js';
 import { Module } from '../module.js';
@@ -24,11 +24,6 @@ export class MaxPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
-  }
-
-  /** this.forward(x.relu()) as one op: the same values and gradients, two passes over x fewer. */
-  forwardOfRelu(x: Tensor): Tensor {
-    return reluMaxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
   }
 
   extraRepr(): string {

@@ -1,6 +1,6 @@
 import type { Tensor } from '../../autograd/tensor.js';
 import { ReLU } from '../layers/activation.js';
-import { BatchNorm2d, normThenRelu } from '../layers/batchnorm.js';
+import { BatchNorm2d } from '../layers/batchnorm.js';
 import { Sequential } from '../layers/container.js';
 import { Conv2d } from '../layers/conv.js';
 import { Linear } from '../layers/linear.js';
@@ -16,6 +16,8 @@ import type { ModelOptions } from './vgg.js';
 export class BasicBlock extends Module {
   declare conv1: Module;
   declare bn1: Module;
+  /** The activation after bn1 (the one after the sum is applied in forward, as torchvision reuses its `relu`). */
+  declare relu: Module;
   declare conv2: Module;
   declare bn2: Module;
   /** The shortcut's 1×1 conv–BN; absent when the block keeps the shape (the shortcut is then x itself). */
@@ -31,6 +33,7 @@ export class BasicBlock extends Module {
     super();
     this.registerModule('conv1', new Conv2d(inPlanes, planes, 3, { stride, padding: 1, bias: false }));
     this.registerModule('bn1', new BatchNorm2d(planes));
+    this.registerModule('relu', new ReLU());
     this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false }));
     const bn2 = new BatchNorm2d(planes);
     if (opts.zeroInitLastBn) bn2.weight!.data.fill(0); // each block starts as the identity
@@ -51,7 +54,7 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const h = normThenRelu(this.bn1, this.conv1.forward(x));
+    const h = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
     const shortcut = this.downsample ? this.downsample.forward(x) : x;
     return this.bn2.forward(this.conv2.forward(h)).add(shortcut).relu();
   }
