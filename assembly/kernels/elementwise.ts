@@ -5,8 +5,12 @@
 // use f32x4; other strides fall back to a scalar loop.
 
 // Operation codes, shared with src/backend/wasm/elementwise.ts (BINARY_CODE, UNARY_CODE).
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5, EQ = 6, GT = 7, GE = 8, POW = 9;
-const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 6, SIGMOID = 7, TANH = 8;
+import {
+  BINARY_ADD as ADD, BINARY_SUB as SUB, BINARY_MUL as MUL, BINARY_DIV as DIV, BINARY_MAXIMUM as MAXIMUM,
+  BINARY_MINIMUM as MINIMUM, BINARY_EQ as EQ, BINARY_GT as GT, BINARY_GE as GE, BINARY_POW as POW,
+  UNARY_NEG as NEG, UNARY_EXP as EXP, UNARY_LOG as LOG, UNARY_SQRT as SQRT, UNARY_ABS as ABS, UNARY_SIGN as SIGN,
+  UNARY_RELU as RELU, UNARY_SIGMOID as SIGMOID, UNARY_TANH as TANH,
+} from '../abi';
 
 // @ts-ignore: decorator
 @inline function at(base: usize, index: i32): usize {

@@ -8,8 +8,7 @@
 
 import { storeTransposed4x4 } from './copy';
 
-const MR: i32 = 4;
-const NR: i32 = 8;
+import { MR, NR } from '../abi';
 /** Depth of one packed slice: an MR×KC panel of A (4 KiB) and a KC×NR panel of B (8 KiB) stay in L1. */
 export const GEMM_KC: i32 = 256;
 /** Rows of A packed at once: MC×KC floats (96 KiB) stay in L2. */

@@ -11,9 +11,15 @@ import { copyFloats } from './copy';
   return base + (<usize>index << 2);
 }
 
-// A convolution's geometry as an i32 array in memory, in this order (too many values for the thread pool's argument
-// slots); src/backend/wasm/conv.ts writes it. im2col and col2im read the first 13.
-export const C = 0, H = 1, W = 2, KH = 3, KW = 4, SH = 5, SW = 6, PH = 7, PW = 8, DH = 9, DW = 10, HO = 11, WO = 12, COUT = 13, GROUPS = 14;
+// A convolution's geometry as an i32 array in memory, laid out as ../abi.ts says; src/backend/wasm/conv.ts writes it.
+export {
+  GEO_C as C, GEO_H as H, GEO_W as W, GEO_KH as KH, GEO_KW as KW, GEO_SH as SH, GEO_SW as SW, GEO_PH as PH,
+  GEO_PW as PW, GEO_DH as DH, GEO_DW as DW, GEO_HO as HO, GEO_WO as WO, GEO_COUT as COUT, GEO_GROUPS as GROUPS,
+} from '../abi';
+import {
+  GEO_C as C, GEO_H as H, GEO_W as W, GEO_KH as KH, GEO_KW as KW, GEO_SH as SH, GEO_SW as SW, GEO_PH as PH,
+  GEO_PW as PW, GEO_DH as DH, GEO_DW as DW, GEO_HO as HO, GEO_WO as WO,
+} from '../abi';
 
 // @ts-ignore: decorator
 @inline export function geo(g: usize, i: i32): i32 {

@@ -14,12 +14,15 @@ import { binary_f32 } from './elementwise';
 import { gemm_either_f32 } from './gemm';
 import { scale_add_identity_f32 } from './linalg';
 
-// Step kinds and layout, shared with src/backend/wasm/steps.ts. Word 0: kind; word 1: chunks; then arguments (a
-// product's block width in the last word).
-const PRODUCT = 1, SCALE_IDENTITY = 2, IDENTITY = 3, BINARY = 4, COPY = 5;
-const STEP_BYTES: usize = 64;
-/** A phase: its first step and its chunks; its counters (finished, then each share's taken) fill a cache line. */
-const PHASE_BYTES: usize = 8, COUNTER_BYTES: usize = 64;
+// Step kinds and layout (../abi.ts). Word 0: kind; word 1: chunks; then arguments (a product's block width in the
+// last word). A phase: its first step and its chunks; its counters (finished, then each share's taken) fill a line.
+import {
+  STEP_PRODUCT as PRODUCT, STEP_SCALE_IDENTITY as SCALE_IDENTITY, STEP_IDENTITY as IDENTITY, STEP_BINARY as BINARY,
+  STEP_COPY as COPY, STEP_WORDS, PHASE_WORDS, COUNTER_WORDS, PRODUCT_TRANS_B, PRODUCT_ACCUMULATE, PRODUCT_DOT,
+  PRODUCT_TRANS_A,
+} from '../abi';
+const STEP_BYTES: usize = <usize>STEP_WORDS << 2;
+const PHASE_BYTES: usize = <usize>PHASE_WORDS << 2, COUNTER_BYTES: usize = <usize>COUNTER_WORDS << 2;
 /** Counter block: [threads entered, failed] then a line per phase. */
 const FAILED: usize = 4;
 
@@ -57,9 +60,9 @@ function runChunk(step: usize, j: i32, bases: usize, scratch: usize): void {
     const c = pointer(step, 2, bases), a = pointer(step, 4, bases), b = pointer(step, 6, bases);
     const d = load<i32>(step, 32), flags = load<i32>(step, 36), width = load<i32>(step, 60);
     const j0 = j * width;
-    const transB = (flags >> 1) & 1;
+    const transB = i32((flags & PRODUCT_TRANS_B) != 0);
     const bBlock = b + (<usize>(transB ? j0 * d : j0) << 2);
-    gemm_either_f32((flags >> 3) & 1, c + (<usize>j0 << 2), d, a, bBlock, d, d, min(width, d - j0), d, flags & 1, transB, (flags >> 2) & 1, scratch);
+    gemm_either_f32(i32((flags & PRODUCT_DOT) != 0), c + (<usize>j0 << 2), d, a, bBlock, d, d, min(width, d - j0), d, i32((flags & PRODUCT_TRANS_A) != 0), transB, i32((flags & PRODUCT_ACCUMULATE) != 0), scratch);
   } else if (kind == SCALE_IDENTITY) {
     // dst ← alpha·src + beta·I
     const dst = pointer(step, 2, bases), src = pointer(step, 4, bases), d = load<i32>(step, 24);

@@ -15,6 +15,7 @@ import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { Gemm } from './gemm.js';
 import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
+import * as abi from './kernels.abi.js';
 
 /** Floats of patch matrix per chunk of the phase-by-phase passes (8 MiB): big enough for full-speed GEMMs, small enough to stay in cache longer (measured faster than 16 MiB). */
 const CHUNK_FLOATS = 1 << 21;
@@ -25,7 +26,6 @@ const SUB_FLOATS = 1 << 17;
 /** Pixels (GEMM depth) a part of the filter gradient sums over at least: one slice of the dot-product kernel. */
 const MIN_PART_PIXELS = 1024;
 /** Ints of a convolution's geometry (assembly/kernels/conv.ts). */
-const GEOMETRY_INTS = 15;
 
 export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, threads: Threads) {
   function dims(info: Conv2dInfo | Im2colInfo) {
@@ -162,24 +162,22 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   /** Writes the geometry the kernels of assembly/kernels/conv.ts and im2col.ts read, at `pg`. */
   function writeGeometry(pg: number, info: Conv2dInfo | Im2colInfo): void {
     const [cout, groups] = 'outChannels' in info ? [info.outChannels, info.groups] : [0, 1];
-    const geometry = [
-      info.inChannels,
-      info.inHeight,
-      info.inWidth,
-      info.kernelH,
-      info.kernelW,
-      info.strideH,
-      info.strideW,
-      info.padH,
-      info.padW,
-      info.dilationH,
-      info.dilationW,
-      info.outHeight,
-      info.outWidth,
-      cout,
-      groups,
-    ];
-    new Int32Array(heap.memory.buffer, pg, GEOMETRY_INTS).set(geometry);
+    const g = new Int32Array(heap.memory.buffer, pg, abi.GEOMETRY_INTS);
+    g[abi.GEO_C] = info.inChannels;
+    g[abi.GEO_H] = info.inHeight;
+    g[abi.GEO_W] = info.inWidth;
+    g[abi.GEO_KH] = info.kernelH;
+    g[abi.GEO_KW] = info.kernelW;
+    g[abi.GEO_SH] = info.strideH;
+    g[abi.GEO_SW] = info.strideW;
+    g[abi.GEO_PH] = info.padH;
+    g[abi.GEO_PW] = info.padW;
+    g[abi.GEO_DH] = info.dilationH;
+    g[abi.GEO_DW] = info.dilationW;
+    g[abi.GEO_HO] = info.outHeight;
+    g[abi.GEO_WO] = info.outWidth;
+    g[abi.GEO_COUT] = cout;
+    g[abi.GEO_GROUPS] = groups;
   }
 
   /** Ranges of `units` (images or parts) for a per-range kernel: `perThread` per thread when worth splitting, else one. */
@@ -216,7 +214,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     const per = evenShare(longest, Math.ceil(longest / imagesPerChunk(info)));
     // The GEMM is kk deep forward, og deep for the input gradient: packing room for the deeper.
     const packing = k.gemm_scratch_floats(per * L, Math.max(kk, og));
-    const scratch = [GEOMETRY_INTS, ...ranges.flatMap(() => [rows * per * L, cout * per * L, packing])];
+    const scratch = [abi.GEOMETRY_INTS, ...ranges.flatMap(() => [rows * per * L, cout * per * L, packing])];
     /** Each call's arguments: the kernel's leading pointers (out, in, w and, forward, the bias), then the geometry, the range and its scratch. */
     const calls = (lead: number[], [pg, ...areas]: number[]) => {
       writeGeometry(pg, info);
@@ -258,7 +256,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
       })[0];
     }
     // Fewer images than threads: phase by phase, each phase (the GEMM by columns) split across the threads.
-    const scratch = [GEOMETRY_INTS, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
+    const scratch = [abi.GEOMETRY_INTS, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
     return heap.call(
       'conv2d',
       inputs,
@@ -306,7 +304,12 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
         true,
       )[0];
     }
-    const scratch = [GEOMETRY_INTS, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(kk, chunk * L, og, true)];
+    const scratch = [
+      abi.GEOMETRY_INTS,
+      rows * chunk * L,
+      cout * chunk * L,
+      gemm.scratchFloats(kk, chunk * L, og, true),
+    ];
     return heap.call(
       'conv2dBackwardInput',
       [dy, w],
@@ -365,7 +368,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     };
     if (threads.count === 1 || parts >= threads.count) {
       const ranges = unitSplit(parts, info);
-      const scratch = [GEOMETRY_INTS, parts * E, ...ranges.flatMap(() => [rows * sub * L, cout * sub * L])];
+      const scratch = [abi.GEOMETRY_INTS, parts * E, ...ranges.flatMap(() => [rows * sub * L, cout * sub * L])];
       return heap.call(
         'conv2dBackwardFilter',
         [x, dy],
@@ -390,7 +393,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
         true,
       )[0];
     }
-    const scratch = [GEOMETRY_INTS, parts * E, rows * sub * L, cout * sub * L];
+    const scratch = [abi.GEOMETRY_INTS, parts * E, rows * sub * L, cout * sub * L];
     return heap.call(
       'conv2dBackwardFilter',
       [x, dy],
@@ -424,7 +427,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   function im2col(x: WasmStorage, info: Im2colInfo, _dtype: DType): WasmStorage {
     const { rows, L, plane } = dims(info);
     expectSize('im2col', 'input', x, info.batch * plane);
-    return heap.call('im2col', [x], [info.batch * rows * L], [GEOMETRY_INTS], ([px], [pc], [pg]) => {
+    return heap.call('im2col', [x], [info.batch * rows * L], [abi.GEOMETRY_INTS], ([px], [pc], [pg]) => {
       unfold(pg, pc, rows * L * F, L, px, plane * F, info.batch, info);
     })[0];
   }
@@ -436,7 +439,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
       'col2im',
       [cols],
       [info.batch * plane],
-      [GEOMETRY_INTS],
+      [abi.GEOMETRY_INTS],
       ([pc], [px], [pg]) => {
         fold(pg, px, plane * F, pc, rows * L * F, L, info.batch, info);
       },

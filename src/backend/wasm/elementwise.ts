@@ -5,32 +5,33 @@ import type { DType } from '../dtype.js';
 import { broadcastStrides, forEachPlane, reducedStrides } from '../js/indexing.js';
 import { sizeOf, stridesOf } from '../shape_info.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
+import * as abi from './kernels.abi.js';
 import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, sumParts, type Threads } from './parallel.js';
 
-/** Operation codes of assembly/kernels/elementwise.ts. */
+/** Operation codes of assembly/kernels/elementwise.ts (assembly/abi.ts). */
 export const BINARY_CODE: Record<BinaryOp, number> = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  maximum: 4,
-  minimum: 5,
-  eq: 6,
-  gt: 7,
-  ge: 8,
-  pow: 9,
+  add: abi.BINARY_ADD,
+  sub: abi.BINARY_SUB,
+  mul: abi.BINARY_MUL,
+  div: abi.BINARY_DIV,
+  maximum: abi.BINARY_MAXIMUM,
+  minimum: abi.BINARY_MINIMUM,
+  eq: abi.BINARY_EQ,
+  gt: abi.BINARY_GT,
+  ge: abi.BINARY_GE,
+  pow: abi.BINARY_POW,
 };
 const UNARY_CODE: Record<UnaryOp, number> = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  abs: 4,
-  sign: 5,
-  relu: 6,
-  sigmoid: 7,
-  tanh: 8,
+  neg: abi.UNARY_NEG,
+  exp: abi.UNARY_EXP,
+  log: abi.UNARY_LOG,
+  sqrt: abi.UNARY_SQRT,
+  abs: abi.UNARY_ABS,
+  sign: abi.UNARY_SIGN,
+  relu: abi.UNARY_RELU,
+  sigmoid: abi.UNARY_SIGMOID,
+  tanh: abi.UNARY_TANH,
 };
 
 /**

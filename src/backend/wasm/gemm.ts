@@ -7,9 +7,9 @@ import type { DType } from '../dtype.js';
 import { expectSize, type Heap, type WasmStorage } from './heap.js';
 import type { KernelExports } from './loader.js';
 import type { Threads } from './parallel.js';
+// The kernel's register tile: row and column blocks are multiples of it.
+import { MR, NR } from './kernels.abi.js';
 
-const MR = 4,
-  NR = 8; // the kernel's register tile: row and column blocks are multiples of it
 /** Rows or columns below which a thread's share is not cut in two. */
 const MIN_BLOCK = 128;
 /**

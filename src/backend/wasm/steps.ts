@@ -10,24 +10,26 @@ import type { Heap } from './heap.js';
 import type { KernelExports } from './loader.js';
 import type { Threads } from './parallel.js';
 
-// Step kinds and layout, shared with assembly/kernels/steps.ts.
-const PRODUCT = 1,
-  SCALE_IDENTITY = 2,
-  IDENTITY = 3,
-  BINARY = 4,
-  COPY = 5;
-const STEP_WORDS = 16,
-  PHASE_WORDS = 2,
-  COUNTER_WORDS = 16;
+// Step kinds, flags and layout, shared with assembly/kernels/steps.ts (assembly/abi.ts).
+import {
+  COUNTER_WORDS,
+  NR,
+  PHASE_WORDS,
+  PRODUCT_ACCUMULATE as ACCUMULATE,
+  PRODUCT_DOT as DOT,
+  PRODUCT_TRANS_A as TRANS_A,
+  PRODUCT_TRANS_B as TRANS_B,
+  STEP_BINARY as BINARY,
+  STEP_COPY as COPY,
+  STEP_IDENTITY as IDENTITY,
+  STEP_PRODUCT as PRODUCT,
+  STEP_SCALE_IDENTITY as SCALE_IDENTITY,
+  STEP_WORDS,
+} from './kernels.abi.js';
+
 /** Word of a BINARY step that holds an immediate scalar operand, and the buffer index that selects it. */
 const IMMEDIATE_WORD = STEP_WORDS - 1,
   IMMEDIATE = -1;
-/** Product flags. */
-const TRANS_A = 1,
-  TRANS_B = 2,
-  ACCUMULATE = 4,
-  DOT = 8;
-const NR = 8; // the GEMM's register tile width: column blocks are multiples of it
 /**
  * Below this many multiply-adds per product a program runs on one thread: sharing Newton–Schulz steps took 0.70× the
  * time at d = 16, 1.0× at 36, 1.2–1.4× at 72 (measured).

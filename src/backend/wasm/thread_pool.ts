@@ -6,145 +6,44 @@
 // wakes late (on a busy or virtualised machine a wake-up can take a millisecond) just takes fewer calls, and the
 // caller withdraws a task no worker has started instead of waiting.
 // Which thread makes a call never changes its result: outputs are bit-identical whatever the thread count.
-// Works with Node's worker_threads, Web Workers and Deno.
+// Works with Node's worker_threads, Web Workers and Deno. The workers' program is worker.ts; what both sides agree on
+// is thread_protocol.ts.
 
-/** Worker slot states. */
-const IDLE = 0,
-  TASK = 1,
-  RUNNING = 2,
-  DONE = 3,
-  ERROR = 4,
-  EXIT = 5,
-  READY = 6;
-/**
- * The control block: a header (the kernel, the number of threads sharing the calls, whether the caller is running a
- * kernel that found a worker asleep, the address of the calls' failed flag); a slot per worker (state, error length,
- * whether it sleeps, the share it starts with); then a share per thread (its next call, one past its last). Each
- * fills a 64-byte cache line, so a worker polling its slot and threads taking calls do not contend for a line.
- */
-const KERNEL = 0,
-  PARTS = 1,
-  NUDGING = 2,
-  FAILED_FLAG = 3,
-  HEADER_INTS = 16,
-  SLOT_INTS = 16,
-  SHARE_INTS = 16;
-/** Offsets in a worker's slot, after its state (at 0). */
-const ERROR_LENGTH = 1,
-  ASLEEP = 2,
-  OWN_SHARE = 3;
-/** Arguments per call (the longest kernel signature). */
-export const MAX_ARGS = 16;
-/** Calls the shared list holds: a longer list runs on the caller alone. */
-const MAX_CALLS = 4096;
+import { KERNEL_NAMES } from './kernels.abi.js';
+import {
+  ASLEEP,
+  ERROR,
+  ERROR_LENGTH,
+  EXIT,
+  FAILED_FLAG,
+  HEADER_INTS,
+  IDLE,
+  KERNEL,
+  MAX_ARGS,
+  MAX_CALLS,
+  NUDGING,
+  OWN_SHARE,
+  PARTS,
+  READY,
+  RUNNING,
+  SHARE_INTS,
+  SLOT_INTS,
+  TASK,
+  type WorkerStart,
+} from './thread_protocol.js';
+import { WORKER_SOURCE } from './worker.bundle.js';
+
+export { MAX_ARGS, WORKER_SPIN_MS } from './thread_protocol.js';
 const ERROR_BYTES = 512;
-/**
- * Milliseconds a worker polls its slot before it sleeps. Parallel kernels come in bursts with JS between them, and
- * waking a sleeping thread can take milliseconds on a virtualised machine (its core goes idle): a worker that slept
- * between the kernels of a training step made 2 threads barely faster than 1. Polls are counted in time, not
- * iterations, because an iteration's cost varies tenfold between the interpreter and optimised code.
- */
-export const WORKER_SPIN_MS = 5;
 // A sleeping worker gets no share of a short kernel that finds it asleep, only a nudge: measured on this VM, a single
 // 128³ product (two calls) after 15 ms of idleness took 0.19 ms on the caller alone but 0.53 ms (p90 2.2 ms) when a
 // just-woken worker took half (its core comes back slow), though the wake-up itself takes 0.07 ms. Once up, it polls
 // until the caller is done with that kernel, however long it runs, and WORKER_SPIN_MS past: it joins the next one.
 /** Polls the caller makes before it sleeps while a worker finishes its last call. */
 const CALLER_SPINS = 100_000;
-/** Kernels a worker can run. */
-export const POOL_KERNELS = [
-  'gemm_f32',
-  'gemm_nt_f32',
-  'run_steps_f32',
-  'covariance_small_f32',
-  'im2col_images_f32',
-  'col2im_images_f32',
-  'conv2d_images_f32',
-  'unwiden_f32',
-  'conv2d_backward_input_images_f32',
-  'conv2d_backward_filter_images_f32',
-  'sum_runs_f32',
-  'copy2d_f32',
-  'copy_runs_f32',
-  'fill_f32',
-  'binary_f32',
-  'unary_f32',
-  'relu_backward_f32',
-  'clamp_f32',
-  'max_pool2d_f32',
-  'max_pool2d_backward_f32',
-  'avg_pool2d_f32',
-  'avg_pool2d_backward_f32',
-  'channel_moments_parts_f32',
-  'batch_norm_apply_f32',
-  'batch_norm_backward_parts_f32',
-  'batch_norm_backward_dx_f32',
-  'log_softmax_f32',
-  'log_softmax_backward_f32',
-] as const;
+/** Kernels a worker can run: every export of the module. */
+export const POOL_KERNELS = KERNEL_NAMES;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
-
-/**
- * The worker's program, as source so that every runtime can start it without a separate file. `nodeApi`: it is
- * started by node:worker_threads (Node, and Deno's implementation of it) rather than as a Web Worker.
- */
-const workerSource = (nodeApi: boolean) => `
-const IDLE = ${IDLE}, TASK = ${TASK}, RUNNING = ${RUNNING}, DONE = ${DONE}, ERROR = ${ERROR}, EXIT = ${EXIT}, READY = ${READY};
-function start(msg) {
-  const { module, memory, control, index, errorBytes, kernels, sharesOffset } = msg;
-  const ctl = new Int32Array(control, 0, msg.controlInts);
-  const s = ${HEADER_INTS} + index * ${SLOT_INTS};
-  const a = new Float64Array(control, msg.argsOffset, ${MAX_CALLS * MAX_ARGS});
-  const err = new Uint8Array(control, msg.errorOffset + index * errorBytes, errorBytes);
-  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const fns = kernels.map((name) => exports[name]);
-  Atomics.store(ctl, s, READY);
-  Atomics.notify(ctl, s);
-  for (;;) {
-    let st = Atomics.load(ctl, s);
-    for (let until = performance.now() + ${WORKER_SPIN_MS}; st !== TASK && st !== EXIT; ) {
-      for (let spin = 0; spin < 64 && st !== TASK && st !== EXIT; spin++) st = Atomics.load(ctl, s);
-      const now = performance.now();
-      if (Atomics.load(ctl, ${NUDGING})) until = now + ${WORKER_SPIN_MS};
-      else if (now >= until) break;
-    }
-    if (st !== TASK && st !== EXIT) {
-      // Sleep until a task or a nudge comes, then poll again.
-      Atomics.store(ctl, s + ${ASLEEP}, 1);
-      Atomics.wait(ctl, s, st);
-      Atomics.store(ctl, s + ${ASLEEP}, 0);
-      continue;
-    }
-    if (st === EXIT) return;
-    // The caller may have withdrawn the task (it made every call itself): then sleep again.
-    if (Atomics.compareExchange(ctl, s, TASK, RUNNING) !== TASK) continue;
-    try {
-      const fn = fns[ctl[${KERNEL}]];
-      const parts = ctl[${PARTS}];
-      const me = ctl[s + ${OWN_SHARE}];
-      // Its own share first, then whatever is left of the others'.
-      for (let k = 0; k < parts; k++) {
-        const share = sharesOffset + ((me + k) % parts) * ${SHARE_INTS};
-        const end = ctl[share + 1];
-        for (let c = Atomics.add(ctl, share, 1); c < end; c = Atomics.add(ctl, share, 1)) {
-          const o = c * ${MAX_ARGS};
-          fn(a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], a[o + 6], a[o + 7], a[o + 8], a[o + 9], a[o + 10], a[o + 11], a[o + 12], a[o + 13], a[o + 14], a[o + 15]);
-        }
-      }
-      Atomics.store(ctl, s, DONE);
-    } catch (e) {
-      const flag = ctl[${FAILED_FLAG}];
-      if (flag) Atomics.store(new Int32Array(memory.buffer), flag >>> 2, 1);
-      const text = new TextEncoder().encode(String(e && e.message || e)).subarray(0, errorBytes);
-      err.set(text);
-      Atomics.store(ctl, s + ${ERROR_LENGTH}, text.length);
-      Atomics.store(ctl, s, ERROR);
-    }
-    Atomics.notify(ctl, s);
-  }
-}
-${nodeApi ? "import('node:worker_threads').then(({ parentPort }) => parentPort.once('message', start));" : 'self.onmessage = (e) => start(e.data);'}
-`;
 
 interface WorkerHandle {
   postMessage(m: unknown): void;
@@ -191,11 +90,11 @@ async function spawn(): Promise<WorkerHandle> {
   if (proc?.versions?.node || 'Deno' in globalThis) {
     const { Worker } = await nodeBuiltin<typeof import('node:worker_threads')>('worker_threads');
     // A clean worker: no inherited loaders or --input-type (the source runs the same as script or module).
-    const w = new Worker(workerSource(true), { eval: true, execArgv: [] });
+    const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
     w.unref(); // an idle pool never keeps the process alive
     return w;
   }
-  const url = URL.createObjectURL(new Blob([workerSource(false)], { type: 'text/javascript' }));
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
   return new Worker(url, { type: 'module' });
 }
 
@@ -245,8 +144,8 @@ export class ThreadPool {
     const errorOffset = argsOffset + MAX_CALLS * MAX_ARGS * 8;
     const control = new SharedArrayBuffer(errorOffset + count * ERROR_BYTES);
     const workers = await Promise.all(Array.from({ length: count }, () => spawn()));
-    workers.forEach((w, index) =>
-      w.postMessage({
+    workers.forEach((w, index) => {
+      const start: WorkerStart = {
         module,
         memory,
         control,
@@ -257,8 +156,9 @@ export class ThreadPool {
         errorOffset,
         errorBytes: ERROR_BYTES,
         kernels: POOL_KERNELS,
-      }),
-    );
+      };
+      w.postMessage(start);
+    });
     const pool = new ThreadPool(
       workers,
       control,
