@@ -1,8 +1,10 @@
 // The training loops side by side (npm run bench -- --loops, or tsx bench/loops.ts): the plain PyTorch-style loop a
 // user writes, against fit(), on the same model, data and optimizer, alternating so both see the same machine noise.
-// Prints images/s of each, their ratio, and the heap's spills and size after each plain-loop run.
+// Prints images/s of each, their ratio, and the heap's spills and size after each plain-loop run. Between runs the
+// garbage collector frees what the run before left (its model, its last two steps): run with --expose-gc
+// (node --expose-gc --import tsx bench/loops.ts), or those leftovers make the next run spill.
 import './relaxed.js';
-import { getBackend, setBackend, setNumThreads } from '../src/backend/index.js';
+import { setBackend, setNumThreads } from '../src/backend/index.js';
 import type { WasmBackend } from '../src/backend/wasm/index.js';
 import { activeBackend } from '../src/backend/registry.js';
 import { fit, manualSeed, nn, optim } from '../src/index.js';
@@ -22,12 +24,12 @@ const cfg = {
   seed: 0,
 } as const;
 
-function plain(cnn: nn.Module): number {
+function plain(cnn: nn.Module, data: typeof train): number {
   const model = nn.utils.fuse(cnn);
   const opt = new optim.SGD(model.parameters(), { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
   const t0 = performance.now();
   let n = 0;
-  for (const { x, y } of train.batches(cfg.batchSize, { shuffle: true, seed: 0, dropLast: true })) {
+  for (const { x, y } of data.batches(cfg.batchSize, { shuffle: true, seed: 0, dropLast: true })) {
     opt.zeroGrad();
     const loss = nn.functional.crossEntropy(model.forward(x), y);
     loss.backward();
@@ -37,20 +39,59 @@ function plain(cnn: nn.Module): number {
   return n / ((performance.now() - t0) / 1000);
 }
 
-function viaFit(model: nn.Module): number {
-  return fit(model, train, small, cfg).imagesPerSecond;
+function viaFit(model: nn.Module, data: typeof train): number {
+  return fit(model, data, small, cfg).imagesPerSecond;
+}
+
+/** `--memory`: 10,000 plain-loop steps of the BatchNorm CNN, the heap and the process every 1,000. */
+async function memorySeries(): Promise<void> {
+  await setBackend('wasm');
+  manualSeed(0);
+  const model = nn.utils.fuse(nn.mnistCnn());
+  const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+  const wasm = activeBackend() as WasmBackend;
+  console.log('| steps | wasm memory MB | heap in use MB | spills | freed by steps | RSS MB |');
+  console.log('|---|---|---|---|---|---|');
+  let step = 0;
+  while (step < 10_000) {
+    for (const { x, y } of train.batches(64, { shuffle: true, seed: step, dropLast: true })) {
+      opt.zeroGrad();
+      nn.functional.crossEntropy(model.forward(x), y).backward();
+      opt.step();
+      if (++step % 1000 === 0) {
+        const h = wasm.heapStats();
+        const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+        console.log(
+          `| ${step} | ${mb(wasm.wasmMemoryBytes())} | ${mb(h.usedBytes)} | ${h.spills} | ${h.freedByStep} | ${mb(process.memoryUsage().rss)} |`,
+        );
+      }
+      if (step === 10_000) break;
+    }
+  }
+}
+
+/** A full collection, then a yield: the finalizers free the blocks of what the last run left. */
+async function settle(): Promise<void> {
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+if (process.argv.includes('--memory')) {
+  await memorySeries();
+  process.exit(0);
+}
 await setBackend('wasm');
-const models: [string, () => nn.Module][] = [
-  ['MNIST CNN BN', () => nn.mnistCnn()],
-  ['MNIST CNN deconv', () => nn.mnistCnn({ deconv: true })],
-  ['ResNet-18/4 BN', () => nn.resnet18({ widthMultiplier: 0.25, inChannels: 1 })],
+// The ResNet trains on 1,024 of the digits, so that a round takes seconds rather than a minute.
+const few = train.subset(Array.from({ length: 1024 }, (_, i) => i));
+const models: [string, () => nn.Module, typeof train][] = [
+  ['MNIST CNN BN', () => nn.mnistCnn(), train],
+  ['MNIST CNN deconv', () => nn.mnistCnn({ deconv: true }), train],
+  ['ResNet-18/4 BN', () => nn.resnet18({ widthMultiplier: 0.25, inChannels: 1 }), few],
 ];
 console.log('| model | threads | plain loop img/s | fit() img/s | plain / fit | spills (plain) | heap MB |');
 console.log('|---|---|---|---|---|---|---|');
-for (const [label, make] of models) {
+for (const [label, make, data] of models) {
   for (const threads of [1, 2]) {
     await setNumThreads(threads);
     const p: number[] = [];
@@ -58,12 +99,14 @@ for (const [label, make] of models) {
     const rounds = quick ? 2 : 5;
     let spills = 0;
     for (let r = 0; r < rounds + 1; r++) {
+      await settle();
       manualSeed(0);
       const s0 = (activeBackend() as WasmBackend).heapStats().spills;
-      const pr = plain(make());
+      const pr = plain(make(), data);
       spills = (activeBackend() as WasmBackend).heapStats().spills - s0;
+      await settle();
       manualSeed(0);
-      const fr = viaFit(make());
+      const fr = viaFit(make(), data);
       if (r > 0) {
         p.push(pr);
         f.push(fr);
@@ -75,5 +118,4 @@ for (const [label, make] of models) {
     );
   }
 }
-console.log(getBackend());
 await setNumThreads(1);
