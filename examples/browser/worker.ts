@@ -62,8 +62,8 @@ async function train_(variants: Variant[], lr: number, epochs: number, batchSize
   });
   let step = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
-    const batches = [...train.batches(batchSize, { shuffle: true, seed: epoch, dropLast: true })];
-    for (const { x, y } of batches) {
+    // Batches as they come: each one's memory is freed with the step after the one that used it.
+    for (const { x, y } of train.batches(batchSize, { shuffle: true, seed: epoch, dropLast: true })) {
       for (const r of runs) {
         const t0 = performance.now();
         r.opt.zeroGrad();

@@ -127,6 +127,8 @@ export abstract class Optimizer<H extends object> {
     });
     this.state.clear();
     for (const [p, st] of restored) this.state.set(p, st);
+    // A restored optimizer starts over: its next step() leaves what was made before it to the garbage collector.
+    this.stepped = false;
   }
 
   /** Throws what `loadStateDict(dict)` would throw, changing nothing; returns the state it would set. */

@@ -14,6 +14,9 @@
 // will free are not registered.
 import type { Block, WasmStorage } from './storage.js';
 
+const STEP_HINT =
+  ': what a training step makes lives until the next step is under way; read it out before (item(), toArray()) or call keep() on it';
+
 export class Lifetimes {
   private readonly scopes: WasmStorage[][] = [];
   /** Storages made outside scopes during the current training step. */
@@ -96,7 +99,7 @@ export class Lifetimes {
   /** An optimizer's zeroGrad(): if the next step has made something, the previous step's storages go. */
   beginStep(): void {
     if (!this.current.length || !this.previous.length) return;
-    this.freeStep(this.previous, `when training step ${this.step} began (optimizer.zeroGrad())`);
+    this.freeStep(this.previous, `when training step ${this.step} began (optimizer.zeroGrad())${STEP_HINT}`);
     this.previous = [];
   }
 
@@ -107,7 +110,7 @@ export class Lifetimes {
       this.untrack();
       this.tracking = true;
     } else {
-      this.freeStep(this.previous, `when training step ${this.step} ended (optimizer.step())`);
+      this.freeStep(this.previous, `when training step ${this.step} ended (optimizer.step())${STEP_HINT}`);
       this.previous = this.current;
       this.current = [];
     }
