@@ -30,6 +30,11 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** Whether the runtime validates the relaxed-SIMD kernels as it stands (Node 22+, Deno 2, current browsers). */
+export function relaxedSimdValidates(): boolean {
+  return WebAssembly.validate(decodeBase64(RELAXED_WASM_BASE64));
+}
+
 /** Loads the kernels; with `shared`, the build whose memory is a shared WebAssembly.Memory (for threads). */
 export async function loadKernels(shared = false): Promise<LoadedKernels> {
   const relaxed = decodeBase64(shared ? RELAXED_SHARED_WASM_BASE64 : RELAXED_WASM_BASE64);
