@@ -17,6 +17,12 @@ import type { Block, WasmStorage } from './storage.js';
 const STEP_HINT =
   ': what a training step makes lives until the next step is under way; read it out before (item(), toArray()) or call keep() on it';
 
+/** Lets the process exit (and a Deno test end) with the idle check pending: it is bookkeeping, not work. */
+function unref(timer: unknown): void {
+  if (typeof timer === 'object' && timer && 'unref' in timer) (timer as { unref(): void }).unref();
+  else (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer);
+}
+
 export class Lifetimes {
   private readonly scopes: WasmStorage[][] = [];
   /** Storages made outside scopes during the current training step. */
@@ -126,7 +132,7 @@ export class Lifetimes {
   private checkIdleLater(): void {
     if (this.idleCheckPending) return;
     this.idleCheckPending = true;
-    setTimeout(() => {
+    const timer = setTimeout(() => {
       this.idleCheckPending = false;
       if (this.stepEndedSinceIdleCheck) {
         this.stepEndedSinceIdleCheck = false;
@@ -136,6 +142,7 @@ export class Lifetimes {
         this.tracking = false;
       }
     }, 0);
+    unref(timer);
   }
 
   /** Hands every storage the steps hold to the garbage collector (before a spill: a loop that stopped stepping). */
