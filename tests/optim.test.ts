@@ -176,4 +176,24 @@ forEachBackend('optim', (test) => {
     // The longest falling run is steps 15…45 (from the last flat step, 14): a third of 31 is 10, half of that 5.
     assert.ok(Math.abs(r.valleyLr / lrAt(14 + 10 + 5) - 1) < 1e-9, `valley ${r.valleyLr} vs ${lrAt(29)}`);
   });
+
+  test("lrFinder: a loss still falling at the sweep's last rate found no edge of stability; it suggests the steepest", () => {
+    // As the curve above without the rise: falling from step 16 to the last step, fastest from 29 to 30.
+    const curve: number[] = [];
+    for (let i = 0; i < 60; i++)
+      curve.push(i <= 15 ? 3 : curve[i - 1] - (0.03 + 0.1 * Math.max(0, 1 - Math.abs(i - 1 - 29) / 15)));
+    const w = new nn.Linear(1, 1);
+    const opt = new optim.SGD(w.parameters(), { lr: 0.1 });
+    const r = optim.lrFinder(w, opt, (i) => w.weight.sum().mul(0).add(curve[i]), {
+      startLr: 1e-4,
+      endLr: 1,
+      numIter: 60,
+      beta: 0,
+    });
+    const lrAt = (i: number) => 1e-4 * 1e4 ** (i / 59);
+    assert.not.ok(r.diverged);
+    assert.ok(Math.abs(r.minLossLr / lrAt(59) - 1) < 1e-9, `minimum ${r.minLossLr}`);
+    assert.ok(Math.abs(r.suggestion / lrAt(29) - 1) < 1e-9, `suggestion ${r.suggestion} vs ${lrAt(29)}`);
+    assert.is(r.suggestion, r.steepestLr);
+  });
 });

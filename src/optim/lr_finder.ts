@@ -28,7 +28,8 @@ export interface LrFinderResult {
   /**
    * The suggested peak rate of a one-cycle schedule: half-way, on a log scale, between the rate where the smoothed
    * loss falls fastest (`steepestLr`, a rate that surely trains) and the rate where it bottoms out (`minLossLr`,
-   * the edge of stability), i.e. √(steepestLr · minLossLr).
+   * the edge of stability), i.e. √(steepestLr · minLossLr); `steepestLr` when the loss is lowest at the sweep's last
+   * rate (no edge of stability in the range).
    */
   suggestion: number;
   /** The rate with the lowest smoothed loss. */
@@ -145,8 +146,12 @@ function suggest(
   }
   let minAt = 0;
   for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[minAt]) minAt = i;
+  // A loss still at its lowest on the sweep's last rate found no edge of stability (a deconvolution network often
+  // trains at any rate of the range): the minimum is then only where the sweep ended, so the suggestion falls back
+  // to the steepest descent.
+  const edgeFound = minAt < lrs.length - 1;
   return {
-    suggestion: Math.sqrt(lrs[steepest] * lrs[minAt]),
+    suggestion: edgeFound ? Math.sqrt(lrs[steepest] * lrs[minAt]) : lrs[steepest],
     minLossLr: lrs[minAt],
     steepestLr: lrs[steepest],
     valleyLr: valley(lrs, smoothed),
