@@ -150,6 +150,20 @@ forEachBackend('optim', (test) => {
     assert.is(opt.paramGroups[0].lr, 0.01, 'learning rate restored');
   });
 
+  /** The rate of step i of sweepCurve's sweep (1e-4 to 1 in 60 steps). */
+  const lrAt = (i: number) => 1e-4 * 1e4 ** (i / 59);
+  /** lrFinder over 60 steps whose loss at step i is curve[i] (beta 0: unsmoothed, so each rule's step is known). */
+  const sweepCurve = (curve: number[]) => {
+    const w = new nn.Linear(1, 1);
+    const opt = new optim.SGD(w.parameters(), { lr: 0.1 });
+    return optim.lrFinder(w, opt, (i) => w.weight.sum().mul(0).add(curve[i]), {
+      startLr: 1e-4,
+      endLr: 1,
+      numIter: 60,
+      beta: 0,
+    });
+  };
+
   test('lrFinder rules on a known curve: steepest, minimum, valley and their geometric mean', () => {
     // The loss is a function of the step alone: flat to step 15, then falling, by 0.03 + 0.1·(1 − |j − 29|/15) from
     // step j to j + 1 (fastest, and uniquely so, from 29 to 30), to a minimum at step 45, then rising. Plain sums
@@ -161,15 +175,7 @@ forEachBackend('optim', (test) => {
       else if (i <= 45) curve.push(curve[i - 1] - (0.03 + 0.1 * Math.max(0, 1 - Math.abs(i - 1 - 29) / 15)));
       else curve.push(curve[45] + (i - 45) * 0.01);
     }
-    const w = new nn.Linear(1, 1);
-    const opt = new optim.SGD(w.parameters(), { lr: 0.1 });
-    const r = optim.lrFinder(w, opt, (i) => w.weight.sum().mul(0).add(curve[i]), {
-      startLr: 1e-4,
-      endLr: 1,
-      numIter: 60,
-      beta: 0,
-    });
-    const lrAt = (i: number) => 1e-4 * 1e4 ** (i / 59);
+    const r = sweepCurve(curve);
     assert.ok(Math.abs(r.steepestLr / lrAt(29) - 1) < 1e-9, `steepest ${r.steepestLr} vs ${lrAt(29)}`);
     assert.ok(Math.abs(r.minLossLr / lrAt(45) - 1) < 1e-9, `minimum ${r.minLossLr}`);
     assert.ok(Math.abs(r.suggestion / Math.sqrt(lrAt(29) * lrAt(45)) - 1) < 1e-9, `suggestion ${r.suggestion}`);
@@ -182,15 +188,7 @@ forEachBackend('optim', (test) => {
     const curve: number[] = [];
     for (let i = 0; i < 60; i++)
       curve.push(i <= 15 ? 3 : curve[i - 1] - (0.03 + 0.1 * Math.max(0, 1 - Math.abs(i - 1 - 29) / 15)));
-    const w = new nn.Linear(1, 1);
-    const opt = new optim.SGD(w.parameters(), { lr: 0.1 });
-    const r = optim.lrFinder(w, opt, (i) => w.weight.sum().mul(0).add(curve[i]), {
-      startLr: 1e-4,
-      endLr: 1,
-      numIter: 60,
-      beta: 0,
-    });
-    const lrAt = (i: number) => 1e-4 * 1e4 ** (i / 59);
+    const r = sweepCurve(curve);
     assert.not.ok(r.diverged);
     assert.ok(Math.abs(r.minLossLr / lrAt(59) - 1) < 1e-9, `minimum ${r.minLossLr}`);
     assert.ok(Math.abs(r.suggestion / lrAt(29) - 1) < 1e-9, `suggestion ${r.suggestion} vs ${lrAt(29)}`);

@@ -63,19 +63,13 @@ export abstract class Module {
 
   /** A deep copy: same structure and options, its own copies of every parameter and buffer. */
   clone(): this {
-    const copy = Object.create(Object.getPrototypeOf(this)) as this;
-    Object.defineProperties(copy, Object.getOwnPropertyDescriptors(this));
-    const own = copy as unknown as {
-      _parameters: Module['_parameters'];
-      _buffers: Module['_buffers'];
-      _modules: Module['_modules'];
-    };
-    own._parameters = new Map(
-      [...this._parameters].map(([k, p]) => [k, p ? p.clone().keep().requiresGrad_(p.requiresGrad) : null]),
-    );
-    own._buffers = new Map([...this._buffers].map(([k, b]) => [k, b.clone().keep()]));
-    own._modules = new Map([...this._modules].map(([k, m]) => [k, m.clone()]));
-    return copy;
+    const children = [...this._modules].map(([k, m]): [string, Module] => [k, m.clone()]);
+    const copy = this.sharedTwin(Object.getPrototypeOf(this), children);
+    // The twin's registries are its own maps: replace their tensors with copies.
+    for (const [k, p] of this._parameters)
+      copy._parameters.set(k, p ? p.clone().keep().requiresGrad_(p.requiresGrad) : null);
+    for (const [k, b] of this._buffers) copy._buffers.set(k, b.clone().keep());
+    return copy as this;
   }
 
   /**

@@ -58,11 +58,7 @@ export class Spiller {
 
   /** Frees a block's memory (or its spilled copy) for good. */
   release(b: Block, because: string): void {
-    if (b.ptr >= 0) {
-      this.allocator.free(b.ptr, b.bytes);
-      this.resident.delete(b);
-      b.ptr = -1;
-    }
+    if (b.ptr >= 0) this.evict(b);
     b.spilled = null;
     b.freedBecause = because;
   }
@@ -89,9 +85,7 @@ export class Spiller {
       if (freed >= bytes) break;
       freed += b.bytes;
       b.spilled = f32.slice(b.ptr >>> 2, (b.ptr >>> 2) + b.floats);
-      this.allocator.free(b.ptr, b.bytes);
-      this.resident.delete(b);
-      b.ptr = -1;
+      this.evict(b);
       // A registry keeps its records until their callbacks run, which a loop that never yields never lets happen;
       // unregistering leaves the copy reachable from the handle only.
       this.lifetimes.unwatch(b);
@@ -99,5 +93,12 @@ export class Spiller {
     if (this.resident.size === 0) this.allocator.reset();
     this.spilledBytes += freed;
     this.spills++;
+  }
+
+  /** Gives a resident block's memory back; its floats are then in `spilled`, or gone. */
+  private evict(b: Block): void {
+    this.allocator.free(b.ptr, b.bytes);
+    this.resident.delete(b);
+    b.ptr = -1;
   }
 }
