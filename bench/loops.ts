@@ -3,7 +3,6 @@
 // Prints images/s of each, their ratio, and the heap's spills and size after each plain-loop run. Between runs the
 // garbage collector frees what the run before left (its model, its last two steps): run with --expose-gc
 // (node --expose-gc --import tsx bench/loops.ts), or those leftovers make the next run spill.
-import './relaxed.js';
 import { setBackend, setNumThreads } from '../src/backend/index.js';
 import type { WasmBackend } from '../src/backend/wasm/index.js';
 import { activeBackend } from '../src/backend/registry.js';

@@ -1,7 +1,6 @@
 // Benchmarks (npm run bench): netdeconv's wasm backend next to TensorFlow.js's wasm backend (1 thread, same
 // process, runs alternating so both see the same machine noise), and next to netdeconv's reference backend.
 // Speed is measured here, never in tests.
-import './relaxed.js';
 import { setBackend, setNumThreads } from '../src/backend/index.js';
 import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
 import { availableCores, WORKER_SPIN_MS } from '../src/backend/wasm/thread_pool.js';
@@ -22,10 +21,15 @@ import {
 } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
 import { type BurstTimer, initTfjs, startThreadedPeer, tfCase, type PeerCase } from './tfjs.js';
+import { type NativeCase, nativeImagesPerSecond, nativeTorch } from './native.js';
+import { profileSteps } from './profile.js';
+import { activeBackend } from '../src/backend/registry.js';
 
 const quick = process.argv.includes('--quick');
 /** `--training`: only the training-step table. */
 const trainingOnly = process.argv.includes('--training');
+/** `--profile`: after each training row, where its step's time goes (per kernel, 1 thread). */
+const profiling = process.argv.includes('--profile');
 
 /** A callable timed in this process: milliseconds for `burst` calls in a row. */
 function local(f: (() => void) | null): BurstTimer | null {
@@ -180,15 +184,58 @@ for (const d of trainingOnly ? [] : [144, 576]) {
 
 peerN?.close(); // not needed below: its idle threads stay out of the training rows
 
-// Training throughput: tfjs-wasm has no conv filter-gradient kernel, so it cannot train these nets; the peer
-// column is netdeconv's own reference backend. Thread counts switch between samples (same model, same batch).
-// The last column divides the two thread counts' samples of each round (taken milliseconds apart), then takes the
-// median: on this VM a core's speed drifts by up to 2× over minutes, and a ratio of the columns' medians mixes
-// samples taken in different states.
+// The public API as a user calls it: tensors made with tensor(), the op, the result copied out with
+// toFloat32Array(), nothing disposed by hand (the garbage collector frees what a loop drops) — against tfjs as its
+// users call it (op, dataSync, dispose). One thread each; the kernels are whatever the default import loads.
+if (!trainingOnly) {
+  await setBackend('wasm');
+  await setNumThreads(1);
+  console.log(
+    `\n| public API, default import (${(activeBackend() as WasmBackend).flavour}) | unit | netdeconv 1 thread | tfjs-wasm 1 thread | netdeconv / tfjs |`,
+  );
+  console.log('|---|---|---|---|---|');
+  const filled = (shape: number[], f: (i: number) => number) =>
+    tensor(
+      Float32Array.from({ length: shape.reduce((p, q) => p * q) }, (_, i) => f(i)),
+      shape,
+    );
+  const apiRow = async (label: string, ours: () => Tensor, peer: (() => void) | null, flop: number) => {
+    const [t, tPeer] = await race([local(() => void ours().toFloat32Array()), local(peer)], 9);
+    console.log(`| ${label} | GFLOP/s | ${fmt(flop / t / 1e9)} | ${fmt(flop / tPeer / 1e9)} | ${ratio(tPeer / t)} |`);
+  };
+  for (const n of quick ? [512] : [256, 512, 1024]) {
+    const [a, b] = [filled([n, n], Math.sin), filled([n, n], Math.cos)];
+    await apiRow(`matmul ${n}`, () => a.matmul(b), tfCase({ op: 'matmul', n }), 2 * n ** 3);
+  }
+  for (const [batch, hw, cin, cout] of quick
+    ? [[64, 16, 64, 64]]
+    : [
+        [64, 32, 3, 32],
+        [64, 16, 64, 64],
+        [64, 8, 128, 128],
+      ]) {
+    const x = filled([batch, cin, hw, hw], Math.sin);
+    const w = filled([cout, cin, 3, 3], Math.cos);
+    await apiRow(
+      `conv ${batch}x${hw}x${hw}, ${cin}→${cout}, 3x3 pad 1 forward`,
+      () => nn.functional.conv2d(x, w, null, { padding: 1 }),
+      tfCase({ op: 'conv', kind: 'forward', batch, hw, cin, cout }),
+      2 * batch * hw * hw * cout * cin * 9,
+    );
+  }
+}
+
+// Training throughput: tfjs-wasm has no conv filter-gradient kernel, so it cannot train these nets; the peers are
+// netdeconv's own reference backend and, where the machine has it, native PyTorch (bench/native.ts) in a child
+// process right after netdeconv's samples of the same row. Thread counts switch between samples (same model, same
+// batch). The "paired" column divides the two thread counts' samples of each round (taken milliseconds apart), then
+// takes the median: on this VM a core's speed drifts by up to 2× over minutes, and a ratio of the columns' medians
+// mixes samples taken in different states.
+const torch = nativeTorch();
 console.log(
-  `\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | wasm 1 thread / js | ${cores} threads / 1 thread | the same, paired by round |`,
+  `\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | PyTorch 1 thread | PyTorch ${cores} threads | wasm / PyTorch, 1 thread | wasm / PyTorch, ${cores} threads | wasm 1 thread / js | ${cores} threads / 1 thread, paired by round |`,
 );
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 /**
  * Lets the machine settle before a row: a full collection now, on this thread (`npm run bench` passes --expose-gc),
  * then a second idle, so that neither V8's background collector, busy with what the rows before left, nor the
@@ -200,60 +247,64 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
+interface TrainCase {
+  label: string;
+  make: () => nn.Module;
+  x: Tensor;
+  y: Int32Array;
+  /** The reference backend's column (too slow for the large rows). */
+  withJs: boolean;
+  /** The same row for PyTorch. */
+  native: NativeCase;
+  /** Seconds of warm-up and of measurement per column; steps per sample. */
+  warmSeconds: number;
+  measureSeconds: number;
+  stepsPerSample: number;
+}
+
+/** A model and its optimizer, stepped as the README's loop steps them (nothing kept by hand). */
+async function stepper(backend: string, make: () => nn.Module, x: Tensor, y: Int32Array) {
+  await setBackend(backend);
+  manualSeed(0);
+  const model = nn.utils.fuse(make());
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  return {
+    model,
+    step: () => {
+      opt.zeroGrad();
+      crossEntropy(model.forward(x), y).backward();
+      opt.step();
+    },
+  };
+}
+
 /**
- * Measures a model's wasm columns; returns what measures its reference-backend column and prints the row, which the
- * caller runs once every model's wasm columns are measured: the reference backend's steps make hundreds of MB of
- * garbage, and V8's collector then runs on the second core for seconds, which would be counted against the next
- * model's second thread (2-thread samples of the deconvolution twin, right after BatchNorm's reference column, ran at
- * 0.7–1.0× the 1-thread ones for ~4 s).
+ * Measures a model's wasm and PyTorch columns; returns what measures its reference-backend column and prints the
+ * row, which the caller runs once every model's wasm columns are measured: the reference backend's steps make
+ * hundreds of MB of garbage, and V8's collector then runs on the second core for seconds, which would be counted
+ * against the next model's second thread (2-thread samples of the deconvolution twin, right after BatchNorm's
+ * reference column, ran at 0.7–1.0× the 1-thread ones for ~4 s).
  */
-async function trainRow(
-  label: string,
-  make: () => nn.Module,
-  x: Tensor,
-  y: Int32Array,
-  withJs = true,
-): Promise<() => Promise<void>> {
+async function trainRow(c: TrainCase): Promise<() => Promise<void>> {
   await settle();
   // Rounds until this much time has passed: the first seconds of a model include V8 compiling its JS on the second
   // core, which would be measured as poor thread scaling.
-  const [warmMs, measureMs] = quick ? [300, 600] : [2000, 5000];
-  const stepper = async (backend: string) => {
-    await setBackend(backend);
-    manualSeed(0);
-    const model = nn.utils.fuse(make());
-    const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-    // As fit() runs a step: in a scope that keeps only the model's and the optimizer's state.
-    return () =>
-      scoped(
-        () => {
-          opt.zeroGrad();
-          crossEntropy(model.forward(x), y).backward();
-          opt.step();
-        },
-        () => [
-          ...model.parameters(),
-          ...model.parameters().map((p) => p.grad),
-          ...model.buffers(),
-          ...opt.stateTensors(),
-        ],
-      );
-  };
-  const wasmStep = await stepper('wasm');
-  // Seconds per step over `steps` steps in a row (the wasm columns time three, as the kernel rows time three calls).
+  const [warmMs, measureMs] = quick ? [300, 600] : [1000 * c.warmSeconds, 1000 * c.measureSeconds];
+  const wasm = await stepper('wasm', c.make, c.x, c.y);
+  // Seconds per step over `steps` steps in a row.
   const timed = (f: () => void, steps: number) => {
     const t0 = performance.now();
     for (let s = 0; s < steps; s++) f();
     return (performance.now() - t0) / steps / 1000;
   };
-  /** Samples of each column, taken round-robin for `measureMs` after `warmMs`. */
+  /** Samples of each column, taken round-robin for `measureMs` after `warmMs` (at least 3 rounds). */
   const rounds = async (columns: (() => Promise<number>)[]) => {
     const times: number[][] = columns.map(() => []);
     const start = performance.now();
     let measuring = false;
     for (let r = 0; ; r++) {
       const elapsed = performance.now() - start;
-      if (!measuring && r >= 2 && elapsed >= warmMs) [measuring, r] = [true, 0];
+      if (!measuring && r >= 1 && elapsed >= warmMs) [measuring, r] = [true, 0];
       if (measuring && r >= 3 && elapsed >= warmMs + measureMs) break;
       for (const [j, column] of columns.entries()) {
         const t = await column();
@@ -269,41 +320,120 @@ async function trainRow(
   const wasmThreads = (n: number) => async () => {
     await setBackend('wasm');
     await setNumThreads(n);
-    wasmStep();
-    return timed(wasmStep, 3);
+    wasm.step();
+    return timed(wasm.step, c.stepsPerSample);
   };
   const times = await rounds([wasmThreads(1), wasmThreads(cores)]);
+  let profile = '';
+  if (profiling) {
+    await setNumThreads(1);
+    profile = profileSteps(activeBackend(), wasm.step, quick ? 1 : c.stepsPerSample);
+  }
+  const n = c.x.shape[0];
+  const timing = { warmSeconds: warmMs / 1000, measureSeconds: measureMs / 1000, minSteps: 3 };
+  const native = torch.version
+    ? [1, cores].map((t) => n / nativeImagesPerSecond(c.native, t, timing))
+    : [Number.NaN, Number.NaN];
   return async () => {
     await settle();
-    const jsStep = withJs ? await stepper('js') : null;
+    const jsStep = c.withJs ? (await stepper('js', c.make, c.x, c.y)).step : null;
     times.push(jsStep ? (await rounds([async () => timed(jsStep, 1)]))[0] : [NaN]);
     const paired = median(times[0].map((one, r) => one / times[1][r]));
     const [t1, tN, tJs] = times.map(median);
-    const n = x.shape[0];
+    const [n1, nN] = native;
     console.log(
-      `| ${label} | images/s | ${fmt(n / t1, 0)} | ${fmt(n / tN, 0)} | ${fmt(n / tJs, 0)} | ${ratio(tJs / t1)} | ${ratio(t1 / tN)} | ${ratio(paired)} |`,
+      `| ${c.label} | images/s | ${[t1, tN, tJs, n1, nN].map((t) => fmt(n / t, 0)).join(' | ')} | ${ratio(n1 / t1)} | ${ratio(nN / tN)} | ${ratio(tJs / t1)} | ${ratio(paired)} |`,
     );
+    if (profile) console.log(`\nWhere ${c.label}'s step goes (wasm, 1 thread):\n\n${profile}\n`);
   };
 }
 
 const { train } = loadEmbeddedMnist().split(2000, 0);
 const mnist = [...train.batches(64, { shuffle: true, seed: 0 })][0];
-const rows = [await trainRow('MNIST CNN (BatchNorm), batch 64', () => nn.mnistCnn(), mnist.x, mnist.y)];
-rows.push(
-  await trainRow('MNIST CNN (deconvolution twin), batch 64', () => nn.mnistCnn({ deconv: true }), mnist.x, mnist.y),
-);
-const cifarX = randn([32, 3, 32, 32]);
-const cifarY = Int32Array.from({ length: 32 }, (_, i) => i % 10);
+const cifarX = (batch: number) => randn([batch, 3, 32, 32]);
+const cifarY = (batch: number) => Int32Array.from({ length: batch }, (_, i) => i % 10);
+/** PyTorch's twin of a row: convertToDeconv's defaults unless the row says otherwise. */
+const nativeCase = (c: Partial<NativeCase> & Pick<NativeCase, 'model' | 'batch' | 'inShape'>): NativeCase => ({
+  width: 1,
+  deconv: false,
+  block: 64,
+  nIter: 5,
+  samplingStride: 3,
+  blockFc: 512,
+  ...c,
+});
 const small = { widthMultiplier: 0.25 };
-rows.push(await trainRow('ResNet-18/4 (CIFAR 32x32x3, BatchNorm), batch 32', () => nn.resnet18(small), cifarX, cifarY));
-rows.push(
-  await trainRow(
-    'ResNet-18/4 (CIFAR 32x32x3, deconvolution, block 16), batch 32',
-    () => nn.utils.convertToDeconv(nn.resnet18(small), { blockFc: 16, deconv: { block: 16 } }),
-    cifarX,
-    cifarY,
-    false,
-  ),
-);
+const short = { warmSeconds: 2, measureSeconds: 5, stepsPerSample: 3 };
+const cases: TrainCase[] = [
+  {
+    label: 'MNIST CNN (BatchNorm), batch 64',
+    make: () => nn.mnistCnn(),
+    ...mnist,
+    withJs: true,
+    native: nativeCase({ model: 'mnist-cnn', batch: 64, inShape: [1, 28, 28] }),
+    ...short,
+  },
+  {
+    label: 'MNIST CNN (deconvolution twin), batch 64',
+    make: () => nn.mnistCnn({ deconv: true }),
+    ...mnist,
+    withJs: true,
+    native: nativeCase({ model: 'mnist-cnn', deconv: true, batch: 64, inShape: [1, 28, 28] }),
+    ...short,
+  },
+  {
+    label: 'ResNet-18/4 (CIFAR 32x32x3, BatchNorm), batch 32',
+    make: () => nn.resnet18(small),
+    x: cifarX(32),
+    y: cifarY(32),
+    withJs: true,
+    native: nativeCase({ model: 'resnet18', width: 0.25, batch: 32, inShape: [3, 32, 32] }),
+    ...short,
+  },
+  {
+    label: 'ResNet-18/4 (CIFAR 32x32x3, deconvolution, block 16), batch 32',
+    make: () => nn.utils.convertToDeconv(nn.resnet18(small), { blockFc: 16, deconv: { block: 16 } }),
+    x: cifarX(32),
+    y: cifarY(32),
+    withJs: false,
+    native: nativeCase({
+      model: 'resnet18',
+      width: 0.25,
+      deconv: true,
+      block: 16,
+      blockFc: 16,
+      batch: 32,
+      inShape: [3, 32, 32],
+    }),
+    ...short,
+  },
+];
+// The paper's CIFAR scale: full-width ResNet-18, batch 128, block 64, 5 iterations, sampling stride 3. Seconds per
+// step, so one step per sample and few samples.
+const paper = { warmSeconds: 1, measureSeconds: 20, stepsPerSample: 1 };
+if (!quick)
+  cases.push(
+    {
+      label: 'ResNet-18 (CIFAR 32x32x3, BatchNorm), batch 128',
+      make: () => nn.resnet18(),
+      x: cifarX(128),
+      y: cifarY(128),
+      withJs: false,
+      native: nativeCase({ model: 'resnet18', batch: 128, inShape: [3, 32, 32] }),
+      ...paper,
+    },
+    {
+      label: 'ResNet-18 (CIFAR 32x32x3, deconvolution, block 64), batch 128',
+      make: () => nn.utils.convertToDeconv(nn.resnet18(), { deconv: { block: 64, nIter: 5, samplingStride: 3 } }),
+      x: cifarX(128),
+      y: cifarY(128),
+      withJs: false,
+      native: nativeCase({ model: 'resnet18', deconv: true, batch: 128, inShape: [3, 32, 32] }),
+      ...paper,
+    },
+  );
+const rows = [];
+for (const c of cases) rows.push(await trainRow(c));
 for (const finish of rows) await finish();
+if (!torch.version) console.log(`\nNo PyTorch column: ${torch.why}.`);
 await setNumThreads(1); // release the workers

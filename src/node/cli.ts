@@ -35,7 +35,6 @@ import { loadModelFile, readFileBytes, saveModelFile, writeFileAtomic } from './
 import { buildModel, MODEL_NAMES, type ModelName, type ModelSpec } from './model_zoo.js';
 import { ProgressBar } from './progress.js';
 import { grid, keyValueTable } from './text_table.js';
-import { enableRelaxedSimd } from './relaxed_simd.js';
 
 const HELP = `netdeconv — train CNNs on the CPU in JavaScript
 
@@ -452,7 +451,6 @@ function lrFind(model: Module, train: TrainingSet, cfg: TrainConfig): void {
   );
 }
 
-enableRelaxedSimd(); // before the first setBackend compiles the kernels
 main(process.argv.slice(2)).catch((e: unknown) => {
   console.error(`netdeconv: ${e instanceof Error ? e.message : String(e)}`);
   // The stack is for bug reports: the message alone is what a user needs.

@@ -12,4 +12,4 @@ export { openDataSource, DATA_FORMS, type DataSource, type DataSourceOptions, ty
 export { buildModel, MODEL_NAMES, type ModelName, type ModelSpec } from './model_zoo.js';
 export { ProgressBar } from './progress.js';
 export { readFileBytes, writeFileAtomic, saveModelFile, loadModelFile } from './files.js';
-export { enableRelaxedSimd } from './relaxed_simd.js';
+export { enableRelaxedSimd } from '../backend/wasm/loader.js';

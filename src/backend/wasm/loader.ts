@@ -35,8 +35,26 @@ export function relaxedSimdValidates(): boolean {
   return WebAssembly.validate(decodeBase64(RELAXED_WASM_BASE64));
 }
 
+/**
+ * Lets the relaxed-SIMD kernels validate where the runtime has them behind a V8 flag (Node 20): the flag is set
+ * before the kernels compile, through `process.getBuiltinModule` (no import of a Node module, so bundles for the web
+ * stay clean). Where relaxed SIMD validates already, nothing is set: V8 versions that shipped it print "unrecognized
+ * flag" for it. Elsewhere (no such flag, not Node) the loader's feature test decides.
+ */
+export function enableRelaxedSimd(): void {
+  if (relaxedSimdValidates()) return;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  try {
+    const v8 = proc?.getBuiltinModule?.('node:v8') as { setFlagsFromString?(flags: string): void } | undefined;
+    v8?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
+  } catch {
+    // an engine without the flag
+  }
+}
+
 /** Loads the kernels; with `shared`, the build whose memory is a shared WebAssembly.Memory (for threads). */
 export async function loadKernels(shared = false): Promise<LoadedKernels> {
+  enableRelaxedSimd();
   const relaxed = decodeBase64(shared ? RELAXED_SHARED_WASM_BASE64 : RELAXED_WASM_BASE64);
   const useRelaxed = WebAssembly.validate(relaxed);
   const bytes = useRelaxed ? relaxed : decodeBase64(shared ? SIMD_SHARED_WASM_BASE64 : SIMD_WASM_BASE64);
