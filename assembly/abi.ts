@@ -21,7 +21,7 @@ export const GEO_C = 0, GEO_H = 1, GEO_W = 2, GEO_KH = 3, GEO_KW = 4, GEO_SH = 5
  * or a binary step's immediate operand last); a phase, PHASE_WORDS (its first step, its chunks); the counters, a
  * line of COUNTER_WORDS per phase after one line of [threads entered, failed].
  */
-export const STEP_PRODUCT = 1, STEP_SCALE_IDENTITY = 2, STEP_IDENTITY = 3, STEP_BINARY = 4, STEP_COPY = 5;
+export const STEP_PRODUCT = 1, STEP_SCALE_IDENTITY = 2, STEP_IDENTITY = 3, STEP_BINARY = 4, STEP_COPY = 5, STEP_MIRROR = 6, STEP_SYMMETRIZE = 7;
 export const STEP_WORDS = 16, PHASE_WORDS = 2, COUNTER_WORDS = 16;
-/** A product step's flags. */
-export const PRODUCT_TRANS_A = 1, PRODUCT_TRANS_B = 2, PRODUCT_ACCUMULATE = 4, PRODUCT_DOT = 8;
+/** A product step's flags; PRODUCT_UPPER: only the blocks on and above the diagonal (a symmetric result). */
+export const PRODUCT_TRANS_A = 1, PRODUCT_TRANS_B = 2, PRODUCT_ACCUMULATE = 4, PRODUCT_DOT = 8, PRODUCT_UPPER = 16;

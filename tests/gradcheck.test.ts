@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { covariance, newtonSchulz } from '../src/autograd/ops/linalg.js';
+import { covariance, newtonSchulz, whitening } from '../src/autograd/ops/linalg.js';
 import { batchNormTrain, fusedBatchNormReluTrain } from '../src/autograd/ops/normalization.js';
 import { fusedReluMaxPool2d } from '../src/autograd/ops/pool.js';
 import { concat, Generator, gradcheck, nn, pad, setBackend, stack, type Tensor, tensor, where } from '../src/index.js';
@@ -291,6 +291,10 @@ test('covariance and the Newton–Schulz inverse square root, single and batched
       (x) => newtonSchulz(covariance(x, 0.1), nIter),
       [leaf([2, 6, 3], 34)],
     );
+  }
+  for (const nIter of [0, 1, 2, 5]) {
+    expectGrad(`whitening (n, d), ${nIter} steps`, (x) => whitening(x, 0.1, nIter), [leaf([7, 4], 36)]);
+    expectGrad(`whitening (b, n, d), ${nIter} steps`, (x) => whitening(x, 0.1, nIter), [leaf([2, 6, 3], 37)]);
   }
   expectGrad('newtonSchulz of a general matrix, 3 steps', (a) => newtonSchulz(a, 3), [
     leaf([4, 4], 35, { lo: 0.5, hi: 2 }),

@@ -757,6 +757,30 @@ test('covariance, batched, every size (a row-by-row kernel up to 16 features, GE
     ),
     { numRuns: 120 },
   );
+  // From 128 features, by upper blocks of 64 columns (tails included), mirrored: exactly symmetric.
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 2 }),
+      fc.integer({ min: 1, max: 300 }),
+      fc.integer({ min: 128, max: 200 }),
+      (batch, n, d) => {
+        const x = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61) + 0.1);
+        const [r, w] = both(
+          (be, [sx]) => [Array.from(view(be, be.covariance(sx, batch, n, d, 1e-3, 'float32'), batch * d * d))],
+          [x],
+        );
+        closeTo(w[0], r[0], n, `covariance b=${batch} n=${n} d=${d}`);
+        for (let b = 0; b < batch; b++)
+          for (let i = 0; i < d; i++)
+            for (let j = 0; j < i; j++)
+              assert.ok(
+                Object.is(w[0][(b * d + i) * d + j], w[0][(b * d + j) * d + i]),
+                `covariance d=${d}: [${i}][${j}]`,
+              );
+      },
+    ),
+    { numRuns: 12 },
+  );
   // Long enough for the row-by-row kernel to split its row pairs across threads (odd and even d).
   for (const [n, d] of [
     [20000, 5],
@@ -799,6 +823,93 @@ test('Newton–Schulz inverse square root and its backward pass, batched, every 
         closeTo(w[0], r[0], d * (nIter + 1), `newtonSchulz b=${batch} d=${d} steps=${nIter}`);
         closeTo(w[1], r[1], d * (nIter + 1), `newtonSchulz iterates b=${batch} d=${d} steps=${nIter}`);
         closeTo(w[2], r[2], d * (2 * nIter + 1), `newtonSchulzBackward b=${batch} d=${d} steps=${nIter}`);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+test('Newton–Schulz of symmetric and non-symmetric matrices past the size where products go by upper blocks', () => {
+  // From d = 128 a symmetric A's products make their upper blocks of 64 columns and mirror them (sizes with tails),
+  // and newtonSchulzSymmetricBackward's chain too; a non-symmetric A of the same size takes the full products.
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 6 })),
+        fc.tuple(fc.constant(1), fc.integer({ min: 128, max: 200 }), fc.integer({ min: 1, max: 5 })),
+      ),
+      fc.boolean(),
+      ([batch, d, nIter], skew) => {
+        const n = d + 5;
+        const xs = Float32Array.from({ length: batch * n * d }, (_, i) => Math.sin(i * 0.61) + Math.cos(i * 0.13));
+        const g = Float32Array.from({ length: batch * d * d }, (_, i) => Math.cos(i * 0.37));
+        const layout = new NewtonSchulzLayout(batch, d, nIter);
+        const [r, w] = both(
+          (be, [sx, sg]) => {
+            let a = be.covariance(sx, batch, n, d, 0.1, 'float32');
+            if (skew) {
+              // A little asymmetry: the general products, on both backends.
+              const v = Float32Array.from(view(be, a, batch * d * d), (x, i) => x + 1e-3 * Math.sin(i));
+              a = be.fromArray(v);
+            }
+            const { out, iterates } = be.newtonSchulz(a, batch, d, nIter, 'float32');
+            const ga = be.newtonSchulzSymmetricBackward(sg, a, out, iterates, batch, d, nIter, 'float32');
+            return [view(be, out, batch * d * d), view(be, iterates, layout.size), view(be, ga, batch * d * d)].map(
+              (v) => Array.from(v),
+            );
+          },
+          [xs, g],
+        );
+        const what = `b=${batch} d=${d} steps=${nIter}${skew ? ' (not symmetric)' : ''}`;
+        closeTo(w[0], r[0], d * (nIter + 1), `newtonSchulz ${what}`);
+        closeTo(w[1], r[1], d * (nIter + 1), `newtonSchulz iterates ${what}`);
+        if (!skew) closeTo(w[2], r[2], d * (2 * nIter + 1), `newtonSchulzSymmetricBackward ${what}`);
+        // The symmetric forward's output is exactly symmetric.
+        if (!skew && d >= 128)
+          for (let i = 0; i < d; i++)
+            for (let j = 0; j < i; j++)
+              assert.ok(Object.is(w[0][i * d + j], w[0][j * d + i]), `${what}: out[${i}][${j}]`);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test('the symmetric backward is the symmetric part of the full backward (float64, reference backend)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 2 }),
+      fc.integer({ min: 1, max: 24 }),
+      fc.integer({ min: 0, max: 6 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (batch, d, nIter, seed) => {
+        const n = d + 3;
+        const xs = Float64Array.from(
+          { length: batch * n * d },
+          (_, i) => Math.sin((i + seed) * 0.61) + Math.cos(i * 0.13),
+        );
+        const g = Float64Array.from({ length: batch * d * d }, (_, i) => Math.cos((i + seed) * 0.37));
+        const a = js.covariance(js.fromArray(xs), batch, n, d, 0.1, 'float64');
+        const { out, iterates } = js.newtonSchulz(a, batch, d, nIter, 'float64');
+        const gs = js.fromArray(g);
+        const full = js.view(
+          js.newtonSchulzBackward(gs, a, out, iterates, batch, d, nIter, 'float64'),
+          batch * d * d,
+          'float64',
+        );
+        const sym = js.view(
+          js.newtonSchulzSymmetricBackward(gs, a, out, iterates, batch, d, nIter, 'float64'),
+          batch * d * d,
+          'float64',
+        );
+        for (let b = 0; b < batch; b++)
+          for (let i = 0; i < d; i++)
+            for (let j = 0; j < d; j++) {
+              const [ij, ji] = [b * d * d + i * d + j, b * d * d + j * d + i];
+              const expected = (full[ij] + full[ji]) / 2;
+              if (!(Math.abs(sym[ij] - expected) <= 1e-9 * (1 + Math.abs(expected))))
+                assert.unreachable(`b=${b} d=${d} steps=${nIter}: [${i}][${j}] is ${sym[ij]}, expected ${expected}`);
+            }
       },
     ),
     { numRuns: 100 },

@@ -264,6 +264,25 @@ test('elementwise, broadcasting, data movement, pooling, im2col/col2im, batch no
   );
 });
 
+test('covariance of 128 features and more (upper blocks side by side): bit-identical across thread counts', async () => {
+  const sizes = fc.record({
+    d: fc.integer({ min: 128, max: 260 }),
+    n: fc.integer({ min: 1, max: 400 }),
+    threads: fc.constantFrom(2, 3),
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(sizes, async ({ d, n, threads, seed }) => {
+      const x = wasm.fromArray(floats(n * d, seed));
+      const [one, many] = await oneAndMany(threads, () =>
+        Array.from(wasm.view(wasm.covariance(x, 1, n, d, 0.1, 'float32'), d * d, 'float32')),
+      );
+      return one.every((v, i) => Object.is(v, many[i]));
+    }),
+    { numRuns: 10 },
+  );
+});
+
 test('covariance of up to 16 features (row pairs split across threads): bit-identical across thread counts', async () => {
   const sizes = fc.record({
     batch: fc.integer({ min: 1, max: 2 }),
@@ -288,7 +307,8 @@ test('covariance of up to 16 features (row pairs split across threads): bit-iden
 test('Newton–Schulz inverse square root and its backward pass: bit-identical across thread counts', async () => {
   const sizes = fc.record({
     batch: fc.integer({ min: 1, max: 2 }),
-    d: fc.integer({ min: 20, max: 150 }),
+    // Past 127 a covariance's products go by upper blocks (and the symmetric backward's too).
+    d: fc.oneof(fc.integer({ min: 20, max: 127 }), fc.integer({ min: 128, max: 200 })),
     nIter: fc.integer({ min: 1, max: 5 }),
     threads: fc.constantFrom(2, 3),
     seed: fc.integer({ min: 0, max: 1e6 }),
@@ -302,7 +322,8 @@ test('Newton–Schulz inverse square root and its backward pass: bit-identical a
         const a = wasm.covariance(x, batch, n, d, 0.1, 'float32');
         const { out, iterates } = wasm.newtonSchulz(a, batch, d, nIter, 'float32');
         const ga = wasm.newtonSchulzBackward(g, a, out, iterates, batch, d, nIter, 'float32');
-        return [out, ga].map((s) => Array.from(wasm.view(s, batch * d * d, 'float32')));
+        const gs = wasm.newtonSchulzSymmetricBackward(g, a, out, iterates, batch, d, nIter, 'float32');
+        return [out, ga, gs].map((s) => Array.from(wasm.view(s, batch * d * d, 'float32')));
       };
       const [one, many] = await oneAndMany(threads, run);
       return one.every((arr, j) => arr.every((v, i) => Object.is(v, many[j][i])));

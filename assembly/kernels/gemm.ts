@@ -29,29 +29,29 @@ export const GEMM_NC: i32 = 1024;
 }
 
 /**
- * Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of MR rows: panel r holds kc groups of MR values. Full panels move
+ * Packs op(A)[i0:i0+mc, p0:p0+kc] as panels of MR rows (A's stored rows lda floats apart): panel r holds kc groups of MR values. Full panels move
  * 4 values per load: a column of Aᵀ as stored, or a 4×4 block of A transposed in registers.
  */
-function packA(dst: usize, a: usize, m: i32, k: i32, transA: i32, i0: i32, mc: i32, p0: i32, kc: i32): void {
+function packA(dst: usize, a: usize, lda: i32, transA: i32, i0: i32, mc: i32, p0: i32, kc: i32): void {
   for (let ir = 0; ir < mc; ir += MR) {
     const panel = dst + (<usize>(ir * kc) << 2);
     const i = i0 + ir;
     let p = 0;
     if (ir + MR <= mc) {
       if (transA) {
-        for (; p < kc; p++) v128.store(at(panel, p * MR), v128.load(at(a, (p0 + p) * m + i)));
+        for (; p < kc; p++) v128.store(at(panel, p * MR), v128.load(at(a, (p0 + p) * lda + i)));
       } else {
-        const row = at(a, i * k + p0);
+        const row = at(a, i * lda + p0);
         for (; p + 4 <= kc; p += 4) {
           const src = at(row, p);
-          storeTransposed4x4(at(panel, p * MR), MR << 2, v128.load(src), v128.load(src + (<usize>k << 2)), v128.load(src + (<usize>(2 * k) << 2)), v128.load(src + (<usize>(3 * k) << 2)));
+          storeTransposed4x4(at(panel, p * MR), MR << 2, v128.load(src), v128.load(src + (<usize>lda << 2)), v128.load(src + (<usize>(2 * lda) << 2)), v128.load(src + (<usize>(3 * lda) << 2)));
         }
       }
     }
     for (; p < kc; p++) {
       for (let r = 0; r < MR; r++) {
         let v: f32 = 0;
-        if (ir + r < mc) v = transA ? load<f32>(at(a, (p0 + p) * m + i + r)) : load<f32>(at(a, (i + r) * k + p0 + p));
+        if (ir + r < mc) v = transA ? load<f32>(at(a, (p0 + p) * lda + i + r)) : load<f32>(at(a, (i + r) * lda + p0 + p));
         store<f32>(at(panel, p * MR + r), v);
       }
     }
@@ -177,6 +177,11 @@ export function gemm_scratch_floats(n: i32, k: i32): i32 {
  * floats, 16-byte aligned.
  */
 export function gemm_f32(c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i32, n: i32, k: i32, transA: i32, transB: i32, accumulate: i32, scratch: usize): void {
+  gemm_strided_f32(c, ldc, a, transA ? m : k, b, ldb, m, n, k, transA, transB, accumulate, scratch);
+}
+
+/** gemm_f32 with A's stored rows lda floats apart: op(A) may be the first m rows of a wider product's operand. */
+export function gemm_strided_f32(c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32, m: i32, n: i32, k: i32, transA: i32, transB: i32, accumulate: i32, scratch: usize): void {
   if (k == 0) {
     if (!accumulate) for (let i = 0; i < m; i++) memory.fill(at(c, i * ldc), 0, <usize>n << 2);
     return;
@@ -195,7 +200,7 @@ export function gemm_f32(c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i3
       const kc = min(GEMM_KC, k - p0);
       const add = accumulate != 0 || p0 > 0;
       if (panelwise) {
-        packA(pa, a, m, k, transA, 0, m, p0, kc);
+        packA(pa, a, lda, transA, 0, m, p0, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
           packB(pb, b, ldb, transB, p0, kc, j0 + jr, cols);
@@ -206,7 +211,7 @@ export function gemm_f32(c: usize, ldc: i32, a: usize, b: usize, ldb: i32, m: i3
       if (!direct) packB(pb, b, ldb, transB, p0, kc, j0, nc);
       for (let i0 = 0; i0 < m; i0 += GEMM_MC) {
         const mc = min(GEMM_MC, m - i0);
-        packA(pa, a, m, k, transA, i0, mc, p0, kc);
+        packA(pa, a, lda, transA, i0, mc, p0, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const bp = direct ? at(b, p0 * ldb + j0 + jr) : at(pb, jr * kc);
           const cols = min(NR, nc - jr);

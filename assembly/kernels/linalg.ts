@@ -1,5 +1,6 @@
 // The deconvolution's small matrix passes, f32, around the GEMMs of the covariance and Newton–Schulz kernels
-// (src/backend/wasm/linalg.ts): c ← αc + βI, the Frobenius inner product, and the covariance of few features.
+// (src/backend/wasm/linalg.ts): c ← αc + βI, mirroring a symmetric product's upper blocks, the Frobenius inner
+// product, and the covariance of few features.
 
 import { storeLanes } from './copy';
 import { madd } from './gemm';
@@ -16,6 +17,18 @@ export function scale_add_identity_f32(c: usize, d: i32, batch: i32, alpha: f32,
       const p = c + (<usize>((b * d + i) * d + i) << 2);
       store<f32>(p, load<f32>(p) + beta);
     }
+  }
+}
+
+/**
+ * The elements of the d×d matrix C below its diagonal in columns [j0, j1) ← their transposes above it (a symmetric
+ * product made by its upper blocks; the diagonal block's two halves come from different dot products, so it is
+ * mirrored too). Reads only elements above the diagonal: calls on different columns may run side by side.
+ */
+export function mirror_upper_f32(c: usize, d: i32, j0: i32, j1: i32): void {
+  for (let r = j0 + 1; r < d; r++) {
+    const end = min(j1, r);
+    for (let col = j0; col < end; col++) store<f32>(c + (<usize>(r * d + col) << 2), load<f32>(c + (<usize>(col * d + r) << 2)));
   }
 }
 

@@ -12,14 +12,14 @@
 import { copyFloats, fill_f32 } from './copy';
 import { binary_f32 } from './elementwise';
 import { gemm_either_f32 } from './gemm';
-import { scale_add_identity_f32 } from './linalg';
+import { mirror_upper_f32, scale_add_identity_f32 } from './linalg';
 
 // Step kinds and layout (../abi.ts). Word 0: kind; word 1: chunks; then arguments (a product's block width in the
 // last word). A phase: its first step and its chunks; its counters (finished, then each share's taken) fill a line.
 import {
   STEP_PRODUCT as PRODUCT, STEP_SCALE_IDENTITY as SCALE_IDENTITY, STEP_IDENTITY as IDENTITY, STEP_BINARY as BINARY,
-  STEP_COPY as COPY, STEP_WORDS, PHASE_WORDS, COUNTER_WORDS, PRODUCT_TRANS_B, PRODUCT_ACCUMULATE, PRODUCT_DOT,
-  PRODUCT_TRANS_A,
+  STEP_COPY as COPY, STEP_MIRROR as MIRROR, STEP_SYMMETRIZE as SYMMETRIZE, STEP_WORDS, PHASE_WORDS, COUNTER_WORDS,
+  PRODUCT_TRANS_B, PRODUCT_ACCUMULATE, PRODUCT_DOT, PRODUCT_TRANS_A, PRODUCT_UPPER,
 } from '../abi';
 const STEP_BYTES: usize = <usize>STEP_WORDS << 2;
 const PHASE_BYTES: usize = <usize>PHASE_WORDS << 2, COUNTER_BYTES: usize = <usize>COUNTER_WORDS << 2;
@@ -51,8 +51,10 @@ const FAILED: usize = 4;
 
 /**
  * Chunk j of the step at `step`. A product C (+)= op(A)·op(B) of d×d matrices (flags: transA 1, transB 2,
- * accumulate 4, dot-product kernel 8) computes columns [j·width, (j+1)·width) of C, exactly as the whole product
- * computes them; `scratch` is the thread's GEMM packing area.
+ * accumulate 4, dot-product kernel 8, upper 16) computes columns [j·width, (j+1)·width) of C, exactly as the whole
+ * product computes them — with `upper` (A not transposed), only their rows above the block's bottom edge, the
+ * blocks a symmetric C needs; `scratch` is the thread's GEMM packing area. A mirror or symmetrize step's chunk j is
+ * the same block of columns.
  */
 function runChunk(step: usize, j: i32, bases: usize, scratch: usize): void {
   const kind = load<i32>(step);
@@ -60,9 +62,23 @@ function runChunk(step: usize, j: i32, bases: usize, scratch: usize): void {
     const c = pointer(step, 2, bases), a = pointer(step, 4, bases), b = pointer(step, 6, bases);
     const d = load<i32>(step, 32), flags = load<i32>(step, 36), width = load<i32>(step, 60);
     const j0 = j * width;
+    const rows = flags & PRODUCT_UPPER ? min(d, j0 + width) : d;
     const transB = i32((flags & PRODUCT_TRANS_B) != 0);
     const bBlock = b + (<usize>(transB ? j0 * d : j0) << 2);
-    gemm_either_f32(i32((flags & PRODUCT_DOT) != 0), c + (<usize>j0 << 2), d, a, bBlock, d, d, min(width, d - j0), d, i32((flags & PRODUCT_TRANS_A) != 0), transB, i32((flags & PRODUCT_ACCUMULATE) != 0), scratch);
+    gemm_either_f32(i32((flags & PRODUCT_DOT) != 0), c + (<usize>j0 << 2), d, a, bBlock, d, rows, min(width, d - j0), d, i32((flags & PRODUCT_TRANS_A) != 0), transB, i32((flags & PRODUCT_ACCUMULATE) != 0), scratch);
+  } else if (kind == MIRROR) {
+    const width = load<i32>(step, 60), d = load<i32>(step, 16), j0 = j * width;
+    mirror_upper_f32(pointer(step, 2, bases), d, j0, min(d, j0 + width));
+  } else if (kind == SYMMETRIZE) {
+    // dst ← alpha·(src + srcᵀ), columns [j0, j1) (dst ≠ src).
+    const dst = pointer(step, 2, bases), src = pointer(step, 4, bases), d = load<i32>(step, 24);
+    const alpha = load<f32>(step, 28), width = load<i32>(step, 60);
+    const j0 = j * width, j1 = min(d, j0 + width);
+    for (let r = 0; r < d; r++) {
+      for (let col = j0; col < j1; col++) {
+        store<f32>(at(dst, r * d + col), alpha * (load<f32>(at(src, r * d + col)) + load<f32>(at(src, col * d + r))));
+      }
+    }
   } else if (kind == SCALE_IDENTITY) {
     // dst ← alpha·src + beta·I
     const dst = pointer(step, 2, bases), src = pointer(step, 4, bases), d = load<i32>(step, 24);
@@ -79,6 +95,12 @@ function runChunk(step: usize, j: i32, bases: usize, scratch: usize): void {
   } else if (kind == COPY) {
     copyFloats(pointer(step, 2, bases), pointer(step, 4, bases), load<i32>(step, 24));
   } else unreachable();
+}
+
+/** The byte address of float `index` from `base`. */
+// @ts-ignore: decorator
+@inline function at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
 }
 
 /**

@@ -134,6 +134,20 @@ export interface Kernels<S> {
   newtonSchulz(a: S, batch: number, d: number, nIter: number, dtype: DType): { out: S; iterates: S };
   /** The gradient wrt A of newtonSchulz's `out`, given its gradient g, A, out and the iterates. */
   newtonSchulzBackward(g: S, a: S, out: S, iterates: S, batch: number, d: number, nIter: number, dtype: DType): S;
+  /**
+   * For a symmetric A: the symmetric part (G_A + G_Aᵀ)/2 of newtonSchulzBackward's result, which is all that reaches
+   * a covariance's rows, in about half the work (every product of its chain is symmetric).
+   */
+  newtonSchulzSymmetricBackward(
+    g: S,
+    a: S,
+    out: S,
+    iterates: S,
+    batch: number,
+    d: number,
+    nIter: number,
+    dtype: DType,
+  ): S;
   /** One SGD step, in place on `p` and the momentum buffer (null without momentum). The only in-place kernels. */
   sgdUpdate(p: S, grad: S, buf: S | null, h: SgdStep, dtype: DType): void;
   /** One Adam/AdamW step, in place on `p`, the moments and (amsgrad) their running maximum. */

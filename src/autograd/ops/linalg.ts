@@ -1,6 +1,9 @@
-// The two matrix ops of network deconvolution:
+// The matrix ops of network deconvolution:
 //   covariance      C = XᵀX/n + eps·I     one kernel forward; ∂X = X·((G + Gᵀ)/n), composed from matmul
 //   Newton–Schulz   A^(−1/2)              one kernel forward, one backward (the chain rule through its steps)
+//   whitening       (XᵀX/n + eps·I)^(−1/2)  the two above as one op: the covariance passes on only the symmetric
+//                                        part of its gradient, which the symmetric backward kernel makes in half
+//                                        the work
 import { activeBackend } from '../../backend/registry.js';
 import { fmtShape, NewtonSchulzLayout } from '../../backend/shape_info.js';
 import { record } from '../engine.js';
@@ -54,5 +57,33 @@ export function newtonSchulz(a: Tensor, nIter: number): Tensor {
         a.dtype,
       ),
     ];
+  });
+}
+
+/**
+ * The whitening matrix of centred rows, (XᵀX/n + eps·I)^(−1/2) by `nIter` Newton–Schulz steps, for X (n, d) or a
+ * batch (b, n, d): covariance then newtonSchulz, with the same value and gradient. The covariance's backward
+ * X·((G + Gᵀ)/n) reads only the symmetric part of the gradient that reaches it, so that part is all this op makes
+ * (newtonSchulzSymmetricBackward: every product of its chain is symmetric, and only half of each is computed).
+ */
+export function whitening(xc: Tensor, eps: number, nIter: number): Tensor {
+  const [batch, n, d] = batched('whitening', xc);
+  const be = activeBackend();
+  const shape = xc.ndim === 2 ? [d, d] : [batch, d, d];
+  const dtype = xc.dtype;
+  const cov = fromStorage(be.covariance(xc.storageOn(be), batch, n, d, eps, dtype), shape, dtype);
+  const { out, iterates } = be.newtonSchulz(cov.storageOn(be), batch, d, nIter, dtype);
+  const y = fromStorage(out, shape, dtype);
+  const saved = fromStorage(iterates, [new NewtonSchulzLayout(batch, d, nIter).size], dtype);
+  return record(y, 'whitening', [xc], (g) => {
+    const b = activeBackend();
+    const storages = [g, cov, y, saved].map((t) => t.storageOn(b));
+    const gCov = fromStorage(
+      b.newtonSchulzSymmetricBackward(storages[0], storages[1], storages[2], storages[3], batch, d, nIter, dtype),
+      shape,
+      dtype,
+    );
+    // (G + Gᵀ)/n of a symmetric G, as covariance's backward forms it.
+    return [xc.matmul(gCov.mul(2).div(n))];
   });
 }

@@ -3,7 +3,7 @@ import type { Backend } from '../backend.js';
 import { allocArray, type FloatArray } from '../dtype.js';
 import { col2im, conv2d, conv2dBackwardFilter, conv2dBackwardInput, im2col } from './conv.js';
 import { binary, clamp, reluBackward, unary, where } from './elementwise.js';
-import { covariance, newtonSchulz, newtonSchulzBackward } from './linalg.js';
+import { covariance, newtonSchulz, newtonSchulzBackward, newtonSchulzSymmetricBackward } from './linalg.js';
 import { matmul } from './matmul.js';
 import {
   batchNormApply,
@@ -73,5 +73,6 @@ export function createJsBackend(): Backend<FloatArray> {
     covariance,
     newtonSchulz,
     newtonSchulzBackward,
+    newtonSchulzSymmetricBackward,
   };
 }

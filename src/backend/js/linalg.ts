@@ -105,7 +105,6 @@ export function newtonSchulzBackward(
     const s = roundAs(a, Math.sqrt(norm));
     let gZ = buf();
     for (let j = 0; j < dd; j++) gZ[j] = g[b * dd + j] / s;
-    let gNorm = (-0.5 * dot(g, b * dd, out, b * dd, dd)) / norm;
     let gY = buf(); // G_Y_N = 0: Y_N is not used
     for (let i = nIter - 1; i >= 0; i--) {
       const [y, z, t] = [at.y(b, i), at.z(b, i), at.t(b, i)];
@@ -123,11 +122,83 @@ export function newtonSchulzBackward(
       }
       [gY, gZ] = [gYi, gZi];
     }
-    gNorm -= dot(gY, 0, a, b * dd, dd) / (norm * norm);
-    for (let j = 0; j < dd; j++) ga[b * dd + j] = gY[j] / norm;
-    const tmp = buf();
-    scaled(tmp, 0, a, b * dd, dd, gNorm / norm);
-    for (let j = 0; j < dd; j++) ga[b * dd + j] += tmp[j];
+    addNormTerms(ga, g, a, out, gY, b, dd, norm, dtype);
+  }
+  return ga;
+}
+
+/** Matrix b of G_A from G_Y_0 and the norm's terms (the last line of newtonSchulzBackward's table). */
+function addNormTerms(
+  ga: FloatArray,
+  g: FloatArray,
+  a: FloatArray,
+  out: FloatArray,
+  gY: FloatArray,
+  b: number,
+  dd: number,
+  norm: number,
+  dtype: DType,
+): void {
+  const gNorm = (-0.5 * dot(g, b * dd, out, b * dd, dd)) / norm - dot(gY, 0, a, b * dd, dd) / (norm * norm);
+  for (let j = 0; j < dd; j++) ga[b * dd + j] = gY[j] / norm;
+  const tmp = allocArray(dd, dtype);
+  scaled(tmp, 0, a, b * dd, dd, gNorm / norm);
+  for (let j = 0; j < dd; j++) ga[b * dd + j] += tmp[j];
+}
+
+/**
+ * newtonSchulzBackward's symmetric part (G_A + G_Aᵀ)/2 for a symmetric A, by the forward-mode derivative: at a
+ * symmetric A the iteration's derivative is self-adjoint, so the symmetric part of the gradient is the derivative of
+ * Z_N in the direction S = (g + gᵀ)/2. With dX for that derivative of X (Z₀ = I, so dZ₀ = 0):
+ *   dY_0 = S/√n                                   (then as in newtonSchulzBackward, G_Y_0 = dZ_N)
+ *   dT_i = −½·(dZ_i·Y_i + Z_i·dY_i)
+ *   dY_{i+1} = dY_i·T_i + Y_i·dT_i,  dZ_{i+1} = dT_i·Z_i + T_i·dZ_i
+ */
+export function newtonSchulzSymmetricBackward(
+  g: FloatArray,
+  a: FloatArray,
+  out: FloatArray,
+  it: FloatArray,
+  batch: number,
+  d: number,
+  nIter: number,
+  dtype: DType,
+): FloatArray {
+  const dd = d * d;
+  const at = new NewtonSchulzLayout(batch, d, nIter);
+  const ga = allocArray(batch * dd, dtype);
+  const buf = () => allocArray(dd, dtype);
+  for (let b = 0; b < batch; b++) {
+    const norm = it[at.norm(b)];
+    const s = roundAs(a, Math.sqrt(norm));
+    let dY = buf();
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < d; j++) dY[i * d + j] = 0.5 * (g[b * dd + i * d + j] + g[b * dd + j * d + i]);
+    for (let j = 0; j < dd; j++) dY[j] /= s;
+    let dZ = buf();
+    for (let i = 0; i < nIter; i++) {
+      const [y, z, t] = [at.y(b, i), at.z(b, i), at.t(b, i)];
+      const dT = buf();
+      if (i === 0) scaled(dT, 0, dY, 0, dd, -0.5);
+      else {
+        gemm(dT, 0, dZ, 0, it, y, d, d, d, false, false);
+        gemm(dT, 0, it, z, dY, 0, d, d, d, false, false);
+        scaled(dT, 0, dT, 0, dd, -0.5);
+      }
+      const dYn = buf();
+      if (i < nIter - 1) {
+        gemm(dYn, 0, dY, 0, it, t, d, d, d, false, false);
+        gemm(dYn, 0, it, y, dT, 0, d, d, d, false, false);
+      }
+      let dZn = dT;
+      if (i > 0) {
+        dZn = buf();
+        gemm(dZn, 0, dT, 0, it, z, d, d, d, false, false);
+        gemm(dZn, 0, it, t, dZ, 0, d, d, d, false, false);
+      }
+      [dY, dZ] = [dYn, dZn];
+    }
+    addNormTerms(ga, g, a, out, dZ, b, dd, norm, dtype);
   }
   return ga;
 }

@@ -186,5 +186,6 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     covariance: k(la.covariance, ref.covariance),
     newtonSchulz: k(la.newtonSchulz, ref.newtonSchulz),
     newtonSchulzBackward: k(la.newtonSchulzBackward, ref.newtonSchulzBackward),
+    newtonSchulzSymmetricBackward: k(la.newtonSchulzSymmetricBackward, ref.newtonSchulzSymmetricBackward),
   };
 }

@@ -19,11 +19,14 @@ import {
   PRODUCT_DOT as DOT,
   PRODUCT_TRANS_A as TRANS_A,
   PRODUCT_TRANS_B as TRANS_B,
+  PRODUCT_UPPER as UPPER,
   STEP_BINARY as BINARY,
   STEP_COPY as COPY,
   STEP_IDENTITY as IDENTITY,
+  STEP_MIRROR as MIRROR,
   STEP_PRODUCT as PRODUCT,
   STEP_SCALE_IDENTITY as SCALE_IDENTITY,
+  STEP_SYMMETRIZE as SYMMETRIZE,
   STEP_WORDS,
 } from './kernels.abi.js';
 
@@ -35,15 +38,25 @@ const IMMEDIATE_WORD = STEP_WORDS - 1,
  * time at d = 16, 1.0× at 36, 1.2–1.4× at 72 (measured).
  */
 const MIN_SHARED_WORK = 1 << 17;
+/**
+ * Columns per chunk of the steps on symmetric matrices (upper products, mirror, symmetrize), whatever the thread
+ * count: an upper product computes, for each block of columns, the rows down to the block's bottom edge — at d = 576,
+ * 0.56 of the full product in blocks of 64.
+ */
+export const SYMMETRIC_BLOCK = 64;
 
 /** A float in one of the buffers a program is run with: buffer index, offset in floats. */
 export type Ref = readonly [buffer: number, offset: number];
 
-/** C (+)= op(A)·op(B): which operands are transposed, whether C accumulates. */
+/**
+ * C (+)= op(A)·op(B): which operands are transposed, whether C accumulates, and whether only C's upper blocks are
+ * made (`upper`: a symmetric C, completed by a mirror step; A not transposed).
+ */
 export interface ProductOptions {
   transA?: boolean;
   transB?: boolean;
   accumulate?: boolean;
+  upper?: boolean;
 }
 
 /** A program laid out for some number of threads: its step words (each phase's in order) and phase table. */
@@ -73,10 +86,30 @@ export class StepProgram {
    * C (+)= op(A)·op(B). A·Bᵀ takes the dot-product kernel, as Gemm.run does at these sizes, so the results are
    * those of the product made on its own. Its chunk count and block width are set by the layout.
    */
-  product(c: Ref, a: Ref, b: Ref, { transA = false, transB = false, accumulate = false }: ProductOptions = {}): this {
+  product(
+    c: Ref,
+    a: Ref,
+    b: Ref,
+    { transA = false, transB = false, accumulate = false, upper = false }: ProductOptions = {},
+  ): this {
+    if (upper && transA) throw new Error('StepProgram.product: an upper product reads A as stored (no transA)');
     const flags =
-      (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0) | (accumulate ? ACCUMULATE : 0) | (transB && !transA ? DOT : 0);
+      (transA ? TRANS_A : 0) |
+      (transB ? TRANS_B : 0) |
+      (accumulate ? ACCUMULATE : 0) |
+      (transB && !transA ? DOT : 0) |
+      (upper ? UPPER : 0);
     return this.add([PRODUCT, 0, ...c, ...a, ...b, this.d, flags, 0]);
+  }
+
+  /** C's blocks below the diagonal ← the transposed blocks above it (after upper products). */
+  mirror(c: Ref): this {
+    return this.add([MIRROR, 0, ...c, this.d]);
+  }
+
+  /** dst ← alpha·(src + srcᵀ) (dst ≠ src). */
+  symmetrize(dst: Ref, src: Ref, alpha: number): this {
+    return this.add([SYMMETRIZE, 0, ...dst, ...src, this.d, f32Bits(alpha)]);
   }
 
   /** dst ← alpha·src + beta·I. */
@@ -140,7 +173,9 @@ export class StepProgram {
       let chunks = 0;
       for (; s < first + phase.length / STEP_WORDS; s++) {
         const step = layout.steps.subarray(s * STEP_WORDS, (s + 1) * STEP_WORDS);
-        if (step[0] === PRODUCT) [step[1], step[STEP_WORDS - 1]] = [Math.ceil(d / width), width];
+        const symmetric = step[0] === MIRROR || step[0] === SYMMETRIZE || (step[0] === PRODUCT && step[9] & UPPER);
+        const w = symmetric ? SYMMETRIC_BLOCK : width;
+        if (step[0] === PRODUCT || symmetric) [step[1], step[STEP_WORDS - 1]] = [Math.ceil(d / w), w];
         chunks += step[1];
       }
       layout.phases.set([first, chunks], p * PHASE_WORDS);

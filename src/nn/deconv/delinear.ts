@@ -6,8 +6,7 @@ import { eye, type Tensor, zeros } from '../../autograd/tensor.js';
 import { fmtShape } from '../../backend/shape_info.js';
 import { defaultWeightAndBias_ } from '../init.js';
 import { Module } from '../module.js';
-import { covariance } from '../../autograd/ops/linalg.js';
-import { batchOrRunning, checkDeconvOptions, effectiveBlock, whiten } from './stats.js';
+import { batchOrRunning, checkDeconvOptions, effectiveBlock, whitenRows } from './stats.js';
 
 /** Options of `Delinear` (the official defaults when omitted). */
 export interface DelinearOptions {
@@ -75,7 +74,7 @@ export class Delinear extends Module {
     const statistics = () => {
       const X = x.reshape([-1, this.block]);
       const mean = X.mean(0);
-      return { mean, deconv: whiten(this, covariance(X.sub(mean), this.eps), this.nIter) };
+      return { mean, deconv: whitenRows(this, X.sub(mean), this.eps, this.nIter) };
     };
     const { mean, deconv } = batchOrRunning(
       this.training,

@@ -7,8 +7,7 @@ import { eye, type Tensor, zeros } from '../../autograd/tensor.js';
 import { fmtShape } from '../../backend/shape_info.js';
 import { defaultWeightAndBias_ } from '../init.js';
 import { Module } from '../module.js';
-import { covariance } from '../../autograd/ops/linalg.js';
-import { batchOrRunning, checkDeconvOptions, effectiveBlock, everyNthRow, whiten } from './stats.js';
+import { batchOrRunning, checkDeconvOptions, effectiveBlock, everyNthRow, whitenRows } from './stats.js';
 
 /** Options of `FastDeconv2d` (the official defaults when omitted). */
 export interface FastDeconv2dOptions {
@@ -147,11 +146,11 @@ export class FastDeconv2d extends Module {
         .permute(0, 2, 1)
         .reshape([rows * G, d]);
       const mean = blocks.mean(0);
-      return { mean, deconv: whiten(this, covariance(blocks.sub(mean), this.eps), this.nIter) };
+      return { mean, deconv: whitenRows(this, blocks.sub(mean), this.eps, this.nIter) };
     }
     const mean = X.mean(0);
     const perGroup = X.sub(mean).reshape([rows, this.groups, d]).permute(1, 0, 2);
-    return { mean, deconv: whiten(this, covariance(perGroup, this.eps), this.nIter) };
+    return { mean, deconv: whitenRows(this, perGroup, this.eps, this.nIter) };
   }
 
   /** The whitening folded into the convolution: W' = W·D and b' = b − W'·μ, in conv layout. */

@@ -2,6 +2,7 @@
 // differentiable, the centred covariance, its inverse square root, and the running-average update.
 import { noGrad } from '../../autograd/engine.js';
 import { isqrtNewtonSchulz } from '../../linalg/isqrt.js';
+import { whitening } from '../../linalg/whitening.js';
 import { narrow, padBox } from '../../autograd/ops/movement.js';
 import type { Tensor } from '../../autograd/tensor.js';
 
@@ -93,8 +94,17 @@ export function checkDeconvOptions(
  * names the layer, which the bare Newton–Schulz error cannot.
  */
 export function whiten(layer: { extraRepr(): string }, cov: Tensor, nIter: number): Tensor {
+  return naming(layer, () => isqrtNewtonSchulz(cov, nIter));
+}
+
+/** whiten() of the covariance XᵀX/n + eps·I of centred rows X (n, d) or (b, n, d), as one op (linalg.whitening). */
+export function whitenRows(layer: { extraRepr(): string }, xc: Tensor, eps: number, nIter: number): Tensor {
+  return naming(layer, () => whitening(xc, eps, nIter));
+}
+
+function naming(layer: { extraRepr(): string }, whitened: () => Tensor): Tensor {
   try {
-    return isqrtNewtonSchulz(cov, nIter);
+    return whitened();
   } catch (e) {
     throw new Error(
       `${layer.constructor.name}(${layer.extraRepr()}): cannot whiten its input, whose covariance is not finite (NaN or ∞ in the input: the training diverged or the data holds them) — ${(e as Error).message}`,
