@@ -1,6 +1,6 @@
 // The deconvolution's small matrix passes, f32, around the GEMMs of the covariance and Newton–Schulz kernels
-// (src/backend/wasm/linalg.ts): c ← αc + βI, mirroring a symmetric product's upper blocks, the Frobenius inner
-// product, and the covariance of few features.
+// (src/backend/wasm/linalg.ts): c ← αc + βI, mirroring a symmetric product's upper blocks, a matrix's symmetric
+// part, the Frobenius inner product, and the covariance of few features.
 
 import { storeLanes } from './copy';
 import { madd } from './gemm';
@@ -29,6 +29,16 @@ export function mirror_upper_f32(c: usize, d: i32, j0: i32, j1: i32): void {
   for (let r = j0 + 1; r < d; r++) {
     const end = min(j1, r);
     for (let col = j0; col < end; col++) store<f32>(c + (<usize>(r * d + col) << 2), load<f32>(c + (<usize>(col * d + r) << 2)));
+  }
+}
+
+/** dst ← alpha·(src + srcᵀ) in columns [j0, j1) of d×d matrices (dst ≠ src): the symmetric part of a gradient. */
+export function symmetrize_f32(dst: usize, src: usize, d: i32, alpha: f32, j0: i32, j1: i32): void {
+  for (let r = 0; r < d; r++) {
+    for (let col = j0; col < j1; col++) {
+      const sum = load<f32>(src + (<usize>(r * d + col) << 2)) + load<f32>(src + (<usize>(col * d + r) << 2));
+      store<f32>(dst + (<usize>(r * d + col) << 2), alpha * sum);
+    }
   }
 }
 

@@ -12,7 +12,7 @@
 import { copyFloats, fill_f32 } from './copy';
 import { binary_f32 } from './elementwise';
 import { gemm_either_f32 } from './gemm';
-import { mirror_upper_f32, scale_add_identity_f32 } from './linalg';
+import { mirror_upper_f32, scale_add_identity_f32, symmetrize_f32 } from './linalg';
 
 // Step kinds and layout (../abi.ts). Word 0: kind; word 1: chunks; then arguments (a product's block width in the
 // last word). A phase: its first step and its chunks; its counters (finished, then each share's taken) fill a line.
@@ -70,15 +70,8 @@ function runChunk(step: usize, j: i32, bases: usize, scratch: usize): void {
     const width = load<i32>(step, 60), d = load<i32>(step, 16), j0 = j * width;
     mirror_upper_f32(pointer(step, 2, bases), d, j0, min(d, j0 + width));
   } else if (kind == SYMMETRIZE) {
-    // dst ← alpha·(src + srcᵀ), columns [j0, j1) (dst ≠ src).
-    const dst = pointer(step, 2, bases), src = pointer(step, 4, bases), d = load<i32>(step, 24);
-    const alpha = load<f32>(step, 28), width = load<i32>(step, 60);
-    const j0 = j * width, j1 = min(d, j0 + width);
-    for (let r = 0; r < d; r++) {
-      for (let col = j0; col < j1; col++) {
-        store<f32>(at(dst, r * d + col), alpha * (load<f32>(at(src, r * d + col)) + load<f32>(at(src, col * d + r))));
-      }
-    }
+    const width = load<i32>(step, 60), d = load<i32>(step, 24), j0 = j * width;
+    symmetrize_f32(pointer(step, 2, bases), pointer(step, 4, bases), d, load<f32>(step, 28), j0, min(d, j0 + width));
   } else if (kind == SCALE_IDENTITY) {
     // dst ← alpha·src + beta·I
     const dst = pointer(step, 2, bases), src = pointer(step, 4, bases), d = load<i32>(step, 24);
@@ -95,12 +88,6 @@ function runChunk(step: usize, j: i32, bases: usize, scratch: usize): void {
   } else if (kind == COPY) {
     copyFloats(pointer(step, 2, bases), pointer(step, 4, bases), load<i32>(step, 24));
   } else unreachable();
-}
-
-/** The byte address of float `index` from `base`. */
-// @ts-ignore: decorator
-@inline function at(base: usize, index: i32): usize {
-  return base + (<usize>index << 2);
 }
 
 /**
