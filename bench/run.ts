@@ -342,7 +342,7 @@ async function trainRow(c: TrainCase): Promise<() => Promise<void>> {
     const [t1, tN, tJs] = times.map(median);
     const [n1, nN] = native;
     console.log(
-      `| ${c.label} | images/s | ${[t1, tN, tJs, n1, nN].map((t) => fmt(n / t, 0)).join(' | ')} | ${ratio(n1 / t1)} | ${ratio(nN / tN)} | ${ratio(tJs / t1)} | ${ratio(paired)} |`,
+      `| ${c.label} | images/s | ${[t1, tN, tJs, n1, nN].map((t) => fmt(n / t, n / t < 100 ? 1 : 0)).join(' | ')} | ${ratio(n1 / t1)} | ${ratio(nN / tN)} | ${ratio(tJs / t1)} | ${ratio(paired)} |`,
     );
     if (profile) console.log(`\nWhere ${c.label}'s step goes (wasm, 1 thread):\n\n${profile}\n`);
   };
