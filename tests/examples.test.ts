@@ -1,7 +1,9 @@
 // The README's code: every ts/python block is a copy of a file in examples/, every `npm run` script it names
 // exists, and (under Node, which runs the examples as a user would, importing 'netdeconv') the examples train.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -42,6 +44,28 @@ if (isNode) {
     const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts'], { encoding: 'utf8' });
     const accuracy = Number(out.match(/accuracy: ([0-9.]+)/)?.[1]);
     assert.ok(accuracy > 0.9, `accuracy ${accuracy} in: ${out}`);
+  });
+
+  s("examples/paper_experiment.sh runs the paper's experiment (here on 128 images) and writes its reports", () => {
+    const out = mkdtempSync(join(tmpdir(), 'netdeconv-paper-'));
+    try {
+      const env = { ...process.env, LIMIT: '128', SEEDS: '1', EPOCHS: '1', TEST_SIZE: '32', OUT: out };
+      const log = execFileSync('sh', ['examples/paper_experiment.sh'], {
+        encoding: 'utf8',
+        env: { ...env, VGG_RATES: '0.02,0.1', RESNET_RATES: '0.1' },
+      });
+      // The VGG sweeps two rates: the table of cells and each variant at its best rate.
+      assert.match(
+        log,
+        /netdeconv compare: vgg11 with BatchNorm vs its deconvolution twin, 1 seed\(s\) at each of 2 rates/,
+      );
+      assert.match(log, /best lr/);
+      assert.match(log, /netdeconv compare: resnet18 with BatchNorm/);
+      for (const f of ['vgg11-1-epoch.html', 'resnet18-1-epoch.html'])
+        assert.ok(existsSync(join(out, f)), `${f} was not written; log:\n${log}`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
