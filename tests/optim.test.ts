@@ -183,7 +183,7 @@ forEachBackend('optim', (test) => {
     assert.ok(Math.abs(r.valleyLr / lrAt(14 + 10 + 5) - 1) < 1e-9, `valley ${r.valleyLr} vs ${lrAt(29)}`);
   });
 
-  test("lrFinder: a loss still falling at the sweep's last rate found no edge of stability; it suggests the steepest", () => {
+  test("lrFinder: a loss still falling at the sweep's last rate found no edge of stability; it suggests √(valley · steepest)", () => {
     // As the curve above without the rise: falling from step 16 to the last step, fastest from 29 to 30.
     const curve: number[] = [];
     for (let i = 0; i < 60; i++)
@@ -191,7 +191,10 @@ forEachBackend('optim', (test) => {
     const r = sweepCurve(curve);
     assert.not.ok(r.diverged);
     assert.ok(Math.abs(r.minLossLr / lrAt(59) - 1) < 1e-9, `minimum ${r.minLossLr}`);
-    assert.ok(Math.abs(r.suggestion / lrAt(29) - 1) < 1e-9, `suggestion ${r.suggestion} vs ${lrAt(29)}`);
-    assert.is(r.suggestion, r.steepestLr);
+    assert.ok(Math.abs(r.steepestLr / lrAt(29) - 1) < 1e-9, `steepest ${r.steepestLr} vs ${lrAt(29)}`);
+    // The longest falling run is steps 15…59 (from the last flat step, 14): a third of 45 is 15, half of that 7.
+    assert.ok(Math.abs(r.valleyLr / lrAt(14 + 15 + 7) - 1) < 1e-9, `valley ${r.valleyLr} vs ${lrAt(36)}`);
+    const expected = Math.sqrt(lrAt(29) * lrAt(36));
+    assert.ok(Math.abs(r.suggestion / expected - 1) < 1e-9, `suggestion ${r.suggestion} vs ${expected}`);
   });
 });

@@ -28,8 +28,9 @@ export interface LrFinderResult {
   /**
    * The suggested peak rate of a one-cycle schedule: half-way, on a log scale, between the rate where the smoothed
    * loss falls fastest (`steepestLr`, a rate that surely trains) and the rate where it bottoms out (`minLossLr`,
-   * the edge of stability), i.e. √(steepestLr · minLossLr); `steepestLr` when the loss is lowest at the sweep's last
-   * rate (no edge of stability in the range).
+   * the edge of stability), i.e. √(steepestLr · minLossLr). When the loss is lowest at the sweep's last rate (no
+   * edge of stability in the range), half-way between the valley (`valleyLr`, a cautious rate) and the steepest
+   * descent: √(valleyLr · steepestLr).
    */
   suggestion: number;
   /** The rate with the lowest smoothed loss. */
@@ -147,13 +148,14 @@ function suggest(
   let minAt = 0;
   for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[minAt]) minAt = i;
   // A loss still at its lowest on the sweep's last rate found no edge of stability (a deconvolution network often
-  // trains at any rate of the range): the minimum is then only where the sweep ended, so the suggestion falls back
-  // to the steepest descent.
+  // trains at any rate of the range): the minimum is then only where the sweep ended, and the steepest descent is
+  // the bold end of what the curve shows; the valley is its cautious end, and the suggestion lies half-way.
   const edgeFound = minAt < lrs.length - 1;
+  const valleyLr = valley(lrs, smoothed);
   return {
-    suggestion: edgeFound ? Math.sqrt(lrs[steepest] * lrs[minAt]) : lrs[steepest],
+    suggestion: Math.sqrt(lrs[steepest] * (edgeFound ? lrs[minAt] : valleyLr)),
     minLossLr: lrs[minAt],
     steepestLr: lrs[steepest],
-    valleyLr: valley(lrs, smoothed),
+    valleyLr,
   };
 }
