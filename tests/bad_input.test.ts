@@ -2,7 +2,19 @@
 // expected, never a silent coercion, a NaN layer or a process abort.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { data, Generator, getNumThreads, io, nn, optim, randn, setNumThreads, tensor, zeros } from '../src/index.js';
+import {
+  data,
+  Generator,
+  getNumThreads,
+  io,
+  linalg,
+  nn,
+  optim,
+  randn,
+  setNumThreads,
+  tensor,
+  zeros,
+} from '../src/index.js';
 
 const test = suite('bad input');
 
@@ -258,6 +270,19 @@ test('loadCheckpoint checks every part before it applies any', () => {
   throwsWith(() => io.loadCheckpoint(target, garbage, 'bad.ckpt'), /bad\.ckpt: the training state is not valid JSON/);
   io.loadCheckpoint(target, saved.bytes, 'good.ckpt');
   assert.equal(fresh.model.stateDict().weight.data, saved.model.stateDict().weight.data, 'a good checkpoint loads');
+});
+
+test('linalg.whitening and isqrtNewtonSchulz reject shapes and counts they cannot use', () => {
+  assert.throws(
+    () => linalg.whitening(zeros([5]), 1e-5, 5),
+    /whitening: expected centred rows \(n, d\) or a batch \(b, n, d\), got \(5\)/,
+  );
+  assert.throws(() => linalg.whitening(randn([6, 3]), -1, 5), /whitening: eps must be ≥ 0, got -1/);
+  assert.throws(
+    () => linalg.whitening(randn([6, 3]), 1e-5, 1.5),
+    /whitening: nIter must be a non-negative integer, got 1.5/,
+  );
+  assert.throws(() => linalg.isqrtNewtonSchulz(randn([3, 4]), 5), /isqrtNewtonSchulz: expected a square matrix/);
 });
 
 test('a deconvolution layer fed NaN names itself and the likely cause', () => {
