@@ -268,13 +268,10 @@ async function stepper(backend: string, make: () => nn.Module, x: Tensor, y: Int
   manualSeed(0);
   const model = nn.utils.fuse(make());
   const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  return {
-    model,
-    step: () => {
-      opt.zeroGrad();
-      crossEntropy(model.forward(x), y).backward();
-      opt.step();
-    },
+  return () => {
+    opt.zeroGrad();
+    crossEntropy(model.forward(x), y).backward();
+    opt.step();
   };
 }
 
@@ -290,7 +287,7 @@ async function trainRow(c: TrainCase): Promise<() => Promise<void>> {
   // Rounds until this much time has passed: the first seconds of a model include V8 compiling its JS on the second
   // core, which would be measured as poor thread scaling.
   const [warmMs, measureMs] = quick ? [300, 600] : [1000 * c.warmSeconds, 1000 * c.measureSeconds];
-  const wasm = await stepper('wasm', c.make, c.x, c.y);
+  const wasmStep = await stepper('wasm', c.make, c.x, c.y);
   // Seconds per step over `steps` steps in a row.
   const timed = (f: () => void, steps: number) => {
     const t0 = performance.now();
@@ -320,14 +317,14 @@ async function trainRow(c: TrainCase): Promise<() => Promise<void>> {
   const wasmThreads = (n: number) => async () => {
     await setBackend('wasm');
     await setNumThreads(n);
-    wasm.step();
-    return timed(wasm.step, c.stepsPerSample);
+    wasmStep();
+    return timed(wasmStep, c.stepsPerSample);
   };
   const times = await rounds([wasmThreads(1), wasmThreads(cores)]);
   let profile = '';
   if (profiling) {
     await setNumThreads(1);
-    profile = profileSteps(activeBackend(), wasm.step, quick ? 1 : c.stepsPerSample);
+    profile = profileSteps(activeBackend(), wasmStep, quick ? 1 : c.stepsPerSample);
   }
   const n = c.x.shape[0];
   const timing = { warmSeconds: warmMs / 1000, measureSeconds: measureMs / 1000, minSteps: 3 };
@@ -336,7 +333,7 @@ async function trainRow(c: TrainCase): Promise<() => Promise<void>> {
     : [Number.NaN, Number.NaN];
   return async () => {
     await settle();
-    const jsStep = c.withJs ? (await stepper('js', c.make, c.x, c.y)).step : null;
+    const jsStep = c.withJs ? await stepper('js', c.make, c.x, c.y) : null;
     times.push(jsStep ? (await rounds([async () => timed(jsStep, 1)]))[0] : [NaN]);
     const paired = median(times[0].map((one, r) => one / times[1][r]));
     const [t1, tN, tJs] = times.map(median);

@@ -96,13 +96,8 @@ export function newtonSchulzBackward(
   nIter: number,
   dtype: DType,
 ): FloatArray {
-  const dd = d * d;
-  const at = new NewtonSchulzLayout(batch, d, nIter);
-  const ga = allocArray(batch * dd, dtype);
-  const buf = () => allocArray(dd, dtype);
-  for (let b = 0; b < batch; b++) {
-    const norm = it[at.norm(b)];
-    const s = roundAs(a, Math.sqrt(norm));
+  return eachGradient(g, a, out, it, batch, d, nIter, dtype, (b, s, at, buf) => {
+    const dd = d * d;
     let gZ = buf();
     for (let j = 0; j < dd; j++) gZ[j] = g[b * dd + j] / s;
     let gY = buf(); // G_Y_N = 0: Y_N is not used
@@ -122,7 +117,32 @@ export function newtonSchulzBackward(
       }
       [gY, gZ] = [gYi, gZi];
     }
-    addNormTerms(ga, g, a, out, gY, b, dd, norm, dtype);
+    return gY;
+  });
+}
+
+/**
+ * G_A of each of the `batch` matrices: `gradientY(b, √n, layout, buf)` makes matrix b's G_Y_0 (buf allocates a d×d
+ * work matrix), then the norm's terms of newtonSchulzBackward's last line are added.
+ */
+function eachGradient(
+  g: FloatArray,
+  a: FloatArray,
+  out: FloatArray,
+  it: FloatArray,
+  batch: number,
+  d: number,
+  nIter: number,
+  dtype: DType,
+  gradientY: (b: number, s: number, at: NewtonSchulzLayout, buf: () => FloatArray) => FloatArray,
+): FloatArray {
+  const dd = d * d;
+  const at = new NewtonSchulzLayout(batch, d, nIter);
+  const ga = allocArray(batch * dd, dtype);
+  const buf = () => allocArray(dd, dtype);
+  for (let b = 0; b < batch; b++) {
+    const norm = it[at.norm(b)];
+    addNormTerms(ga, g, a, out, gradientY(b, roundAs(a, Math.sqrt(norm)), at, buf), b, dd, norm, dtype);
   }
   return ga;
 }
@@ -164,13 +184,8 @@ export function newtonSchulzSymmetricBackward(
   nIter: number,
   dtype: DType,
 ): FloatArray {
-  const dd = d * d;
-  const at = new NewtonSchulzLayout(batch, d, nIter);
-  const ga = allocArray(batch * dd, dtype);
-  const buf = () => allocArray(dd, dtype);
-  for (let b = 0; b < batch; b++) {
-    const norm = it[at.norm(b)];
-    const s = roundAs(a, Math.sqrt(norm));
+  return eachGradient(g, a, out, it, batch, d, nIter, dtype, (b, s, at, buf) => {
+    const dd = d * d;
     let dY = buf();
     for (let i = 0; i < d; i++)
       for (let j = 0; j < d; j++) dY[i * d + j] = 0.5 * (g[b * dd + i * d + j] + g[b * dd + j * d + i]);
@@ -198,7 +213,6 @@ export function newtonSchulzSymmetricBackward(
       }
       [dY, dZ] = [dYn, dZn];
     }
-    addNormTerms(ga, g, a, out, dZ, b, dd, norm, dtype);
-  }
-  return ga;
+    return dZ;
+  });
 }

@@ -24,10 +24,10 @@ const MAX_CACHED_PROGRAMS = 64;
  */
 const SYMMETRIC_MIN_D = 128;
 
-/** Whether each of the `batch` d×d matrices at `floats[offset…]` equals its transpose, bit for bit. */
-function symmetric(floats: Float32Array, offset: number, batch: number, d: number): boolean {
+/** Whether each of the `batch` d×d matrices in `floats` equals its transpose, bit for bit. */
+function symmetric(floats: Float32Array, batch: number, d: number): boolean {
   for (let b = 0; b < batch; b++) {
-    const base = offset + b * d * d;
+    const base = b * d * d;
     for (let i = 0; i < d; i++)
       for (let j = i + 1; j < d; j++) if (!Object.is(floats[base + i * d + j], floats[base + j * d + i])) return false;
   }
@@ -79,7 +79,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
     // empty (d = 9 ran at 8 GFLOP/s). From SYMMETRIC_MIN_D, by upper blocks.
     const small = d <= COVARIANCE_SMALL_MAX_D;
     const upper = d >= SYMMETRIC_MIN_D;
-    const perBlock = 4 * Math.ceil(k.gemm_scratch_floats(SYMMETRIC_BLOCK, n) / 4);
+    const perBlock = upper ? 4 * Math.ceil(k.gemm_scratch_floats(SYMMETRIC_BLOCK, n) / 4) : 0;
     const scratch = small ? 0 : upper ? Math.ceil(d / SYMMETRIC_BLOCK) * perBlock : gemm.scratchFloats(d, d, n, true);
     return heap.call('covariance', [x], [batch * d * d], [scratch], ([px], [pc], [ps]) => {
       for (let b = 0; b < batch; b++) {
@@ -136,7 +136,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
         const zNext = last ? zN : it(at.z(b, i + 1));
         // T = (3I − Z·Y)/2; Y ← Y·T (not needed after the last step) and Z ← T·Z side by side. Z₀ = I, so the
         // first step needs no product: I·Y₀ and T₀·I are exactly Y₀ and T₀.
-        const made = (...cs: Ref[]) => mirrored(p, upper, cs);
+        const made = (...cs: (Ref | null)[]) => mirrored(p, upper, cs);
         if (i === 0) p.scaleIdentity(t, y, -0.5, 1.5);
         else {
           p.product(t, z, y, { upper });
@@ -147,7 +147,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
         if (yNext) p.product(yNext, y, t, { upper });
         if (i === 0) p.copy(zNext, t);
         else p.product(zNext, t, z, { upper });
-        made(...[yNext, i === 0 ? null : zNext].filter((c): c is Ref => c !== null));
+        made(yNext, i === 0 ? null : zNext);
       }
       return p.binary(BINARY_CODE.div, [OUT, b * dd], zN, { scalar: [ROOT, b] });
     });
@@ -155,13 +155,13 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
   }
 
   /**
-   * Closes the phase of products into `cs`; with `upper`, a phase of mirror steps completes them. Returns the
-   * program, with a new phase open.
+   * Closes the phase of products into `cs` (null: none made); with `upper`, a phase of mirror steps completes
+   * them (an empty phase is no phase). Returns the program, with a new phase open.
    */
-  function mirrored(p: StepProgram, upper: boolean, cs: readonly Ref[]): StepProgram {
+  function mirrored(p: StepProgram, upper: boolean, cs: readonly (Ref | null)[]): StepProgram {
     p.endPhase();
-    if (upper && cs.length) {
-      for (const c of cs) p.mirror(c);
+    if (upper) {
+      for (const c of cs) if (c) p.mirror(c);
       p.endPhase();
     }
     return p;
@@ -181,7 +181,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
     expectSize('newtonSchulz', 'a', a, batch * d * d);
     const dd = d * d;
     const at = new NewtonSchulzLayout(batch, d, nIter);
-    const upper = d >= SYMMETRIC_MIN_D && symmetric(heap.viewOf(a) as Float32Array, 0, batch, d);
+    const upper = d >= SYMMETRIC_MIN_D && symmetric(heap.viewOf(a), batch, d);
     const program = cached(`forward ${batch} ${d} ${nIter} ${upper}`, () => forwardProgram(batch, d, nIter, upper));
     // Scratch: each matrix's Z_N and √norm, the program.
     const scratch = [batch * dd, batch, steps.scratchFloats(program, 5)];
@@ -284,7 +284,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
       const p = new StepProgram(d);
       const it = (offset: number): Ref => [ITER, offset];
       let [dY, dZ, dP, dYn, dZn] = Array.from({ length: 5 }, (_, j): Ref => [WORK, (6 * b + j) * dd]);
-      const made = (...cs: Ref[]) => mirrored(p, upper, cs);
+      const made = (...cs: (Ref | null)[]) => mirrored(p, upper, cs);
       p.symmetrize(dY, [G, b * dd], 0.5)
         .endPhase()
         .binary(div, dY, dY, { scalar: [ROOT, b] })
@@ -302,7 +302,7 @@ export function makeLinalgKernels(k: KernelExports, gemm: Gemm, heap: Heap, thre
         p.endPhase();
         if (!last) p.product(dYn, y, dP, { upper, accumulate: true });
         if (i > 0) p.product(dZn, t, dZ, { upper, accumulate: true });
-        made(...[last ? null : dYn, i > 0 ? dZn : null].filter((c): c is Ref => c !== null));
+        made(last ? null : dYn, i > 0 ? dZn : null);
         if (!last) [dY, dYn] = [dYn, dY];
         // The first step's dZ is its dT, where it lies.
         if (i > 0) [dZ, dZn] = [dZn, dZ];
