@@ -118,7 +118,8 @@ const geometry = fc
   .record({
     batch: fc.integer({ min: 1, max: 2 }),
     groups: fc.integer({ min: 1, max: 3 }),
-    cg: fc.integer({ min: 1, max: 3 }),
+    // From 4 channels per group (MR) the stride-1 input gradient runs as a forward convolution.
+    cg: fc.integer({ min: 1, max: 5 }),
     og: fc.integer({ min: 1, max: 5 }),
     h: fc.integer({ min: 1, max: 9 }),
     w: fc.integer({ min: 1, max: 11 }),
@@ -193,8 +194,17 @@ test('conv2d forward (with and without bias), backward wrt input and wrt filter;
     }),
     {
       numRuns: 200,
-      // Regression: a tap that lies in the padding for every output column (1×3 kernel, dilation 2, pad 2, W = 1).
-      examples: [[conv2dInfo('edge', [1, 1, 1, 1], [1, 1, 1, 3], { padding: [0, 2], dilation: [1, 2] }), 0]],
+      examples: [
+        // Regression: a tap that lies in the padding for every output column (1×3 kernel, dilation 2, pad 2, W = 1).
+        [conv2dInfo('edge', [1, 1, 1, 1], [1, 1, 1, 3], { padding: [0, 2], dilation: [1, 2] }), 0],
+        // Output lines as long as the input's (stride 1, Wo = W), unfolded as one run per row: a 'same' 3×3, taller
+        // padding than the kernel needs (Ho > H, whole lines in the padding), dilation 2 with pad 2.
+        [conv2dInfo('run', [2, 2, 5, 7], [3, 2, 3, 3], { padding: 1 }), 1],
+        [conv2dInfo('run', [1, 2, 2, 4], [2, 2, 3, 3], { padding: [2, 1] }), 2],
+        [conv2dInfo('run', [1, 1, 6, 5], [1, 1, 3, 3], { padding: 2, dilation: 2 }), 3],
+        // The input gradient as a forward convolution: groups, a padding smaller than the kernel's reach.
+        [conv2dInfo('flipped', [2, 8, 5, 6], [6, 4, 3, 2], { padding: [1, 0], groups: 2 }), 4],
+      ],
     },
   );
 });

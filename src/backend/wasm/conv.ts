@@ -23,8 +23,19 @@ const F = 4; // bytes per float
 /** Floats of patch matrix the forward and input-gradient passes unfold at once per call (512 KiB): it stays in the
  * core's L2 from im2col through the GEMM to col2im. */
 const SUB_FLOATS = 1 << 17;
+/**
+ * Output pixels from which a call unfolds one image at a time: its GEMM is wide enough alone, and one image's output
+ * block is already laid out as the GEMM's (Cout, L), so the GEMM writes y (and reads dy) in place, with no re-layout.
+ */
+const ONE_IMAGE_PIXELS = 256;
 /** Pixels (GEMM depth) a part of the filter gradient sums over at least: one slice of the dot-product kernel. */
 const MIN_PART_PIXELS = 1024;
+/**
+ * Output channels per group from which the filter gradient's products take the packed kernel: below, dW is too
+ * thin for packing its operands to pay (each packed value meets fewer than this many multiply-adds), and dot
+ * products over the pixels, read in place, are faster.
+ */
+const PACKED_FILTER_MIN_CHANNELS = 32;
 /** Ints of a convolution's geometry (assembly/kernels/conv.ts). */
 
 export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, threads: Threads) {
@@ -150,9 +161,13 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     threads.calls('unwiden_f32', calls, nb * c * L >= MIN_PARALLEL_ELEMENTS);
   }
 
-  /** Images unfolded at once by a call of the per-image-range kernels: SUB_FLOATS of patches (the shape alone decides). */
+  /**
+   * Images unfolded at once by a call of the per-image-range kernels: one from ONE_IMAGE_PIXELS, else SUB_FLOATS of
+   * patches (the shape alone decides).
+   */
   function imagesPerChunk(info: Conv2dInfo): number {
     const { cout, rows, L } = dims(info);
+    if (L >= ONE_IMAGE_PIXELS) return 1;
     return Math.max(1, Math.min(info.batch, Math.floor(SUB_FLOATS / (Math.max(rows, cout) * L))));
   }
 
@@ -244,53 +259,114 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     info: Conv2dInfo,
     _dtype: DType,
   ): WasmStorage {
-    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
+    const { cout, kk, plane } = dims(info);
     expectSize('conv2d', 'input', x, info.batch * plane);
     expectSize('conv2d', 'weight', w, cout * kk);
     if (bias) expectSize('conv2d', 'bias', bias, cout);
+    return convolve('conv2d', x, w, bias, info, false);
+  }
+
+  /**
+   * y = x ⋆ w (+ bias), the kernel call named `what`. With `flip`, w is the filter of the convolution whose input
+   * gradient this is (inputGradientAsForward), flipped into scratch before the GEMMs read it.
+   */
+  function convolve(
+    what: string,
+    x: WasmStorage,
+    w: WasmStorage,
+    bias: WasmStorage | null,
+    info: Conv2dInfo,
+    flip: boolean,
+  ): WasmStorage {
+    const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     const inputs = bias ? [x, w, bias] : [x, w];
+    const taps = info.kernelH * info.kernelW;
+    // The flipped filter's room (first in the scratch), and the filter the GEMMs read.
+    const filterRoom = flip ? [cout * kk] : [];
+    /** The filter the GEMMs read, and the scratch areas after the flipped filter's room. */
+    const filter = (pw: number, scratch: number[]): [number, number[]] => {
+      if (!flip) return [pw, scratch];
+      k.flip_filter_f32(scratch[0], pw, groups, info.inChannels / groups, og, taps);
+      return [scratch[0], scratch.slice(1)];
+    };
     if (byImages(info)) {
       const plan = imageRanges(info);
-      return heap.call('conv2d', inputs, [info.batch * cout * L], plan.scratch, ([px, pw, pb = 0], [py], scratch) => {
-        threads.calls('conv2d_images_f32', plan.calls([py, px, pw, pb], scratch), plan.parallel);
-      })[0];
+      return heap.call(
+        what,
+        inputs,
+        [info.batch * cout * L],
+        [...filterRoom, ...plan.scratch],
+        ([px, pw, pb = 0], [py], scratch) => {
+          const [pf, areas] = filter(pw, scratch);
+          threads.calls('conv2d_images_f32', plan.calls([py, px, pf, pb], areas), plan.parallel);
+        },
+      )[0];
     }
     // Fewer images than threads: phase by phase, each phase (the GEMM by columns) split across the threads.
-    const scratch = [abi.GEOMETRY_INTS, rows * chunk * L, cout * chunk * L, gemm.scratchFloats(og, chunk * L, kk)];
-    return heap.call(
-      'conv2d',
-      inputs,
-      [info.batch * cout * L],
-      scratch,
-      ([px, pw, pb = 0], [py], [pg, pcols, pwide, ps]) => {
-        chunks(info.batch, chunk, (n0, nb) => {
-          const width = nb * L;
-          unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
-          for (let g = 0; g < groups; g++)
-            gemm.run(
-              ps,
-              pwide + g * og * width * F,
-              width,
-              pw + g * og * kk * F,
-              pcols + g * kk * width * F,
-              width,
-              og,
-              width,
-              kk,
-              false,
-              false,
-              false,
-            );
-          unwiden(py + n0 * cout * L * F, pwide, pb, nb, cout, L);
-        });
-      },
-    )[0];
+    const scratch = [
+      ...filterRoom,
+      abi.GEOMETRY_INTS,
+      rows * chunk * L,
+      cout * chunk * L,
+      gemm.scratchFloats(og, chunk * L, kk),
+    ];
+    return heap.call(what, inputs, [info.batch * cout * L], scratch, ([px, pw, pb = 0], [py], areas) => {
+      const [pf, [pg, pcols, pwide, ps]] = filter(pw, areas);
+      chunks(info.batch, chunk, (n0, nb) => {
+        const width = nb * L;
+        unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
+        for (let g = 0; g < groups; g++)
+          gemm.run(
+            ps,
+            pwide + g * og * width * F,
+            width,
+            pf + g * og * kk * F,
+            pcols + g * kk * width * F,
+            width,
+            og,
+            width,
+            kk,
+            false,
+            false,
+            false,
+          );
+        unwiden(py + n0 * cout * L * F, pwide, pb, nb, cout, L);
+      });
+    })[0];
+  }
+
+  /**
+   * At stride 1 the input gradient is a forward convolution: dy convolved with the filter flipped in space, inputs
+   * and outputs swapped, padding dilation·(k − 1) − padding (none below zero). Its GEMM is then as deep as the
+   * forward's (Cout·kh·kw rather than Cout), it writes dx once instead of adding patches back into it, and its
+   * unfolding is the forward's one-run-per-row copy: the geometry of that convolution, or null where it does not apply.
+   * Its GEMM has a row per input channel: below MR channels per group most of the kernel's MR-row tiles would be
+   * padding, so those (a first layer's RGB) keep to col2im.
+   */
+  function inputGradientAsForward(info: Conv2dInfo): Conv2dInfo | null {
+    const padH = info.dilationH * (info.kernelH - 1) - info.padH;
+    const padW = info.dilationW * (info.kernelW - 1) - info.padW;
+    const stride1 = info.strideH === 1 && info.strideW === 1;
+    if (!stride1 || padH < 0 || padW < 0 || info.inChannels / info.groups < abi.MR) return null;
+    return {
+      ...info,
+      inChannels: info.outChannels,
+      inHeight: info.outHeight,
+      inWidth: info.outWidth,
+      outChannels: info.inChannels,
+      outHeight: info.inHeight,
+      outWidth: info.inWidth,
+      padH,
+      padW,
+    };
   }
 
   function conv2dBackwardInput(dy: WasmStorage, w: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     expectSize('conv2dBackwardInput', 'dy', dy, info.batch * cout * L);
     expectSize('conv2dBackwardInput', 'weight', w, cout * kk);
+    const forward = inputGradientAsForward(info);
+    if (forward) return convolve('conv2dBackwardInput', dy, w, null, forward, true);
     if (byImages(info)) {
       const plan = imageRanges(info);
       return heap.call(
@@ -342,8 +418,8 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   }
 
   /**
-   * dW summed over the batch in parts of imagesPerChunk images, each part's dW_p a dot-product GEMM over its pixels,
-   * then the parts added in order: the shape alone fixes every summation order, so results are bit-identical for any
+   * dW summed over the batch in parts of imagesPerChunk images, each part's dW_p a GEMM over its pixels (by the packed
+   * kernel or by dot products, as the shape decides), then the parts added in order: the shape alone fixes every summation order, so results are bit-identical for any
    * thread count. Parts are split across threads by ranges (a call unfolds its part in its own cache); with fewer
    * parts than threads, part by part with each GEMM split across the threads instead.
    */
@@ -359,6 +435,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     const sub = evenShare(info.batch, Math.ceil(info.batch / largest));
     const parts = Math.ceil(info.batch / sub);
     const E = cout * kk;
+    const byDots = og < PACKED_FILTER_MIN_CHANNELS;
     /** dW = Σ_p dW_p in order p, split across threads by elements. */
     const sumParts = (pdw: number, pparts: number) => {
       const calls = threads
@@ -368,7 +445,12 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     };
     if (threads.count === 1 || parts >= threads.count) {
       const ranges = unitSplit(parts, info);
-      const scratch = [abi.GEOMETRY_INTS, parts * E, ...ranges.flatMap(() => [rows * sub * L, cout * sub * L])];
+      const packing = byDots ? 0 : k.gemm_scratch_floats(kk, sub * L);
+      const scratch = [
+        abi.GEOMETRY_INTS,
+        parts * E,
+        ...ranges.flatMap(() => [rows * sub * L, cout * sub * L, packing]),
+      ];
       return heap.call(
         'conv2dBackwardFilter',
         [x, dy],
@@ -384,8 +466,11 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
             q0 * sub,
             Math.min(info.batch, q1 * sub) - q0 * sub,
             sub,
-            areas[2 * t],
-            areas[2 * t + 1],
+            areas[3 * t],
+            areas[3 * t + 1],
+            +byDots,
+            areas[3 * t + 2],
+            packing,
           ]);
           threads.calls('conv2d_backward_filter_images_f32', calls, ranges.length > 1);
           sumParts(pdw, pparts);
@@ -393,30 +478,28 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
         true,
       )[0];
     }
-    const scratch = [abi.GEOMETRY_INTS, parts * E, rows * sub * L, cout * sub * L];
+    const packing = byDots ? 0 : gemm.packedScratchFloats(og, kk, sub * L);
+    const scratch = [abi.GEOMETRY_INTS, parts * E, rows * sub * L, cout * sub * L, packing];
     return heap.call(
       'conv2dBackwardFilter',
       [x, dy],
       [E],
       scratch,
-      ([px, pdy], [pdw], [pg, pparts, pcols, pwide]) => {
+      ([px, pdy], [pdw], [pg, pparts, pcols, pwide, ps]) => {
         for (let q = 0; q < parts; q++) {
           const [n0, nb] = [q * sub, Math.min(sub, info.batch - q * sub)];
           const width = nb * L;
           unfoldChunk(pg, pcols, px, n0, nb, info, L, plane);
           toWide(pwide, pdy + n0 * cout * L * F, nb, cout, L);
-          for (let g = 0; g < groups; g++)
-            gemm.dotProducts(
+          for (let g = 0; g < groups; g++) {
+            const [c, a, b] = [
               pparts + F * (q * E + g * og * kk),
-              kk,
               pwide + g * og * width * F,
               pcols + g * kk * width * F,
-              width,
-              og,
-              kk,
-              width,
-              0,
-            );
+            ];
+            if (byDots) gemm.dotProducts(c, kk, a, b, width, og, kk, width, 0);
+            else gemm.packed(ps, c, kk, a, b, width, og, kk, width, false, true, false);
+          }
         }
         sumParts(pdw, pparts);
       },

@@ -58,7 +58,11 @@ export class Gemm {
    * none when it takes the dot-product kernel.
    */
   scratchFloats(m: number, n: number, k: number, transA = false, transB = false): number {
-    if (usesDotKernel(m, n, transA, transB)) return 0;
+    return usesDotKernel(m, n, transA, transB) ? 0 : this.packedScratchFloats(m, n, k, transA);
+  }
+
+  /** Floats of scratch packed() needs. */
+  packedScratchFloats(m: number, n: number, k: number, transA = false): number {
     const byBlocks = this.perBlockScratch(n, k) * this.blocks();
     return this.byDepth(m, n, k, transA)
       ? Math.max(byBlocks, this.depthSlices(k) * this.perSliceScratch(m, n))
@@ -112,13 +116,28 @@ export class Gemm {
     transB: boolean,
     accumulate: boolean,
   ): void {
+    if (usesDotKernel(m, n, transA, transB)) this.dotProducts(c, ldc, a, b, ldb, m, n, kk, +accumulate);
+    else this.packed(scratch, c, ldc, a, b, ldb, m, n, kk, transA, transB, accumulate);
+  }
+
+  /** run() on the packed kernel whatever the product's shape. */
+  packed(
+    scratch: number,
+    c: number,
+    ldc: number,
+    a: number,
+    b: number,
+    ldb: number,
+    m: number,
+    n: number,
+    kk: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+  ): void {
     const tA = +transA;
     const tB = +transB;
     const acc = +accumulate;
-    if (usesDotKernel(m, n, transA, transB)) {
-      this.dotProducts(c, ldc, a, b, ldb, m, n, kk, acc);
-      return;
-    }
     if (this.byDepth(m, n, kk, transA) && m * n * kk >= MIN_THREADED_WORK) {
       this.runByDepth(scratch, c, ldc, a, b, ldb, m, n, kk, transB, accumulate);
       return;
