@@ -1,7 +1,8 @@
 // The native column of the training table: the same step run by PyTorch (bench/torch_peer.py) in a child process,
-// where the machine has Debian's python3-torch. OpenBLAS and OpenMP get the thread count through the environment,
+// where the machine has Debian's python3-torch, sampled between netdeconv's own samples of the row. OpenBLAS and OpenMP get the thread count through the environment,
 // as a user running PyTorch on this many threads would set it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const python = '/usr/bin/python3';
@@ -30,17 +31,41 @@ export function nativeTorch(): { version: string | null; why: string } {
   };
 }
 
-/** Images per second of PyTorch's training step on `threads` threads (median step after a warm-up). */
-export function nativeImagesPerSecond(
-  c: NativeCase,
-  threads: number,
-  timing: { warmSeconds: number; measureSeconds: number; minSteps: number },
-): number {
+/** PyTorch's training step for one row, in a child process that takes its samples when asked. */
+export interface NativeStepper {
+  /** Seconds per step over `steps` steps in a row. */
+  time(steps: number): Promise<number>;
+  close(): void;
+}
+
+/**
+ * Starts PyTorch's step for a row on `threads` threads (bench/torch_peer.py), resolving once the model is built. Its
+ * samples are taken between netdeconv's, so both see the machine in the same state (this VM's speed drifts by up to
+ * 2× over minutes).
+ */
+export function startNativeStepper(c: NativeCase, threads: number): Promise<NativeStepper> {
   const n = String(threads);
-  const r = spawnSync(python, [script, JSON.stringify({ ...c, threads, ...timing })], {
-    encoding: 'utf8',
+  const child = spawn(python, [script, JSON.stringify({ ...c, threads })], {
     env: { ...process.env, OPENBLAS_NUM_THREADS: n, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
-  if (r.status !== 0) throw new Error(`bench: PyTorch's step failed (${c.model}): ${r.stderr.trim().slice(-500)}`);
-  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { imagesPerSecond: number }).imagesPerSecond;
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-2000);
+  });
+  const waiting: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
+  const failed = () => new Error(`bench: PyTorch's step failed (${c.model}): ${stderr.trim().slice(-500)}`);
+  createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(line));
+  child.on('exit', () => {
+    for (const w of waiting.splice(0)) w.reject(failed());
+  });
+  const next = () => new Promise<string>((resolve, reject) => waiting.push({ resolve, reject }));
+  return next().then(() => ({
+    async time(steps) {
+      const reply = next();
+      child.stdin.write(`${steps}\n`);
+      return (JSON.parse(await reply) as { seconds: number }).seconds / steps;
+    },
+    close: () => void child.kill(),
+  }));
 }

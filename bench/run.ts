@@ -21,7 +21,7 @@ import {
 } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
 import { type BurstTimer, initTfjs, startThreadedPeer, tfCase, type PeerCase } from './tfjs.js';
-import { type NativeCase, nativeImagesPerSecond, nativeTorch } from './native.js';
+import { type NativeCase, type NativeStepper, nativeTorch, startNativeStepper } from './native.js';
 import { profileSteps } from './profile.js';
 import { activeBackend } from '../src/backend/registry.js';
 
@@ -42,6 +42,9 @@ function local(f: (() => void) | null): BurstTimer | null {
     : null;
 }
 
+/** Waits longer than netdeconv's workers poll after their last call, so that none competes with what runs next. */
+const quiet = () => new Promise((resolve) => setTimeout(resolve, WORKER_SPIN_MS + 2));
+
 /**
  * Median seconds per call of each case (NaN: not measured), measured round-robin after a warm-up. Each sample
  * times `burst` calls in a row, as a training loop makes them: a thread pool that went to sleep while the others
@@ -50,7 +53,6 @@ function local(f: (() => void) | null): BurstTimer | null {
  * after its 2-thread sample, had competed for the cores with tfjs's threaded build in the short cases.
  */
 async function race(timers: (BurstTimer | null)[], reps: number, burst = 3): Promise<number[]> {
-  const quiet = () => new Promise((resolve) => setTimeout(resolve, WORKER_SPIN_MS + 2));
   for (const t of timers) await t?.(1);
   const times: number[][] = timers.map(() => []);
   for (let i = 0; i < reps; i++) {
@@ -226,14 +228,14 @@ if (!trainingOnly) {
 }
 
 // Training throughput: tfjs-wasm has no conv filter-gradient kernel, so it cannot train these nets; the peers are
-// netdeconv's own reference backend and, where the machine has it, native PyTorch (bench/native.ts) in a child
-// process right after netdeconv's samples of the same row. Thread counts switch between samples (same model, same
-// batch). The "paired" column divides the two thread counts' samples of each round (taken milliseconds apart), then
-// takes the median: on this VM a core's speed drifts by up to 2× over minutes, and a ratio of the columns' medians
-// mixes samples taken in different states.
+// netdeconv's own reference backend and, where the machine has it, native PyTorch (bench/native.ts) in child
+// processes. netdeconv's two thread counts and PyTorch's take their samples in turn, round after round (same model,
+// same batch). The ratio columns divide samples of the same round (taken moments apart), then take the median: on
+// this VM a core's speed drifts by up to 2× over minutes, and a ratio of the columns' medians mixes samples taken in
+// different states.
 const torch = nativeTorch();
 console.log(
-  `\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | PyTorch 1 thread | PyTorch ${cores} threads | wasm / PyTorch, 1 thread | wasm / PyTorch, ${cores} threads | wasm 1 thread / js | ${cores} threads / 1 thread, paired by round |`,
+  `\n| training step (forward, backward, SGD) | unit | wasm 1 thread | wasm ${cores} threads | js (reference) | PyTorch 1 thread | PyTorch ${cores} threads | wasm / PyTorch, 1 thread, paired by round | wasm / PyTorch, ${cores} threads, paired | wasm 1 thread / js | ${cores} threads / 1 thread, paired |`,
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 /**
@@ -320,26 +322,33 @@ async function trainRow(c: TrainCase): Promise<() => Promise<void>> {
     wasmStep();
     return timed(wasmStep, c.stepsPerSample);
   };
-  const times = await rounds([wasmThreads(1), wasmThreads(cores)]);
+  // PyTorch's samples are taken in the same rounds, each after a quiet gap and an untimed step, and compared with
+  // netdeconv's of the same round.
+  const natives = torch.version ? await Promise.all([1, cores].map((t) => startNativeStepper(c.native, t))) : [];
+  const native = (s: NativeStepper) => async () => {
+    await quiet();
+    await s.time(1);
+    return s.time(c.stepsPerSample);
+  };
+  const times = await rounds([wasmThreads(1), wasmThreads(cores), ...natives.map(native)]);
+  for (const s of natives) s.close();
   let profile = '';
   if (profiling) {
     await setNumThreads(1);
     profile = profileSteps(activeBackend(), wasmStep, quick ? 1 : c.stepsPerSample);
   }
   const n = c.x.shape[0];
-  const timing = { warmSeconds: warmMs / 1000, measureSeconds: measureMs / 1000, minSteps: 3 };
-  const native = torch.version
-    ? [1, cores].map((t) => n / nativeImagesPerSecond(c.native, t, timing))
-    : [Number.NaN, Number.NaN];
+  /** The median over rounds of column a's time over column b's: samples taken moments apart, in one machine state. */
+  const paired = (a: number, b: number) =>
+    times[a] && times[b] ? median(times[a].map((t, r) => t / times[b][r])) : Number.NaN;
+  const [vsNative1, vsNativeN, threadGain] = [paired(2, 0), paired(3, 1), paired(0, 1)];
+  const [t1, tN, n1, nN] = [0, 1, 2, 3].map((j) => (times[j] ? median(times[j]) : Number.NaN));
   return async () => {
     await settle();
     const jsStep = c.withJs ? await stepper('js', c.make, c.x, c.y) : null;
-    times.push(jsStep ? (await rounds([async () => timed(jsStep, 1)]))[0] : [NaN]);
-    const paired = median(times[0].map((one, r) => one / times[1][r]));
-    const [t1, tN, tJs] = times.map(median);
-    const [n1, nN] = native;
+    const tJs = jsStep ? median((await rounds([async () => timed(jsStep, 1)]))[0]) : Number.NaN;
     console.log(
-      `| ${c.label} | images/s | ${[t1, tN, tJs, n1, nN].map((t) => fmt(n / t, n / t < 100 ? 1 : 0)).join(' | ')} | ${ratio(n1 / t1)} | ${ratio(nN / tN)} | ${ratio(tJs / t1)} | ${ratio(paired)} |`,
+      `| ${c.label} | images/s | ${[t1, tN, tJs, n1, nN].map((t) => fmt(n / t, n / t < 100 ? 1 : 0)).join(' | ')} | ${ratio(vsNative1)} | ${ratio(vsNativeN)} | ${ratio(tJs / t1)} | ${ratio(threadGain)} |`,
     );
     if (profile) console.log(`\nWhere ${c.label}'s step goes (wasm, 1 thread):\n\n${profile}\n`);
   };

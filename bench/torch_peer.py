@@ -2,8 +2,9 @@
 
 The same architectures as netdeconv's nn.mnistCnn, nn.resnet18 and their deconvolution twins (FastDeconv2d and
 Delinear written as in the official code, backpropagating through the Newton–Schulz iteration), the same batch,
-SGD with momentum and cross-entropy. Reads one JSON case from argv[1], prints one JSON line: images per second
-(median over timed steps) on `threads` threads.
+SGD with momentum and cross-entropy, on `threads` threads. Builds the JSON case of argv[1], prints "ready", then
+for every line of stdin that holds a count n, runs n steps and prints their seconds as one JSON line, so that the
+bench can take its samples between netdeconv's own.
 """
 
 import json
@@ -142,18 +143,13 @@ def main():
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
-    times, start = [], time.perf_counter()
-    while True:
+    print("ready", flush=True)
+    for line in sys.stdin:
+        steps = int(line)
         t0 = time.perf_counter()
-        step()
-        t1 = time.perf_counter()
-        if t0 - start >= case["warmSeconds"] and len(times) < 1 << 20:
-            times.append(t1 - t0)
-        if len(times) >= case["minSteps"] and t1 - start >= case["warmSeconds"] + case["measureSeconds"]:
-            break
-    times.sort()
-    median = times[len(times) // 2]
-    print(json.dumps({"imagesPerSecond": case["batch"] / median, "steps": len(times), "torch": torch.__version__}))
+        for _ in range(steps):
+            step()
+        print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
 
 
 if __name__ == "__main__":
