@@ -122,32 +122,42 @@ export class FastDeconv2d extends Module {
     defaultWeightAndBias_(this.weight, this.bias);
   }
 
-  /** The sampled patch matrix: one row per sampled position, column c·k² + tap (channel-major, as F.unfold). */
-  private statisticsRows(x: Tensor): Tensor {
+  /**
+   * The sampled patch matrix: one row per sampled position, column p = c·k² + tap (channel-major, as F.unfold); in
+   * `blocks` (G > 1), its G blocks stacked as extra rows (column p belongs to block p mod G as feature ⌊p / G⌋): row
+   * r·G + g holds block g of position r. One layout pass from the unfolded patches either way.
+   */
+  private statisticsRows(x: Tensor, blocks = 1): Tensor {
     const [n, c] = x.shape;
     const s = this.samplingStride * this.stride;
-    if (this.kernelSize === 1) {
-      // The official code subsamples the flat pixel list, not the output grid.
-      return everyNthRow(x.permute(0, 2, 3, 1).reshape([-1, c]), s * s);
+    const d = (c * this.kernelSize * this.kernelSize) / blocks;
+    if (this.kernelSize > 1) {
+      const cols = unfold(x, this.kernelSize, { dilation: this.dilation, padding: this.padding, stride: s });
+      const L = cols.shape[2];
+      return cols
+        .reshape([n, d, blocks, L])
+        .permute(0, 3, 2, 1)
+        .reshape([n * L * blocks, d]);
     }
-    const cols = unfold(x, this.kernelSize, { dilation: this.dilation, padding: this.padding, stride: s });
-    return cols.permute(0, 2, 1).reshape([n * cols.shape[2], c * this.kernelSize * this.kernelSize]);
+    // The official code subsamples the flat pixel list, not the output grid.
+    const rows = everyNthRow(x.permute(0, 2, 3, 1).reshape([-1, c]), s * s);
+    if (blocks === 1) return rows;
+    return rows
+      .reshape([rows.shape[0], d, blocks])
+      .permute(0, 2, 1)
+      .reshape([rows.shape[0] * blocks, d]);
   }
 
   /** Batch statistics: the mean μ and the whitening matrix D = Cov^(−1/2) (per group when grouped). */
   private batchStatistics(x: Tensor): { mean: Tensor; deconv: Tensor } {
-    const X = this.statisticsRows(x);
-    const rows = X.shape[0];
     const d = this.numFeatures;
     if (this.groups === 1) {
-      // Column p belongs to block p mod G as feature ⌊p / G⌋; the G blocks are stacked as extra rows.
-      const G = this.inChannels / this.block;
-      const blocks = X.reshape([rows, d, G])
-        .permute(0, 2, 1)
-        .reshape([rows * G, d]);
+      const blocks = this.statisticsRows(x, this.inChannels / this.block);
       const mean = blocks.mean(0);
       return { mean, deconv: whitenRows(this, blocks.sub(mean), this.eps, this.nIter) };
     }
+    const X = this.statisticsRows(x);
+    const rows = X.shape[0];
     const mean = X.mean(0);
     const perGroup = X.sub(mean).reshape([rows, this.groups, d]).permute(1, 0, 2);
     return { mean, deconv: whitenRows(this, perGroup, this.eps, this.nIter) };
