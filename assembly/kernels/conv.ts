@@ -113,28 +113,28 @@ export function conv2d_backward_filter_images_f32(parts: usize, x: usize, dy: us
       }
     }
     // One image's (Cout, L) block of y or dy is already laid out as wide (Cout, 1·L): the GEMM uses it in place.
-    let w = wide;
+    let wideAt = wide;
     if (pass != FORWARD) {
       // dy (images, Cout, L) → wide (Cout, images·L)
       const dy = pass == INPUT_GRADIENT ? input : other;
-      if (nb == 1) w = at(dy, n0 * cout * L);
+      if (nb == 1) wideAt = at(dy, n0 * cout * L);
       else {
         for (let i = 0; i < nb; i++) {
           for (let c = 0; c < cout; c++) copyFloats(at(wide, c * width + i * L), at(dy, ((n0 + i) * cout + c) * L), L);
         }
       }
-    } else if (nb == 1) w = at(out, n0 * cout * L);
+    } else if (nb == 1) wideAt = at(out, n0 * cout * L);
     if (pass == FORWARD) {
-      for (let j = 0; j < groups; j++) gemm_f32(at(w, j * og * width), width, at(other, j * og * kk), at(cols, j * kk * width), width, og, width, kk, 0, 0, 0, scratch);
-      unwiden_f32(at(out, n0 * cout * L), w, bias, nb, cout, L, width);
+      for (let j = 0; j < groups; j++) gemm_f32(at(wideAt, j * og * width), width, at(other, j * og * kk), at(cols, j * kk * width), width, og, width, kk, 0, 0, 0, scratch);
+      unwiden_f32(at(out, n0 * cout * L), wideAt, bias, nb, cout, L, width);
     } else if (pass == INPUT_GRADIENT) {
-      for (let j = 0; j < groups; j++) gemm_f32(at(cols, j * kk * width), width, at(other, j * og * kk), at(w, j * og * width), width, kk, width, og, 1, 0, 0, scratch);
+      for (let j = 0; j < groups; j++) gemm_f32(at(cols, j * kk * width), width, at(other, j * og * kk), at(wideAt, j * og * width), width, kk, width, og, 1, 0, 0, scratch);
       for (let i = 0; i < nb; i++) {
         col2imWith(g, at(out, (n0 + i) * plane), at(cols, i * L), width);
       }
     } else {
       const part = at(out, (n0 / sub) * cout * kk);
-      for (let j = 0; j < groups; j++) gemm_either_f32(byDots, at(part, j * og * kk), kk, at(w, j * og * width), at(cols, j * kk * width), width, og, kk, width, 0, 1, 0, scratch);
+      for (let j = 0; j < groups; j++) gemm_either_f32(byDots, at(part, j * og * kk), kk, at(wideAt, j * og * width), at(cols, j * kk * width), width, og, kk, width, 0, 1, 0, scratch);
     }
   }
 }

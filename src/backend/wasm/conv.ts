@@ -1,7 +1,9 @@
 // Convolution on the wasm kernels, by GEMMs over patch matrices cols (C·kh·kw, images·L) of several images side by
-// side, so each group is one large GEMM rather than one small GEMM per image:
+// side, so each group is one large GEMM rather than one small GEMM per image (from ONE_IMAGE_PIXELS, one image's
+// GEMM is large enough, and its output needs no re-layout):
 //   forward          Y_g (og, images·L) = W_g (og, kk) · cols_g (kk, images·L), then Y is re-laid out as NCHW
-//   backward input   dcols_g = W_gᵀ · dYᵀ_g, then col2im per image
+//   backward input   at stride 1, the forward convolution of dy with the flipped filter; else
+//                    dcols_g = W_gᵀ · dYᵀ_g, then col2im per image
 //   backward filter  dW_g += dYᵀ_g · cols_gᵀ
 // where dYᵀ (Cout, images·L) is dy re-laid out. Each pass is one kernel call per range of images
 // (assembly/kernels/conv.ts), a few images at a time, so that each thread carries its images through every phase in
@@ -281,7 +283,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     const inputs = bias ? [x, w, bias] : [x, w];
     const taps = info.kernelH * info.kernelW;
-    // The flipped filter's room (first in the scratch), and the filter the GEMMs read.
+    // Room for the flipped filter, first in the scratch.
     const filterRoom = flip ? [cout * kk] : [];
     /** The filter the GEMMs read, and the scratch areas after the flipped filter's room. */
     const filter = (pw: number, scratch: number[]): [number, number[]] => {
