@@ -1,6 +1,6 @@
 // The native column of the training table: the same step run by PyTorch (bench/torch_peer.py) in a child process,
-// where the machine has Debian's python3-torch, sampled between netdeconv's own samples of the row. OpenBLAS and OpenMP get the thread count through the environment,
-// as a user running PyTorch on this many threads would set it.
+// where the machine has Debian's python3-torch, sampled between netdeconv's own samples of the row. OpenBLAS and
+// OpenMP get the thread count through the environment, as a user running PyTorch on this many threads would set it.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
