@@ -79,9 +79,10 @@ export function im2col_f32(cols: usize, ld: i32, x: usize, C: i32, H: i32, W: i3
 
 /**
  * One row of cols for a stride-1 convolution whose output lines are as long as the input's (Wo = W): output line i
- * reads input line i − shift at columns j + offset, and both sides' lines are W floats apart, so the in-bounds values (lines i0 … i1−1, columns j0 … j1−1) are one run of `plane` shifted by a constant,
- * taken in one copy; then the padding is zeroed: before the run, after it, and between lines (columns j1 … W−1 of a
- * line and 0 … j0−1 of the next are adjacent). Short output lines (16 floats at 16×16) had cost a loop per line.
+ * reads input line i − shift at columns j + offset, and both sides' lines are W floats apart, so the in-bounds
+ * values (lines i0 … i1−1, columns j0 … j1−1) are one run of `plane` shifted by a constant, taken in one copy; then
+ * the padding is zeroed: before the run, after it, and between lines (columns j1 … W−1 of a line and 0 … j0−1 of the
+ * next are adjacent). A loop per output line would cost more than a short line's copy itself.
  */
 // @ts-ignore: decorator
 @inline function im2colRun(row: usize, plane: usize, H: i32, W: i32, Ho: i32, shift: i32, offset: i32, j0: i32, j1: i32): void {

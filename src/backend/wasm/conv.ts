@@ -163,6 +163,9 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     threads.calls('unwiden_f32', calls, nb * c * L >= MIN_PARALLEL_ELEMENTS);
   }
 
+  /** The per-image-range kernels' wide matrix (Cout, images·L): none for one image, whose y or dy they use in place. */
+  const wideFloats = (c: number, images: number, L: number) => (images === 1 ? 0 : c * images * L);
+
   /**
    * Images unfolded at once by a call of the per-image-range kernels: one from ONE_IMAGE_PIXELS, else SUB_FLOATS of
    * patches (the shape alone decides).
@@ -231,7 +234,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     const per = evenShare(longest, Math.ceil(longest / imagesPerChunk(info)));
     // The GEMM is kk deep forward, og deep for the input gradient: packing room for the deeper.
     const packing = k.gemm_scratch_floats(per * L, Math.max(kk, og));
-    const scratch = [abi.GEOMETRY_INTS, ...ranges.flatMap(() => [rows * per * L, cout * per * L, packing])];
+    const scratch = [abi.GEOMETRY_INTS, ...ranges.flatMap(() => [rows * per * L, wideFloats(cout, per, L), packing])];
     /** Each call's arguments: the kernel's leading pointers (out, in, w and, forward, the bias), then the geometry, the range and its scratch. */
     const calls = (lead: number[], [pg, ...areas]: number[]) => {
       writeGeometry(pg, info);
@@ -339,11 +342,11 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
 
   /**
    * At stride 1 the input gradient is a forward convolution: dy convolved with the filter flipped in space, inputs
-   * and outputs swapped, padding dilation·(k − 1) − padding (none below zero). Its GEMM is then as deep as the
-   * forward's (Cout·kh·kw rather than Cout), it writes dx once instead of adding patches back into it, and its
-   * unfolding is the forward's one-run-per-row copy: the geometry of that convolution, or null where it does not apply.
-   * Its GEMM has a row per input channel: below MR channels per group most of the kernel's MR-row tiles would be
-   * padding, so those (a first layer's RGB) keep to col2im.
+   * and outputs swapped, padding dilation·(k − 1) − padding. Its GEMM is then as deep as the forward's (Cout·kh·kw
+   * rather than Cout), it writes dx once instead of adding patches back into it, and its unfolding is the forward's
+   * one-run-per-row copy. Returns the geometry of that convolution, or null where it does not apply: another stride,
+   * a padding past the kernel's reach, or fewer than MR input channels per group (its GEMM has a row per input
+   * channel, and most of the kernel's MR-row tiles would be padding: a first layer's RGB keeps to col2im).
    */
   function inputGradientAsForward(info: Conv2dInfo): Conv2dInfo | null {
     const padH = info.dilationH * (info.kernelH - 1) - info.padH;
@@ -420,9 +423,9 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   }
 
   /**
-   * dW summed over the batch in parts of imagesPerChunk images, each part's dW_p a GEMM over its pixels (by the packed
-   * kernel or by dot products, as the shape decides), then the parts added in order: the shape alone fixes every summation order, so results are bit-identical for any
-   * thread count. Parts are split across threads by ranges (a call unfolds its part in its own cache); with fewer
+   * dW summed over the batch in parts of imagesPerChunk images, each part's dW_p a GEMM over its pixels (by the
+   * packed kernel or by dot products, as the shape decides), then the parts added in order: the shape alone fixes
+   * every summation order, so results are bit-identical for any thread count. Parts are split across threads by ranges (a call unfolds its part in its own cache); with fewer
    * parts than threads, part by part with each GEMM split across the threads instead.
    */
   function conv2dBackwardFilter(x: WasmStorage, dy: WasmStorage, info: Conv2dInfo, _dtype: DType): WasmStorage {
@@ -451,7 +454,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
       const scratch = [
         abi.GEOMETRY_INTS,
         parts * E,
-        ...ranges.flatMap(() => [rows * sub * L, cout * sub * L, packing]),
+        ...ranges.flatMap(() => [rows * sub * L, wideFloats(cout, sub, L), packing]),
       ];
       return heap.call(
         'conv2dBackwardFilter',

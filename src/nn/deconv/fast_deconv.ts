@@ -125,7 +125,8 @@ export class FastDeconv2d extends Module {
   /**
    * The sampled patch matrix: one row per sampled position, column p = c·k² + tap (channel-major, as F.unfold); in
    * `blocks` (G > 1), its G blocks stacked as extra rows (column p belongs to block p mod G as feature ⌊p / G⌋): row
-   * r·G + g holds block g of position r. One layout pass from the unfolded patches either way.
+   * r·G + g holds block g of position r. A k×k kernel's patches take one layout pass from their unfolding either
+   * way; a 1×1 kernel's blocks are stacked after the sampling, on the sampled rows only.
    */
   private statisticsRows(x: Tensor, blocks = 1): Tensor {
     const [n, c] = x.shape;
