@@ -209,6 +209,54 @@ test('conv2d forward (with and without bias), backward wrt input and wrt filter;
   );
 });
 
+/** 3×3 convolutions at stride 1 with 8 channels or more in and out: the Winograd kernels' shapes. */
+const winogradGeometry = fc
+  .record({
+    batch: fc.integer({ min: 1, max: 3 }),
+    c: fc.integer({ min: 8, max: 12 }),
+    o: fc.integer({ min: 8, max: 12 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 11 }),
+    ph: fc.integer({ min: 0, max: 2 }),
+    pw: fc.integer({ min: 0, max: 2 }),
+  })
+  .filter((g) => g.h + 2 * g.ph >= 3 && g.w + 2 * g.pw >= 3)
+  .map((g) => conv2dInfo('winograd', [g.batch, g.c, g.h, g.w], [g.o, g.c, 3, 3], { padding: [g.ph, g.pw] }));
+
+test('3×3 convolutions by Winograd F(2×2, 3×3): forward (with and without bias), backward wrt input and wrt filter, odd edges, tails of tile groups, several chunks and parts', () => {
+  fc.assert(
+    fc.property(winogradGeometry, fc.integer({ min: 0, max: 1 << 30 }), (info, seed) => {
+      let s = seed;
+      const rnd = (n: number) =>
+        Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 31) * 8 - 4);
+      const xSize = info.batch * info.inChannels * info.inHeight * info.inWidth;
+      const wSize = info.outChannels * info.inChannels * 9;
+      const ySize = info.batch * info.outChannels * info.outHeight * info.outWidth;
+      const [x, w, dy, bias] = [rnd(xSize), rnd(wSize), rnd(ySize), rnd(info.outChannels)];
+      const tag = JSON.stringify(info);
+      let [r, v] = both((b, [sx, sw, sb]) => view(b, b.conv2d(sx, sw, sb, info, 'float32'), ySize), [x, w, bias]);
+      closeTo(v, r, info.inChannels * 9, `conv2d ${tag}`);
+      [r, v] = both((b, [sx, sw]) => view(b, b.conv2d(sx, sw, null, info, 'float32'), ySize), [x, w]);
+      closeTo(v, r, info.inChannels * 9, `conv2d without bias ${tag}`);
+      [r, v] = both((b, [sdy, sw]) => view(b, b.conv2dBackwardInput(sdy, sw, info, 'float32'), xSize), [dy, w]);
+      closeTo(v, r, info.outChannels * 9, `conv2dBackwardInput ${tag}`);
+      [r, v] = both((b, [sx, sdy]) => view(b, b.conv2dBackwardFilter(sx, sdy, info, 'float32'), wSize), [x, dy]);
+      closeTo(v, r, info.batch * info.outHeight * info.outWidth, `conv2dBackwardFilter ${tag}`);
+    }),
+    {
+      numRuns: 60,
+      examples: [
+        // Several chunks of images per call, several parts of the filter gradient (the last shorter), lines of
+        // tiles that fill whole lane groups; 32 output channels and more take the packed kernel for dU.
+        [conv2dInfo('chunks', [5, 8, 32, 32], [8, 8, 3, 3], { padding: 1 }), 1],
+        [conv2dInfo('packed', [3, 8, 9, 7], [33, 8, 3, 3], { padding: 1 }), 2],
+        // A padding past the kernel's reach: whole tiles in the padding.
+        [conv2dInfo('margin', [1, 8, 2, 3], [8, 8, 3, 3], { padding: 2 }), 3],
+      ],
+    },
+  );
+});
+
 /** A shape and a broadcast partner: some dims squashed to 1, some leading dims dropped. */
 const broadcastPair = fc
   .array(fc.integer({ min: 1, max: 7 }), { minLength: 0, maxLength: 4 })

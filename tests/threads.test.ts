@@ -156,6 +156,11 @@ test('conv2d forward (with and without bias) and both backward passes: bit-ident
         [{ batch: 6, c: 32, o: 8, hw: 20, k: 3, stride: 1, seed: 7 }],
         [{ batch: 3, c: 8, o: 36, hw: 4, k: 3, stride: 1, seed: 8 }],
         [{ batch: 6, c: 32, o: 33, hw: 20, k: 3, stride: 1, seed: 9 }],
+        // Winograd 3×3 convolutions: one image (fewer than the threads), parts of the filter gradient across
+        // threads, by dot products and by the packed kernel.
+        [{ batch: 1, c: 8, o: 9, hw: 7, k: 3, stride: 1, seed: 10 }],
+        [{ batch: 5, c: 8, o: 9, hw: 32, k: 3, stride: 1, seed: 11 }],
+        [{ batch: 5, c: 8, o: 33, hw: 24, k: 3, stride: 1, seed: 12 }],
       ],
     },
   );

@@ -9,7 +9,8 @@
 // (assembly/kernels/conv.ts), a few images at a time, so that each thread carries its images through every phase in
 // its own cache, with no wait between phases; the filter gradient sums per part of the batch and then adds the parts
 // in order, a partition the shape alone decides. A batch smaller than the thread count has too few ranges to share:
-// it runs phase by phase, each phase split across threads.
+// it runs phase by phase, each phase split across threads. 3×3 convolutions at stride 1 with enough channels go to
+// winograd.ts instead, whatever the thread count (the choice depends on the shape alone).
 import type { Im2colInfo } from '../backend.js';
 import type { DType } from '../dtype.js';
 import type { Conv2dInfo } from '../shape_info.js';
@@ -18,6 +19,7 @@ import type { Gemm } from './gemm.js';
 import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 import * as abi from './kernels.abi.js';
+import { makeWinogradConv } from './winograd.js';
 
 /** Floats of patch matrix per chunk of the phase-by-phase passes (8 MiB): big enough for full-speed GEMMs, small enough to stay in cache longer (measured faster than 16 MiB). */
 const CHUNK_FLOATS = 1 << 21;
@@ -41,6 +43,7 @@ const PACKED_FILTER_MIN_CHANNELS = 32;
 /** Ints of a convolution's geometry (assembly/kernels/conv.ts). */
 
 export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, threads: Threads) {
+  const winograd = makeWinogradConv(k, heap, threads);
   function dims(info: Conv2dInfo | Im2colInfo) {
     const groups = 'groups' in info ? info.groups : 1;
     const cout = 'outChannels' in info ? info.outChannels : 0;
@@ -283,6 +286,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     info: Conv2dInfo,
     flip: boolean,
   ): WasmStorage {
+    if (winograd.applies(info)) return winograd.convolve(what, x, w, bias, info, flip, writeGeometry);
     const { groups, cout, og, kk, rows, L, plane, chunk } = dims(info);
     const inputs = bias ? [x, w, bias] : [x, w];
     const taps = info.kernelH * info.kernelW;
@@ -432,6 +436,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     const { groups, cout, og, kk, rows, L, plane } = dims(info);
     expectSize('conv2dBackwardFilter', 'input', x, info.batch * plane);
     expectSize('conv2dBackwardFilter', 'dy', dy, info.batch * cout * L);
+    if (winograd.applies(info)) return winograd.filterGradient(x, dy, info, writeGeometry);
     // Parts of at least MIN_PART_PIXELS: each part's GEMM reduces over a full slice of the dot-product kernel, and
     // the parts' sum stays small next to it (128→128 at 8×8 in parts of one image: 38 MB of parts, 1.3× slower).
     // Parts of equal size: 64 images in parts of at most 9 were 7 of 9 and one of 1, and the threads' halves of the

@@ -1,0 +1,138 @@
+// 3×3 convolutions at stride 1 by Winograd's F(2×2, 3×3) (assembly/kernels/winograd.ts): 16 multiply-adds per 2×2
+// output tile and channel pair instead of 36. The filter is transformed once per call; the batch goes to the threads
+// in ranges of images, each call carrying a few images at a time through the input transform, the 16 GEMMs and the
+// output transform with its V and M still in its core's cache. Each output element is computed the same way
+// whatever the range, so results are bit-identical for any thread count.
+import type { Conv2dInfo } from '../shape_info.js';
+import type { Heap, WasmStorage } from './heap.js';
+import type { KernelExports } from './loader.js';
+import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
+import * as abi from './kernels.abi.js';
+
+/** Points of the 4×4 transform: a call's V and M hold 16 matrices. */
+const POINTS = 16;
+/** Floats of V and M together that a call transforms at once (1 MiB): they stay in the core's L2 through the GEMMs. */
+const CHUNK_FLOATS = 1 << 18;
+/**
+ * Channels in and out from which the Winograd form is used. Its 16 GEMMs are C deep and Cout tall, while the
+ * transforms cost the same per channel whatever the other side's count: with an RGB input (3 deep) the transforms
+ * would outweigh the products saved, and a first layer keeps the unfolded GEMM, whose depth is C·9.
+ */
+const MIN_CHANNELS = 8;
+/**
+ * Output channels below which the filter gradient's products dU_ξ = dM_ξ·V_ξᵀ are dot products over the tiles, read
+ * in place: dU is then too thin for packing its operands to pay.
+ */
+const DOT_MAX_CHANNELS = 32;
+
+export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads) {
+  /** Whether `info` is a convolution the Winograd kernels compute: 3×3, stride 1, no dilation, one group. */
+  function applies(info: Conv2dInfo): boolean {
+    return (
+      info.kernelH === 3 &&
+      info.kernelW === 3 &&
+      info.strideH === 1 &&
+      info.strideW === 1 &&
+      info.dilationH === 1 &&
+      info.dilationW === 1 &&
+      info.groups === 1 &&
+      info.inChannels >= MIN_CHANNELS &&
+      info.outChannels >= MIN_CHANNELS
+    );
+  }
+
+  /**
+   * y = x ⋆ w (+ bias), the kernel call named `what`; with `flip`, w is the filter of the convolution whose input
+   * gradient this is, flipped before it is transformed. `writeGeometry` writes the geometry the kernels read.
+   */
+  function convolve(
+    what: string,
+    x: WasmStorage,
+    w: WasmStorage,
+    bias: WasmStorage | null,
+    info: Conv2dInfo,
+    flip: boolean,
+    writeGeometry: (pg: number, info: Conv2dInfo) => void,
+  ): WasmStorage {
+    const { batch, inChannels: c, outChannels: cout, outHeight: ho, outWidth: wo } = info;
+    const perImage = Math.ceil(ho / 2) * Math.ceil(wo / 2);
+    const parallel = threads.count > 1 && batch > 1 && batch * c * ho * wo >= MIN_PARALLEL_ELEMENTS;
+    const ranges = threads.ranges(batch, 1, 0, parallel ? Math.min(batch, 2 * threads.count) : 1);
+    // Chunks of equal size within the longest range.
+    const longest = ranges[0][1] - ranges[0][0];
+    const most = Math.max(1, Math.floor(CHUNK_FLOATS / (POINTS * (c + cout) * perImage)));
+    const sub = Math.ceil(longest / Math.ceil(longest / most));
+    const callFloats = k.winograd_scratch_floats(sub, c, cout, ho, wo);
+    const flipRoom = flip ? [cout * c * 9] : [];
+    const scratch = [abi.GEOMETRY_INTS, POINTS * cout * c, ...flipRoom, ...ranges.map(() => callFloats)];
+    const inputs = bias ? [x, w, bias] : [x, w];
+    return heap.call(what, inputs, [batch * cout * ho * wo], scratch, ([px, pw, pb = 0], [py], areas) => {
+      const [pg, pu] = areas;
+      writeGeometry(pg, info);
+      let filter = pw;
+      if (flip) {
+        filter = areas[2];
+        k.flip_filter_f32(filter, pw, 1, c, cout, 9);
+      }
+      k.winograd_filter_f32(pu, filter, cout, c);
+      const calls = areas.slice(2 + flipRoom.length);
+      threads.calls(
+        'winograd_conv2d_images_f32',
+        ranges.map(([s, e], t) => [py, px, pu, pb, pg, s, e - s, sub, calls[t], callFloats]),
+        ranges.length > 1,
+      );
+    })[0];
+  }
+
+  /**
+   * dW of the convolution `info` (one `applies` accepts) from x and dy: dU summed over the batch in parts of a few
+   * images (the shape alone decides them, so every summation order is fixed whatever the thread count), the parts
+   * split across the threads, then added in order and transformed back.
+   */
+  function filterGradient(
+    x: WasmStorage,
+    dy: WasmStorage,
+    info: Conv2dInfo,
+    writeGeometry: (pg: number, info: Conv2dInfo) => void,
+  ): WasmStorage {
+    const { batch, inChannels: c, outChannels: cout, outHeight: ho, outWidth: wo } = info;
+    const perImage = Math.ceil(ho / 2) * Math.ceil(wo / 2);
+    const most = Math.max(1, Math.floor(CHUNK_FLOATS / (POINTS * (c + cout) * perImage)));
+    const sub = Math.ceil(batch / Math.ceil(batch / most));
+    const parts = Math.ceil(batch / sub);
+    const parallel = threads.count > 1 && parts > 1 && batch * c * ho * wo >= MIN_PARALLEL_ELEMENTS;
+    const ranges = threads.ranges(parts, 1, 0, parallel ? Math.min(parts, 2 * threads.count) : 1);
+    const dot = cout < DOT_MAX_CHANNELS ? 1 : 0;
+    const callFloats = k.winograd_filter_gradient_scratch_floats(sub, c, cout, ho, wo, dot);
+    const partFloats = POINTS * cout * c;
+    const scratch = [abi.GEOMETRY_INTS, parts * partFloats, ...ranges.map(() => callFloats)];
+    return heap.call('conv2dBackwardFilter', [x, dy], [cout * c * 9], scratch, ([px, pdy], [pdw], areas) => {
+      const [pg, pparts, ...calls] = areas;
+      writeGeometry(pg, info);
+      threads.calls(
+        'winograd_filter_gradient_images_f32',
+        ranges.map(([q0, q1], t) => [
+          pparts,
+          px,
+          pdy,
+          pg,
+          q0 * sub,
+          Math.min(batch, q1 * sub) - q0 * sub,
+          sub,
+          dot,
+          calls[t],
+          callFloats,
+        ]),
+        ranges.length > 1,
+      );
+      const filters = threads.ranges(cout, 1, Math.ceil(MIN_PARALLEL_ELEMENTS / (parts * POINTS * c)));
+      threads.calls(
+        'winograd_filter_gradient_f32',
+        filters.map(([o0, o1]) => [pdw, pparts, parts, cout, c, o0, o1]),
+        filters.length > 1,
+      );
+    })[0];
+  }
+
+  return { applies, convolve, filterGradient };
+}
