@@ -204,6 +204,22 @@ function storeRun(dst: usize, lo: v128, hi: v128, n: i32): void {
 }
 
 /**
+ * V (rows ld floats apart, points vp apart) ← the input transform of images n0 … n0+nb−1 of x, each plane through the
+ * padded copy at `pad`, with `h` (64 floats) for inputTiles: the forward pass's and the filter gradient's first step.
+ */
+function inputImages(v: usize, ld: i32, vp: i32, x: usize, g: usize, n0: i32, nb: i32, pad: usize, h: usize): void {
+  const c = geo(g, C), ih = geo(g, H), iw = geo(g, W), ph = geo(g, PH), pw = geo(g, PW);
+  const tilesH = tiles(geo(g, HO)), tilesW = tiles(geo(g, WO)), perImage = tilesH * tilesW;
+  const width = paddedWidth(tilesW);
+  for (let i = 0; i < nb; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      padPlane(pad, 2 * tilesH + 2, width, at(x, ((n0 + i) * c + ch) * ih * iw), ih, iw, ph, pw);
+      inputTiles(at(v, ch * ld + i * perImage), vp, pad, width, tilesH, tilesW, h);
+    }
+  }
+}
+
+/**
  * Floats between the rows of V and M, and between their points: T + 16 and rows·(T + 16) + 16. With strides of a
  * multiple of 4 KiB (T = 1024, or 16 channels of 256 tiles), the 16 points' stores of the input transform, the 16 loads
  * of the output transform and the GEMM's reads down a panel of V would all fall in one L1 set; 64 bytes more per
@@ -237,7 +253,7 @@ export function winograd_scratch_floats(sub: i32, c: i32, cout: i32, ho: i32, wo
  * (its kernel, stride, dilation and groups are not read).
  */
 export function winograd_conv2d_images_f32(y: usize, x: usize, u: usize, bias: usize, g: usize, first: i32, count: i32, sub: i32, scratch: usize, scratchFloats: i32): void {
-  const c = geo(g, C), h = geo(g, H), w = geo(g, W), ph = geo(g, PH), pw = geo(g, PW);
+  const c = geo(g, C);
   const ho = geo(g, HO), wo = geo(g, WO), cout = geo(g, COUT);
   // Sized by the caller; too small, the kernel would write past it into other tensors: trap instead.
   if (winograd_scratch_floats(sub, c, cout, ho, wo) > scratchFloats) unreachable();
@@ -252,12 +268,7 @@ export function winograd_conv2d_images_f32(y: usize, x: usize, u: usize, bias: u
   for (let n0 = first; n0 < first + count; n0 += sub) {
     const nb = min(sub, first + count - n0);
     const T = nb * perImage, ld = rowStride(T), vp = pointStride(c, T), mp = pointStride(cout, T);
-    for (let i = 0; i < nb; i++) {
-      for (let ch = 0; ch < c; ch++) {
-        padPlane(pad, rows, width, at(x, ((n0 + i) * c + ch) * h * w), h, w, ph, pw);
-        inputTiles(at(v, ch * ld + i * perImage), vp, pad, width, tilesH, tilesW, hb);
-      }
-    }
+    inputImages(v, ld, vp, x, g, n0, nb, pad, hb);
     for (let p = 0; p < POINTS; p++) gemm_f32(at(m, p * mp), ld, at(u, p * cout * c), at(v, p * vp), ld, cout, T, c, 0, 0, 0, packing);
     for (let i = 0; i < nb; i++) {
       for (let o = 0; o < cout; o++) {
@@ -326,7 +337,7 @@ export function winograd_filter_gradient_scratch_floats(sub: i32, c: i32, cout: 
  * every summation order. Scratch: winograd_filter_gradient_scratch_floats(sub, C, Cout, Ho, Wo, dot) floats.
  */
 export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: usize, g: usize, first: i32, count: i32, sub: i32, dot: i32, scratch: usize, scratchFloats: i32): void {
-  const c = geo(g, C), h = geo(g, H), w = geo(g, W), ph = geo(g, PH), pw = geo(g, PW);
+  const c = geo(g, C);
   const ho = geo(g, HO), wo = geo(g, WO), cout = geo(g, COUT);
   if (winograd_filter_gradient_scratch_floats(sub, c, cout, ho, wo, dot) > scratchFloats) unreachable();
   const tilesH = tiles(ho), tilesW = tiles(wo), perImage = tilesH * tilesW;
@@ -340,11 +351,8 @@ export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: 
   for (let n0 = first; n0 < first + count; n0 += sub) {
     const nb = min(sub, first + count - n0);
     const T = nb * perImage, ld = rowStride(T), vp = pointStride(c, T), mp = pointStride(cout, T);
+    inputImages(v, ld, vp, x, g, n0, nb, pad, hb);
     for (let i = 0; i < nb; i++) {
-      for (let ch = 0; ch < c; ch++) {
-        padPlane(pad, rows, width, at(x, ((n0 + i) * c + ch) * h * w), h, w, ph, pw);
-        inputTiles(at(v, ch * ld + i * perImage), vp, pad, width, tilesH, tilesW, hb);
-      }
       for (let o = 0; o < cout; o++) {
         padPlane(pad, 2 * tilesH, width, at(dy, ((n0 + i) * cout + o) * ho * wo), ho, wo, 0, 0);
         gradientTiles(at(dm, o * ld + i * perImage), mp, pad, width, tilesH, tilesW);
