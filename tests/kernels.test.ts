@@ -249,6 +249,8 @@ test('3×3 convolutions by Winograd F(2×2, 3×3): forward (with and without bia
         // Several chunks of images per call, several parts of the filter gradient (the last shorter), lines of
         // tiles that fill whole lane groups; 32 output channels and more take the packed kernel for dU.
         [conv2dInfo('chunks', [5, 8, 32, 32], [8, 8, 3, 3], { padding: 1 }), 1],
+        // More chunks than parts: a part sums several chunks (9 chunks of 4 images: parts of 8, the last of 4).
+        [conv2dInfo('parts', [36, 8, 32, 32], [8, 8, 3, 3], { padding: 1 }), 4],
         [conv2dInfo('packed', [3, 8, 9, 7], [33, 8, 3, 3], { padding: 1 }), 2],
         // A padding past the kernel's reach: whole tiles in the padding.
         [conv2dInfo('margin', [1, 8, 2, 3], [8, 8, 3, 3], { padding: 2 }), 3],
@@ -468,7 +470,8 @@ test('data movement: expand, permute, slice, pad and concat, exactly', () => {
       fc.integer({ min: 1, max: 3 }),
       fc.integer({ min: 1, max: 23 }),
       fc.integer({ min: 1, max: 23 }),
-      (b, c, l) => {
+      fc.integer({ min: 1, max: 5 }),
+      (b, c, l, g) => {
         for (const [shape, perm] of [
           [
             [b, c, l],
@@ -480,6 +483,15 @@ test('data movement: expand, permute, slice, pad and concat, exactly', () => {
           ],
           [
             [b, c, 2, l],
+            [0, 3, 2, 1],
+          ],
+          // a deconvolution's patch layout (N, d, G, L) → (N, L, G, d) and back: the rows are not the plane's
+          [
+            [b, c, g, l],
+            [0, 3, 2, 1],
+          ],
+          [
+            [b, l, g, c],
             [0, 3, 2, 1],
           ],
         ] as const) {

@@ -161,6 +161,8 @@ test('conv2d forward (with and without bias) and both backward passes: bit-ident
         [{ batch: 1, c: 8, o: 9, hw: 7, k: 3, stride: 1, seed: 10 }],
         [{ batch: 5, c: 8, o: 9, hw: 32, k: 3, stride: 1, seed: 11 }],
         [{ batch: 5, c: 8, o: 33, hw: 24, k: 3, stride: 1, seed: 12 }],
+        // More chunks of images than parts: each part sums several chunks.
+        [{ batch: 36, c: 8, o: 33, hw: 32, k: 3, stride: 1, seed: 13 }],
       ],
     },
   );

@@ -330,16 +330,17 @@ export function winograd_filter_gradient_scratch_floats(sub: i32, c: i32, cout: 
 }
 
 /**
- * The parts of dU for images first … first+count−1 (first a multiple of `sub`), a 3×3 convolution at stride 1 of x
- * (N, C, H, W) with output gradient dy (N, Cout, Ho, Wo): part p (images p·sub … p·sub + sub − 1) gets dU_p (16,
- * Cout, C) at parts + p·16·Cout·C, by dot products where `dot` (no packing), else by the packed kernel. The caller
- * adds the parts in order (winograd_filter_gradient_f32), so the batch's partition into parts, not the threads, fixes
- * every summation order. Scratch: winograd_filter_gradient_scratch_floats(sub, C, Cout, Ho, Wo, dot) floats.
+ * The parts of dU for images first … first+count−1 (first a multiple of `perPart`), a 3×3 convolution at stride 1 of
+ * x (N, C, H, W) with output gradient dy (N, Cout, Ho, Wo): part p (images p·perPart … p·perPart + perPart − 1, a
+ * multiple of `sub`) gets dU_p (16, Cout, C) at parts + p·16·Cout·C, summed over its chunks of `sub` images in order,
+ * by dot products where `dot` (no packing), else by the packed kernel. The caller adds the parts in order
+ * (winograd_filter_gradient_f32), so the batch's partition into parts, not the threads, fixes every summation order.
+ * Scratch: winograd_filter_gradient_scratch_floats(sub, C, Cout, Ho, Wo, dot) floats.
  */
-export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: usize, g: usize, first: i32, count: i32, sub: i32, dot: i32, scratch: usize, scratchFloats: i32): void {
+export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: usize, g: usize, first: i32, count: i32, sub: i32, perPart: i32, dot: i32, scratch: usize, scratchFloats: i32): void {
   const c = geo(g, C);
   const ho = geo(g, HO), wo = geo(g, WO), cout = geo(g, COUT);
-  if (winograd_filter_gradient_scratch_floats(sub, c, cout, ho, wo, dot) > scratchFloats) unreachable();
+  if (winograd_filter_gradient_scratch_floats(sub, c, cout, ho, wo, dot) > scratchFloats || perPart % sub != 0) unreachable();
   const tilesH = tiles(ho), tilesW = tiles(wo), perImage = tilesH * tilesW;
   const rows = 2 * tilesH + 2, width = paddedWidth(tilesW);
   const maxT = sub * perImage;
@@ -358,11 +359,13 @@ export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: 
         gradientTiles(at(dm, o * ld + i * perImage), mp, pad, width, tilesH, tilesW);
       }
     }
-    const part = at(parts, (n0 / sub) * POINTS * cout * c);
+    const part = at(parts, (n0 / perPart) * POINTS * cout * c);
+    // A part's first chunk sets its dU, the later ones add to it.
+    const accumulate = i32(n0 % perPart != 0);
     for (let p = 0; p < POINTS; p++) {
       const du = at(part, p * cout * c);
-      if (dot) gemm_nt_f32(du, c, at(dm, p * mp), ld, at(v, p * vp), ld, cout, c, T, 0);
-      else gemm_strided_f32(du, c, at(dm, p * mp), ld, at(v, p * vp), ld, cout, c, T, 0, 1, 0, packing);
+      if (dot) gemm_nt_f32(du, c, at(dm, p * mp), ld, at(v, p * vp), ld, cout, c, T, accumulate);
+      else gemm_strided_f32(du, c, at(dm, p * mp), ld, at(v, p * vp), ld, cout, c, T, 0, 1, accumulate, packing);
     }
   }
 }

@@ -20,6 +20,14 @@ const CHUNK_FLOATS = 1 << 18;
  */
 const MIN_CHANNELS = 8;
 /**
+ * The filter gradient's parts of the batch, each a few chunks of images with a dU of its own (16·Cout·C floats): at
+ * most MAX_PARTS, enough for that many threads to share the images, and within PARTS_FLOATS (32 MiB) unless that
+ * leaves fewer than MIN_PARTS. One part per chunk had taken 537 MB at 512 channels on 4×4 maps, batch 128.
+ */
+const MAX_PARTS = 8;
+const MIN_PARTS = 4;
+const PARTS_FLOATS = 1 << 23;
+/**
  * Output channels below which the filter gradient's products dU_ξ = dM_ξ·V_ξᵀ are dot products over the tiles, read
  * in place: dU is then too thin for packing its operands to pay.
  */
@@ -86,8 +94,8 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
 
   /**
    * dW of the convolution `info` (one `applies` accepts) from x and dy: dU summed over the batch in parts of a few
-   * images (the shape alone decides them, so every summation order is fixed whatever the thread count), the parts
-   * split across the threads, then added in order and transformed back.
+   * chunks of images (the shape alone decides them, so every summation order is fixed whatever the thread count),
+   * the parts split across the threads, then added in order and transformed back.
    */
   function filterGradient(
     x: WasmStorage,
@@ -99,12 +107,15 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     const perImage = Math.ceil(ho / 2) * Math.ceil(wo / 2);
     const most = Math.max(1, Math.floor(CHUNK_FLOATS / (POINTS * (c + cout) * perImage)));
     const sub = Math.ceil(batch / Math.ceil(batch / most));
-    const parts = Math.ceil(batch / sub);
+    const chunks = Math.ceil(batch / sub);
+    const partFloats = POINTS * cout * c;
+    const maxParts = Math.min(chunks, MAX_PARTS, Math.max(MIN_PARTS, Math.floor(PARTS_FLOATS / partFloats)));
+    const perPart = sub * Math.ceil(chunks / maxParts);
+    const parts = Math.ceil(batch / perPart);
     const parallel = threads.count > 1 && parts > 1 && batch * c * ho * wo >= MIN_PARALLEL_ELEMENTS;
     const ranges = threads.ranges(parts, 1, 0, parallel ? Math.min(parts, 2 * threads.count) : 1);
     const dot = cout < DOT_MAX_CHANNELS ? 1 : 0;
     const callFloats = k.winograd_filter_gradient_scratch_floats(sub, c, cout, ho, wo, dot);
-    const partFloats = POINTS * cout * c;
     const scratch = [abi.GEOMETRY_INTS, parts * partFloats, ...ranges.map(() => callFloats)];
     return heap.call('conv2dBackwardFilter', [x, dy], [cout * c * 9], scratch, ([px, pdy], [pdw], areas) => {
       const [pg, pparts, ...calls] = areas;
@@ -116,9 +127,10 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
           px,
           pdy,
           pg,
-          q0 * sub,
-          Math.min(batch, q1 * sub) - q0 * sub,
+          q0 * perPart,
+          Math.min(batch, q1 * perPart) - q0 * perPart,
           sub,
+          perPart,
           dot,
           calls[t],
           callFloats,
