@@ -236,14 +236,25 @@ function inputImages(v: usize, ld: i32, vp: i32, x: usize, g: usize, n0: i32, nb
 }
 
 /**
- * Floats of scratch winograd_conv2d_images_f32 needs for chunks of `sub` images: V, M (each with room for the lanes a
- * partial group reads past its last row), the padded plane, the 4 lines' d B of a group of tiles, then the GEMM's
- * packing.
+ * Floats of a call's scratch before its GEMM's packing, for chunks of `sub` images: V and M (or dM), each with room
+ * for the lanes a partial group reads past its last row, the padded plane (an input plane, or a plane of dy, whose
+ * rows are fewer) and the 4 lines' d B of a group of tiles.
  */
-export function winograd_scratch_floats(sub: i32, c: i32, cout: i32, ho: i32, wo: i32): i32 {
+// @ts-ignore: decorator
+@inline function chunkFloats(sub: i32, c: i32, cout: i32, ho: i32, wo: i32): i32 {
   const th = tiles(ho), tw = tiles(wo), T = sub * th * tw;
-  const vm = POINTS * (pointStride(c, T) + pointStride(cout, T)) + 16;
-  return vm + (2 * th + 2) * paddedWidth(tw) + 64 + gemm_scratch_floats(T, c);
+  return POINTS * (pointStride(c, T) + pointStride(cout, T)) + 16 + (2 * th + 2) * paddedWidth(tw) + 64;
+}
+
+/** The area after V (M) or after M (the padded plane) in chunkFloats' layout, for up to maxT tiles a chunk. */
+// @ts-ignore: decorator
+@inline function afterPoints(area: usize, channels: i32, maxT: i32): usize {
+  return at(area, POINTS * pointStride(channels, maxT) + 8);
+}
+
+/** Floats of scratch winograd_conv2d_images_f32 needs for chunks of `sub` images: chunkFloats, then the packing. */
+export function winograd_scratch_floats(sub: i32, c: i32, cout: i32, ho: i32, wo: i32): i32 {
+  return chunkFloats(sub, c, cout, ho, wo) + gemm_scratch_floats(sub * tiles(ho) * tiles(wo), c);
 }
 
 /**
@@ -260,11 +271,8 @@ export function winograd_conv2d_images_f32(y: usize, x: usize, u: usize, bias: u
   const tilesH = tiles(ho), tilesW = tiles(wo), perImage = tilesH * tilesW;
   const rows = 2 * tilesH + 2, width = paddedWidth(tilesW);
   const maxT = sub * perImage;
-  const v = scratch;
-  const m = at(v, POINTS * pointStride(c, maxT) + 8);
-  const pad = at(m, POINTS * pointStride(cout, maxT) + 8);
-  const hb = at(pad, rows * width);
-  const packing = at(hb, 64);
+  const v = scratch, m = afterPoints(v, c, maxT), pad = afterPoints(m, cout, maxT);
+  const hb = at(pad, rows * width), packing = at(hb, 64);
   for (let n0 = first; n0 < first + count; n0 += sub) {
     const nb = min(sub, first + count - n0);
     const T = nb * perImage, ld = rowStride(T), vp = pointStride(c, T), mp = pointStride(cout, T);
@@ -319,14 +327,11 @@ function gradientTiles(dm: usize, ld: i32, pad: usize, width: i32, tilesH: i32, 
 }
 
 /**
- * Floats of scratch winograd_filter_gradient_images_f32 needs for parts of `sub` images: V, dM, the padded plane,
- * the 4 lines' d B of a group of tiles, then the GEMM's packing (none by dot products).
+ * Floats of scratch winograd_filter_gradient_images_f32 needs for chunks of `sub` images: chunkFloats, then the
+ * packing (none by dot products).
  */
 export function winograd_filter_gradient_scratch_floats(sub: i32, c: i32, cout: i32, ho: i32, wo: i32, dot: i32): i32 {
-  const th = tiles(ho), tw = tiles(wo), T = sub * th * tw;
-  const vm = POINTS * (pointStride(c, T) + pointStride(cout, T)) + 16;
-  // The padded plane holds an input plane or one of dy: the input's rows are the taller.
-  return vm + (2 * th + 2) * paddedWidth(tw) + 64 + (dot ? 0 : gemm_scratch_floats(c, T));
+  return chunkFloats(sub, c, cout, ho, wo) + (dot ? 0 : gemm_scratch_floats(c, sub * tiles(ho) * tiles(wo)));
 }
 
 /**
@@ -344,11 +349,8 @@ export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: 
   const tilesH = tiles(ho), tilesW = tiles(wo), perImage = tilesH * tilesW;
   const rows = 2 * tilesH + 2, width = paddedWidth(tilesW);
   const maxT = sub * perImage;
-  const v = scratch;
-  const dm = at(v, POINTS * pointStride(c, maxT) + 8);
-  const pad = at(dm, POINTS * pointStride(cout, maxT) + 8);
-  const hb = at(pad, rows * width);
-  const packing = at(hb, 64);
+  const v = scratch, dm = afterPoints(v, c, maxT), pad = afterPoints(dm, cout, maxT);
+  const hb = at(pad, rows * width), packing = at(hb, 64);
   for (let n0 = first; n0 < first + count; n0 += sub) {
     const nb = min(sub, first + count - n0);
     const T = nb * perImage, ld = rowStride(T), vp = pointStride(c, T), mp = pointStride(cout, T);

@@ -33,6 +33,16 @@ const PARTS_FLOATS = 1 << 23;
  */
 const DOT_MAX_CHANNELS = 32;
 
+/**
+ * Images per chunk when `images` are cut into equal chunks whose V and M fit CHUNK_FLOATS (at least one image a
+ * chunk): 16 images go as 8 + 8, not 9 + 7.
+ */
+function imagesPerChunk(info: Conv2dInfo, images: number): number {
+  const perImage = Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
+  const most = Math.max(1, Math.floor(CHUNK_FLOATS / (POINTS * (info.inChannels + info.outChannels) * perImage)));
+  return Math.ceil(images / Math.ceil(images / most));
+}
+
 export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads) {
   /** Whether `info` is a convolution the Winograd kernels compute: 3×3, stride 1, no dilation, one group. */
   function applies(info: Conv2dInfo): boolean {
@@ -63,13 +73,10 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     writeGeometry: (pg: number, info: Conv2dInfo) => void,
   ): WasmStorage {
     const { batch, inChannels: c, outChannels: cout, outHeight: ho, outWidth: wo } = info;
-    const perImage = Math.ceil(ho / 2) * Math.ceil(wo / 2);
     const parallel = threads.count > 1 && batch > 1 && batch * c * ho * wo >= MIN_PARALLEL_ELEMENTS;
     const ranges = threads.ranges(batch, 1, 0, parallel ? Math.min(batch, 2 * threads.count) : 1);
     // Chunks of equal size within the longest range.
-    const longest = ranges[0][1] - ranges[0][0];
-    const most = Math.max(1, Math.floor(CHUNK_FLOATS / (POINTS * (c + cout) * perImage)));
-    const sub = Math.ceil(longest / Math.ceil(longest / most));
+    const sub = imagesPerChunk(info, ranges[0][1] - ranges[0][0]);
     const callFloats = k.winograd_scratch_floats(sub, c, cout, ho, wo);
     const flipRoom = flip ? [cout * c * 9] : [];
     const scratch = [abi.GEOMETRY_INTS, POINTS * cout * c, ...flipRoom, ...ranges.map(() => callFloats)];
@@ -104,9 +111,7 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     writeGeometry: (pg: number, info: Conv2dInfo) => void,
   ): WasmStorage {
     const { batch, inChannels: c, outChannels: cout, outHeight: ho, outWidth: wo } = info;
-    const perImage = Math.ceil(ho / 2) * Math.ceil(wo / 2);
-    const most = Math.max(1, Math.floor(CHUNK_FLOATS / (POINTS * (c + cout) * perImage)));
-    const sub = Math.ceil(batch / Math.ceil(batch / most));
+    const sub = imagesPerChunk(info, batch);
     const chunks = Math.ceil(batch / sub);
     const partFloats = POINTS * cout * c;
     const maxParts = Math.min(chunks, MAX_PARTS, Math.max(MIN_PARTS, Math.floor(PARTS_FLOATS / partFloats)));
