@@ -20,7 +20,7 @@ import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 /**
  * The copy with its axes reordered so that a transposing copy takes copy_runs_f32's 4×4-block path: when the
  * output's innermost axis is strided in the source and another axis is contiguous there, that axis becomes the
- * planes' rows. Without it, a permute such as (N, d, G, L) → (N, L, G, d) read one float per cache line, ten times
+ * planes' rows. Without it, a permute such as (N, L, G, d) → (N, d, G, L) read one float per cache line, eight times
  * slower. Every element is written once, so the order of the runs does not change the result.
  */
 function transposingPlanes(c: StridedCopy): StridedCopy {
