@@ -417,29 +417,59 @@ const cases: TrainCase[] = [
 // The paper's CIFAR scale: full-width ResNet-18, batch 128, block 64, 5 iterations, sampling stride 3. Seconds per
 // step, so one step per sample and few samples.
 const paper = { warmSeconds: 1, measureSeconds: 20, stepsPerSample: 1 };
-if (!quick)
-  cases.push(
-    {
-      label: 'ResNet-18 (CIFAR 32x32x3, BatchNorm), batch 128',
-      make: () => nn.resnet18(),
-      x: cifarX(128),
-      y: cifarY(128),
-      withJs: false,
-      native: nativeCase({ model: 'resnet18', batch: 128, inShape: [3, 32, 32] }),
-      ...paper,
-    },
-    {
-      label: 'ResNet-18 (CIFAR 32x32x3, deconvolution, block 64), batch 128',
-      make: () => nn.utils.convertToDeconv(nn.resnet18(), { deconv: { block: 64, nIter: 5, samplingStride: 3 } }),
-      x: cifarX(128),
-      y: cifarY(128),
-      withJs: false,
-      native: nativeCase({ model: 'resnet18', deconv: true, batch: 128, inShape: [3, 32, 32] }),
-      ...paper,
-    },
-  );
+const paperCases: TrainCase[] = quick
+  ? []
+  : [
+      {
+        label: 'ResNet-18 (CIFAR 32x32x3, BatchNorm), batch 128',
+        make: () => nn.resnet18(),
+        x: cifarX(128),
+        y: cifarY(128),
+        withJs: false,
+        native: nativeCase({ model: 'resnet18', batch: 128, inShape: [3, 32, 32] }),
+        ...paper,
+      },
+      {
+        label: 'ResNet-18 (CIFAR 32x32x3, deconvolution, block 64), batch 128',
+        make: () => nn.utils.convertToDeconv(nn.resnet18(), { deconv: { block: 64, nIter: 5, samplingStride: 3 } }),
+        x: cifarX(128),
+        y: cifarY(128),
+        withJs: false,
+        native: nativeCase({ model: 'resnet18', deconv: true, batch: 128, inShape: [3, 32, 32] }),
+        ...paper,
+      },
+    ];
+cases.push(...paperCases);
 const rows = [];
 for (const c of cases) rows.push(await trainRow(c));
 for (const finish of rows) await finish();
+rows.length = 0; // the finished rows' models can go before the paper-scale pair below
 if (!torch.version) console.log(`\nNo PyTorch column: ${torch.why}.`);
+
+/**
+ * The cost of deconvolution at the paper's scale as one number: the deconvolution step's time over the BatchNorm
+ * step's, the two models stepped in turn on one thread (each round in the other order), the median of the rounds'
+ * ratios. The table's two rows are measured minutes apart, in which this VM's speed can change by half.
+ */
+async function deconvolutionCost([bn, deconv]: TrainCase[], rounds: number): Promise<void> {
+  await settle();
+  await setNumThreads(1);
+  const steps = [await stepper('wasm', bn.make, bn.x, bn.y), await stepper('wasm', deconv.make, deconv.x, deconv.y)];
+  for (const step of steps) step();
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const ms = [0, 0];
+    for (const j of r % 2 ? [1, 0] : [0, 1]) {
+      const t0 = performance.now();
+      steps[j]();
+      ms[j] = performance.now() - t0;
+    }
+    ratios.push(ms[1] / ms[0]);
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  console.log(
+    `\nDeconvolution step / BatchNorm step at the paper's scale (full-width ResNet-18, batch 128, block 64, 5 iterations, sampling stride 3), wasm, 1 thread, stepped in turn: ${ratio(median(ratios))} (rounds ${ratio(sorted[0])}–${ratio(sorted[sorted.length - 1])})`,
+  );
+}
+if (paperCases.length) await deconvolutionCost(paperCases, 5);
 await setNumThreads(1); // release the workers
