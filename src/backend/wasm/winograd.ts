@@ -60,6 +60,16 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
   }
 
   /**
+   * Ranges of `units` (images, or parts of the batch) for the threads: two per thread when the convolution is large
+   * enough to share, else one range of all.
+   */
+  function unitRanges(units: number, info: Conv2dInfo): [number, number][] {
+    const work = info.batch * info.inChannels * info.outHeight * info.outWidth;
+    const parallel = threads.count > 1 && units > 1 && work >= MIN_PARALLEL_ELEMENTS;
+    return threads.ranges(units, 1, 0, parallel ? Math.min(units, 2 * threads.count) : 1);
+  }
+
+  /**
    * y = x ⋆ w (+ bias), the kernel call named `what`; with `flip`, w is the filter of the convolution whose input
    * gradient this is, flipped before it is transformed. `writeGeometry` writes the geometry the kernels read.
    */
@@ -73,8 +83,7 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     writeGeometry: (pg: number, info: Conv2dInfo) => void,
   ): WasmStorage {
     const { batch, inChannels: c, outChannels: cout, outHeight: ho, outWidth: wo } = info;
-    const parallel = threads.count > 1 && batch > 1 && batch * c * ho * wo >= MIN_PARALLEL_ELEMENTS;
-    const ranges = threads.ranges(batch, 1, 0, parallel ? Math.min(batch, 2 * threads.count) : 1);
+    const ranges = unitRanges(batch, info);
     // Chunks of equal size within the longest range.
     const sub = imagesPerChunk(info, ranges[0][1] - ranges[0][0]);
     const callFloats = k.winograd_scratch_floats(sub, c, cout, ho, wo);
@@ -117,8 +126,7 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     const maxParts = Math.min(chunks, MAX_PARTS, Math.max(MIN_PARTS, Math.floor(PARTS_FLOATS / partFloats)));
     const perPart = sub * Math.ceil(chunks / maxParts);
     const parts = Math.ceil(batch / perPart);
-    const parallel = threads.count > 1 && parts > 1 && batch * c * ho * wo >= MIN_PARALLEL_ELEMENTS;
-    const ranges = threads.ranges(parts, 1, 0, parallel ? Math.min(parts, 2 * threads.count) : 1);
+    const ranges = unitRanges(parts, info);
     const dot = cout < DOT_MAX_CHANNELS ? 1 : 0;
     const callFloats = k.winograd_filter_gradient_scratch_floats(sub, c, cout, ho, wo, dot);
     const scratch = [abi.GEOMETRY_INTS, parts * partFloats, ...ranges.map(() => callFloats)];
