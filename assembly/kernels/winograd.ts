@@ -7,10 +7,11 @@
 // and halve, so the error stays close to that of the direct sums (F(4×4, 3×3) would save more products, but its
 // transforms scale by constants up to 8 and the float32 error grows with them).
 //
-// Layouts: U (16, Cout, C); V (16, C, T) and M (16, Cout, T), with T = images · tiles per image, a tile's column
-// t = image · tilesH·tilesW + ty · tilesW + tx, rows and points padded apart (rowStride, pointStride). Input and
-// output transforms work on 4 tiles of a row at once, one tile per lane.
+// Layouts: U (16, Cout, C), its points padded apart (filterPointStride); V (16, C, T) and M (16, Cout, T), with
+// T = images · tiles per image, a tile's column t = image · tilesH·tilesW + ty · tilesW + tx, rows and points padded
+// apart (rowStride, pointStride). Input and output transforms work on 4 tiles of a row at once, one tile per lane.
 import { C, COUT, geo, H, HO, PH, PW, W, WO } from './im2col';
+import { storeLanes, storeTransposed4x4 } from './copy';
 import { gemm_f32, gemm_nt_f32, gemm_scratch_floats, gemm_strided_f32 } from './gemm';
 
 // @ts-ignore: decorator
@@ -22,35 +23,101 @@ import { gemm_f32, gemm_nt_f32, gemm_scratch_floats, gemm_strided_f32 } from './
 const POINTS = 16;
 
 /**
- * u (16, cout, cin) = G g Gᵀ for each filter g = w[o, c] (3×3) of w (cout, cin, 3, 3), with
- * G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+ * Floats between the points of U (and of dU): a (cout, cin) plane and 64 bytes. With planes of a multiple of 4 KiB
+ * (64×64 or 128×128 channels), the 16 points' stores of a filter all fell in one L1 set: the transform took 4× as
+ * long.
+ */
+// @ts-ignore: decorator
+@inline function filterPointStride(cout: i32, cin: i32): i32 {
+  return cout * cin + 16;
+}
+
+/** Floats of U, or of one part of dU, for `cout` filters of `cin` channels: 16 points. */
+export function winograd_filter_floats(cout: i32, cin: i32): i32 {
+  return POINTS * filterPointStride(cout, cin);
+}
+
+/**
+ * u (16 points, cout, cin) = G g Gᵀ for each filter g = w[o, c] (3×3) of w (cout, cin, 3, 3), with
+ * G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], the points filterPointStride apart (winograd_filter_floats in
+ * all). Four filters side by side (input channels c … c + 3, 36 floats in a row) go through at once, one per lane,
+ * so each point's four values are one store.
  */
 export function winograd_filter_f32(u: usize, w: usize, cout: i32, cin: i32): void {
-  const plane = cout * cin;
+  const point = <usize>filterPointStride(cout, cin) << 2;
   for (let o = 0; o < cout; o++) {
-    for (let c = 0; c < cin; c++) {
+    for (let c = 0; c < cin; c += 4) {
+      const lanes = min(4, cin - c);
       const g = at(w, (o * cin + c) * 9);
-      // G on the filter's columns, one row of G g at a time, then G on that row (its columns of G g Gᵀ).
-      for (let i = 0; i < 4; i++) {
-        const g0 = filterRow(g, i, 0), g1 = filterRow(g, i, 1), g2 = filterRow(g, i, 2);
-        const dst = at(u, 4 * i * plane + o * cin + c);
-        store<f32>(dst, g0);
-        store<f32>(at(dst, plane), (g0 + g1 + g2) * 0.5);
-        store<f32>(at(dst, 2 * plane), (g0 - g1 + g2) * 0.5);
-        store<f32>(at(dst, 3 * plane), g2);
+      // Tap j of each lane's filter: a 4×4 transpose of the first 4 taps, one of the next 4, and the 9th.
+      let t0: v128, t1: v128, t2: v128, t3: v128, t4: v128, t5: v128, t6: v128, t7: v128, t8: v128;
+      if (lanes == 4) {
+        const a0 = v128.load(g), a1 = v128.load(g, 36), a2 = v128.load(g, 72), a3 = v128.load(g, 108);
+        const b0 = v128.load(g, 16), b1 = v128.load(g, 52), b2 = v128.load(g, 88), b3 = v128.load(g, 124);
+        const p0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), p1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+        const p2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), p3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+        t0 = v128.shuffle<f32>(p0, p1, 0, 1, 4, 5);
+        t1 = v128.shuffle<f32>(p0, p1, 2, 3, 6, 7);
+        t2 = v128.shuffle<f32>(p2, p3, 0, 1, 4, 5);
+        t3 = v128.shuffle<f32>(p2, p3, 2, 3, 6, 7);
+        const q0 = v128.shuffle<f32>(b0, b1, 0, 4, 1, 5), q1 = v128.shuffle<f32>(b2, b3, 0, 4, 1, 5);
+        const q2 = v128.shuffle<f32>(b0, b1, 2, 6, 3, 7), q3 = v128.shuffle<f32>(b2, b3, 2, 6, 3, 7);
+        t4 = v128.shuffle<f32>(q0, q1, 0, 1, 4, 5);
+        t5 = v128.shuffle<f32>(q0, q1, 2, 3, 6, 7);
+        t6 = v128.shuffle<f32>(q2, q3, 0, 1, 4, 5);
+        t7 = v128.shuffle<f32>(q2, q3, 2, 3, 6, 7);
+        t8 = tapLanes(g, 8, 4);
+      } else {
+        t0 = tapLanes(g, 0, lanes);
+        t1 = tapLanes(g, 1, lanes);
+        t2 = tapLanes(g, 2, lanes);
+        t3 = tapLanes(g, 3, lanes);
+        t4 = tapLanes(g, 4, lanes);
+        t5 = tapLanes(g, 5, lanes);
+        t6 = tapLanes(g, 6, lanes);
+        t7 = tapLanes(g, 7, lanes);
+        t8 = tapLanes(g, 8, lanes);
       }
+      // Rows i of G g (G on the filter's columns, taps j, 3 + j, 6 + j), each through G into points 4i … 4i + 3.
+      const dst = at(u, o * cin + c);
+      transformedRow(dst, point, lanes, t0, t1, t2);
+      transformedRow(dst + 4 * point, point, lanes, halfSum(t0, t3, t6), halfSum(t1, t4, t7), halfSum(t2, t5, t8));
+      transformedRow(dst + 8 * point, point, lanes, halfAlternate(t0, t3, t6), halfAlternate(t1, t4, t7), halfAlternate(t2, t5, t8));
+      transformedRow(dst + 12 * point, point, lanes, t6, t7, t8);
     }
   }
 }
 
-/** (G g)[i, j] for the 3×3 filter at g. */
+/** Tap j of the `lanes` filters 9 floats apart at g, one per lane (zeros past them). */
 // @ts-ignore: decorator
-@inline function filterRow(g: usize, i: i32, j: i32): f32 {
-  const g0 = load<f32>(at(g, j)), g1 = load<f32>(at(g, 3 + j)), g2 = load<f32>(at(g, 6 + j));
-  if (i == 0) return g0;
-  if (i == 1) return (g0 + g1 + g2) * 0.5;
-  if (i == 2) return (g0 - g1 + g2) * 0.5;
-  return g2;
+@inline function tapLanes(g: usize, j: i32, lanes: i32): v128 {
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(at(g, j)));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(at(g, 9 + j)));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(at(g, 18 + j)));
+  if (lanes > 3) v = f32x4.replace_lane(v, 3, load<f32>(at(g, 27 + j)));
+  return v;
+}
+
+/** (a + b + c) / 2: a row of G's middle rows on (a, b, c). */
+// @ts-ignore: decorator
+@inline function halfSum(a: v128, b: v128, c: v128): v128 {
+  return f32x4.mul(f32x4.add(f32x4.add(a, b), c), f32x4.splat(0.5));
+}
+
+/** (a − b + c) / 2. */
+// @ts-ignore: decorator
+@inline function halfAlternate(a: v128, b: v128, c: v128): v128 {
+  return f32x4.mul(f32x4.add(f32x4.sub(a, b), c), f32x4.splat(0.5));
+}
+
+/** The 4 points of G on the row (y0, y1, y2), at dst, dst + point, …, `lanes` filters each. */
+// @ts-ignore: decorator
+@inline function transformedRow(dst: usize, point: usize, lanes: i32, y0: v128, y1: v128, y2: v128): void {
+  storeLanes(dst, y0, lanes);
+  storeLanes(dst + point, halfSum(y0, y1, y2), lanes);
+  storeLanes(dst + 2 * point, halfAlternate(y0, y1, y2), lanes);
+  storeLanes(dst + 3 * point, y2, lanes);
 }
 
 /** Tiles of an output line of n pixels: 2 pixels per tile. */
@@ -87,14 +154,6 @@ function padPlane(pad: usize, rows: i32, width: i32, x: usize, h: i32, w: i32, p
     for (; j < j1; j++) store<f32>(at(line, j), load<f32>(at(src, j)));
     for (; j < width; j++) store<f32>(at(line, j), 0);
   }
-}
-
-/** Stores the first `n` (< 4) lanes of v at dst. */
-// @ts-ignore: decorator
-@inline function storeLanes(dst: usize, v: v128, n: i32): void {
-  if (n > 0) store<f32>(dst, f32x4.extract_lane(v, 0));
-  if (n > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
-  if (n > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
 }
 
 /** (d B) for one line of 4 tiles side by side, from the padded line at the first tile's left edge: the tiles'
@@ -197,7 +256,7 @@ function outputTiles(y: usize, ho: i32, wo: i32, m: usize, ld: i32, tilesH: i32,
 function storeRun(dst: usize, lo: v128, hi: v128, n: i32): void {
   if (n >= 4) {
     v128.store(dst, lo);
-    storeLanes(at(dst, 4), hi, n - 4);
+    if (n > 4) storeLanes(at(dst, 4), hi, n - 4);
     return;
   }
   storeLanes(dst, lo, n);
@@ -252,6 +311,13 @@ function inputImages(v: usize, ld: i32, vp: i32, x: usize, g: usize, n0: i32, nb
   return at(area, POINTS * pointStride(channels, maxT) + 8);
 }
 
+/** The point (4·σ(i) + σ(j)) that point 4i + j of a flipped filter's transform is, σ swapping 0 and 3. */
+// @ts-ignore: decorator
+@inline function mirroredPoint(p: i32): i32 {
+  const i = p >> 2, j = p & 3;
+  return 4 * (i == 0 || i == 3 ? 3 - i : i) + (j == 0 || j == 3 ? 3 - j : j);
+}
+
 /** Floats of scratch winograd_conv2d_images_f32 needs for chunks of `sub` images: chunkFloats, then the packing. */
 export function winograd_scratch_floats(sub: i32, c: i32, cout: i32, ho: i32, wo: i32): i32 {
   return chunkFloats(sub, c, cout, ho, wo) + gemm_scratch_floats(sub * tiles(ho) * tiles(wo), c);
@@ -262,8 +328,13 @@ export function winograd_scratch_floats(sub: i32, c: i32, cout: i32, ho: i32, wo
  * filter transformed into u (winograd_filter_f32) and bias (Cout) added unless `bias` is 0, `sub` images at a time,
  * in winograd_scratch_floats(sub, C, Cout, Ho, Wo) floats of `scratch`. The geometry at `g` as abi.ts lays it out
  * (its kernel, stride, dilation and groups are not read).
+ *
+ * With `flipped`, u is the transform of a (C, Cout) filter w and the convolution's filter is w flipped, its channels
+ * swapped (an input gradient, as a forward convolution of dy). That filter's transform is u's with each point's
+ * matrix transposed and the points mirrored: G·J = P·G for the flip J and the swap P of rows 0 and 3, so
+ * G (J g J) Gᵀ = P (G g Gᵀ) Pᵀ. The GEMMs read u so, and no flipped filter is made.
  */
-export function winograd_conv2d_images_f32(y: usize, x: usize, u: usize, bias: usize, g: usize, first: i32, count: i32, sub: i32, scratch: usize, scratchFloats: i32): void {
+export function winograd_conv2d_images_f32(y: usize, x: usize, u: usize, flipped: i32, bias: usize, g: usize, first: i32, count: i32, sub: i32, scratch: usize, scratchFloats: i32): void {
   const c = geo(g, C);
   const ho = geo(g, HO), wo = geo(g, WO), cout = geo(g, COUT);
   // Sized by the caller; too small, the kernel would write past it into other tensors: trap instead.
@@ -277,7 +348,10 @@ export function winograd_conv2d_images_f32(y: usize, x: usize, u: usize, bias: u
     const nb = min(sub, first + count - n0);
     const T = nb * perImage, ld = rowStride(T), vp = pointStride(c, T), mp = pointStride(cout, T);
     inputImages(v, ld, vp, x, g, n0, nb, pad, hb);
-    for (let p = 0; p < POINTS; p++) gemm_f32(at(m, p * mp), ld, at(u, p * cout * c), at(v, p * vp), ld, cout, T, c, 0, 0, 0, packing);
+    for (let p = 0; p < POINTS; p++) {
+      const a = at(u, (flipped ? mirroredPoint(p) : p) * filterPointStride(cout, c));
+      gemm_f32(at(m, p * mp), ld, a, at(v, p * vp), ld, cout, T, c, flipped, 0, 0, packing);
+    }
     for (let i = 0; i < nb; i++) {
       for (let o = 0; o < cout; o++) {
         const b: f32 = bias ? load<f32>(at(bias, o)) : 0;
@@ -337,8 +411,8 @@ export function winograd_filter_gradient_scratch_floats(sub: i32, c: i32, cout: 
 /**
  * The parts of dU for images first … first+count−1 (first a multiple of `perPart`), a 3×3 convolution at stride 1 of
  * x (N, C, H, W) with output gradient dy (N, Cout, Ho, Wo): part p (images p·perPart … p·perPart + perPart − 1, a
- * multiple of `sub`) gets dU_p (16, Cout, C) at parts + p·16·Cout·C, summed over its chunks of `sub` images in order,
- * by dot products where `dot` (no packing), else by the packed kernel. The caller adds the parts in order
+ * multiple of `sub`) gets dU_p (16, Cout, C), laid out as U, at parts + p·winograd_filter_floats(Cout, C), summed
+ * over its chunks of `sub` images in order, by dot products where `dot` (no packing), else by the packed kernel. The caller adds the parts in order
  * (winograd_filter_gradient_f32), so the batch's partition into parts, not the threads, fixes every summation order.
  * Scratch: winograd_filter_gradient_scratch_floats(sub, C, Cout, Ho, Wo, dot) floats.
  */
@@ -361,11 +435,11 @@ export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: 
         gradientTiles(at(dm, o * ld + i * perImage), mp, pad, width, tilesH, tilesW);
       }
     }
-    const part = at(parts, (n0 / perPart) * POINTS * cout * c);
+    const part = at(parts, (n0 / perPart) * winograd_filter_floats(cout, c));
     // A part's first chunk sets its dU, the later ones add to it.
     const accumulate = i32(n0 % perPart != 0);
     for (let p = 0; p < POINTS; p++) {
-      const du = at(part, p * cout * c);
+      const du = at(part, p * filterPointStride(cout, c));
       if (dot) gemm_nt_f32(du, c, at(dm, p * mp), ld, at(v, p * vp), ld, cout, c, T, accumulate);
       else gemm_strided_f32(du, c, at(dm, p * mp), ld, at(v, p * vp), ld, cout, c, T, 0, 1, accumulate, packing);
     }
@@ -374,13 +448,13 @@ export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: 
 
 /**
  * dw[o, c] (3×3) = Gᵀ dU[·, o, c] G for filters o0 … o1−1, dU the sum in order of `count` parts (16, cout, cin) at
- * `parts`, 16·cout·cin floats apart (summed into the first part): the adjoint of winograd_filter_f32.
+ * `parts`, winograd_filter_floats(cout, cin) apart (summed into the first part): the adjoint of winograd_filter_f32.
  */
 export function winograd_filter_gradient_f32(dw: usize, parts: usize, count: i32, cout: i32, cin: i32, o0: i32, o1: i32): void {
-  const plane = cout * cin, part = POINTS * plane;
+  const stride = filterPointStride(cout, cin), part = POINTS * stride;
   const rows = (o1 - o0) * cin;
   for (let p = 0; p < POINTS; p++) {
-    const acc = at(parts, p * plane + o0 * cin);
+    const acc = at(parts, p * stride + o0 * cin);
     for (let q = 1; q < count; q++) {
       const src = at(acc, q * part);
       let j = 0;
@@ -388,27 +462,86 @@ export function winograd_filter_gradient_f32(dw: usize, parts: usize, count: i32
       for (; j < rows; j++) store<f32>(at(acc, j), load<f32>(at(acc, j)) + load<f32>(at(src, j)));
     }
   }
+  const point = <usize>stride << 2;
   for (let o = o0; o < o1; o++) {
-    for (let c = 0; c < cin; c++) {
+    // Four filters side by side (input channels c … c + 3), one per lane, as winograd_filter_f32 takes them.
+    for (let c = 0; c < cin; c += 4) {
+      const lanes = min(4, cin - c);
       const src = at(parts, o * cin + c);
+      // Gᵀ on the columns j of dU (rows a of Gᵀ dU), then on each row's 4 values: taps 3a … 3a + 2.
+      let r0 = transposedG(src, point, lanes, 0), r1 = transposedG(src + point, point, lanes, 0);
+      let r2 = transposedG(src + 2 * point, point, lanes, 0), r3 = transposedG(src + 3 * point, point, lanes, 0);
+      const t0 = f32x4.add(r0, halfOf(f32x4.add(r1, r2))), t1 = halfOf(f32x4.sub(r1, r2)), t2 = f32x4.add(halfOf(f32x4.add(r1, r2)), r3);
+      r0 = transposedG(src, point, lanes, 1);
+      r1 = transposedG(src + point, point, lanes, 1);
+      r2 = transposedG(src + 2 * point, point, lanes, 1);
+      r3 = transposedG(src + 3 * point, point, lanes, 1);
+      const t3 = f32x4.add(r0, halfOf(f32x4.add(r1, r2))), t4 = halfOf(f32x4.sub(r1, r2)), t5 = f32x4.add(halfOf(f32x4.add(r1, r2)), r3);
+      r0 = transposedG(src, point, lanes, 2);
+      r1 = transposedG(src + point, point, lanes, 2);
+      r2 = transposedG(src + 2 * point, point, lanes, 2);
+      r3 = transposedG(src + 3 * point, point, lanes, 2);
+      const t6 = f32x4.add(r0, halfOf(f32x4.add(r1, r2))), t7 = halfOf(f32x4.sub(r1, r2)), t8 = f32x4.add(halfOf(f32x4.add(r1, r2)), r3);
       const out = at(dw, (o * cin + c) * 9);
-      // Gᵀ on the columns j of dU (each column's 4 values to 3), then on the rows of that 3×4 result.
-      for (let a = 0; a < 3; a++) {
-        const r0 = transposedG(src, plane, a, 0), r1 = transposedG(src, plane, a, 1);
-        const r2 = transposedG(src, plane, a, 2), r3 = transposedG(src, plane, a, 3);
-        store<f32>(at(out, 3 * a), r0 + (r1 + r2) * 0.5);
-        store<f32>(at(out, 3 * a + 1), (r1 - r2) * 0.5);
-        store<f32>(at(out, 3 * a + 2), (r1 + r2) * 0.5 + r3);
+      if (lanes == 4) {
+        storeTransposed4x4(out, 36, t0, t1, t2, t3);
+        storeTransposed4x4(out + 16, 36, t4, t5, t6, t7);
+        store<f32>(out, f32x4.extract_lane(t8, 0), 32);
+        store<f32>(out, f32x4.extract_lane(t8, 1), 68);
+        store<f32>(out, f32x4.extract_lane(t8, 2), 104);
+        store<f32>(out, f32x4.extract_lane(t8, 3), 140);
+        continue;
+      }
+      for (let l = 0; l < lanes; l++) {
+        const filter = at(out, 9 * l);
+        store<f32>(filter, laneOf(t0, l));
+        store<f32>(filter, laneOf(t1, l), 4);
+        store<f32>(filter, laneOf(t2, l), 8);
+        store<f32>(filter, laneOf(t3, l), 12);
+        store<f32>(filter, laneOf(t4, l), 16);
+        store<f32>(filter, laneOf(t5, l), 20);
+        store<f32>(filter, laneOf(t6, l), 24);
+        store<f32>(filter, laneOf(t7, l), 28);
+        store<f32>(filter, laneOf(t8, l), 32);
       }
     }
   }
 }
 
-/** (Gᵀ dU)[a, j] for one filter, dU[i, j] at src + (4i + j)·plane. */
+/** v / 2. */
 // @ts-ignore: decorator
-@inline function transposedG(src: usize, plane: i32, a: i32, j: i32): f32 {
-  const u1 = load<f32>(at(src, (4 + j) * plane)), u2 = load<f32>(at(src, (8 + j) * plane));
-  if (a == 0) return load<f32>(at(src, j * plane)) + (u1 + u2) * 0.5;
-  if (a == 1) return (u1 - u2) * 0.5;
-  return (u1 + u2) * 0.5 + load<f32>(at(src, (12 + j) * plane));
+@inline function halfOf(v: v128): v128 {
+  return f32x4.mul(v, f32x4.splat(0.5));
+}
+
+/** Lane l (0 to 3) of v. */
+// @ts-ignore: decorator
+@inline function laneOf(v: v128, l: i32): f32 {
+  if (l == 0) return f32x4.extract_lane(v, 0);
+  if (l == 1) return f32x4.extract_lane(v, 1);
+  if (l == 2) return f32x4.extract_lane(v, 2);
+  return f32x4.extract_lane(v, 3);
+}
+
+/** The first `lanes` floats at p, zeros past them. */
+// @ts-ignore: decorator
+@inline function loadLanes(p: usize, lanes: i32): v128 {
+  if (lanes == 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/**
+ * Row a of Gᵀ on column j of dU, for `lanes` filters side by side: dU[i, j] at src + i·4·point (bytes), src at
+ * column j.
+ */
+// @ts-ignore: decorator
+@inline function transposedG(src: usize, point: usize, lanes: i32, a: i32): v128 {
+  const u1 = loadLanes(src + 4 * point, lanes), u2 = loadLanes(src + 8 * point, lanes);
+  if (a == 0) return f32x4.add(loadLanes(src, lanes), halfOf(f32x4.add(u1, u2)));
+  if (a == 1) return halfOf(f32x4.sub(u1, u2));
+  return f32x4.add(halfOf(f32x4.add(u1, u2)), loadLanes(src + 12 * point, lanes));
 }

@@ -20,9 +20,9 @@ const CHUNK_FLOATS = 1 << 18;
  */
 const MIN_CHANNELS = 8;
 /**
- * The filter gradient's parts of the batch, each a few chunks of images with a dU of its own (16·Cout·C floats): at
- * most MAX_PARTS, enough for that many threads to share the images, and within PARTS_FLOATS (32 MiB) unless that
- * leaves fewer than MIN_PARTS. One part per chunk had taken 537 MB at 512 channels on 4×4 maps, batch 128.
+ * The filter gradient's parts of the batch, each a few chunks of images with a dU of its own (about 16·Cout·C
+ * floats): at most MAX_PARTS, enough for that many threads to share the images, and within PARTS_FLOATS (32 MiB)
+ * unless that leaves fewer than MIN_PARTS. One part per chunk had taken 537 MB at 512 channels on 4×4 maps, batch 128.
  */
 const MAX_PARTS = 8;
 const MIN_PARTS = 4;
@@ -71,7 +71,8 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
 
   /**
    * y = x ⋆ w (+ bias), the kernel call named `what`; with `flip`, w is the filter of the convolution whose input
-   * gradient this is, flipped before it is transformed. `writeGeometry` writes the geometry the kernels read.
+   * gradient this is, transformed as it is and read flipped by the kernel. `writeGeometry` writes the geometry the
+   * kernels read.
    */
   function convolve(
     what: string,
@@ -87,22 +88,18 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     // Chunks of equal size within the longest range.
     const sub = imagesPerChunk(info, ranges[0][1] - ranges[0][0]);
     const callFloats = k.winograd_scratch_floats(sub, c, cout, ho, wo);
-    const flipRoom = flip ? [cout * c * 9] : [];
-    const scratch = [abi.GEOMETRY_INTS, POINTS * cout * c, ...flipRoom, ...ranges.map(() => callFloats)];
+    const scratch = [abi.GEOMETRY_INTS, k.winograd_filter_floats(cout, c), ...ranges.map(() => callFloats)];
     const inputs = bias ? [x, w, bias] : [x, w];
     return heap.call(what, inputs, [batch * cout * ho * wo], scratch, ([px, pw, pb = 0], [py], areas) => {
       const [pg, pu] = areas;
       writeGeometry(pg, info);
-      let filter = pw;
-      if (flip) {
-        filter = areas[2];
-        k.flip_filter_f32(filter, pw, 1, c, cout, 9);
-      }
-      k.winograd_filter_f32(pu, filter, cout, c);
-      const calls = areas.slice(2 + flipRoom.length);
+      // With flip, w is (C, Cout, 3, 3): the filter of the convolution whose input gradient this is.
+      if (flip) k.winograd_filter_f32(pu, pw, c, cout);
+      else k.winograd_filter_f32(pu, pw, cout, c);
+      const calls = areas.slice(2);
       threads.calls(
         'winograd_conv2d_images_f32',
-        ranges.map(([s, e], t) => [py, px, pu, pb, pg, s, e - s, sub, calls[t], callFloats]),
+        ranges.map(([s, e], t) => [py, px, pu, flip ? 1 : 0, pb, pg, s, e - s, sub, calls[t], callFloats]),
         ranges.length > 1,
       );
     })[0];
@@ -122,7 +119,7 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     const { batch, inChannels: c, outChannels: cout, outHeight: ho, outWidth: wo } = info;
     const sub = imagesPerChunk(info, batch);
     const chunks = Math.ceil(batch / sub);
-    const partFloats = POINTS * cout * c;
+    const partFloats = k.winograd_filter_floats(cout, c);
     const maxParts = Math.min(chunks, MAX_PARTS, Math.max(MIN_PARTS, Math.floor(PARTS_FLOATS / partFloats)));
     const perPart = sub * Math.ceil(chunks / maxParts);
     const parts = Math.ceil(batch / perPart);
