@@ -212,6 +212,10 @@ test('conv2d forward (with and without bias), backward wrt input and wrt filter;
         [conv2dInfo('run', [1, 1, 6, 5], [1, 1, 3, 3], { padding: 2, dilation: 2 }), 3],
         // The input gradient as a forward convolution: groups, a padding smaller than the kernel's reach.
         [conv2dInfo('flipped', [2, 8, 5, 6], [6, 4, 3, 2], { padding: [1, 0], groups: 2 }), 4],
+        // Stride-2 lines long enough for whole groups of 4 (gathered from even lanes, added back between −0s) and
+        // their tails: 12 and 11 output columns.
+        [conv2dInfo('stride 2', [2, 3, 5, 23], [4, 3, 3, 3], { stride: 2, padding: 1 }), 5],
+        [conv2dInfo('stride 2', [1, 2, 4, 22], [3, 2, 1, 2], { stride: [1, 2], padding: [0, 1] }), 6],
       ],
     },
   );

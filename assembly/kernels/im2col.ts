@@ -69,12 +69,45 @@ export function im2col_f32(cols: usize, ld: i32, x: usize, C: i32, H: i32, W: i3
           zeroLine(dst, j0);
           const src = at(x, (c * H + y) * W - pw + kx * dw);
           if (sw == 1) copyFloats(at(dst, j0), at(src, j0), j1 - j0);
+          else if (sw == 2) gatherEven(dst, src, j0, j1);
           else for (let j = j0; j < j1; j++) store<f32>(at(dst, j), load<f32>(at(src, j * sw)));
           zeroLine(at(dst, j1), Wo - j1);
         }
       }
     }
   }
+}
+
+/**
+ * dst[j] = src[2j] for j0 ≤ j < j1 (a stride-2 line), 4 at a time from 8 floats' even lanes. A group is taken whole
+ * while its 8th float, src[2j + 7], lies before the line's last read, src[2(j1 − 1)].
+ */
+// @ts-ignore: decorator
+@inline function gatherEven(dst: usize, src: usize, j0: i32, j1: i32): void {
+  let j = j0;
+  for (; j + 4 < j1; j += 4) {
+    const a = at(src, 2 * j);
+    v128.store(at(dst, j), v128.shuffle<f32>(v128.load(a), v128.load(a, 16), 0, 2, 4, 6));
+  }
+  for (; j < j1; j++) store<f32>(at(dst, j), load<f32>(at(src, 2 * j)));
+}
+
+/**
+ * dst[2j] += src[j] for j0 ≤ j < j1 (col2im's stride-2 line), 4 at a time: src's 4 values interleaved with −0, which
+ * leaves the odd floats between them as they are (x + −0 = x for every x, −0 included). Groups are whole as in
+ * gatherEven.
+ */
+// @ts-ignore: decorator
+@inline function scatterAddEven(dst: usize, src: usize, j0: i32, j1: i32): void {
+  const keep = f32x4.splat(-0.0);
+  let j = j0;
+  for (; j + 4 < j1; j += 4) {
+    const d = at(dst, 2 * j);
+    const s = v128.load(at(src, j));
+    v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(s, keep, 0, 4, 1, 5)));
+    v128.store(d, f32x4.add(v128.load(d, 16), v128.shuffle<f32>(s, keep, 2, 6, 3, 7)), 16);
+  }
+  for (; j < j1; j++) store<f32>(at(dst, 2 * j), load<f32>(at(dst, 2 * j)) + load<f32>(at(src, j)));
 }
 
 /**
@@ -122,6 +155,8 @@ export function col2im_f32(x: usize, cols: usize, ld: i32, C: i32, H: i32, W: i3
               v128.store(d, f32x4.add(v128.load(d), v128.load(at(src, j))));
             }
             for (; j < j1; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + load<f32>(at(src, j)));
+          } else if (sw == 2) {
+            scatterAddEven(dst, src, j0, j1);
           } else {
             for (let j = j0; j < j1; j++) {
               const d = at(dst, j * sw);
