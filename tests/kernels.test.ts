@@ -264,6 +264,11 @@ test('3×3 convolutions by Winograd F(2×2, 3×3): forward (with and without bia
         [conv2dInfo('packed', [3, 8, 9, 7], [33, 8, 3, 3], { padding: 1 }), 2],
         // A padding past the kernel's reach: whole tiles in the padding.
         [conv2dInfo('margin', [1, 8, 2, 3], [8, 8, 3, 3], { padding: 2 }), 3],
+        // Planes 2 tiles wide, taken two lines of tiles a group: 4×4 outputs, 7×3 (an odd last output line) and 5×4
+        // (an odd number of lines of tiles: the last alone).
+        [conv2dInfo('two lines', [2, 9, 4, 4], [10, 9, 3, 3], { padding: 1 }), 5],
+        [conv2dInfo('two lines', [3, 8, 7, 3], [8, 8, 3, 3], { padding: 1 }), 6],
+        [conv2dInfo('two lines', [2, 8, 5, 4], [9, 8, 3, 3], { padding: 1 }), 7],
       ],
     },
   );

@@ -164,8 +164,24 @@ function padPlane(pad: usize, rows: i32, width: i32, x: usize, h: i32, w: i32, p
   const a = v128.load(line), b = v128.load(line, 16), c = v128.load(line, 32);
   const e0 = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
   const e1 = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
-  const e2 = v128.shuffle<f32>(e0, c, 1, 2, 3, 4);
-  const e3 = v128.shuffle<f32>(e1, c, 1, 2, 3, 5);
+  storeTimesB(dst, e0, e1, v128.shuffle<f32>(e0, c, 1, 2, 3, 4), v128.shuffle<f32>(e1, c, 1, 2, 3, 5));
+}
+
+/**
+ * lineTimesB for a group of two lines of 2 tiles (a plane 2 tiles wide): lanes 0 and 1 from `line`, 2 and 3 from
+ * the same line of the next row of tiles, `below`.
+ */
+// @ts-ignore: decorator
+@inline function linePairTimesB(dst: usize, line: usize, below: usize): void {
+  const a = v128.load(line), c = v128.load(below);
+  const ab = v128.shuffle<f32>(a, v128.load(line, 16), 2, 3, 4, 5), cd = v128.shuffle<f32>(c, v128.load(below, 16), 2, 3, 4, 5);
+  const e0 = v128.shuffle<f32>(a, c, 0, 2, 4, 6), e1 = v128.shuffle<f32>(a, c, 1, 3, 5, 7);
+  storeTimesB(dst, e0, e1, v128.shuffle<f32>(ab, cd, 0, 2, 4, 6), v128.shuffle<f32>(ab, cd, 1, 3, 5, 7));
+}
+
+/** h = (e0 − e2, e1 + e2, e2 − e1, e1 − e3) at dst, dst + 16, … : d B from the tiles' columns e_k. */
+// @ts-ignore: decorator
+@inline function storeTimesB(dst: usize, e0: v128, e1: v128, e2: v128, e3: v128): void {
   v128.store(dst, f32x4.sub(e0, e2));
   v128.store(dst, f32x4.add(e1, e2), 16);
   v128.store(dst, f32x4.sub(e2, e1), 32);
@@ -177,14 +193,20 @@ function padPlane(pad: usize, rows: i32, width: i32, x: usize, h: i32, w: i32, p
  * [0, −1, 1, 0], [0, 1, 0, −1]]; `v` points at V[0, c, t0], the points ld floats apart. `h` (64 floats) holds the
  * 4 lines' d B for a group of 4 tiles, which Bᵀ then combines column by column. A group past the end of a line of
  * tiles is stored whole: its extra lanes land on tiles stored later (the caller goes through each row of V in
- * order) or, past the row's last tile, in the room between rows.
+ * order) or, past the row's last tile, in the room between rows. In a plane 2 tiles wide (3×3 or 4×4 outputs), a
+ * group is 2 tiles of two lines (twoLines), which are the next 4 tiles of V: no lane is idle.
  */
 function inputTiles(v: usize, ld: i32, pad: usize, width: i32, tilesH: i32, tilesW: i32, h: usize): void {
   const step = <usize>ld << 2;
-  for (let ty = 0; ty < tilesH; ty++) {
+  for (let ty = 0; ty < tilesH; ty += twoLines(ty, tilesH, tilesW) ? 2 : 1) {
     const row = at(pad, 2 * ty * width);
+    const pair = twoLines(ty, tilesH, tilesW);
     for (let tx = 0; tx < tilesW; tx += 4) {
-      for (let r = 0; r < 4; r++) lineTimesB(h + (<usize>r << 6), at(row, r * width + 2 * tx));
+      for (let r = 0; r < 4; r++) {
+        const line = at(row, r * width + 2 * tx);
+        if (pair) linePairTimesB(h + (<usize>r << 6), line, at(line, 2 * width));
+        else lineTimesB(h + (<usize>r << 6), line);
+      }
       let out = at(v, ty * tilesW + tx);
       for (let j = 0; j < 4; j++) {
         const col = h + (<usize>j << 4);
@@ -199,6 +221,12 @@ function inputTiles(v: usize, ld: i32, pad: usize, width: i32, tilesH: i32, tile
       }
     }
   }
+}
+
+/** Whether the group at line of tiles ty takes two lines: a plane 2 tiles wide, with a line after ty. */
+// @ts-ignore: decorator
+@inline function twoLines(ty: i32, tilesH: i32, tilesW: i32): bool {
+  return tilesW == 2 && ty + 1 < tilesH;
 }
 
 /** Row 0 of Aᵀ on a column of M (points p, p + 4·step, p + 8·step): m0 + m1 + m2. */
@@ -220,7 +248,8 @@ function inputTiles(v: usize, ld: i32, pad: usize, width: i32, tilesH: i32, tile
 function outputTiles(y: usize, ho: i32, wo: i32, m: usize, ld: i32, tilesH: i32, tilesW: i32, b: f32): void {
   const step = <usize>ld << 2;
   const vb = f32x4.splat(b);
-  for (let ty = 0; ty < tilesH; ty++) {
+  for (let ty = 0; ty < tilesH; ty += twoLines(ty, tilesH, tilesW) ? 2 : 1) {
+    const pair = twoLines(ty, tilesH, tilesW);
     for (let tx = 0; tx < tilesW; tx += 4) {
       // s_i = row i of Aᵀ on column j of M, for j = 0…3; then Aᵀ on the columns of s.
       const p = at(m, ty * tilesW + tx);
@@ -235,6 +264,14 @@ function outputTiles(y: usize, ho: i32, wo: i32, m: usize, ld: i32, tilesH: i32,
       const bot0 = v128.shuffle<f32>(y10, y11, 0, 4, 1, 5), bot1 = v128.shuffle<f32>(y10, y11, 2, 6, 3, 7);
       const x0 = 2 * tx, y0 = 2 * ty;
       const top = at(y, y0 * wo + x0);
+      if (pair) {
+        // Lanes 2 and 3 are the next line of tiles: top1 and bot1 are output lines y0 + 2 and y0 + 3, wo ≤ 4 wide.
+        storeLanes(top, top0, wo);
+        storeLanes(at(top, wo), bot0, wo);
+        storeLanes(at(top, 2 * wo), top1, wo);
+        if (y0 + 3 < ho) storeLanes(at(top, 3 * wo), bot1, wo);
+        continue;
+      }
       const n = min(8, wo - x0);
       const bottom = y0 + 1 < ho;
       if (n == 8) {
@@ -369,16 +406,18 @@ export function winograd_conv2d_images_f32(y: usize, x: usize, u: usize, flipped
 /**
  * dM[ξ, o, t0 + tile] = (A dY Aᵀ)_ξ for each tile of the padded plane `pad` of dy (one output channel, zeros past
  * its edges), A = [[1, 0], [1, 1], [1, −1], [0, −1]]; `dm` points at dM[0, o, t0], the points ld floats apart.
- * Groups past the end of a line of tiles are stored whole, as inputTiles stores them.
+ * Groups are as inputTiles makes them (whole past the end of a line of tiles, two lines in a plane 2 tiles wide).
  */
 function gradientTiles(dm: usize, ld: i32, pad: usize, width: i32, tilesH: i32, tilesW: i32): void {
   const step = <usize>ld << 2;
-  for (let ty = 0; ty < tilesH; ty++) {
+  for (let ty = 0; ty < tilesH; ty += twoLines(ty, tilesH, tilesW) ? 2 : 1) {
     const top = at(pad, 2 * ty * width), bottom = at(top, width);
+    // Lanes 2 and 3 from 4 floats on, or, in a group of two lines, from the next line of tiles.
+    const second = twoLines(ty, tilesH, tilesW) ? 2 * width : 4;
     for (let tx = 0; tx < tilesW; tx += 4) {
       // The tiles' 2×2 blocks, lane by lane: row a, column b as yab.
-      const t0 = v128.load(at(top, 2 * tx)), t1 = v128.load(at(top, 2 * tx + 4));
-      const b0 = v128.load(at(bottom, 2 * tx)), b1 = v128.load(at(bottom, 2 * tx + 4));
+      const t0 = v128.load(at(top, 2 * tx)), t1 = v128.load(at(top, 2 * tx + second));
+      const b0 = v128.load(at(bottom, 2 * tx)), b1 = v128.load(at(bottom, 2 * tx + second));
       const y00 = v128.shuffle<f32>(t0, t1, 0, 2, 4, 6), y01 = v128.shuffle<f32>(t0, t1, 1, 3, 5, 7);
       const y10 = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), y11 = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
       const out = at(dm, ty * tilesW + tx);
