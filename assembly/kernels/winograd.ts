@@ -451,9 +451,10 @@ export function winograd_filter_gradient_scratch_floats(sub: i32, c: i32, cout: 
  * The parts of dU for images first … first+count−1 (first a multiple of `perPart`), a 3×3 convolution at stride 1 of
  * x (N, C, H, W) with output gradient dy (N, Cout, Ho, Wo): part p (images p·perPart … p·perPart + perPart − 1, a
  * multiple of `sub`) gets dU_p (16, Cout, C), laid out as U, at parts + p·winograd_filter_floats(Cout, C), summed
- * over its chunks of `sub` images in order, by dot products where `dot` (no packing), else by the packed kernel. The caller adds the parts in order
- * (winograd_filter_gradient_f32), so the batch's partition into parts, not the threads, fixes every summation order.
- * Scratch: winograd_filter_gradient_scratch_floats(sub, C, Cout, Ho, Wo, dot) floats.
+ * over its chunks of `sub` images in order, by dot products where `dot` (no packing), else by the packed kernel.
+ * The caller adds the parts in order (winograd_filter_gradient_f32), so the batch's partition into parts, not the
+ * threads, fixes every summation order. Scratch: winograd_filter_gradient_scratch_floats(sub, C, Cout, Ho, Wo, dot)
+ * floats.
  */
 export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: usize, g: usize, first: i32, count: i32, sub: i32, perPart: i32, dot: i32, scratch: usize, scratchFloats: i32): void {
   const c = geo(g, C);
@@ -510,17 +511,17 @@ export function winograd_filter_gradient_f32(dw: usize, parts: usize, count: i32
       // Gᵀ on the columns j of dU (rows a of Gᵀ dU), then on each row's 4 values: taps 3a … 3a + 2.
       let r0 = transposedG(src, point, lanes, 0), r1 = transposedG(src + point, point, lanes, 0);
       let r2 = transposedG(src + 2 * point, point, lanes, 0), r3 = transposedG(src + 3 * point, point, lanes, 0);
-      const t0 = f32x4.add(r0, halfOf(f32x4.add(r1, r2))), t1 = halfOf(f32x4.sub(r1, r2)), t2 = f32x4.add(halfOf(f32x4.add(r1, r2)), r3);
+      const t0 = rowOfGt(0, r0, r1, r2, r3), t1 = rowOfGt(1, r0, r1, r2, r3), t2 = rowOfGt(2, r0, r1, r2, r3);
       r0 = transposedG(src, point, lanes, 1);
       r1 = transposedG(src + point, point, lanes, 1);
       r2 = transposedG(src + 2 * point, point, lanes, 1);
       r3 = transposedG(src + 3 * point, point, lanes, 1);
-      const t3 = f32x4.add(r0, halfOf(f32x4.add(r1, r2))), t4 = halfOf(f32x4.sub(r1, r2)), t5 = f32x4.add(halfOf(f32x4.add(r1, r2)), r3);
+      const t3 = rowOfGt(0, r0, r1, r2, r3), t4 = rowOfGt(1, r0, r1, r2, r3), t5 = rowOfGt(2, r0, r1, r2, r3);
       r0 = transposedG(src, point, lanes, 2);
       r1 = transposedG(src + point, point, lanes, 2);
       r2 = transposedG(src + 2 * point, point, lanes, 2);
       r3 = transposedG(src + 3 * point, point, lanes, 2);
-      const t6 = f32x4.add(r0, halfOf(f32x4.add(r1, r2))), t7 = halfOf(f32x4.sub(r1, r2)), t8 = f32x4.add(halfOf(f32x4.add(r1, r2)), r3);
+      const t6 = rowOfGt(0, r0, r1, r2, r3), t7 = rowOfGt(1, r0, r1, r2, r3), t8 = rowOfGt(2, r0, r1, r2, r3);
       const out = at(dw, (o * cin + c) * 9);
       if (lanes == 4) {
         storeTransposed4x4(out, 36, t0, t1, t2, t3);
@@ -580,7 +581,15 @@ export function winograd_filter_gradient_f32(dw: usize, parts: usize, count: i32
 // @ts-ignore: decorator
 @inline function transposedG(src: usize, point: usize, lanes: i32, a: i32): v128 {
   const u1 = loadLanes(src + 4 * point, lanes), u2 = loadLanes(src + 8 * point, lanes);
-  if (a == 0) return f32x4.add(loadLanes(src, lanes), halfOf(f32x4.add(u1, u2)));
+  // Row 0 reads u0, row 2 u3, row 1 neither.
+  const edge = a == 0 ? loadLanes(src, lanes) : a == 2 ? loadLanes(src + 12 * point, lanes) : u1;
+  return rowOfGt(a, edge, u1, u2, edge);
+}
+
+/** Row a of Gᵀ = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]] on (u0, u1, u2, u3). */
+// @ts-ignore: decorator
+@inline function rowOfGt(a: i32, u0: v128, u1: v128, u2: v128, u3: v128): v128 {
+  if (a == 0) return f32x4.add(u0, halfOf(f32x4.add(u1, u2)));
   if (a == 1) return halfOf(f32x4.sub(u1, u2));
-  return f32x4.add(halfOf(f32x4.add(u1, u2)), loadLanes(src + 12 * point, lanes));
+  return f32x4.add(halfOf(f32x4.add(u1, u2)), u3);
 }
