@@ -54,18 +54,14 @@ export function winograd_filter_f32(u: usize, w: usize, cout: i32, cin: i32): vo
       if (lanes == 4) {
         const a0 = v128.load(g), a1 = v128.load(g, 36), a2 = v128.load(g, 72), a3 = v128.load(g, 108);
         const b0 = v128.load(g, 16), b1 = v128.load(g, 52), b2 = v128.load(g, 88), b3 = v128.load(g, 124);
-        const p0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), p1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
-        const p2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), p3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
-        t0 = v128.shuffle<f32>(p0, p1, 0, 1, 4, 5);
-        t1 = v128.shuffle<f32>(p0, p1, 2, 3, 6, 7);
-        t2 = v128.shuffle<f32>(p2, p3, 0, 1, 4, 5);
-        t3 = v128.shuffle<f32>(p2, p3, 2, 3, 6, 7);
-        const q0 = v128.shuffle<f32>(b0, b1, 0, 4, 1, 5), q1 = v128.shuffle<f32>(b2, b3, 0, 4, 1, 5);
-        const q2 = v128.shuffle<f32>(b0, b1, 2, 6, 3, 7), q3 = v128.shuffle<f32>(b2, b3, 2, 6, 3, 7);
-        t4 = v128.shuffle<f32>(q0, q1, 0, 1, 4, 5);
-        t5 = v128.shuffle<f32>(q0, q1, 2, 3, 6, 7);
-        t6 = v128.shuffle<f32>(q2, q3, 0, 1, 4, 5);
-        t7 = v128.shuffle<f32>(q2, q3, 2, 3, 6, 7);
+        t0 = columnOf(a0, a1, a2, a3, 0);
+        t1 = columnOf(a0, a1, a2, a3, 1);
+        t2 = columnOf(a0, a1, a2, a3, 2);
+        t3 = columnOf(a0, a1, a2, a3, 3);
+        t4 = columnOf(b0, b1, b2, b3, 0);
+        t5 = columnOf(b0, b1, b2, b3, 1);
+        t6 = columnOf(b0, b1, b2, b3, 2);
+        t7 = columnOf(b0, b1, b2, b3, 3);
         t8 = tapLanes(g, 8, 4);
       } else {
         t0 = tapLanes(g, 0, lanes);
@@ -86,6 +82,14 @@ export function winograd_filter_f32(u: usize, w: usize, cout: i32, cin: i32): vo
       transformedRow(dst + 12 * point, point, lanes, t6, t7, t8);
     }
   }
+}
+
+/** Lane k of each of r0 … r3 as one vector: column k of the 4×4 block whose rows they are. */
+// @ts-ignore: decorator
+@inline function columnOf(r0: v128, r1: v128, r2: v128, r3: v128, k: i32): v128 {
+  const top = k < 2 ? v128.shuffle<f32>(r0, r1, 0, 4, 1, 5) : v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const bottom = k < 2 ? v128.shuffle<f32>(r2, r3, 0, 4, 1, 5) : v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  return (k & 1) == 0 ? v128.shuffle<f32>(top, bottom, 0, 1, 4, 5) : v128.shuffle<f32>(top, bottom, 2, 3, 6, 7);
 }
 
 /** Tap j of the `lanes` filters 9 floats apart at g, one per lane (zeros past them). */
