@@ -9,6 +9,7 @@ import { activeBackend, getNumThreads, setBackend, setNumThreads } from '../src/
 import { conv2dInfo, pool2dInfo, sizeOf } from '../src/backend/shape_info.js';
 import { randn } from '../src/index.js';
 import { sgdSteps } from './helpers.js';
+import type { WasmBackend } from '../src/backend/wasm/index.js';
 import { loadKernels } from '../src/backend/wasm/loader.js';
 import { ThreadPool, threadsSupported } from '../src/backend/wasm/thread_pool.js';
 import { packingBytes, StepProgram, stepRegions } from '../src/backend/wasm/steps.js';
@@ -17,8 +18,11 @@ const test = suite('threads');
 let wasm: Backend;
 test.before(async () => {
   wasm = await setBackend('wasm');
+  // Every kernel call below also checks that no thread wrote past its outputs and scratch.
+  (wasm as WasmBackend).setWriteChecks(true);
 });
 test.after(async () => {
+  (wasm as WasmBackend).setWriteChecks(false);
   await setNumThreads(2);
 });
 

@@ -29,6 +29,9 @@ export interface HeapStats {
   freedByGc: number;
 }
 
+/** The pattern setWriteChecks puts after every block of a kernel call (a NaN no kernel computes). */
+const GUARD_BITS = 0x7fc0dead;
+
 export class Heap {
   private readonly allocator: Allocator;
   readonly lifetimes: Lifetimes;
@@ -36,6 +39,11 @@ export class Heap {
   private view = new Float32Array(0);
   /** While a kernel call holds pointers, nothing may allocate or spill. */
   private pinned = false;
+  /**
+   * Whether each kernel call checks that it wrote nothing past its outputs and scratch (setWriteChecks): the room
+   * after a block's floats is filled with a pattern before the call and must hold it after.
+   */
+  checkWrites = false;
 
   /**
    * `zero(ptr, floats)` zero-fills memory; the backend passes its (threaded) wasm fill, because filling a shared
@@ -111,7 +119,9 @@ export class Heap {
       for (const f of scratchFloats) scratch.push(this.allocator.malloc(what, blockBytes(f)));
       const outPtrs = outs.map((s) => s.block.ptr);
       if (zeroOut) for (const s of outs) this.zero(s.block.ptr, s.block.floats);
+      const guarded = this.checkWrites ? this.guard(outs, scratch, scratchFloats) : null;
       body(inPtrs, outPtrs, scratch);
+      if (guarded) this.checkGuards(what, guarded);
       return outs;
     } finally {
       // Last first, so that blocks at the top go back to the bump pointer.
@@ -134,6 +144,30 @@ export class Heap {
   /** Sets the spill budget (bytes); the default starts at 128 MiB and adapts. */
   setBudget(bytes: number): void {
     this.spiller.setBudget(bytes);
+  }
+
+  /** Fills the room after a call's outputs and scratch areas with GUARD_BITS; returns them as [name, ptr, floats]. */
+  private guard(outs: WasmStorage[], scratch: number[], scratchFloats: readonly number[]): [string, number, number][] {
+    const blocks: [string, number, number][] = [
+      ...outs.map((s, i): [string, number, number] => [`output ${i}`, s.block.ptr, s.block.floats]),
+      ...scratch.map((ptr, i): [string, number, number] => [`scratch area ${i}`, ptr, scratchFloats[i]]),
+    ];
+    for (const [, ptr, floats] of blocks) this.roomAfter(ptr, floats).fill(GUARD_BITS);
+    return blocks;
+  }
+
+  /** Throws, naming the kernel call `what`, if it changed the room after any of `blocks`. */
+  private checkGuards(what: string, blocks: [string, number, number][]): void {
+    for (const [name, ptr, floats] of blocks) {
+      const at = this.roomAfter(ptr, floats).findIndex((bits) => bits !== GUARD_BITS);
+      if (at >= 0)
+        throw new Error(`wasm ${what}: the kernel wrote past its ${name} (${floats} floats), at float ${floats + at}`);
+    }
+  }
+
+  /** The words of a block of `floats` floats at `ptr` that lie after its floats, up to the block's end. */
+  private roomAfter(ptr: number, floats: number): Uint32Array {
+    return new Uint32Array(this.memory.buffer, ptr + 4 * floats, (blockBytes(floats) - 4 * floats) >>> 2);
   }
 
   private adopt(what: string, floats: number, kept: boolean): WasmStorage {

@@ -40,6 +40,11 @@ export interface WasmBackend extends Backend<WasmHandle> {
   heapStats(): HeapStats;
   /** Sets the heap size past which storages are spilled to JS arrays (bytes). */
   setMemoryBudget(bytes: number): void;
+  /**
+   * With `on`, every kernel call checks that it wrote nothing past its outputs and scratch, and throws naming the
+   * kernel if it did (for tests and debugging: it fills and reads the room after each block on every call).
+   */
+  setWriteChecks(on: boolean): void;
 }
 
 let warnedNoThreads = false;
@@ -136,6 +141,9 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     setThreads,
     heapStats: () => heap.heapStats(),
     setMemoryBudget: (bytes) => heap.setBudget(bytes),
+    setWriteChecks: (on) => {
+      heap.checkWrites = on;
+    },
     wasmMemoryBytes: () => memory.buffer.byteLength,
     alloc: (size, dtype) => (dtype === 'float32' ? heap.create(size, true) : ref.alloc(size, dtype)),
     fromArray: (data, kept) => (data instanceof Float32Array ? heap.fromArray(data, kept) : ref.fromArray(data)),
