@@ -239,7 +239,7 @@ const winogradGeometry = fc
   .filter((g) => g.h + 2 * g.ph >= 3 && g.w + 2 * g.pw >= 3)
   .map((g) => conv2dInfo('winograd', [g.batch, g.c, g.h, g.w], [g.o, g.c, 3, 3], { padding: [g.ph, g.pw] }));
 
-test('3×3 convolutions by Winograd F(2×2, 3×3): forward (with and without bias), backward wrt input and wrt filter, odd edges, tails of tile groups, several chunks and parts', () => {
+test('3×3 convolutions by Winograd F(2×4, 3×3): forward (with and without bias), backward wrt input and wrt filter, odd edges, tails of tile groups, several chunks and parts', () => {
   fc.assert(
     fc.property(winogradGeometry, fc.integer({ min: 0, max: 1 << 30 }), (info, seed) => {
       const rnd = seededFloats(seed, 8, -4);
@@ -268,11 +268,11 @@ test('3×3 convolutions by Winograd F(2×2, 3×3): forward (with and without bia
         [conv2dInfo('packed', [3, 8, 9, 7], [33, 8, 3, 3], { padding: 1 }), 2],
         // A padding past the kernel's reach: whole tiles in the padding.
         [conv2dInfo('margin', [1, 8, 2, 3], [8, 8, 3, 3], { padding: 2 }), 3],
-        // Planes 2 tiles wide, taken two lines of tiles a group: 4×4 outputs, 7×3 (an odd last output line) and 5×4
-        // (an odd number of lines of tiles: the last alone).
-        [conv2dInfo('two lines', [2, 9, 4, 4], [10, 9, 3, 3], { padding: 1 }), 5],
-        [conv2dInfo('two lines', [3, 8, 7, 3], [8, 8, 3, 3], { padding: 1 }), 6],
-        [conv2dInfo('two lines', [2, 8, 5, 4], [9, 8, 3, 3], { padding: 1 }), 7],
+        // Groups of 4 tiles across lines and images: 4×4 outputs (2 tiles an image), 7×3 (an odd last output line,
+        // 3 columns of a 4-wide tile) and 5×4 (an odd number of lines of tiles).
+        [conv2dInfo('groups', [2, 9, 4, 4], [10, 9, 3, 3], { padding: 1 }), 5],
+        [conv2dInfo('groups', [3, 8, 7, 3], [8, 8, 3, 3], { padding: 1 }), 6],
+        [conv2dInfo('groups', [2, 8, 5, 4], [9, 8, 3, 3], { padding: 1 }), 7],
       ],
     },
   );

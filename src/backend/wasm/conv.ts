@@ -277,7 +277,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
   /**
    * y = x ⋆ w (+ bias), the kernel call named `what`. With `flip`, w is the filter of the convolution whose input
    * gradient this is (inputGradientAsForward), flipped into scratch before the GEMMs read it (the Winograd kernels
-   * read it flipped from its transform instead).
+   * transform it flipped instead).
    */
   function convolve(
     what: string,

@@ -1,5 +1,5 @@
-// 3×3 convolutions at stride 1 by Winograd's F(2×2, 3×3) (assembly/kernels/winograd.ts): 16 multiply-adds per 2×2
-// output tile and channel pair instead of 36. The filter is transformed once per call; the batch goes to the threads
+// 3×3 convolutions at stride 1 by Winograd's F(2×4, 3×3) (assembly/kernels/winograd.ts): 24 multiply-adds per tile
+// of 2 × 4 outputs and channel pair instead of 72. The filter is transformed once per call; the batch goes to the threads
 // in ranges of images, each call carrying a few images at a time through the input transform, the 16 GEMMs and the
 // output transform with its V and M still in its core's cache. Each output element is computed the same way
 // whatever the range, so results are bit-identical for any thread count.
@@ -9,18 +9,18 @@ import type { KernelExports } from './loader.js';
 import { MIN_PARALLEL_ELEMENTS, type Threads } from './parallel.js';
 import * as abi from './kernels.abi.js';
 
-/** Points of the 4×4 transform: a call's V and M hold 16 matrices. */
-const POINTS = 16;
+/** Points of the 4×6 transform: a call's V and M hold 24 matrices. */
+const POINTS = 24;
 /** Floats of V and M together that a call transforms at once (1 MiB): they stay in the core's L2 through the GEMMs. */
 const CHUNK_FLOATS = 1 << 18;
 /**
- * Channels in and out from which the Winograd form is used. Its 16 GEMMs are C deep and Cout tall, while the
+ * Channels in and out from which the Winograd form is used. Its 24 GEMMs are C deep and Cout tall, while the
  * transforms cost the same per channel whatever the other side's count: with an RGB input (3 deep) the transforms
  * would outweigh the products saved, and a first layer keeps the unfolded GEMM, whose depth is C·9.
  */
 const MIN_CHANNELS = 8;
 /**
- * The filter gradient's parts of the batch, each a few chunks of images with a dU of its own (about 16·Cout·C
+ * The filter gradient's parts of the batch, each a few chunks of images with a dU of its own (about 24·Cout·C
  * floats): at most MAX_PARTS, enough for that many threads to share the images, and within PARTS_FLOATS (32 MiB)
  * unless that leaves fewer than MIN_PARTS. One part per chunk had taken 537 MB at 512 channels on 4×4 maps, batch 128.
  */
@@ -38,7 +38,8 @@ const DOT_MAX_CHANNELS = 32;
  * chunk): 16 images go as 8 + 8, not 9 + 7.
  */
 function imagesPerChunk(info: Conv2dInfo, images: number): number {
-  const perImage = Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
+  // Tiles of 2 lines of 4 outputs.
+  const perImage = Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 4);
   const most = Math.max(1, Math.floor(CHUNK_FLOATS / (POINTS * (info.inChannels + info.outChannels) * perImage)));
   return Math.ceil(images / Math.ceil(images / most));
 }
@@ -71,7 +72,7 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
 
   /**
    * y = x ⋆ w (+ bias), the kernel call named `what`; with `flip`, w is the filter of the convolution whose input
-   * gradient this is, transformed as it is and read flipped by the kernel. `writeGeometry` writes the geometry the
+   * gradient this is, transformed turned by 180° and read transposed by the kernel. `writeGeometry` writes the geometry the
    * kernels read.
    */
   function convolve(
@@ -93,9 +94,10 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     return heap.call(what, inputs, [batch * cout * ho * wo], scratch, ([px, pw, pb = 0], [py], areas) => {
       const [pg, pu] = areas;
       writeGeometry(pg, info);
-      // With flip, w is (C, Cout, 3, 3): the filter of the convolution whose input gradient this is.
-      if (flip) k.winograd_filter_f32(pu, pw, c, cout);
-      else k.winograd_filter_f32(pu, pw, cout, c);
+      // With flip, w is (C, Cout, 3, 3): the filter of the convolution whose input gradient this is; its filters
+      // turned by 180° are transformed, and the kernel reads each point's matrix transposed (channels swapped).
+      if (flip) k.winograd_filter_f32(pu, pw, c, cout, 1);
+      else k.winograd_filter_f32(pu, pw, cout, c, 0);
       const calls = areas.slice(2);
       threads.calls(
         'winograd_conv2d_images_f32',
