@@ -421,7 +421,8 @@ function outputTiles(y: usize, wo: i32, m: usize, step: usize, T: i32, cap: i32,
 
 /**
  * Floats of a call's scratch before its GEMM's packing, for chunks of `sub` images: V and M (or dM), each with room
- * for the lanes a partial group stores past its last row, the images' padded planes and the staging area.
+ * for the lanes a partial group stores past its last row, the images' padded planes, the staging area and the three
+ * tile tables (tileTables).
  */
 // @ts-ignore: decorator
 @inline function chunkFloats(sub: i32, c: i32, cout: i32, ho: i32, wo: i32): i32 {
