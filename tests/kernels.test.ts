@@ -262,9 +262,10 @@ test('3×3 convolutions by Winograd F(2×4, 3×3): forward (with and without bia
       examples: [
         // Several chunks of images per call, several parts of the filter gradient (the last shorter), lines of
         // tiles that fill whole lane groups; 32 output channels and more take the packed kernel for dU.
-        [conv2dInfo('chunks', [5, 8, 32, 32], [8, 8, 3, 3], { padding: 1 }), 1],
-        // More chunks than parts: a part sums several chunks (9 chunks of 4 images: parts of 8, the last of 4).
-        [conv2dInfo('parts', [36, 8, 32, 32], [8, 8, 3, 3], { padding: 1 }), 4],
+        [conv2dInfo('chunks', [7, 8, 32, 32], [8, 8, 3, 3], { padding: 1 }), 1],
+        // More chunks than parts: a part sums several chunks (10 chunks of 5 images, the last of 1: parts of 10, the
+        // last of 6).
+        [conv2dInfo('parts', [46, 8, 32, 32], [8, 8, 3, 3], { padding: 1 }), 4],
         [conv2dInfo('packed', [3, 8, 9, 7], [33, 8, 3, 3], { padding: 1 }), 2],
         // A padding past the kernel's reach: whole tiles in the padding.
         [conv2dInfo('margin', [1, 8, 2, 3], [8, 8, 3, 3], { padding: 2 }), 3],

@@ -34,13 +34,21 @@ const PARTS_FLOATS = 1 << 23;
 const DOT_MAX_CHANNELS = 32;
 
 /**
- * Images per chunk when `images` are cut into equal chunks whose V and M fit CHUNK_FLOATS (at least one image a
- * chunk): 16 images go as 8 + 8, not 9 + 7.
+ * Tiles a chunk holds at least, whatever CHUNK_FLOATS allows: the GEMMs' width (forward) or depth (filter gradient).
+ * Wide layers on small maps had chunks of a few tiles: at 512 channels on 4×4 maps, 5 images of 2 tiles, and the
+ * 10-wide products ran at a third of the rate of 64-wide ones.
+ */
+const MIN_CHUNK_TILES = 64;
+
+/**
+ * Images per chunk when `images` are cut into equal chunks whose V and M fit CHUNK_FLOATS, or hold MIN_CHUNK_TILES
+ * tiles if that is more (at least one image a chunk): 16 images go as 8 + 8, not 9 + 7.
  */
 function imagesPerChunk(info: Conv2dInfo, images: number): number {
   // Tiles of 2 lines of 4 outputs.
   const perImage = Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 4);
-  const most = Math.max(1, Math.floor(CHUNK_FLOATS / (POINTS * (info.inChannels + info.outChannels) * perImage)));
+  const fit = Math.floor(CHUNK_FLOATS / (POINTS * (info.inChannels + info.outChannels) * perImage));
+  const most = Math.max(1, fit, Math.ceil(MIN_CHUNK_TILES / perImage));
   return Math.ceil(images / Math.ceil(images / most));
 }
 
@@ -119,7 +127,9 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     writeGeometry: (pg: number, info: Conv2dInfo) => void,
   ): WasmStorage {
     const { batch, inChannels: c, outChannels: cout, outHeight: ho, outWidth: wo } = info;
-    const sub = imagesPerChunk(info, batch);
+    // At least two chunks where the batch has two images, so that two threads share the parts (the shape alone, not
+    // the thread count, decides the chunks: they fix the summation order).
+    const sub = imagesPerChunk(info, Math.ceil(batch / 2));
     const chunks = Math.ceil(batch / sub);
     const partFloats = k.winograd_filter_floats(cout, c);
     const maxParts = Math.min(chunks, MAX_PARTS, Math.max(MIN_PARTS, Math.floor(PARTS_FLOATS / partFloats)));
