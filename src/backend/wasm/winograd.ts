@@ -1,7 +1,7 @@
 // 3×3 convolutions at stride 1 by Winograd's F(2×4, 3×3) (assembly/kernels/winograd.ts): 24 multiply-adds per tile
-// of 2 × 4 outputs and channel pair instead of 72. The filter is transformed once per call; the batch goes to the threads
-// in ranges of images, each call carrying a few images at a time through the input transform, the 16 GEMMs and the
-// output transform with its V and M still in its core's cache. Each output element is computed the same way
+// of 2 × 4 outputs and channel pair instead of 72. The filter is transformed once per call; the batch goes to the
+// threads in ranges of images, each call carrying a few images at a time through the input transform, the 24 GEMMs
+// and the output transform with its V and M still in its core's cache. Each output element is computed the same way
 // whatever the range, so results are bit-identical for any thread count.
 import type { Conv2dInfo } from '../shape_info.js';
 import type { Heap, WasmStorage } from './heap.js';
@@ -36,7 +36,7 @@ const DOT_MAX_CHANNELS = 32;
 /**
  * Tiles a chunk holds at least, whatever CHUNK_FLOATS allows: the GEMMs' width (forward) or depth (filter gradient).
  * Wide layers on small maps had chunks of a few tiles: at 512 channels on 4×4 maps, 5 images of 2 tiles, and the
- * 10-wide products ran at a third of the rate of 64-wide ones.
+ * 10-wide products ran at half the rate of 64-wide ones.
  */
 const MIN_CHUNK_TILES = 64;
 
@@ -80,8 +80,8 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
 
   /**
    * y = x ⋆ w (+ bias), the kernel call named `what`; with `flip`, w is the filter of the convolution whose input
-   * gradient this is, transformed turned by 180° and read transposed by the kernel. `writeGeometry` writes the geometry the
-   * kernels read.
+   * gradient this is: its filters are transformed turned by 180° and read transposed. `writeGeometry` writes the
+   * geometry the kernels read.
    */
   function convolve(
     what: string,
