@@ -106,14 +106,14 @@ function padPlane(pad: usize, rows: i32, width: i32, x: usize, h: i32, w: i32, p
 }
 
 /**
- * The parts' sum in order into the first, for filters o0 … o1−1: `count` parts of `points` points (cout, cin), laid
- * out as U, one after the other.
+ * The parts' sum in order into the first, for filters o0 … o1−1: `count` parts (POINTS, cout, cin), laid out as U,
+ * one after the other.
  */
 // @ts-ignore: decorator
-@inline function sumParts(parts: usize, count: i32, points: i32, cout: i32, cin: i32, o0: i32, o1: i32): void {
-  const stride = filterPointStride(cout, cin), part = points * stride;
+@inline function sumParts(parts: usize, count: i32, cout: i32, cin: i32, o0: i32, o1: i32): void {
+  const stride = filterPointStride(cout, cin), part = POINTS * stride;
   const rows = (o1 - o0) * cin;
-  for (let p = 0; p < points; p++) {
+  for (let p = 0; p < POINTS; p++) {
     const acc = at(parts, p * stride + o0 * cin);
     for (let q = 1; q < count; q++) {
       const src = at(acc, q * part);
@@ -182,7 +182,7 @@ export function winograd_filter_floats(cout: i32, cin: i32): i32 {
 
 /** Row k of G₄ = [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]] on (a, b, c). */
 // @ts-ignore: decorator
-@inline function rowOfG(k: i32, a: v128, b: v128, c: v128): v128 {
+@inline function rowOfG4(k: i32, a: v128, b: v128, c: v128): v128 {
   if (k == 0) return f32x4.mul(a, splat(QUARTER));
   if (k == 5) return c;
   if (k < 3) {
@@ -203,7 +203,7 @@ export function winograd_filter_floats(cout: i32, cin: i32): i32 {
   return f32x4.mul(i == 1 ? f32x4.add(ac, b) : f32x4.sub(ac, b), splat(HALF));
 }
 
-/** Tap j of the `lanes` filters 9 floats apart at g, one per lane (zeros past them). */
+/** tapLanes; for four whole filters, taps 0 … 7 as a column of a 4×4 block of taps (shuffles, no lane inserts). */
 // @ts-ignore: decorator
 @inline function tapOf(g: usize, lanes: i32, j: i32): v128 {
   if (lanes < 4 || j == 8) return tapLanes(g, j, lanes);
@@ -231,7 +231,7 @@ export function winograd_filter_f32(u: usize, w: usize, cout: i32, cin: i32, fli
       for (let i = 0; i < 4; i++) {
         // Row i of G₂ g (G₂ on the filter's columns: taps j, 3 + j, 6 + j), then G₄ on it: points 6i … 6i + 5.
         const y0 = rowOfG2(i, t0, t3, t6), y1 = rowOfG2(i, t1, t4, t7), y2 = rowOfG2(i, t2, t5, t8);
-        for (let k = 0; k < 6; k++) storeLanes(dst + <usize>(6 * i + k) * point, rowOfG(k, y0, y1, y2), lanes);
+        for (let k = 0; k < 6; k++) storeLanes(dst + <usize>(6 * i + k) * point, rowOfG4(k, y0, y1, y2), lanes);
       }
     }
   }
@@ -454,9 +454,9 @@ export function winograd_conv2d_images_f32(y: usize, x: usize, u: usize, transpo
   const ho = geo(g, HO), wo = geo(g, WO), cout = geo(g, COUT);
   // Sized by the caller; too small, the kernel would write past it into other tensors: trap instead.
   if (winograd_scratch_floats(sub, c, cout, ho, wo) > scratchFloats) unreachable();
-  const tilesW = tilesAcross(wo), perImage = tilesDown(ho) * tilesW, maxT = sub * perImage;
+  const tilesH = tilesDown(ho), tilesW = tilesAcross(wo), perImage = tilesH * tilesW, maxT = sub * perImage;
+  const width = paddedWidth(tilesW), planeFloats = paddedRows(tilesH) * width;
   const v = scratch, m = afterPoints(v, c, maxT), planes = afterPoints(m, cout, maxT);
-  const tilesH = tilesDown(ho), width = paddedWidth(tilesW), planeFloats = paddedRows(tilesH) * width;
   const stage = at(planes, sub * planeFloats), table = at(stage, STAGE), cap = maxT + 4, packing = at(table, 3 * cap);
   for (let n0 = first; n0 < first + count; n0 += sub) {
     const nb = min(sub, first + count - n0);
@@ -598,7 +598,7 @@ export function winograd_filter_gradient_images_f32(parts: usize, x: usize, dy: 
  * winograd_filter_f32.
  */
 export function winograd_filter_gradient_f32(dw: usize, parts: usize, count: i32, cout: i32, cin: i32, o0: i32, o1: i32): void {
-  sumParts(parts, count, POINTS, cout, cin, o0, o1);
+  sumParts(parts, count, cout, cin, o0, o1);
   const point = <usize>filterPointStride(cout, cin) << 2;
   for (let o = o0; o < o1; o++) {
     // Four filters side by side (input channels c … c + 3), one per lane, as winograd_filter_f32 takes them.
