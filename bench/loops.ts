@@ -1,12 +1,13 @@
 // The training loops side by side (npm run bench -- --loops, or tsx bench/loops.ts): the plain PyTorch-style loop a
 // user writes, against fit(), on the same model, data and optimizer, alternating so both see the same machine noise.
-// Prints images/s of each, their ratio, and the heap's spills and size after each plain-loop run. Between runs the
-// garbage collector frees what the run before left (its model, its last two steps): run with --expose-gc
-// (node --expose-gc --import tsx bench/loops.ts), or those leftovers make the next run spill.
+// Prints images/s of each, their ratio, and the heap's spills and size after each plain-loop run; then the same for
+// evaluation: the plain loop under noGrad() against evaluate(). Between runs the garbage collector frees what the run
+// before left (its model, its last two steps): run with --expose-gc (node --expose-gc --import tsx bench/loops.ts),
+// or those leftovers make the next run spill.
 import { setBackend, setNumThreads } from '../src/backend/index.js';
 import type { WasmBackend } from '../src/backend/wasm/index.js';
 import { activeBackend } from '../src/backend/registry.js';
-import { fit, manualSeed, nn, optim } from '../src/index.js';
+import { evaluate, fit, manualSeed, nn, noGrad, optim } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
 
 const quick = process.argv.includes('--quick');
@@ -40,6 +41,27 @@ function plain(cnn: nn.Module, data: typeof train): number {
 
 function viaFit(model: nn.Module, data: typeof train): number {
   return fit(model, data, small, cfg).imagesPerSecond;
+}
+
+/** The evaluation loop a user writes (eval mode, noGrad, forward, predictions read out): images/s and accuracy. */
+function plainEval(model: nn.Module, data: typeof test): [number, number] {
+  model.eval();
+  const t0 = performance.now();
+  let correct = 0;
+  noGrad(() => {
+    for (const { x, y } of data.batches(256)) {
+      const predicted = model.forward(x).argmax(1).data;
+      for (let i = 0; i < y.length; i++) if (predicted[i] === y[i]) correct++;
+    }
+  });
+  return [data.length / ((performance.now() - t0) / 1000), correct / data.length];
+}
+
+/** evaluate() on the same data (batches of 256, its loss as well): images/s and accuracy. */
+function viaEvaluate(model: nn.Module, data: typeof test): [number, number] {
+  const t0 = performance.now();
+  const { accuracy } = evaluate(model, data);
+  return [data.length / ((performance.now() - t0) / 1000), accuracy];
 }
 
 /** `--memory`: 10,000 plain-loop steps of the BatchNorm CNN, the heap and the process every 1,000. */
@@ -114,6 +136,38 @@ for (const [label, make, data] of models) {
     const st = (activeBackend() as WasmBackend).heapStats();
     console.log(
       `| ${label} | ${threads} | ${median(p).toFixed(0)} | ${median(f).toFixed(0)} | ${(median(p.map((v, i) => v / f[i]))).toFixed(3)} | ${spills} | ${(st.topBytes / 2 ** 20).toFixed(0)} |`,
+    );
+  }
+}
+await setNumThreads(1);
+console.log(
+  '\n| model | threads | plain noGrad() loop img/s | evaluate() img/s | plain / evaluate | spills (plain) | heap MB |',
+);
+console.log('|---|---|---|---|---|---|---|');
+for (const [label, make] of models) {
+  for (const threads of [1, 2]) {
+    await setNumThreads(threads);
+    const p: number[] = [];
+    const e: number[] = [];
+    let spills = 0;
+    for (let r = 0; r < (quick ? 2 : 5) + 1; r++) {
+      manualSeed(0);
+      const model = nn.utils.fuse(make());
+      await settle();
+      const s0 = (activeBackend() as WasmBackend).heapStats().spills;
+      const [pr, pa] = plainEval(model, test);
+      spills = (activeBackend() as WasmBackend).heapStats().spills - s0;
+      await settle();
+      const [er, ea] = viaEvaluate(model, test);
+      if (pa !== ea) throw new Error(`${label}: the plain loop's accuracy ${pa} differs from evaluate()'s ${ea}`);
+      if (r > 0) {
+        p.push(pr);
+        e.push(er);
+      }
+    }
+    const st = (activeBackend() as WasmBackend).heapStats();
+    console.log(
+      `| ${label} | ${threads} | ${median(p).toFixed(0)} | ${median(e).toFixed(0)} | ${median(p.map((v, i) => v / e[i])).toFixed(3)} | ${spills} | ${(st.topBytes / 2 ** 20).toFixed(0)} |`,
     );
   }
 }

@@ -1,11 +1,12 @@
 // The plain training loop frees what each step made: optimizer.step() ends a step, and what a step made is freed
 // once the next is under way. What must live on (parameters, buffers, gradients, optimizer state, the data made
-// before the loop, keep()) does; a read of a freed tensor names what made it and what freed it.
+// before the loop, keep()) does; a read of a freed tensor names what made it and what freed it. Under noGrad(), a
+// module's forward frees what it made and did not return, so an inference loop keeps its memory flat too.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setBackend } from '../src/backend/index.js';
 import type { WasmBackend } from '../src/backend/wasm/index.js';
-import { DEFAULT_TRAIN_CONFIG, fit, manualSeed, nn, optim, scoped, type Tensor, tensor } from '../src/index.js';
+import { DEFAULT_TRAIN_CONFIG, fit, manualSeed, nn, noGrad, optim, scoped, type Tensor, tensor } from '../src/index.js';
 import { loadEmbeddedMnist } from '../src/node/data.js';
 
 const test = suite('training-step lifetimes');
@@ -205,6 +206,102 @@ test('the plain loop, a scoped loop and fit() give bit-identical weights', () =>
     weights(b.model).every((v, i) => Object.is(v, w[i])),
     'scoped loop vs fit()',
   );
+});
+
+test('an inference loop under noGrad() needs no scoped() and no spill: each forward frees its intermediates', () => {
+  manualSeed(7);
+  const model = nn.utils.fuse(nn.mnistCnn({ deconv: true }));
+  plainLoop(model, sgd(model), 8); // running statistics to infer with
+  model.eval();
+  const x = data.batches(64).next().value!.x;
+  const recorded = model.forward(x).toArray(); // with the graph recorded: the same kernels, nothing freed early
+  // A budget far below what 60 forwards allocate (about 3 MB each), with room for one forward's peak (about 8 MB).
+  const start = wasm.heapStats();
+  wasm.setMemoryBudget(start.usedBytes + 16 * 2 ** 20);
+  const outputs: Tensor[] = [];
+  for (let i = 0; i < 60; i++) outputs.push(noGrad(() => model.forward(x)));
+  const end = wasm.heapStats();
+  wasm.setMemoryBudget(128 * 2 ** 20);
+  assert.is(end.spills, start.spills, 'spills');
+  assert.ok(
+    end.freedByScope - start.freedByScope >= 60 * 8,
+    `freed by scopes: ${end.freedByScope - start.freedByScope}`,
+  );
+  // What stays is the 60 outputs (64 × 10 floats each).
+  const grown = end.usedBytes - start.usedBytes;
+  assert.ok(grown < 60 * 4096, `heap in use grew by ${grown} bytes`);
+  assert.ok(
+    outputs.every((o) => o.toArray().every((v, i) => Object.is(v, recorded[i]))),
+    'outputs as recorded',
+  );
+});
+
+/** A module whose forward keeps one intermediate on the side, keep()s another and returns a third. */
+class Probe extends nn.Module {
+  side: Tensor | null = null;
+  kept: Tensor | null = null;
+  forward(x: Tensor): Tensor {
+    this.side = x.mul(2);
+    this.kept = x.add(1).keep();
+    return this.side.add(this.kept);
+  }
+}
+
+test('under noGrad(), a tensor a forward made and did not return is freed: its error says why, keep() keeps it', () => {
+  const x = tensor([1, 2, 3]);
+  const probe = new Probe();
+  const y = noGrad(() => probe.forward(x));
+  assert.equal(y.toArray(), [4, 7, 10]);
+  assert.equal(probe.kept!.toArray(), [2, 3, 4]);
+  assert.throws(
+    () => probe.side!.toArray(),
+    /made by binary[^)]*\) was read after it was freed when Probe\.forward\(\) returned under noGrad\(\), .*call keep\(\) on a tensor in forward\(\)/,
+  );
+  // With the graph recorded, nothing is freed when forward returns (backward needs it).
+  const z = probe.forward(x.clone().requiresGrad_());
+  assert.equal(probe.side!.toArray(), [2, 4, 6]);
+  z.sum().backward();
+  // Inside a container, the child's output is the container's intermediate: freed when the container returns.
+  const inner = new Probe();
+  const outer = new nn.Sequential(inner, new nn.ReLU());
+  assert.equal(noGrad(() => outer.forward(x)).toArray(), [4, 7, 10]);
+  assert.throws(() => inner.side!.toArray(), /freed when Probe\.forward\(\) returned under noGrad/);
+});
+
+test('under noGrad(), a forward returning tensors keeps them all; any other result, or an error, frees nothing', () => {
+  const x = tensor([1, 2, 3]);
+  class Pair extends nn.Module {
+    side: Tensor | null = null;
+    forward(x: Tensor): Tensor {
+      this.side = x.mul(3);
+      return [x.add(1), this.side.sub(1)] as unknown as Tensor;
+    }
+  }
+  const [a, b] = noGrad(() => new Pair().forward(x)) as unknown as Tensor[];
+  assert.equal(a.toArray(), [2, 3, 4]);
+  assert.equal(b.toArray(), [2, 5, 8]);
+  class Named extends nn.Module {
+    side: Tensor | null = null;
+    forward(x: Tensor): Tensor {
+      this.side = x.mul(3);
+      return { out: this.side.add(1) } as unknown as Tensor;
+    }
+  }
+  const named = new Named();
+  const { out } = noGrad(() => named.forward(x)) as unknown as { out: Tensor };
+  assert.equal(out.toArray(), [4, 7, 10]);
+  assert.equal(named.side!.toArray(), [3, 6, 9], 'an object result: nothing freed');
+  class Failing extends nn.Module {
+    side: Tensor | null = null;
+    forward(x: Tensor): Tensor {
+      this.side = x.mul(5);
+      throw new Error('failing forward');
+    }
+  }
+  const failing = new Failing();
+  assert.throws(() => noGrad(() => failing.forward(x)), /failing forward/);
+  assert.equal(failing.side!.toArray(), [5, 10, 15], 'after an error: nothing freed');
+  assert.equal(noGrad(() => new Probe().forward(x)).toArray(), [4, 7, 10], 'scopes still balanced');
 });
 
 test.run();

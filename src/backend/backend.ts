@@ -254,8 +254,11 @@ export interface Backend<S = unknown> extends Kernels<S> {
    * Scopes: backward() opens one; closing it frees every storage allocated inside except those in `keep`.
    */
   openScope?(): void;
-  /** Closes the innermost scope, freeing what it allocated except `keep` and kept storages. */
-  closeScope?(keep: ReadonlySet<unknown>): void;
+  /**
+   * Closes the innermost scope, freeing what it allocated except `keep` and kept storages; `because` (“when …”) is
+   * what a later read of a freed storage reports.
+   */
+  closeScope?(keep: ReadonlySet<unknown>, because?: string): void;
   /** Closes the innermost scope without freeing (after an error). */
   abandonScope?(): void;
   /** Frees a storage the innermost open scope recorded, at once (it must not be used again); others are left alone. */

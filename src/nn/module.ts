@@ -1,7 +1,8 @@
 // Module: the PyTorch nn.Module contract. Parameters, buffers and submodules are registered by name, so
 // stateDict() keys are PyTorch's dotted names ("features.0.weight", "1.running_var") and weights move both ways.
-import { clearGrad, noGrad } from '../autograd/engine.js';
-import type { Tensor } from '../autograd/tensor.js';
+import { clearGrad, isGradEnabled, noGrad } from '../autograd/engine.js';
+import { scopedKeeping } from '../autograd/scope.js';
+import { Tensor } from '../autograd/tensor.js';
 import { fmtShape } from '../backend/shape_info.js';
 
 /** A state-dict value: a tensor, or plain data with its shape (as read from JSON or a file). */
@@ -23,8 +24,19 @@ export abstract class Module {
   private readonly _buffers = new Map<string, Tensor>();
   private readonly _modules = new Map<string, Module>();
 
-  /** The computation. Subclasses define it; call it as `module.forward(x)`. */
+  /**
+   * The computation. Subclasses define it; call it as `module.forward(x)`. Under `noGrad()`, what a forward makes and
+   * does not return (its intermediate activations) is freed when it returns: an inference loop keeps its memory flat
+   * without `scoped()`. To read such a tensor afterwards, `keep()` it or store it in a parameter or buffer.
+   */
   abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Sets up `forward` to run as the class defines it, in a scope under `noGrad()` (see forward). */
+  constructor() {
+    // An own property, so that `module.forward(x)` goes through forwardInScope whatever the class: it runs the
+    // prototype's forward (a sharedTwin's prototype may be a fused layer's), and nested modules nest their scopes.
+    Object.defineProperty(this, 'forward', { value: forwardInScope, writable: true, configurable: true });
+  }
 
   /** Registers a trainable tensor under `name` (readable and assignable as `this[name]`); null for an absent one. */
   protected registerParameter(name: string, value: Tensor | null): void {
@@ -236,4 +248,30 @@ export abstract class Module {
 /** Whether `m` is an instance of exactly `cls`, not of a subclass (which may compute otherwise): for layer fusion. */
 export function isExactly(m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean {
   return m !== undefined && Object.getPrototypeOf(m) === cls.prototype;
+}
+
+/**
+ * `module.forward` as called: the class's forward, which under noGrad() runs in a scope that frees what it made
+ * except the tensors it returns (a tensor or an array of tensors; anything else frees nothing). With the graph
+ * recorded, backward() still needs the intermediates: the step's boundary frees them.
+ */
+function forwardInScope(this: Module, ...inputs: Tensor[]): Tensor {
+  let proto = Object.getPrototypeOf(this) as Module | null;
+  while (proto && Object.getOwnPropertyDescriptor(proto, 'forward')?.value === forwardInScope)
+    proto = Object.getPrototypeOf(proto) as Module | null;
+  const forward = proto?.forward;
+  if (!forward) throw new Error(`${this.constructor.name}: a Module must define forward()`);
+  if (isGradEnabled()) return forward.apply(this, inputs);
+  return scopedKeeping(
+    () => forward.apply(this, inputs),
+    returnedTensors,
+    `when ${this.constructor.name}.forward() returned under noGrad(), which frees what a forward made and did not return: call keep() on a tensor in forward() to read it afterwards`,
+  );
+}
+
+/** The tensors `result` consists of, or null when it is not a tensor or an array of tensors. */
+function returnedTensors(result: unknown): Tensor[] | null {
+  if (result instanceof Tensor) return [result];
+  if (Array.isArray(result) && result.every((t) => t instanceof Tensor)) return result;
+  return null;
 }

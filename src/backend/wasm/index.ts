@@ -149,7 +149,7 @@ export async function createWasmBackend(requestedThreads?: number): Promise<Wasm
     fromArray: (data, kept) => (data instanceof Float32Array ? heap.fromArray(data, kept) : ref.fromArray(data)),
     view: (s) => asView(s),
     openScope: () => lifetimes.openScope(),
-    closeScope: (keep) => lifetimes.closeScope(keep),
+    closeScope: (keep, because) => lifetimes.closeScope(keep, because),
     abandonScope: () => lifetimes.abandonScope(),
     freeNow: (s) => void (s instanceof WasmStorage && lifetimes.freeNow(s)),
     dispose: (s) => void (s instanceof WasmStorage && lifetimes.dispose(s)),

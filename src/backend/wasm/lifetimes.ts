@@ -1,6 +1,7 @@
 // When a storage's block is freed. Nobody calls dispose(): a storage is freed by the first of these that applies.
 //  1. Scopes: backward() opens one per node; what a scope's code made is freed when it closes, except what it hands
-//     out (scoped(fn, keep) is the same for user code).
+//     out (scoped(fn, keep) is the same for user code, and a module's forward under noGrad() runs in one that hands
+//     out what it returns).
 //  2. Training steps: an optimizer's step() ends a step. What a step made outside scopes (its batch, activations,
 //     loss) is freed once the next step is under way: at the next zeroGrad() that follows new work, or at the latest
 //     when the next step() ends. Parameters, buffers, optimizer state and gradients are kept (keep()), so no keep
@@ -68,15 +69,21 @@ export class Lifetimes {
     this.scopes.push([]);
   }
 
-  /** Frees what was made since the matching openScope(), except the storages in `keep` and those kept. */
-  closeScope(keep: ReadonlySet<unknown>): void {
+  /**
+   * Frees what was made since the matching openScope(), except the storages in `keep` and those kept; `because` is
+   * what a later read of a freed one reports.
+   */
+  closeScope(
+    keep: ReadonlySet<unknown>,
+    because = 'when the scope that made it closed (backward() or scoped())',
+  ): void {
     const made = this.scopes.pop();
     if (!made) throw new Error('wasm backend: closeScope without openScope');
     const outer = this.scopes[this.scopes.length - 1];
     for (const s of made) {
       if (s.owner !== made) continue; // freed already (freeNow)
       if (keep.has(s) || s.kept) this.record(s, outer);
-      else this.free(s, 'when the scope that made it closed (backward() or scoped())', 'scope');
+      else this.free(s, because, 'scope');
     }
   }
 
