@@ -268,12 +268,15 @@ test('3×3 convolutions by Winograd F(2×4, 3×3): forward (with and without bia
         [conv2dInfo('parts', [46, 8, 32, 32], [8, 8, 3, 3], { padding: 1 }), 4],
         [conv2dInfo('packed', [3, 8, 9, 7], [33, 8, 3, 3], { padding: 1 }), 2],
         // A padding past the kernel's reach: whole tiles in the padding.
-        [conv2dInfo('margin', [1, 8, 2, 3], [8, 8, 3, 3], { padding: 2 }), 3],
+        [conv2dInfo('margin', [3, 8, 2, 3], [8, 8, 3, 3], { padding: 2 }), 3],
         // Groups of 4 tiles across lines and images: 4×4 outputs (2 tiles an image), 7×3 (an odd last output line,
-        // 3 columns of a 4-wide tile) and 5×4 (an odd number of lines of tiles).
-        [conv2dInfo('groups', [2, 9, 4, 4], [10, 9, 3, 3], { padding: 1 }), 5],
+        // 3 columns of a 4-wide tile) and 5×4 (an odd number of lines of tiles); batches of at least 8 tiles, as
+        // the filter gradient's Winograd form takes.
+        [conv2dInfo('groups', [5, 9, 4, 4], [10, 9, 3, 3], { padding: 1 }), 5],
         [conv2dInfo('groups', [3, 8, 7, 3], [8, 8, 3, 3], { padding: 1 }), 6],
-        [conv2dInfo('groups', [2, 8, 5, 4], [9, 8, 3, 3], { padding: 1 }), 7],
+        [conv2dInfo('groups', [3, 8, 5, 4], [9, 8, 3, 3], { padding: 1 }), 7],
+        // The filter gradient over a single tile (by the unfolded GEMM): 4 outputs, a column of them in the padding.
+        [conv2dInfo('one tile', [1, 9, 3, 2], [8, 9, 3, 3], { padding: [0, 2] }), 1073020924],
       ],
     },
   );

@@ -10,7 +10,8 @@
 // its own cache, with no wait between phases; the filter gradient sums per part of the batch and then adds the parts
 // in order, a partition the shape alone decides. A batch smaller than the thread count has too few ranges to share:
 // it runs phase by phase, each phase split across threads. 3×3 convolutions at stride 1 with enough channels go to
-// winograd.ts instead, whatever the thread count (the choice depends on the shape alone).
+// winograd.ts instead (the filter gradient from a few tiles of outputs in the batch), whatever the thread count (the
+// choice depends on the shape alone).
 import type { Im2colInfo } from '../backend.js';
 import type { DType } from '../dtype.js';
 import type { Conv2dInfo } from '../shape_info.js';
@@ -437,7 +438,7 @@ export function makeConvKernels(k: KernelExports, gemm: Gemm, heap: Heap, thread
     const { groups, cout, og, kk, rows, L, plane } = dims(info);
     expectSize('conv2dBackwardFilter', 'input', x, info.batch * plane);
     expectSize('conv2dBackwardFilter', 'dy', dy, info.batch * cout * L);
-    if (winograd.applies(info)) return winograd.filterGradient(x, dy, info, writeGeometry);
+    if (winograd.appliesToFilterGradient(info)) return winograd.filterGradient(x, dy, info, writeGeometry);
     // Parts of at least MIN_PART_PIXELS: each part's GEMM reduces over a full slice of the dot-product kernel, and
     // the parts' sum stays small next to it (128→128 at 8×8 in parts of one image: 38 MB of parts, 1.3× slower).
     // Parts of equal size: 64 images in parts of at most 9 were 7 of 9 and one of 1, and the threads' halves of the

@@ -34,6 +34,15 @@ const PARTS_FLOATS = 1 << 23;
 const DOT_MAX_CHANNELS = 32;
 
 /**
+ * Tiles of the batch from which the filter gradient takes the Winograd form. Its transforms round each tile's
+ * values at several times the result's size (B₄'s 4s and 5s, A₄'s 8s, then G₄'s 1/24), an error that a sum over
+ * many tiles spreads but a sum over a few does not: over one tile of 4 outputs it reached 17 units in the last place
+ * of the result, where the direct sum of the 4 products is within one or two. Below this the unfolded GEMM computes
+ * it (a small product either way).
+ */
+const MIN_FILTER_GRADIENT_TILES = 8;
+
+/**
  * Tiles a chunk holds at least, whatever CHUNK_FLOATS allows: the GEMMs' width (forward) or depth (filter gradient).
  * Wide layers on small maps had chunks of a few tiles: at 512 channels on 4×4 maps, 5 images of 2 tiles, and the
  * 10-wide products ran at half the rate of 64-wide ones.
@@ -45,11 +54,15 @@ const MIN_CHUNK_TILES = 64;
  * tiles if that is more (at least one image a chunk): 16 images go as 8 + 8, not 9 + 7.
  */
 function imagesPerChunk(info: Conv2dInfo, images: number): number {
-  // Tiles of 2 lines of 4 outputs.
-  const perImage = Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 4);
+  const perImage = tilesPerImage(info);
   const fit = Math.floor(CHUNK_FLOATS / (POINTS * (info.inChannels + info.outChannels) * perImage));
   const most = Math.max(1, fit, Math.ceil(MIN_CHUNK_TILES / perImage));
   return Math.ceil(images / Math.ceil(images / most));
+}
+
+/** Tiles of 2 lines of 4 outputs in an output plane. */
+function tilesPerImage(info: Conv2dInfo): number {
+  return Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 4);
 }
 
 export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads) {
@@ -66,6 +79,11 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
       info.inChannels >= MIN_CHANNELS &&
       info.outChannels >= MIN_CHANNELS
     );
+  }
+
+  /** Whether the filter gradient of `info` is computed by the Winograd kernels (see MIN_FILTER_GRADIENT_TILES). */
+  function appliesToFilterGradient(info: Conv2dInfo): boolean {
+    return applies(info) && info.batch * tilesPerImage(info) >= MIN_FILTER_GRADIENT_TILES;
   }
 
   /**
@@ -116,7 +134,7 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
   }
 
   /**
-   * dW of the convolution `info` (one `applies` accepts) from x and dy: dU summed over the batch in parts of a few
+   * dW of the convolution `info` (one `appliesToFilterGradient` accepts) from x and dy: dU summed over the batch in parts of a few
    * chunks of images (the shape alone decides them, so every summation order is fixed whatever the thread count),
    * the parts split across the threads, then added in order and transformed back.
    */
@@ -168,5 +186,5 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
     })[0];
   }
 
-  return { applies, convolve, filterGradient };
+  return { applies, appliesToFilterGradient, convolve, filterGradient };
 }
