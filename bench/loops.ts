@@ -139,7 +139,6 @@ for (const [label, make, data] of models) {
     );
   }
 }
-await setNumThreads(1);
 console.log(
   '\n| model | threads | plain noGrad() loop img/s | evaluate() img/s | plain / evaluate | spills (plain) | heap MB |',
 );
