@@ -110,64 +110,82 @@ const models: [string, () => nn.Module, typeof train][] = [
   ['MNIST CNN deconv', () => nn.mnistCnn({ deconv: true }), train],
   ['ResNet-18/4 BN', () => nn.resnet18({ widthMultiplier: 0.25, inChannels: 1 }), few],
 ];
-console.log('| model | threads | plain loop img/s | fit() img/s | plain / fit | spills (plain) | heap MB |');
-console.log('|---|---|---|---|---|---|---|');
-for (const [label, make, data] of models) {
-  for (const threads of [1, 2]) {
-    await setNumThreads(threads);
-    const p: number[] = [];
-    const f: number[] = [];
-    const rounds = quick ? 2 : 5;
-    let spills = 0;
-    for (let r = 0; r < rounds + 1; r++) {
-      await settle();
-      manualSeed(0);
-      const s0 = (activeBackend() as WasmBackend).heapStats().spills;
-      const pr = plain(make(), data);
-      spills = (activeBackend() as WasmBackend).heapStats().spills - s0;
-      await settle();
-      manualSeed(0);
-      const fr = viaFit(make(), data);
-      if (r > 0) {
-        p.push(pr);
-        f.push(fr);
+/** A row's two loops: each returns images/s, and builds (or reuses) its model as the row needs. */
+interface Pair {
+  plain: () => number;
+  library: () => number;
+}
+
+/**
+ * One table: for each model and thread count, the plain loop and the library's in turn, each after a collection,
+ * over rounds (the first a warm-up); the medians, the median of the rounds' ratios, the plain loop's spills and the
+ * heap's extent. `columns` names the two loops and their ratio; `pair` makes a round's loops.
+ */
+async function table(
+  columns: [string, string, string],
+  pair: (label: string, make: () => nn.Module, data: typeof train) => Pair,
+): Promise<void> {
+  const [plainName, libraryName, ratioName] = columns;
+  console.log(
+    `| model | threads | ${plainName} img/s | ${libraryName} img/s | ${ratioName} | spills (plain) | heap MB |`,
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [label, make, data] of models) {
+    for (const threads of [1, 2]) {
+      await setNumThreads(threads);
+      const p: number[] = [];
+      const l: number[] = [];
+      let spills = 0;
+      for (let r = 0; r < (quick ? 2 : 5) + 1; r++) {
+        const { plain, library } = pair(label, make, data);
+        await settle();
+        const s0 = (activeBackend() as WasmBackend).heapStats().spills;
+        const pr = plain();
+        spills = (activeBackend() as WasmBackend).heapStats().spills - s0;
+        await settle();
+        const lr = library();
+        if (r > 0) {
+          p.push(pr);
+          l.push(lr);
+        }
       }
+      const st = (activeBackend() as WasmBackend).heapStats();
+      console.log(
+        `| ${label} | ${threads} | ${median(p).toFixed(0)} | ${median(l).toFixed(0)} | ${median(p.map((v, i) => v / l[i])).toFixed(3)} | ${spills} | ${(st.topBytes / 2 ** 20).toFixed(0)} |`,
+      );
     }
-    const st = (activeBackend() as WasmBackend).heapStats();
-    console.log(
-      `| ${label} | ${threads} | ${median(p).toFixed(0)} | ${median(f).toFixed(0)} | ${(median(p.map((v, i) => v / f[i]))).toFixed(3)} | ${spills} | ${(st.topBytes / 2 ** 20).toFixed(0)} |`,
-    );
   }
 }
-console.log(
-  '\n| model | threads | plain noGrad() loop img/s | evaluate() img/s | plain / evaluate | spills (plain) | heap MB |',
-);
-console.log('|---|---|---|---|---|---|---|');
-for (const [label, make] of models) {
-  for (const threads of [1, 2]) {
-    await setNumThreads(threads);
-    const p: number[] = [];
-    const e: number[] = [];
-    let spills = 0;
-    for (let r = 0; r < (quick ? 2 : 5) + 1; r++) {
-      manualSeed(0);
-      const model = nn.utils.fuse(make());
-      await settle();
-      const s0 = (activeBackend() as WasmBackend).heapStats().spills;
-      const [pr, pa] = plainEval(model, test);
-      spills = (activeBackend() as WasmBackend).heapStats().spills - s0;
-      await settle();
-      const [er, ea] = viaEvaluate(model, test);
-      if (pa !== ea) throw new Error(`${label}: the plain loop's accuracy ${pa} differs from evaluate()'s ${ea}`);
-      if (r > 0) {
-        p.push(pr);
-        e.push(er);
-      }
-    }
-    const st = (activeBackend() as WasmBackend).heapStats();
-    console.log(
-      `| ${label} | ${threads} | ${median(p).toFixed(0)} | ${median(e).toFixed(0)} | ${median(p.map((v, i) => v / e[i])).toFixed(3)} | ${spills} | ${(st.topBytes / 2 ** 20).toFixed(0)} |`,
-    );
-  }
-}
+
+// Training: each loop trains a model of its own, made from the same seed.
+await table(['plain loop', 'fit()', 'plain / fit'], (_, make, data) => ({
+  plain: () => {
+    manualSeed(0);
+    return plain(make(), data);
+  },
+  library: () => {
+    manualSeed(0);
+    return viaFit(make(), data);
+  },
+}));
+// Evaluation: both loops evaluate one model, and must find the same accuracy.
+console.log();
+await table(['plain noGrad() loop', 'evaluate()', 'plain / evaluate'], (label, make) => {
+  manualSeed(0);
+  const model = nn.utils.fuse(make());
+  let plainAccuracy = Number.NaN;
+  return {
+    plain: () => {
+      const [rate, accuracy] = plainEval(model, test);
+      plainAccuracy = accuracy;
+      return rate;
+    },
+    library: () => {
+      const [rate, accuracy] = viaEvaluate(model, test);
+      if (accuracy !== plainAccuracy)
+        throw new Error(`${label}: the plain loop's accuracy ${plainAccuracy} differs from evaluate()'s ${accuracy}`);
+      return rate;
+    },
+  };
+});
 await setNumThreads(1);

@@ -134,9 +134,9 @@ export function makeWinogradConv(k: KernelExports, heap: Heap, threads: Threads)
   }
 
   /**
-   * dW of the convolution `info` (one `appliesToFilterGradient` accepts) from x and dy: dU summed over the batch in parts of a few
-   * chunks of images (the shape alone decides them, so every summation order is fixed whatever the thread count),
-   * the parts split across the threads, then added in order and transformed back.
+   * dW of the convolution `info` (one `appliesToFilterGradient` accepts) from x and dy: dU summed over the batch in
+   * parts of a few chunks of images (the shape alone decides them, so every summation order is fixed whatever the
+   * thread count), the parts split across the threads, then added in order and transformed back.
    */
   function filterGradient(
     x: WasmStorage,
